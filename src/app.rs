@@ -1,0 +1,207 @@
+//! The application facade: everything a transport (web page, JSON API, bot,
+//! CLI) needs, built once from the config. Handlers only call it.
+
+use std::sync::{Arc, RwLock};
+
+use crate::auth::Hasher;
+use crate::auth::throttle::Throttle;
+use crate::config::Config;
+use crate::error::{AppError, AppResult};
+use crate::metrics::Metrics;
+use crate::org::UnitTree;
+use crate::store::{self, Store, StoreError, meta, units};
+use crate::util::Clock;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot create the data folder {path}: {source}")]
+    DataDir {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the demo unit list is invalid: {0}")]
+    Units(String),
+}
+
+pub struct App {
+    pub cfg: Arc<Config>,
+    pub store: Store,
+    tree: RwLock<Arc<UnitTree>>,
+    pub hasher: Arc<Hasher>,
+    pub clock: Clock,
+    /// HMAC key for OTP digests.
+    pub key: [u8; 32],
+    /// Failed sign-ins per client IP.
+    pub ip_throttle: Throttle,
+    /// Per-staff rate limit of sensitive look-ups (and similar).
+    pub action_throttle: Throttle,
+    pub sms_wake: tokio::sync::Notify,
+    pub metrics: Metrics,
+    pub templates: crate::web::templates::Templates,
+}
+
+const DEMO_UNITS: &str = include_str!("../data/demo-units.csv");
+
+impl App {
+    /// Opens the data folder and the database, seeding the demo unit tree
+    /// into an empty database.
+    pub fn open(cfg: Config) -> Result<Arc<App>, StartError> {
+        std::fs::create_dir_all(&cfg.data_dir).map_err(|source| StartError::DataDir {
+            path: cfg.data_dir.clone(),
+            source,
+        })?;
+        let store = Store::open(&cfg.db_path())?;
+        let key = store.write(meta::secret_key)?;
+        let now = chrono::Utc::now().timestamp();
+        let seeded = store.write(|w| {
+            if units::UNITS.len(w)? > 0 || meta::get_flag(w, "units_seeded")?.is_some() {
+                return Ok(false);
+            }
+            let rows = parse_units_csv(DEMO_UNITS).map_err(|e| StoreError::Db(e.to_string()))?;
+            import_units(w, &rows, now)?;
+            meta::set_flag(w, "units_seeded", b"1")?;
+            Ok::<_, StoreError>(true)
+        })?;
+        if seeded {
+            tracing::info!("loaded the demo unit tree (Hưng Yên)");
+        }
+        let tree = Arc::new(UnitTree::new(store.read(units::all)?));
+        let hasher = Hasher::new(cfg.argon2_m_kib);
+        Ok(Arc::new(App {
+            cfg: Arc::new(cfg),
+            store,
+            tree: RwLock::new(tree),
+            hasher,
+            clock: Clock::default(),
+            key,
+            ip_throttle: Throttle::new(20),
+            action_throttle: Throttle::new(30),
+            sms_wake: tokio::sync::Notify::new(),
+            metrics: Metrics::default(),
+            templates: crate::web::templates::Templates::new(),
+        }))
+    }
+
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
+    pub fn tree(&self) -> Arc<UnitTree> {
+        self.tree.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn reload_tree(&self) -> AppResult<()> {
+        let t = Arc::new(UnitTree::new(self.store.read(units::all)?));
+        *self.tree.write().unwrap_or_else(|e| e.into_inner()) = t;
+        Ok(())
+    }
+
+    /// Runs blocking store work off the async runtime.
+    pub async fn db<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&App) -> AppResult<T> + Send + 'static,
+    ) -> AppResult<T> {
+        let app = self.clone();
+        tokio::task::spawn_blocking(move || f(&app))
+            .await
+            .map_err(|e| AppError::Internal(format!("task failed: {e}")))?
+    }
+}
+
+/// One row of a units CSV: `code,parent_code,name`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitRow {
+    pub line: usize,
+    pub code: String,
+    pub parent_code: Option<String>,
+    pub name: String,
+}
+
+/// Parses a units CSV (header `code,parent_code,name`), reporting the line of
+/// the first problem. Parents must come before their children.
+pub fn parse_units_csv(text: &str) -> Result<Vec<UnitRow>, String> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(text.as_bytes());
+    let headers = rdr.headers().map_err(|e| format!("line 1: {e}"))?.clone();
+    let want = ["code", "parent_code", "name"];
+    if headers.iter().map(str::trim).collect::<Vec<_>>() != want {
+        return Err("line 1: the header must be code,parent_code,name".into());
+    }
+    let mut rows: Vec<UnitRow> = vec![];
+    for (i, rec) in rdr.records().enumerate() {
+        let line = i + 2;
+        let rec = rec.map_err(|e| format!("line {line}: {e}"))?;
+        let code = rec.get(0).unwrap_or("").trim().to_string();
+        let parent = rec.get(1).unwrap_or("").trim().to_string();
+        let name = crate::domain::unit::UnitName::parse(rec.get(2).unwrap_or(""))
+            .map_err(|e| format!("line {line}: {e}"))?;
+        if code.is_empty() {
+            return Err(format!("line {line}: the code is empty"));
+        }
+        if rows.iter().any(|r| r.code == code) {
+            return Err(format!("line {line}: the code {code} appears twice"));
+        }
+        if !parent.is_empty() && !rows.iter().any(|r| r.code == parent) {
+            return Err(format!(
+                "line {line}: the parent {parent} is not defined on an earlier line"
+            ));
+        }
+        rows.push(UnitRow {
+            line,
+            code,
+            parent_code: (!parent.is_empty()).then_some(parent),
+            name: name.as_str().to_string(),
+        });
+    }
+    Ok(rows)
+}
+
+pub fn import_units(w: &redb::WriteTransaction, rows: &[UnitRow], now: i64) -> store::Result<()> {
+    let mut by_code: std::collections::HashMap<String, u64> =
+        units::all(w)?.into_iter().map(|u| (u.code, u.id)).collect();
+    for r in rows {
+        let parent = r.parent_code.as_ref().and_then(|p| by_code.get(p).copied());
+        match by_code.get(&r.code).copied() {
+            Some(id) => {
+                if let Some(mut u) = units::get(w, id)? {
+                    u.name = r.name.clone();
+                    u.parent = parent;
+                    units::put(w, &u)?;
+                }
+            }
+            None => {
+                let u = units::insert(w, Some(r.code.clone()), &r.name, parent, now)?;
+                by_code.insert(u.code, u.id);
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_units_parse_and_have_both_kinds() {
+        let rows = parse_units_csv(DEMO_UNITS).unwrap();
+        assert!(rows.len() >= 10);
+        let eligible = rows
+            .iter()
+            .filter(|r| crate::domain::unit::is_one_stop_eligible(&r.name))
+            .count();
+        assert!(eligible >= 5 && eligible < rows.len());
+    }
+
+    #[test]
+    fn bad_units_csv_names_the_line() {
+        let e = parse_units_csv("code,parent_code,name\nA,,Tỉnh\nB,X,Huyện\n").unwrap_err();
+        assert!(e.starts_with("line 3:"), "{e}");
+        let e = parse_units_csv("code,parent_code,name\nA,,Tỉnh\nA,,Lại\n").unwrap_err();
+        assert!(e.contains("twice"), "{e}");
+        assert!(parse_units_csv("id,name\n").is_err());
+    }
+}

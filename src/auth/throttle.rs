@@ -1,0 +1,83 @@
+//! Growing waits after failed attempts, keyed by anything (an IP, a phone).
+//! In memory: a restart forgets them, which is acceptable for IP keys; the
+//! per-account lockout lives in the account record instead.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// Failures allowed before the first wait.
+pub const FREE_FAILURES: u32 = 5;
+/// First wait in seconds; doubles with each further failure.
+pub const BASE_WAIT: i64 = 30;
+pub const MAX_WAIT: i64 = 3600;
+
+/// The wait after `failures` consecutive failures (0 while under the limit).
+pub fn wait_after(failures: u32, free: u32) -> i64 {
+    if failures < free {
+        return 0;
+    }
+    let exp = (failures - free).min(10);
+    (BASE_WAIT << exp).min(MAX_WAIT)
+}
+
+#[derive(Debug, Default)]
+pub struct Throttle {
+    free: u32,
+    map: Mutex<HashMap<String, (u32, i64)>>,
+}
+
+impl Throttle {
+    pub fn new(free_failures: u32) -> Throttle {
+        Throttle {
+            free: free_failures,
+            map: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Seconds the key must still wait (0 = may try now).
+    pub fn blocked_for(&self, key: &str, now: i64) -> i64 {
+        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(key).map_or(0, |(_, until)| (until - now).max(0))
+    }
+
+    pub fn fail(&self, key: &str, now: i64) {
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() > 100_000 {
+            map.retain(|_, (_, until)| *until > now);
+        }
+        let e = map.entry(key.to_string()).or_insert((0, 0));
+        e.0 += 1;
+        e.1 = now + wait_after(e.0, self.free);
+    }
+
+    pub fn succeed(&self, key: &str) {
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        map.remove(key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits_grow() {
+        assert_eq!(wait_after(4, 5), 0);
+        assert_eq!(wait_after(5, 5), 30);
+        assert_eq!(wait_after(6, 5), 60);
+        assert_eq!(wait_after(7, 5), 120);
+        assert_eq!(wait_after(40, 5), MAX_WAIT);
+    }
+
+    #[test]
+    fn throttle_blocks_then_clears() {
+        let t = Throttle::new(2);
+        t.fail("ip", 100);
+        assert_eq!(t.blocked_for("ip", 100), 0);
+        t.fail("ip", 100);
+        assert_eq!(t.blocked_for("ip", 100), 30);
+        assert_eq!(t.blocked_for("ip", 131), 0);
+        t.succeed("ip");
+        assert_eq!(t.blocked_for("ip", 100), 0);
+    }
+}

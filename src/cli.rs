@@ -1,0 +1,193 @@
+//! Command line: `motcua serve`, `motcua admin ...`, `motcua backup`, ...
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+use crate::app::App;
+use crate::config::Config;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "motcua",
+    version,
+    about = "One-stop citizen accounts for public service offices: web console, citizen portal, JSON API, support bot, in one binary."
+)]
+pub struct Cli {
+    /// Settings file (TOML). Default: <data dir>/motcua.toml when present.
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run everything (web, API, bots, SMS delivery) until SIGINT/SIGTERM.
+    Serve,
+    /// Administration from the command line (with the server stopped).
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Copy everything stateful (database and uploads) into FILE.
+    Backup {
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AdminCommand {
+    /// Create (or reset) a province admin. The password is read from stdin.
+    CreateSuperadmin {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        phone: String,
+    },
+    /// Print a new one-time setup link for a first province admin.
+    SetupLink,
+}
+
+pub fn run() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    crate::telemetry::init();
+    let cfg = match Config::load(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("motcua: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("motcua: cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result = rt.block_on(async move {
+        match cli.command {
+            Command::Serve => serve(cfg).await,
+            Command::Admin { command } => admin(cfg, command).await,
+            Command::Backup { out } => backup(cfg, out).await,
+        }
+    });
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("motcua: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+type CliResult = Result<(), Box<dyn std::error::Error>>;
+
+async fn serve(cfg: Config) -> CliResult {
+    let app = App::open(cfg)?;
+    let listener = tokio::net::TcpListener::bind(app.cfg.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", app.cfg.listen))?;
+    let addr = listener.local_addr()?;
+    if let Some(link) = crate::flows::setup::setup_link_if_needed(&app)? {
+        println!(
+            "\nNo province admin exists yet. Open this one-time link to create one (valid 24 hours):\n\n    {link}\n"
+        );
+    }
+    if !app.cfg.captcha {
+        tracing::warn!("captcha is OFF (MOTCUA_CAPTCHA=off): for local testing only");
+    }
+    tracing::info!(%addr, data_dir = %app.cfg.data_dir.display(), public_url = %app.cfg.public_url, "motcua listening");
+    println!("motcua listening on http://{addr}");
+    run_until_signal(app, listener, shutdown_signal()).await
+}
+
+/// Runs the server and the background workers until `stop` resolves.
+pub async fn run_until_signal(
+    app: Arc<App>,
+    listener: tokio::net::TcpListener,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> CliResult {
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let workers = crate::workers::spawn(app.clone(), rx);
+    crate::web::serve(app.clone(), listener, stop).await?;
+    let _ = tx.send(true);
+    for w in workers {
+        let _ = w.await;
+    }
+    tracing::info!("motcua stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}
+
+async fn admin(cfg: Config, command: AdminCommand) -> CliResult {
+    let app = App::open(cfg)?;
+    match command {
+        AdminCommand::CreateSuperadmin { username, phone } => {
+            let mut password = String::new();
+            std::io::stdin().read_to_string(&mut password)?;
+            let password = password.trim_end_matches(['\n', '\r']).to_string();
+            match crate::flows::setup::create_superadmin(&app, &username, &phone, &password).await {
+                Ok(created) => {
+                    println!(
+                        "{} province admin '{}'. Sign in at {}/quan-tri",
+                        if created { "Created" } else { "Reset" },
+                        username.trim().to_lowercase(),
+                        app.cfg.public_url
+                    );
+                    Ok(())
+                }
+                Err(e) => {
+                    let detail = e
+                        .field_map()
+                        .map(|f| f.values().cloned().collect::<Vec<_>>().join(" "))
+                        .unwrap_or_default();
+                    Err(format!("{e} {detail}").trim().to_string().into())
+                }
+            }
+        }
+        AdminCommand::SetupLink => {
+            let link = crate::flows::setup::new_setup_link(&app)?;
+            println!("One-time setup link (valid 24 hours):\n\n    {link}\n");
+            Ok(())
+        }
+    }
+}
+
+async fn backup(cfg: Config, out: PathBuf) -> CliResult {
+    if out.exists() {
+        return Err(format!("{} already exists; choose a new file", out.display()).into());
+    }
+    let store = crate::store::Store::open(&cfg.db_path())?;
+    let n = store.snapshot_to(&out)?;
+    println!("Backup written to {} ({n} records)", out.display());
+    Ok(())
+}

@@ -1,0 +1,264 @@
+//! Settings: defaults, then an optional TOML file, then `MOTCUA_*` environment
+//! variables (the variable wins). Names follow `shared/spec/api.md`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path} is not valid TOML: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("setting {name} is invalid: {message}")]
+    Invalid { name: &'static str, message: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmsProvider {
+    Outbox,
+    Http,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    pub public_url: String,
+    pub sms_provider: SmsProvider,
+    pub sms_http_url: Option<String>,
+    pub subscriber_registry: Option<PathBuf>,
+    pub captcha: bool,
+    pub telegram_token: Option<String>,
+    pub telegram_api_url: String,
+    pub zalo_app_id: Option<String>,
+    pub zalo_oa_secret: Option<String>,
+    pub zalo_access_token: Option<String>,
+    pub zalo_api_url: String,
+    /// The local office shown in page footers and bot answers.
+    pub office_name: String,
+    pub office_phone: String,
+    pub office_email: String,
+    /// Argon2 memory cost in KiB (tests lower it to keep debug builds quick).
+    pub argon2_m_kib: u32,
+}
+
+/// The file form: every field optional, same names as the variables in lower case
+/// without the `MOTCUA_` prefix.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    listen: Option<String>,
+    public_url: Option<String>,
+    sms_provider: Option<String>,
+    sms_http_url: Option<String>,
+    subscriber_registry: Option<PathBuf>,
+    captcha: Option<String>,
+    telegram_token: Option<String>,
+    telegram_api_url: Option<String>,
+    zalo_app_id: Option<String>,
+    zalo_oa_secret: Option<String>,
+    zalo_access_token: Option<String>,
+    zalo_api_url: Option<String>,
+    office_name: Option<String>,
+    office_phone: Option<String>,
+    office_email: Option<String>,
+}
+
+impl Config {
+    /// Load with an explicit config file (from `--config`), or the default
+    /// `<data dir>/motcua.toml` when it exists.
+    pub fn load(config_file: Option<&Path>) -> Result<Config, ConfigError> {
+        Self::load_from(config_file, |k| std::env::var(k).ok())
+    }
+
+    pub fn load_from(
+        config_file: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let env = |k: &str| env(k).filter(|v| !v.trim().is_empty());
+        let data_dir_env = env("MOTCUA_DATA_DIR").map(PathBuf::from);
+        let file_path = match config_file {
+            Some(p) => Some(p.to_path_buf()),
+            None => {
+                let dd = data_dir_env
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from("./data"));
+                let p = dd.join("motcua.toml");
+                p.exists().then_some(p)
+            }
+        };
+        let file = match &file_path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                    path: p.clone(),
+                    source,
+                })?;
+                toml::from_str::<FileConfig>(&text).map_err(|e| ConfigError::Parse {
+                    path: p.clone(),
+                    message: e.to_string(),
+                })?
+            }
+            None => FileConfig::default(),
+        };
+        let pick = |var: &str, file: Option<String>| env(var).or(file);
+
+        let data_dir = data_dir_env
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("./data"));
+        let listen_s = pick("MOTCUA_LISTEN", file.listen).unwrap_or("127.0.0.1:8080".into());
+        let listen: SocketAddr = listen_s.parse().map_err(|_| ConfigError::Invalid {
+            name: "MOTCUA_LISTEN",
+            message: format!("'{listen_s}' is not an address like 127.0.0.1:8080"),
+        })?;
+        let public_url = pick("MOTCUA_PUBLIC_URL", file.public_url)
+            .unwrap_or_else(|| format!("http://{listen}"))
+            .trim_end_matches('/')
+            .to_string();
+        let sms_provider = match pick("MOTCUA_SMS_PROVIDER", file.sms_provider)
+            .unwrap_or("outbox".into())
+            .as_str()
+        {
+            "outbox" => SmsProvider::Outbox,
+            "http" => SmsProvider::Http,
+            other => {
+                return Err(ConfigError::Invalid {
+                    name: "MOTCUA_SMS_PROVIDER",
+                    message: format!("'{other}' is not one of: outbox, http"),
+                });
+            }
+        };
+        let sms_http_url = pick("MOTCUA_SMS_HTTP_URL", file.sms_http_url);
+        if sms_provider == SmsProvider::Http && sms_http_url.is_none() {
+            return Err(ConfigError::Invalid {
+                name: "MOTCUA_SMS_HTTP_URL",
+                message: "required when MOTCUA_SMS_PROVIDER=http".into(),
+            });
+        }
+        let captcha = match pick("MOTCUA_CAPTCHA", file.captcha)
+            .unwrap_or("on".into())
+            .as_str()
+        {
+            "on" | "true" | "1" => true,
+            "off" | "false" | "0" => false,
+            other => {
+                return Err(ConfigError::Invalid {
+                    name: "MOTCUA_CAPTCHA",
+                    message: format!("'{other}' is not on or off"),
+                });
+            }
+        };
+        let argon2_m_kib = env("MOTCUA_ARGON2_M_KIB")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(19_456);
+        Ok(Config {
+            data_dir,
+            listen,
+            public_url,
+            sms_provider,
+            sms_http_url,
+            subscriber_registry: env("MOTCUA_SUBSCRIBER_REGISTRY")
+                .map(PathBuf::from)
+                .or(file.subscriber_registry),
+            captcha,
+            telegram_token: pick("MOTCUA_TELEGRAM_TOKEN", file.telegram_token),
+            telegram_api_url: pick("MOTCUA_TELEGRAM_API_URL", file.telegram_api_url)
+                .unwrap_or("https://api.telegram.org".into())
+                .trim_end_matches('/')
+                .to_string(),
+            zalo_app_id: pick("MOTCUA_ZALO_APP_ID", file.zalo_app_id),
+            zalo_oa_secret: pick("MOTCUA_ZALO_OA_SECRET", file.zalo_oa_secret),
+            zalo_access_token: pick("MOTCUA_ZALO_ACCESS_TOKEN", file.zalo_access_token),
+            zalo_api_url: pick("MOTCUA_ZALO_API_URL", file.zalo_api_url)
+                .unwrap_or("https://openapi.zalo.me".into())
+                .trim_end_matches('/')
+                .to_string(),
+            office_name: pick("MOTCUA_OFFICE_NAME", file.office_name).unwrap_or(
+                "Trung tâm Phục vụ hành chính công và Kiểm soát thủ tục hành chính tỉnh Hưng Yên"
+                    .into(),
+            ),
+            office_phone: pick("MOTCUA_OFFICE_PHONE", file.office_phone)
+                .unwrap_or("0221.3856789".into()),
+            office_email: pick("MOTCUA_OFFICE_EMAIL", file.office_email)
+                .unwrap_or("motcuahy@gmail.com".into()),
+            argon2_m_kib,
+        })
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.data_dir.join("motcua.redb")
+    }
+
+    pub fn uploads_dir(&self) -> PathBuf {
+        self.data_dir.join("uploads")
+    }
+
+    /// A config for tests and benches: everything under `data_dir`, port 0.
+    pub fn for_tests(data_dir: &Path) -> Config {
+        let mut c = Self::load_from(None, |k| match k {
+            "MOTCUA_DATA_DIR" => Some(data_dir.display().to_string()),
+            "MOTCUA_LISTEN" => Some("127.0.0.1:0".into()),
+            _ => None,
+        })
+        .unwrap_or_else(|_| unreachable!("test defaults are valid"));
+        c.argon2_m_kib = 1024;
+        c
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_run_a_demo() {
+        let c = Config::load_from(None, |_| None).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.public_url, "http://127.0.0.1:8080");
+        assert_eq!(c.sms_provider, SmsProvider::Outbox);
+        assert!(c.captcha);
+        assert_eq!(c.data_dir, PathBuf::from("./data"));
+    }
+
+    #[test]
+    fn env_wins_over_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("c.toml");
+        std::fs::write(
+            &f,
+            "listen = \"127.0.0.1:9000\"\npublic_url = \"https://a.vn/\"\n",
+        )
+        .unwrap();
+        let c = Config::load_from(Some(&f), |k| {
+            (k == "MOTCUA_LISTEN").then(|| "0.0.0.0:7000".to_string())
+        })
+        .unwrap();
+        assert_eq!(c.listen.to_string(), "0.0.0.0:7000");
+        assert_eq!(c.public_url, "https://a.vn");
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        assert!(
+            Config::load_from(None, |k| (k == "MOTCUA_SMS_PROVIDER").then(|| "x".into())).is_err()
+        );
+        assert!(
+            Config::load_from(None, |k| (k == "MOTCUA_SMS_PROVIDER")
+                .then(|| "http".into()))
+            .is_err()
+        );
+        assert!(
+            Config::load_from(None, |k| (k == "MOTCUA_LISTEN").then(|| "nope".into())).is_err()
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("c.toml");
+        std::fs::write(&f, "unknown_key = 1\n").unwrap();
+        assert!(Config::load_from(Some(&f), |_| None).is_err());
+    }
+}

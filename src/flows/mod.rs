@@ -1,0 +1,25 @@
+//! The journeys, channel-agnostic: a web page, the JSON API or the CLI call
+//! these with domain values and get domain results.
+
+pub mod admin;
+pub mod otp_flow;
+pub mod setup;
+pub mod staff_login;
+pub mod staff_units;
+
+use crate::store::accounts::Account;
+
+/// Who is acting, and from where (for the audit log and rate limits).
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub account: Account,
+    pub ip: String,
+    /// The session token, when the actor came through a session.
+    pub token: Option<String>,
+}
+
+impl Actor {
+    pub fn username(&self) -> &str {
+        &self.account.username
+    }
+}

@@ -1,0 +1,77 @@
+//! Sending and checking the OTP of any flow (shared by every journey).
+
+use redb::WriteTransaction;
+
+use crate::app::App;
+use crate::error::{AppError, AppResult};
+use crate::metrics::Metrics;
+use crate::otp::{self, OtpState};
+use crate::store::flows::{FLOWS, Flow, OTP_SENDS};
+use crate::store::{Tx, sms};
+
+/// The flow if it exists and has not expired; 410 otherwise.
+pub fn live_flow(tx: &impl Tx, id: &str, kind: &str, now: i64) -> AppResult<Flow> {
+    match FLOWS.get(tx, id)? {
+        Some(f) if f.kind == kind && f.expires_at >= now => Ok(f),
+        Some(f) if f.kind == kind => Err(AppError::Gone(
+            "Phiên làm việc đã hết hạn, vui lòng thực hiện lại từ đầu.".into(),
+        )),
+        _ => Err(AppError::Gone(
+            "Phiên làm việc không tồn tại hoặc đã hết hạn, vui lòng thực hiện lại từ đầu.".into(),
+        )),
+    }
+}
+
+/// Issues (or re-issues) the flow's OTP and queues the SMS, in `w`.
+/// `text` builds the message from the code.
+pub fn send_code(
+    app: &App,
+    w: &WriteTransaction,
+    flow: &mut Flow,
+    now: i64,
+    text: impl Fn(&str) -> String,
+) -> AppResult<()> {
+    let phone = flow
+        .phone
+        .clone()
+        .ok_or_else(|| AppError::Internal("flow without phone".into()))?;
+    let (state, code) = OtpState::issue(flow.otp.as_ref(), &app.key, &flow.id, now)?;
+    let sends = OTP_SENDS.get(w, &phone)?.unwrap_or_default();
+    let sends = otp::check_phone_caps(&sends, now)?;
+    OTP_SENDS.put(w, &phone, &sends)?;
+    flow.otp = Some(state);
+    FLOWS.put(w, &flow.id, flow)?;
+    sms::enqueue(w, &phone, &text(&code), "otp", now)?;
+    Metrics::inc(&app.metrics.otp_sent_total);
+    Metrics::inc(&app.metrics.sms_queued_total);
+    Ok(())
+}
+
+/// Checks a typed code against the flow; the flow's state (tries) is saved
+/// either way. Returns Ok(true) when right.
+pub fn check_code(
+    app: &App,
+    w: &WriteTransaction,
+    flow: &mut Flow,
+    code: &str,
+    now: i64,
+) -> AppResult<Result<(), otp::OtpError>> {
+    let Some(state) = flow.otp.as_mut() else {
+        return Ok(Err(otp::OtpError::NotSent));
+    };
+    let r = state.verify(&app.key, &flow.id, code, now);
+    if r.is_ok() {
+        flow.verified = true;
+        Metrics::inc(&app.metrics.otp_verified_total);
+    } else {
+        Metrics::inc(&app.metrics.otp_failed_total);
+    }
+    FLOWS.put(w, &flow.id, flow)?;
+    Ok(r)
+}
+
+pub fn otp_sms_text(purpose: &str, code: &str) -> String {
+    format!(
+        "Mã OTP {purpose} là {code}, có hiệu lực trong 2 phút. Tuyệt đối không cung cấp mã này cho bất kỳ ai."
+    )
+}

@@ -1,0 +1,245 @@
+//! First start: a one-time setup link for the first province admin, and the
+//! CLI's `admin create-superadmin`.
+
+use std::sync::Arc;
+
+use crate::app::App;
+use crate::auth::session;
+use crate::domain::{Password, PasswordContext, PersonName, PhoneNumber};
+use crate::error::{AppError, AppResult};
+use crate::flows::admin::{new_account, parse_username, password_error};
+use crate::flows::staff_login::SignedIn;
+use crate::store::accounts::{self, Origin};
+use crate::store::flows::{FLOWS, Flow};
+use crate::store::{StoreError, audit};
+use crate::util;
+
+const SETUP_TTL: i64 = 24 * 3600;
+
+fn has_superadmin(app: &App) -> AppResult<bool> {
+    Ok(app
+        .store
+        .read(|r| Ok(accounts::all(r)?.iter().any(|a| a.superadmin)))?)
+}
+
+/// When no province admin exists yet, makes a fresh one-time setup link
+/// (earlier links stop working) and returns its URL.
+pub fn setup_link_if_needed(app: &App) -> AppResult<Option<String>> {
+    if has_superadmin(app)? {
+        return Ok(None);
+    }
+    Ok(Some(new_setup_link(app)?))
+}
+
+pub fn new_setup_link(app: &App) -> AppResult<String> {
+    let token = util::random_token();
+    let now = app.now();
+    app.store.write(|w| {
+        let mut old = vec![];
+        FLOWS.scan_all(w, false, |_, f| {
+            if f.kind == "setup" {
+                old.push(f.id);
+            }
+            Ok(true)
+        })?;
+        for id in old {
+            FLOWS.delete(w, &id)?;
+        }
+        let id = util::sha256_hex(token.as_bytes());
+        FLOWS.put(
+            w,
+            &id,
+            &Flow {
+                id: id.clone(),
+                kind: "setup".into(),
+                created_at: now,
+                expires_at: now + SETUP_TTL,
+                username: None,
+                phone: None,
+                otp: None,
+                verified: false,
+                payload: vec![],
+                ip: String::new(),
+            },
+        )?;
+        Ok::<_, StoreError>(())
+    })?;
+    Ok(format!("{}/quan-tri/thiet-lap/{token}", app.cfg.public_url))
+}
+
+pub async fn link_valid(app: &Arc<App>, token: &str) -> bool {
+    let id = util::sha256_hex(token.as_bytes());
+    let now = app.now();
+    app.db(move |app| {
+        Ok(app
+            .store
+            .read(|r| Ok(FLOWS.get(r, &id)?))?
+            .is_some_and(|f| f.kind == "setup" && f.expires_at >= now))
+    })
+    .await
+    .unwrap_or(false)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SetupInput {
+    pub username: String,
+    pub full_name: String,
+    pub phone: String,
+    pub password: String,
+    pub password_confirm: String,
+}
+
+/// Uses the link: creates the province admin and signs them in.
+pub async fn complete(
+    app: &Arc<App>,
+    token: &str,
+    input: SetupInput,
+    ip: &str,
+) -> AppResult<SignedIn> {
+    let id = util::sha256_hex(token.as_bytes());
+    let now = app.now();
+    let mut fields = std::collections::BTreeMap::new();
+    let username = parse_username(&input.username)
+        .map_err(|e| fields.insert("username".into(), e.0))
+        .ok();
+    let name = PersonName::parse(&input.full_name)
+        .map_err(|e| fields.insert("full_name".into(), e.0))
+        .ok();
+    let phone = PhoneNumber::parse(&input.phone)
+        .map_err(|e| fields.insert("phone".into(), e.0))
+        .ok();
+    let ctx = PasswordContext {
+        phone: phone.as_ref().map(|p| p.as_str()),
+        full_name: name.as_ref().map(|n| n.as_str()),
+        username: username.as_deref(),
+        ..Default::default()
+    };
+    if let Err(rules) = Password::parse(&input.password, &ctx) {
+        fields.insert("password".into(), password_error(&rules));
+    }
+    if input.password != input.password_confirm {
+        fields.insert(
+            "password_confirm".into(),
+            "Mật khẩu xác nhận không khớp.".into(),
+        );
+    }
+    let (Some(username), Some(name), Some(phone)) = (username, name, phone) else {
+        return Err(AppError::fields(fields));
+    };
+    if !fields.is_empty() {
+        return Err(AppError::fields(fields));
+    }
+    let hash = app
+        .hasher
+        .hash(input.password.clone())
+        .await
+        .ok_or_else(|| AppError::Internal("hash failed".into()))?;
+    let ip = ip.to_string();
+    app.db(move |app| {
+        app.store.write(|w| {
+            match FLOWS.get(w, &id)? {
+                Some(f) if f.kind == "setup" && f.expires_at >= now => {}
+                _ => {
+                    return Err(AppError::Gone(
+                        "Liên kết thiết lập đã được sử dụng hoặc đã hết hạn.".into(),
+                    ));
+                }
+            }
+            if accounts::get(w, &username)?.is_some() {
+                return Err(AppError::field(
+                    "username",
+                    "Tên đăng nhập này đã được sử dụng.",
+                ));
+            }
+            FLOWS.delete(w, &id)?;
+            let mut a = new_account(
+                &username,
+                None,
+                name.as_str(),
+                &phone,
+                None,
+                hash,
+                Origin::Bootstrap,
+                now,
+            );
+            a.superadmin = true;
+            accounts::put(w, &a)?;
+            audit::record(w, now, &username, "setup_superadmin", &username, &ip, "")?;
+            let token = session::create(w, &a, true, false, now)?;
+            Ok(SignedIn { token, account: a })
+        })
+    })
+    .await
+}
+
+/// `motcua admin create-superadmin`: creates the province admin, or resets
+/// the password and phone of an existing one.
+pub async fn create_superadmin(
+    app: &Arc<App>,
+    username: &str,
+    phone: &str,
+    password: &str,
+) -> AppResult<bool> {
+    let username = parse_username(username).map_err(|e| AppError::field("username", e.0))?;
+    let phone = PhoneNumber::parse(phone).map_err(|e| AppError::field("phone", e.0))?;
+    let ctx = PasswordContext {
+        phone: Some(phone.as_str()),
+        username: Some(&username),
+        ..Default::default()
+    };
+    Password::parse(password, &ctx).map_err(|r| AppError::field("password", password_error(&r)))?;
+    let hash = app
+        .hasher
+        .hash(password.to_string())
+        .await
+        .ok_or_else(|| AppError::Internal("hash failed".into()))?;
+    let now = app.now();
+    app.db(move |app| {
+        app.store.write(|w| {
+            let created = match accounts::get(w, &username)? {
+                Some(mut a) => {
+                    a.superadmin = true;
+                    a.phone = phone.as_str().to_string();
+                    a.password_hash = hash;
+                    a.must_change_password = false;
+                    a.failed_logins = 0;
+                    a.locked_until = 0;
+                    a.disabled = false;
+                    a.session_epoch += 1;
+                    accounts::put(w, &a)?;
+                    false
+                }
+                None => {
+                    let mut a = new_account(
+                        &username,
+                        None,
+                        "Quản trị cấp cao",
+                        &phone,
+                        None,
+                        hash,
+                        Origin::Bootstrap,
+                        now,
+                    );
+                    a.superadmin = true;
+                    accounts::put(w, &a)?;
+                    true
+                }
+            };
+            audit::record(
+                w,
+                now,
+                "cli",
+                if created {
+                    "create_superadmin"
+                } else {
+                    "reset_superadmin"
+                },
+                &username,
+                "local",
+                "",
+            )?;
+            Ok::<_, AppError>(created)
+        })
+    })
+    .await
+}

@@ -1,0 +1,233 @@
+//! Sign-in: password, then an OTP to the account's phone. Used by the console
+//! (staff) and, with `console = false`, by the portal.
+
+use std::sync::Arc;
+
+use crate::app::App;
+use crate::auth::session;
+use crate::auth::throttle::{FREE_FAILURES, wait_after};
+use crate::domain::PhoneNumber;
+use crate::error::{AppError, AppResult};
+use crate::flows::otp_flow::{check_code, live_flow, otp_sms_text, send_code};
+use crate::metrics::Metrics;
+use crate::store::accounts::{self, Account};
+use crate::store::flows::{FLOWS, Flow};
+use crate::store::{StoreError, audit};
+use crate::util;
+
+pub const FLOW_TTL: i64 = 10 * 60;
+
+#[derive(Debug, Clone)]
+pub struct Started {
+    pub flow_id: String,
+    pub phone_masked: String,
+    pub resend_in: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub token: String,
+    pub account: Account,
+}
+
+fn kind(console: bool) -> &'static str {
+    if console { "staff_login" } else { "login" }
+}
+
+pub fn mask_phone(p: &str) -> String {
+    PhoneNumber::parse(p)
+        .map(|p| p.masked())
+        .unwrap_or_else(|_| "***".into())
+}
+
+/// Step 1: the password. Unknown user, wrong password, locked account and
+/// (for the console) an account without staff rights all get the same answer
+/// in the same time.
+pub async fn start(
+    app: &Arc<App>,
+    login: &str,
+    password: &str,
+    ip: &str,
+    console: bool,
+) -> AppResult<Started> {
+    let now = app.now();
+    let wait = app.ip_throttle.blocked_for(ip, now);
+    if wait > 0 {
+        return Err(AppError::Limited {
+            message: format!(
+                "Có quá nhiều lần đăng nhập sai từ địa chỉ này. Vui lòng thử lại sau {wait} giây."
+            ),
+            retry_after: wait,
+        });
+    }
+    let login = login.trim().to_string();
+    if login.is_empty() || password.is_empty() || login.len() > 100 || password.len() > 256 {
+        return Err(AppError::BadCredentials);
+    }
+    let l2 = login.clone();
+    let account = app
+        .db(move |app| Ok(app.store.read(|r| accounts::find_login(r, &l2))?))
+        .await?;
+    let hash = account.as_ref().map(|a| a.password_hash.clone());
+    let ok = app.hasher.verify(password.to_string(), hash).await;
+    let usable = account
+        .as_ref()
+        .is_some_and(|a| !a.disabled && a.locked_until <= now && (!console || a.is_staff()));
+    let Some(account) = account.filter(|_| ok && usable) else {
+        Metrics::inc(&app.metrics.sign_in_failures_total);
+        app.ip_throttle.fail(ip, now);
+        let ip = ip.to_string();
+        app.db(move |app| {
+            app.store.write(|w| {
+                if let Some(mut a) = accounts::find_login(w, &login)? {
+                    if a.locked_until <= now {
+                        a.failed_logins += 1;
+                        a.locked_until = now + wait_after(a.failed_logins, FREE_FAILURES);
+                        accounts::put(w, &a)?;
+                    }
+                    audit::record(w, now, &a.username, "sign_in_failed", "", &ip, "")?;
+                }
+                Ok::<_, StoreError>(())
+            })?;
+            Ok(())
+        })
+        .await?;
+        return Err(AppError::BadCredentials);
+    };
+    app.ip_throttle.succeed(ip);
+    let ip = ip.to_string();
+    let started = app
+        .db(move |app| {
+            app.store.write(|w| {
+                let mut flow = Flow {
+                    id: util::random_token(),
+                    kind: kind(console).into(),
+                    created_at: now,
+                    expires_at: now + FLOW_TTL,
+                    username: Some(account.username.clone()),
+                    phone: Some(account.phone.clone()),
+                    otp: None,
+                    verified: false,
+                    payload: vec![],
+                    ip,
+                };
+                send_code(app, w, &mut flow, now, |c| otp_sms_text("đăng nhập", c))?;
+                Ok::<_, AppError>(Started {
+                    flow_id: flow.id,
+                    phone_masked: mask_phone(&account.phone),
+                    resend_in: crate::otp::RESEND_COOLDOWN,
+                })
+            })
+        })
+        .await?;
+    app.sms_wake.notify_one();
+    Ok(started)
+}
+
+/// Step 2: the OTP. Wrong codes count toward the account's lockout.
+pub async fn verify(
+    app: &Arc<App>,
+    flow_id: &str,
+    code: &str,
+    ip: &str,
+    console: bool,
+) -> AppResult<SignedIn> {
+    let now = app.now();
+    let flow_id = flow_id.to_string();
+    let code = code.to_string();
+    let ip = ip.to_string();
+    app.db(move |app| {
+        let result = app.store.write(|w| {
+            let mut flow = live_flow(w, &flow_id, kind(console), now)?;
+            let username = flow.username.clone().unwrap_or_default();
+            let Some(mut account) = accounts::get(w, &username)? else {
+                return Err(AppError::Gone("Phiên đăng nhập đã hết hạn.".into()));
+            };
+            match check_code(app, w, &mut flow, &code, now)? {
+                Ok(()) => {
+                    FLOWS.delete(w, &flow.id)?;
+                    account.failed_logins = 0;
+                    account.locked_until = 0;
+                    accounts::put(w, &account)?;
+                    let token = session::create(w, &account, console, false, now)?;
+                    audit::record(
+                        w,
+                        now,
+                        &account.username,
+                        if console {
+                            "console_sign_in"
+                        } else {
+                            "portal_sign_in"
+                        },
+                        "",
+                        &ip,
+                        "",
+                    )?;
+                    Ok(Ok(SignedIn { token, account }))
+                }
+                Err(e) => {
+                    account.failed_logins += 1;
+                    account.locked_until = now + wait_after(account.failed_logins, FREE_FAILURES);
+                    accounts::put(w, &account)?;
+                    // Commit the used-up try, then report the error.
+                    Ok(Err(AppError::from(e)))
+                }
+            }
+        })?;
+        if result.is_ok() {
+            Metrics::inc(&app.metrics.sign_ins_total);
+        }
+        result
+    })
+    .await
+}
+
+/// Sends a new code after the cooldown; the old one stops working.
+pub async fn resend(app: &Arc<App>, flow_id: &str, console: bool) -> AppResult<Started> {
+    let now = app.now();
+    let flow_id = flow_id.to_string();
+    let r = app
+        .db(move |app| {
+            app.store.write(|w| {
+                let mut flow = live_flow(w, &flow_id, kind(console), now)?;
+                send_code(app, w, &mut flow, now, |c| otp_sms_text("đăng nhập", c))?;
+                Ok::<_, AppError>(Started {
+                    flow_id: flow.id.clone(),
+                    phone_masked: mask_phone(flow.phone.as_deref().unwrap_or("")),
+                    resend_in: crate::otp::RESEND_COOLDOWN,
+                })
+            })
+        })
+        .await?;
+    app.sms_wake.notify_one();
+    Ok(r)
+}
+
+/// What the OTP page needs to show for a flow.
+pub async fn describe(app: &Arc<App>, flow_id: &str, console: bool) -> AppResult<Started> {
+    let now = app.now();
+    let flow_id = flow_id.to_string();
+    app.db(move |app| {
+        let f = app.store.read(|r| Ok(FLOWS.get(r, &flow_id)?))?;
+        let f = match f {
+            Some(f) if f.kind == kind(console) && f.expires_at >= now => f,
+            _ => {
+                return Err(AppError::Gone(
+                    "Phiên đăng nhập đã hết hạn, vui lòng đăng nhập lại.".into(),
+                ));
+            }
+        };
+        Ok(Started {
+            phone_masked: mask_phone(f.phone.as_deref().unwrap_or("")),
+            resend_in: f.otp.as_ref().map_or(0, |o| o.resend_wait(now)),
+            flow_id: f.id,
+        })
+    })
+    .await
+}
+
+pub async fn sign_out(app: &Arc<App>, token: &str) -> AppResult<()> {
+    let token = token.to_string();
+    app.db(move |app| Ok(app.store.write(|w| session::end(w, &token))?))
+        .await
+}

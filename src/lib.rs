@@ -1,0 +1,20 @@
+//! motcua: citizen accounts for one-stop public service offices.
+//!
+//! See docs/architecture.md for the map of modules.
+
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod flows;
+pub mod metrics;
+pub mod org;
+pub mod otp;
+pub mod sms;
+pub mod store;
+pub mod telemetry;
+pub mod util;
+pub mod web;
+pub mod workers;

@@ -1,0 +1,127 @@
+//! SMS delivery from the durable queue in the database.
+//!
+//! Messages are queued inside the transaction of the action that causes them
+//! (so an acknowledged action always has its SMS), then this worker delivers
+//! them: `outbox` keeps them for admins to read, `http` POSTs
+//! `{"id","to","text"}` to the gateway and retries with backoff until a 2xx.
+//! A dead gateway only delays the queue; no user request waits on it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::app::App;
+use crate::config::SmsProvider;
+use crate::metrics::Metrics;
+use crate::store::sms::{self, SmsJob};
+use crate::util::mask_digits;
+
+/// Delay before retry number `attempts` (1-based), in seconds.
+pub fn backoff(attempts: u32) -> i64 {
+    let exp = attempts.saturating_sub(1).min(10);
+    (2i64 << exp).min(300)
+}
+
+pub struct Worker {
+    app: Arc<App>,
+    client: reqwest::Client,
+}
+
+impl Worker {
+    pub fn new(app: Arc<App>) -> Worker {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .unwrap_or_default();
+        Worker { app, client }
+    }
+
+    /// Runs until `shutdown` fires.
+    pub async fn run(self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        loop {
+            let sleep_for = match self.tick().await {
+                Ok(Some(next)) => (next - self.app.now()).clamp(0, 5),
+                Ok(None) => 5,
+                Err(e) => {
+                    tracing::error!(error = %e, "sms worker");
+                    5
+                }
+            };
+            tokio::select! {
+                _ = self.app.sms_wake.notified() => {}
+                _ = tokio::time::sleep(Duration::from_millis(sleep_for as u64 * 1000 + 50)) => {}
+                _ = shutdown.changed() => return,
+            }
+        }
+    }
+
+    /// Delivers what is due; returns when the next job is due.
+    pub async fn tick(&self) -> crate::error::AppResult<Option<i64>> {
+        let now = self.app.now();
+        let jobs = self
+            .app
+            .db(move |app| Ok(app.store.read(|r| sms::due(r, now, 50))?))
+            .await?;
+        let mut handles = vec![];
+        for job in jobs {
+            let w = (self.app.clone(), self.client.clone());
+            handles.push(tokio::spawn(async move { deliver(&w.0, &w.1, job).await }));
+        }
+        for h in handles {
+            let _ = h.await;
+        }
+        self.app
+            .db(|app| Ok(app.store.read(sms::next_due_at)?))
+            .await
+    }
+}
+
+async fn deliver(app: &Arc<App>, client: &reqwest::Client, job: SmsJob) {
+    let result: Result<(), String> = match app.cfg.sms_provider {
+        SmsProvider::Outbox => {
+            tracing::info!(id = job.id, to = %mask_digits(&job.to), text = %mask_digits(&job.text), "sms kept in outbox");
+            Ok(())
+        }
+        SmsProvider::Http => {
+            let url = app.cfg.sms_http_url.clone().unwrap_or_default();
+            let body = serde_json::json!({"id": job.uid, "to": job.to, "text": job.text});
+            match client.post(&url).json(&body).send().await {
+                Ok(r) if r.status().is_success() => Ok(()),
+                Ok(r) => Err(format!("gateway answered {}", r.status())),
+                Err(e) => Err(format!("gateway unreachable: {}", e.without_url())),
+            }
+        }
+    };
+    let id = job.id;
+    let attempts = job.attempts + 1;
+    let now = app.now();
+    match &result {
+        Ok(()) => Metrics::inc(&app.metrics.sms_delivered_total),
+        Err(e) => {
+            Metrics::inc(&app.metrics.sms_attempt_failures_total);
+            tracing::warn!(id, attempts, error = %e, "sms delivery failed, will retry");
+        }
+    }
+    let r = app
+        .db(move |app| {
+            Ok(app.store.write(|w| match &result {
+                Ok(()) => sms::mark_sent(w, id, now),
+                Err(e) => sms::mark_failed(w, id, e, now + backoff(attempts)),
+            })?)
+        })
+        .await;
+    if let Err(e) = r {
+        tracing::error!(error = %e, "cannot record sms delivery");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn backoff_grows_and_caps() {
+        assert_eq!(super::backoff(1), 2);
+        assert_eq!(super::backoff(2), 4);
+        assert_eq!(super::backoff(5), 32);
+        assert_eq!(super::backoff(30), 300);
+    }
+}

@@ -1,0 +1,90 @@
+//! Schema version, id sequences and the server's secret key.
+
+use redb::WriteTransaction;
+
+use super::{Result, SCHEMA_VERSION, StoreError, Table, Tx, accounts};
+
+const META: Table<Vec<u8>> = Table::new("meta");
+const VERSION_KEY: &str = "schema_version";
+const SECRET_KEY: &str = "secret_key";
+
+pub fn schema_version(tx: &impl Tx) -> Result<Option<u32>> {
+    Ok(META.get(tx, VERSION_KEY)?.and_then(|b| {
+        <[u8; 4]>::try_from(b.as_slice())
+            .ok()
+            .map(u32::from_be_bytes)
+    }))
+}
+
+pub fn set_schema_version(w: &WriteTransaction, v: u32) -> Result<()> {
+    META.put(w, VERSION_KEY, &v.to_be_bytes().to_vec())
+}
+
+/// Brings a database of any older schema to [`SCHEMA_VERSION`], one step at a
+/// time, inside the caller's transaction. A new database starts at the
+/// current version.
+pub fn migrate(w: &WriteTransaction) -> Result<()> {
+    let found = schema_version(w)?;
+    let mut v = match found {
+        None => {
+            super::accounts::ensure_tables(w)?;
+            super::units::ensure_tables(w)?;
+            set_schema_version(w, SCHEMA_VERSION)?;
+            return Ok(());
+        }
+        Some(v) => v,
+    };
+    if v > SCHEMA_VERSION {
+        return Err(StoreError::TooNew {
+            found: v,
+            known: SCHEMA_VERSION,
+        });
+    }
+    while v < SCHEMA_VERSION {
+        match v {
+            // v1 → v2: accounts gained a phone index (for search by phone).
+            1 => accounts::rebuild_phone_index(w)?,
+            _ => {}
+        }
+        v += 1;
+        tracing::info!(version = v, "database migrated");
+    }
+    set_schema_version(w, v)
+}
+
+/// Next value of a named sequence (starts at 1).
+pub fn next_id(w: &WriteTransaction, name: &str) -> Result<u64> {
+    let k = format!("seq:{name}");
+    let cur = META
+        .get(w, &k)?
+        .and_then(|b| {
+            <[u8; 8]>::try_from(b.as_slice())
+                .ok()
+                .map(u64::from_be_bytes)
+        })
+        .unwrap_or(0);
+    let next = cur + 1;
+    META.put(w, &k, &next.to_be_bytes().to_vec())?;
+    Ok(next)
+}
+
+/// The 32-byte key used for HMACs (OTP hashes, tokens). Created on first use
+/// from the OS CSPRNG; kept in the database so a backup carries it.
+pub fn secret_key(w: &WriteTransaction) -> Result<[u8; 32]> {
+    if let Some(b) = META.get(w, SECRET_KEY)? {
+        if let Ok(k) = <[u8; 32]>::try_from(b.as_slice()) {
+            return Ok(k);
+        }
+    }
+    let k: [u8; 32] = crate::util::random_bytes();
+    META.put(w, SECRET_KEY, &k.to_vec())?;
+    Ok(k)
+}
+
+pub fn get_flag(tx: &impl Tx, name: &str) -> Result<Option<Vec<u8>>> {
+    META.get(tx, &format!("flag:{name}"))
+}
+
+pub fn set_flag(w: &WriteTransaction, name: &str, value: &[u8]) -> Result<()> {
+    META.put(w, &format!("flag:{name}"), &value.to_vec())
+}

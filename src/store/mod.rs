@@ -1,0 +1,499 @@
+//! The store: typed tables over redb.
+//!
+//! Every table maps byte keys to postcard-encoded values. Typed access goes
+//! through [`Table`], which fixes the key and value types of one table; the
+//! repositories in the sub-modules build on it. Reads take a snapshot
+//! ([`Store::read`]); writes run in one transaction that commits with
+//! `Durability::Immediate` before the caller tells anybody it succeeded
+//! ([`Store::write`]). Both block the OS thread: call them from
+//! `spawn_blocking` (see `App::db`).
+//!
+//! The interface (get / put / delete / ordered range scans over byte keys in
+//! one transaction) is deliberately what any ordered transactional key-value
+//! store offers, so a distributed one can sit behind the same repositories.
+
+pub mod accounts;
+pub mod audit;
+pub mod flows;
+pub mod meta;
+pub mod sessions;
+pub mod sms;
+pub mod units;
+
+use std::marker::PhantomData;
+use std::ops::Bound;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use redb::{
+    Database, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition, TableHandle,
+    WriteTransaction,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// The schema version this build writes. Older databases are migrated on open
+/// (see [`meta::migrate`]); newer ones are refused.
+pub const SCHEMA_VERSION: u32 = 2;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the database {path} is in use by another process (is `motcua serve` running?)")]
+    InUse { path: PathBuf },
+    #[error("database error: {0}")]
+    Db(String),
+    #[error("corrupt value in table {table}: {message}")]
+    Corrupt {
+        table: &'static str,
+        message: String,
+    },
+    #[error(
+        "the database was written by a newer motcua (schema {found}, this build knows {known})"
+    )]
+    TooNew { found: u32, known: u32 },
+    #[error("io error on {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+macro_rules! db_err {
+    ($($t:ty),*) => {$(
+        impl From<$t> for StoreError {
+            fn from(e: $t) -> Self { StoreError::Db(e.to_string()) }
+        }
+    )*};
+}
+db_err!(
+    redb::Error,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError,
+    redb::SetDurabilityError
+);
+
+type Raw = TableDefinition<'static, &'static [u8], &'static [u8]>;
+
+/// Read access shared by read and write transactions.
+pub trait Tx {
+    fn get_raw(&self, table: &'static str, key: &[u8]) -> Result<Option<Vec<u8>>>;
+    /// Visits entries in key order (or reverse) within bounds until `f` returns false.
+    fn scan_raw(
+        &self,
+        table: &'static str,
+        range: (Bound<&[u8]>, Bound<&[u8]>),
+        reverse: bool,
+        f: &mut dyn FnMut(&[u8], &[u8]) -> Result<bool>,
+    ) -> Result<()>;
+    fn len_raw(&self, table: &'static str) -> Result<u64>;
+}
+
+fn scan_table<T: ReadableTable<&'static [u8], &'static [u8]>>(
+    t: &T,
+    range: (Bound<&[u8]>, Bound<&[u8]>),
+    reverse: bool,
+    f: &mut dyn FnMut(&[u8], &[u8]) -> Result<bool>,
+) -> Result<()> {
+    let iter = t.range::<&[u8]>(range)?;
+    let mut visit = |item: std::result::Result<
+        (
+            redb::AccessGuard<'_, &'static [u8]>,
+            redb::AccessGuard<'_, &'static [u8]>,
+        ),
+        redb::StorageError,
+    >| {
+        let (k, v) = item?;
+        f(k.value(), v.value())
+    };
+    if reverse {
+        for item in iter.rev() {
+            if !visit(item)? {
+                break;
+            }
+        }
+    } else {
+        for item in iter {
+            if !visit(item)? {
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+impl Tx for ReadTransaction {
+    fn get_raw(&self, table: &'static str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        let t = match self.open_table(Raw::new(table)) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        Ok(t.get(key)?.map(|v| v.value().to_vec()))
+    }
+    fn scan_raw(
+        &self,
+        table: &'static str,
+        range: (Bound<&[u8]>, Bound<&[u8]>),
+        reverse: bool,
+        f: &mut dyn FnMut(&[u8], &[u8]) -> Result<bool>,
+    ) -> Result<()> {
+        match self.open_table(Raw::new(table)) {
+            Ok(t) => scan_table(&t, range, reverse, f),
+            Err(redb::TableError::TableDoesNotExist(_)) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+    fn len_raw(&self, table: &'static str) -> Result<u64> {
+        match self.open_table(Raw::new(table)) {
+            Ok(t) => Ok(redb::ReadableTableMetadata::len(&t)?),
+            Err(redb::TableError::TableDoesNotExist(_)) => Ok(0),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+impl Tx for WriteTransaction {
+    fn get_raw(&self, table: &'static str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        let t = self.open_table(Raw::new(table))?;
+        Ok(t.get(key)?.map(|v| v.value().to_vec()))
+    }
+    fn scan_raw(
+        &self,
+        table: &'static str,
+        range: (Bound<&[u8]>, Bound<&[u8]>),
+        reverse: bool,
+        f: &mut dyn FnMut(&[u8], &[u8]) -> Result<bool>,
+    ) -> Result<()> {
+        let t = self.open_table(Raw::new(table))?;
+        scan_table(&t, range, reverse, f)
+    }
+    fn len_raw(&self, table: &'static str) -> Result<u64> {
+        let t = self.open_table(Raw::new(table))?;
+        Ok(redb::ReadableTableMetadata::len(&t)?)
+    }
+}
+
+/// A key that encodes to bytes whose order is the key's order.
+pub trait KeyEnc {
+    fn enc(&self) -> Vec<u8>;
+}
+impl KeyEnc for str {
+    fn enc(&self) -> Vec<u8> {
+        self.as_bytes().to_vec()
+    }
+}
+impl KeyEnc for String {
+    fn enc(&self) -> Vec<u8> {
+        self.as_bytes().to_vec()
+    }
+}
+impl KeyEnc for u64 {
+    fn enc(&self) -> Vec<u8> {
+        self.to_be_bytes().to_vec()
+    }
+}
+impl KeyEnc for [u8] {
+    fn enc(&self) -> Vec<u8> {
+        self.to_vec()
+    }
+}
+impl KeyEnc for Vec<u8> {
+    fn enc(&self) -> Vec<u8> {
+        self.clone()
+    }
+}
+
+/// One table with a fixed value type.
+pub struct Table<V> {
+    pub name: &'static str,
+    _v: PhantomData<fn() -> V>,
+}
+
+impl<V: Serialize + DeserializeOwned> Table<V> {
+    pub const fn new(name: &'static str) -> Self {
+        Table {
+            name,
+            _v: PhantomData,
+        }
+    }
+
+    fn decode(&self, bytes: &[u8]) -> Result<V> {
+        postcard::from_bytes(bytes).map_err(|e| StoreError::Corrupt {
+            table: self.name,
+            message: e.to_string(),
+        })
+    }
+
+    pub fn get<K: KeyEnc + ?Sized>(&self, tx: &impl Tx, key: &K) -> Result<Option<V>> {
+        tx.get_raw(self.name, &key.enc())?
+            .map(|b| self.decode(&b))
+            .transpose()
+    }
+
+    pub fn put<K: KeyEnc + ?Sized>(&self, w: &WriteTransaction, key: &K, value: &V) -> Result<()> {
+        let bytes = postcard::to_stdvec(value).map_err(|e| StoreError::Corrupt {
+            table: self.name,
+            message: e.to_string(),
+        })?;
+        let mut t = w.open_table(Raw::new(self.name))?;
+        t.insert(key.enc().as_slice(), bytes.as_slice())?;
+        Ok(())
+    }
+
+    pub fn delete<K: KeyEnc + ?Sized>(&self, w: &WriteTransaction, key: &K) -> Result<bool> {
+        let mut t = w.open_table(Raw::new(self.name))?;
+        let existed = t.remove(key.enc().as_slice())?.is_some();
+        Ok(existed)
+    }
+
+    /// Visits values whose key starts with `prefix`, in key order or reverse.
+    pub fn scan_prefix(
+        &self,
+        tx: &impl Tx,
+        prefix: &[u8],
+        reverse: bool,
+        mut f: impl FnMut(&[u8], V) -> Result<bool>,
+    ) -> Result<()> {
+        let end = prefix_end(prefix);
+        let range = (
+            Bound::Included(prefix),
+            match &end {
+                Some(e) => Bound::Excluded(e.as_slice()),
+                None => Bound::Unbounded,
+            },
+        );
+        tx.scan_raw(self.name, range, reverse, &mut |k, v| f(k, self.decode(v)?))
+    }
+
+    /// Visits every entry.
+    pub fn scan_all(
+        &self,
+        tx: &impl Tx,
+        reverse: bool,
+        f: impl FnMut(&[u8], V) -> Result<bool>,
+    ) -> Result<()> {
+        self.scan_prefix(tx, &[], reverse, f)
+    }
+
+    pub fn all(&self, tx: &impl Tx) -> Result<Vec<V>> {
+        let mut out = Vec::new();
+        self.scan_all(tx, false, |_, v| {
+            out.push(v);
+            Ok(true)
+        })?;
+        Ok(out)
+    }
+
+    pub fn len(&self, tx: &impl Tx) -> Result<u64> {
+        tx.len_raw(self.name)
+    }
+
+    /// Makes sure the table exists (so that read snapshots can open it).
+    pub fn ensure(&self, w: &WriteTransaction) -> Result<()> {
+        w.open_table(Raw::new(self.name))?;
+        Ok(())
+    }
+}
+
+/// Index tables map a composite key to nothing.
+pub type Index = Table<()>;
+
+fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
+}
+
+/// Builds composite keys: parts are joined with 0x00 so that prefixes of
+/// whole parts scan correctly (strings never contain 0x00 here).
+pub fn key(parts: &[&[u8]]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            k.push(0);
+        }
+        k.extend_from_slice(p);
+    }
+    k
+}
+
+/// The opened database.
+#[derive(Clone)]
+pub struct Store {
+    db: Arc<Database>,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (or creates) the database at `path`, restricts it to the owner,
+    /// and migrates it to [`SCHEMA_VERSION`].
+    pub fn open(path: &Path) -> Result<Store> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let db = match Database::builder().create(path) {
+            Ok(db) => db,
+            Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
+                return Err(StoreError::InUse {
+                    path: path.to_path_buf(),
+                });
+            }
+            Err(e) => return Err(StoreError::Db(e.to_string())),
+        };
+        restrict_permissions(path);
+        let store = Store {
+            db: Arc::new(db),
+            path: path.to_path_buf(),
+        };
+        store.write(meta::migrate)?;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn read<T>(&self, f: impl FnOnce(&ReadTransaction) -> Result<T>) -> Result<T> {
+        let tx = self.db.begin_read()?;
+        f(&tx)
+    }
+
+    /// Runs `f` in one write transaction and commits durably. If `f` fails,
+    /// nothing is written.
+    pub fn write<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&WriteTransaction) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        let mut tx = self.db.begin_write().map_err(StoreError::from)?;
+        tx.set_durability(redb::Durability::Immediate)
+            .map_err(StoreError::from)?;
+        match f(&tx) {
+            Ok(v) => {
+                tx.commit().map_err(StoreError::from)?;
+                Ok(v)
+            }
+            Err(e) => {
+                let _ = tx.abort();
+                Err(e)
+            }
+        }
+    }
+
+    /// Copies every table from one read snapshot into a new database file:
+    /// a consistent backup while the store is in use.
+    pub fn snapshot_to(&self, dest: &Path) -> Result<u64> {
+        let src = self.db.begin_read()?;
+        let out = Database::builder()
+            .create(dest)
+            .map_err(|e| StoreError::Db(e.to_string()))?;
+        let w = out.begin_write()?;
+        let mut n = 0u64;
+        for handle in src.list_tables().map_err(StoreError::from)? {
+            let name = handle.name().to_string();
+            let def: TableDefinition<&[u8], &[u8]> = TableDefinition::new(&name);
+            let from = src.open_table(def)?;
+            let mut to = w.open_table(def)?;
+            for item in from.iter()? {
+                let (k, v) = item?;
+                to.insert(k.value(), v.value())?;
+                n += 1;
+            }
+        }
+        w.commit()?;
+        drop(out);
+        restrict_permissions(dest);
+        Ok(n)
+    }
+}
+
+#[cfg(unix)]
+pub fn restrict_permissions(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Err(e) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)) {
+        tracing::warn!(path = %path.display(), error = %e, "cannot restrict file permissions");
+    }
+}
+
+#[cfg(not(unix))]
+pub fn restrict_permissions(_path: &Path) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T: Table<String> = Table::new("t");
+
+    #[test]
+    fn write_then_read_and_scan() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join("db.redb")).unwrap();
+        s.write(|w| {
+            for (k, v) in [("a:1", "x"), ("a:2", "y"), ("b:1", "z")] {
+                T.put(w, k, &v.to_string())?;
+            }
+            Ok::<_, StoreError>(())
+        })
+        .unwrap();
+        let got = s.read(|r| T.get(r, "a:2")).unwrap();
+        assert_eq!(got.as_deref(), Some("y"));
+        let mut seen = vec![];
+        s.read(|r| {
+            T.scan_prefix(r, b"a:", true, |_, v| {
+                seen.push(v);
+                Ok(true)
+            })
+        })
+        .unwrap();
+        assert_eq!(seen, vec!["y".to_string(), "x".to_string()]);
+    }
+
+    #[test]
+    fn failed_write_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join("db.redb")).unwrap();
+        let r: std::result::Result<(), StoreError> = s.write(|w| {
+            T.put(w, "k", &"v".to_string())?;
+            Err(StoreError::Db("boom".into()))
+        });
+        assert!(r.is_err());
+        assert_eq!(s.read(|r| T.get(r, "k")).unwrap(), None);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn database_file_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("db.redb");
+        let _s = Store::open(&p).unwrap();
+        let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+
+    #[test]
+    fn second_open_reports_in_use() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("db.redb");
+        let _s = Store::open(&p).unwrap();
+        assert!(matches!(Store::open(&p), Err(StoreError::InUse { .. })));
+    }
+
+    #[test]
+    fn prefix_end_handles_ff() {
+        assert_eq!(prefix_end(b"a"), Some(b"b".to_vec()));
+        assert_eq!(prefix_end(&[1, 0xff]), Some(vec![2]));
+        assert_eq!(prefix_end(&[0xff]), None);
+    }
+}

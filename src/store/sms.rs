@@ -1,0 +1,125 @@
+//! The durable SMS queue.
+
+use redb::WriteTransaction;
+use serde::{Deserialize, Serialize};
+
+use super::{Index, Result, Table, Tx, meta};
+
+pub const SMS: Table<SmsJob> = Table::new("sms");
+/// (next_attempt_at BE, id BE) → () for jobs still to send.
+pub const DUE: Index = Table::new("sms_due");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SmsStatus {
+    Pending,
+    Sent,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SmsJob {
+    pub id: u64,
+    /// Unique id sent to the gateway (idempotency on retries).
+    pub uid: String,
+    pub to: String,
+    pub text: String,
+    /// What the message is for (otp, password, notice) — for statistics.
+    pub kind: String,
+    pub created_at: i64,
+    pub attempts: u32,
+    pub next_attempt_at: i64,
+    pub status: SmsStatus,
+    pub sent_at: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+fn due_key(at: i64, id: u64) -> Vec<u8> {
+    let mut k = (at.max(0) as u64).to_be_bytes().to_vec();
+    k.extend_from_slice(&id.to_be_bytes());
+    k
+}
+
+/// Queues a message in the caller's transaction: it is sent only if that
+/// transaction commits, and is never lost once it has.
+pub fn enqueue(w: &WriteTransaction, to: &str, text: &str, kind: &str, now: i64) -> Result<u64> {
+    let id = meta::next_id(w, "sms")?;
+    let job = SmsJob {
+        id,
+        uid: format!("{}-{}", id, crate::util::random_hex(8)),
+        to: to.to_string(),
+        text: text.to_string(),
+        kind: kind.to_string(),
+        created_at: now,
+        attempts: 0,
+        next_attempt_at: now,
+        status: SmsStatus::Pending,
+        sent_at: None,
+        last_error: None,
+    };
+    SMS.put(w, &id, &job)?;
+    DUE.put(w, &due_key(now, id), &())?;
+    Ok(id)
+}
+
+/// Jobs due at `now`, oldest first.
+pub fn due(tx: &impl Tx, now: i64, limit: usize) -> Result<Vec<SmsJob>> {
+    let mut ids = vec![];
+    DUE.scan_all(tx, false, |k, ()| {
+        let at = u64::from_be_bytes(k[..8].try_into().unwrap_or_default()) as i64;
+        if at > now || ids.len() >= limit {
+            return Ok(false);
+        }
+        ids.push(u64::from_be_bytes(k[8..16].try_into().unwrap_or_default()));
+        Ok(true)
+    })?;
+    let mut out = vec![];
+    for id in ids {
+        if let Some(j) = SMS.get(tx, &id)? {
+            out.push(j);
+        }
+    }
+    Ok(out)
+}
+
+/// The earliest time a pending job is due, if any.
+pub fn next_due_at(tx: &impl Tx) -> Result<Option<i64>> {
+    let mut at = None;
+    DUE.scan_all(tx, false, |k, ()| {
+        at = Some(u64::from_be_bytes(k[..8].try_into().unwrap_or_default()) as i64);
+        Ok(false)
+    })?;
+    Ok(at)
+}
+
+pub fn mark_sent(w: &WriteTransaction, id: u64, now: i64) -> Result<()> {
+    if let Some(mut j) = SMS.get(w, &id)? {
+        DUE.delete(w, &due_key(j.next_attempt_at, id))?;
+        j.status = SmsStatus::Sent;
+        j.sent_at = Some(now);
+        j.attempts += 1;
+        j.last_error = None;
+        SMS.put(w, &id, &j)?;
+    }
+    Ok(())
+}
+
+pub fn mark_failed(w: &WriteTransaction, id: u64, error: &str, retry_at: i64) -> Result<()> {
+    if let Some(mut j) = SMS.get(w, &id)? {
+        DUE.delete(w, &due_key(j.next_attempt_at, id))?;
+        j.attempts += 1;
+        j.last_error = Some(error.chars().take(300).collect());
+        j.next_attempt_at = retry_at;
+        DUE.put(w, &due_key(retry_at, id), &())?;
+        SMS.put(w, &id, &j)?;
+    }
+    Ok(())
+}
+
+/// Newest first.
+pub fn recent(tx: &impl Tx, limit: usize) -> Result<Vec<SmsJob>> {
+    let mut out = vec![];
+    SMS.scan_all(tx, true, |_, j| {
+        out.push(j);
+        Ok(out.len() < limit)
+    })?;
+    Ok(out)
+}

@@ -1,0 +1,53 @@
+//! Organisation units.
+
+use redb::WriteTransaction;
+use serde::{Deserialize, Serialize};
+
+use super::{Result, Table, Tx, meta};
+
+pub const UNITS: Table<Unit> = Table::new("units");
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unit {
+    pub id: u64,
+    /// A stable code from the province's own list (import key).
+    pub code: String,
+    pub name: String,
+    pub parent: Option<u64>,
+    pub created_at: i64,
+}
+
+pub fn ensure_tables(w: &WriteTransaction) -> Result<()> {
+    UNITS.ensure(w)
+}
+
+pub fn all(tx: &impl Tx) -> Result<Vec<Unit>> {
+    UNITS.all(tx)
+}
+
+pub fn get(tx: &impl Tx, id: u64) -> Result<Option<Unit>> {
+    UNITS.get(tx, &id)
+}
+
+pub fn insert(
+    w: &WriteTransaction,
+    code: Option<String>,
+    name: &str,
+    parent: Option<u64>,
+    now: i64,
+) -> Result<Unit> {
+    let id = meta::next_id(w, "units")?;
+    let u = Unit {
+        id,
+        code: code.unwrap_or_else(|| format!("U{id}")),
+        name: name.to_string(),
+        parent,
+        created_at: now,
+    };
+    UNITS.put(w, &id, &u)?;
+    Ok(u)
+}
+
+pub fn put(w: &WriteTransaction, u: &Unit) -> Result<()> {
+    UNITS.put(w, &u.id, u)
+}

@@ -1,0 +1,770 @@
+//! The staff console at /quan-tri.
+
+use std::sync::Arc;
+
+use minijinja::context;
+use poem::http::StatusCode;
+use poem::web::{Data, Path, Query};
+use poem::{Body, IntoResponse, Request, Response, Route, get, handler, post};
+
+use super::ctx::{
+    clear_session_cookie, page, read_form, redirect, session_cookie, status_of, with_cookie,
+};
+use crate::app::App;
+use crate::domain::{CitizenId, Permission, PermissionSet, PhoneNumber};
+use crate::error::AppError;
+use crate::flows::{Actor, admin, setup, staff_login, staff_units};
+use crate::store::{accounts, audit, sms};
+use crate::util;
+
+pub fn routes() -> Route {
+    Route::new()
+        .at("/", get(dashboard))
+        .at("/dang-nhap", get(login_page).post(login_submit))
+        .at("/xac-thuc/:flow", get(otp_page).post(otp_submit))
+        .at("/xac-thuc/:flow/gui-lai", post(otp_resend))
+        .at("/dang-xuat", post(logout))
+        .at("/doi-mat-khau", get(password_page).post(password_submit))
+        .at("/thiet-lap/:token", get(setup_page).post(setup_submit))
+        .at("/don-vi", get(units_page).post(unit_create))
+        .at("/don-vi/:id", post(unit_rename))
+        .at("/can-bo", get(staff_page).post(staff_create))
+        .at("/can-bo/:username", get(grants_page))
+        .at("/can-bo/:username/quyen", post(grants_submit))
+        .at("/nhat-ky", get(audit_page))
+        .at("/tin-nhan", get(sms_page))
+        .at("/tao-tai-khoan-cong-dan", get(citizen_accounts_page))
+        .at("/thong-bao", get(notices_page))
+}
+
+fn secure(app: &App) -> bool {
+    app.cfg.public_url.starts_with("https://")
+}
+
+/// The signed-in staff member, or a redirect to sign in (or to change a
+/// temporary password first).
+async fn staff(app: &Arc<App>, req: &Request) -> Result<Actor, Response> {
+    match super::ctx::current(app, req, true).await {
+        Some(a)
+            if a.account.must_change_password && req.uri().path() != "/quan-tri/doi-mat-khau" =>
+        {
+            Err(redirect("/quan-tri/doi-mat-khau"))
+        }
+        Some(a) => Ok(a),
+        None => Err(redirect("/quan-tri/dang-nhap")),
+    }
+}
+
+fn shell(app: &App, actor: Option<&Actor>, title: &str, nav: &str) -> minijinja::Value {
+    let tree = app.tree();
+    let can = actor.map(|a| {
+        let acc = &a.account;
+        context! {
+            superadmin => acc.superadmin,
+            users => acc.has_any(Permission::UsersCreate),
+            units => acc.superadmin || acc.has_any(Permission::UsersCreate),
+        }
+    });
+    let _ = tree;
+    context! {
+        me => actor.map(|a| context! { full_name => a.account.full_name.clone(), username => a.account.username.clone(), superadmin => a.account.superadmin }),
+        can => can,
+        title => title,
+        nav => nav,
+    }
+}
+
+fn error_page(app: &App, req: &Request, actor: Option<&Actor>, e: &AppError) -> Response {
+    let heading = match e {
+        AppError::Forbidden => "Không có quyền truy cập",
+        AppError::NotFound(_) => "Không tìm thấy",
+        AppError::Gone(_) => "Đã hết hạn",
+        AppError::Limited { .. } => "Vui lòng thử lại sau",
+        _ => "Không thực hiện được",
+    };
+    let ctx = context! { ..shell(app, actor, heading, ""), ..context! { heading => heading, message => e.to_string(), link => "/quan-tri", link_text => "Về trang chủ" } };
+    page(app, req, "console/message.html", status_of(e), ctx)
+}
+
+#[handler]
+async fn dashboard(req: &Request, Data(app): Data<&Arc<App>>) -> Response {
+    let actor = match staff(app, req).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let tree = app.tree();
+    let rows = tree.rows();
+    let staff_count = admin::visible_staff(app, &actor.account)
+        .await
+        .map(|s| s.len())
+        .unwrap_or(0);
+    let grants: Vec<minijinja::Value> = actor
+        .account
+        .grants
+        .iter()
+        .map(|g| context! { unit => tree.name(g.unit), perms => g.perms.iter().map(|p| p.label_vi()).collect::<Vec<_>>() })
+        .collect();
+    let ctx = context! { ..shell(app, Some(&actor), "Dashboard", "dashboard"), ..context! {
+        stats => context! { units => rows.len(), eligible => rows.iter().filter(|r| r.eligible).count(), staff => staff_count },
+        me_grants => grants,
+    }};
+    page(app, req, "console/dashboard.html", StatusCode::OK, ctx)
+}
+
+#[handler]
+async fn login_page(req: &Request, Data(app): Data<&Arc<App>>) -> Response {
+    if super::ctx::current(app, req, true).await.is_some() {
+        return redirect("/quan-tri");
+    }
+    page(
+        app,
+        req,
+        "console/login.html",
+        StatusCode::OK,
+        shell(app, None, "Đăng nhập", ""),
+    )
+}
+
+#[handler]
+async fn login_submit(req: &Request, body: Body, Data(app): Data<&Arc<App>>) -> Response {
+    let form = match read_form(req, body).await {
+        Ok(f) => f,
+        Err(e) => return error_page(app, req, None, &e),
+    };
+    let ip = super::client_ip(req);
+    match staff_login::start(
+        app,
+        &form.text("username"),
+        &form.text("password"),
+        &ip,
+        true,
+    )
+    .await
+    {
+        Ok(s) => redirect(&format!("/quan-tri/xac-thuc/{}", s.flow_id)),
+        Err(e) => {
+            let ctx = context! { ..shell(app, None, "Đăng nhập", ""), ..context! { error => e.to_string(), username => form.text("username") } };
+            page(app, req, "console/login.html", status_of(&e), ctx)
+        }
+    }
+}
+
+fn otp_ctx(
+    app: &App,
+    flow: &str,
+    s: &staff_login::Started,
+    error: Option<String>,
+) -> minijinja::Value {
+    context! { ..shell(app, None, "Xác thực OTP", ""), ..context! {
+        phone_masked => s.phone_masked.clone(),
+        resend_in => s.resend_in,
+        action => format!("/quan-tri/xac-thuc/{flow}"),
+        resend_action => format!("/quan-tri/xac-thuc/{flow}/gui-lai"),
+        error => error,
+    }}
+}
+
+#[handler]
+async fn otp_page(req: &Request, Path(flow): Path<String>, Data(app): Data<&Arc<App>>) -> Response {
+    match staff_login::describe(app, &flow, true).await {
+        Ok(s) => page(
+            app,
+            req,
+            "console/otp.html",
+            StatusCode::OK,
+            otp_ctx(app, &flow, &s, None),
+        ),
+        Err(e) => expired_login(app, req, &e),
+    }
+}
+
+fn expired_login(app: &App, req: &Request, e: &AppError) -> Response {
+    let ctx = context! { ..shell(app, None, "Đã hết hạn", ""), ..context! { heading => "Phiên đăng nhập đã hết hạn", message => e.to_string(), link => "/quan-tri/dang-nhap", link_text => "Đăng nhập lại" } };
+    page(app, req, "console/message.html", status_of(e), ctx)
+}
+
+#[handler]
+async fn otp_submit(
+    req: &Request,
+    Path(flow): Path<String>,
+    body: Body,
+    Data(app): Data<&Arc<App>>,
+) -> Response {
+    let form = match read_form(req, body).await {
+        Ok(f) => f,
+        Err(e) => return error_page(app, req, None, &e),
+    };
+    let ip = super::client_ip(req);
+    match staff_login::verify(app, &flow, &form.text("otp"), &ip, true).await {
+        Ok(signed) => {
+            let to = if signed.account.must_change_password {
+                "/quan-tri/doi-mat-khau"
+            } else {
+                "/quan-tri"
+            };
+            with_cookie(redirect(to), &session_cookie(&signed.token, secure(app)))
+        }
+        Err(e @ AppError::Gone(_)) => expired_login(app, req, &e),
+        Err(e) => match staff_login::describe(app, &flow, true).await {
+            Ok(s) => page(
+                app,
+                req,
+                "console/otp.html",
+                status_of(&e),
+                otp_ctx(app, &flow, &s, Some(e.to_string())),
+            ),
+            Err(e2) => expired_login(app, req, &e2),
+        },
+    }
+}
+
+#[handler]
+async fn otp_resend(
+    req: &Request,
+    Path(flow): Path<String>,
+    body: Body,
+    Data(app): Data<&Arc<App>>,
+) -> Response {
+    if let Err(e) = read_form(req, body).await {
+        return error_page(app, req, None, &e);
+    }
+    match staff_login::resend(app, &flow, true).await {
+        Ok(_) => redirect(&format!("/quan-tri/xac-thuc/{flow}")),
+        Err(e @ AppError::Gone(_)) => expired_login(app, req, &e),
+        Err(e) => match staff_login::describe(app, &flow, true).await {
+            Ok(s) => page(
+                app,
+                req,
+                "console/otp.html",
+                status_of(&e),
+                otp_ctx(app, &flow, &s, Some(e.to_string())),
+            ),
+            Err(e2) => expired_login(app, req, &e2),
+        },
+    }
+}
+
+#[handler]
+async fn logout(req: &Request, body: Body, Data(app): Data<&Arc<App>>) -> Response {
+    if read_form(req, body).await.is_ok() {
+        if let Some(a) = super::ctx::current(app, req, true).await {
+            if let Some(t) = &a.token {
+                let _ = staff_login::sign_out(app, t).await;
+            }
+        }
+    }
+    with_cookie(redirect("/quan-tri/dang-nhap"), &clear_session_cookie())
+}
+
+#[handler]
+async fn password_page(req: &Request, Data(app): Data<&Arc<App>>) -> Response {
+    let actor = match staff(app, req).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let ctx = context! { ..shell(app, Some(&actor), "Đổi mật khẩu", "password"), ..context! { forced => actor.account.must_change_password } };
+    page(app, req, "console/password.html", StatusCode::OK, ctx)
+}
+
+#[handler]
+async fn password_submit(req: &Request, body: Body, Data(app): Data<&Arc<App>>) -> Response {
+    let actor = match staff(app, req).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let form = match read_form(req, body).await {
+        Ok(f) => f,
+        Err(e) => return error_page(app, req, Some(&actor), &e),
+    };
+    match admin::change_password(
+        app,
+        &actor,
+        &form.text("current_password"),
+        &form.text("password"),
+        &form.text("password_confirm"),
+    )
+    .await
+    {
+        Ok(token) => {
+            let ctx = context! { ..shell(app, Some(&actor), "Đổi mật khẩu", "password"), ..context! { heading => "Đổi mật khẩu thành công", message => "Mật khẩu mới đã được lưu. Các phiên đăng nhập khác của anh/chị đã kết thúc.", link => "/quan-tri", link_text => "Về trang chủ" } };
+            with_cookie(
+                page(app, req, "console/message.html", StatusCode::OK, ctx),
+                &session_cookie(&token, secure(app)),
+            )
+        }
+        Err(e) => {
+            let fields = e.field_map().cloned().unwrap_or_default();
+            let ctx = context! { ..shell(app, Some(&actor), "Đổi mật khẩu", "password"), ..context! { forced => actor.account.must_change_password, error => e.to_string(), fields => fields } };
+            page(app, req, "console/password.html", status_of(&e), ctx)
+        }
+    }
+}
+
+#[handler]
+async fn setup_page(
+    req: &Request,
+    Path(token): Path<String>,
+    Data(app): Data<&Arc<App>>,
+) -> Response {
+    if !setup::link_valid(app, &token).await {
+        let e = AppError::Gone("Liên kết thiết lập đã được sử dụng hoặc đã hết hạn.".into());
+        return error_page(app, req, None, &e);
+    }
+    page(
+        app,
+        req,
+        "console/setup.html",
+        StatusCode::OK,
+        shell(app, None, "Thiết lập ban đầu", ""),
+    )
+}
+
+#[handler]
+async fn setup_submit(
+    req: &Request,
+    Path(token): Path<String>,
+    body: Body,
+    Data(app): Data<&Arc<App>>,
+) -> Response {
+    let form = match read_form(req, body).await {
+        Ok(f) => f,
+        Err(e) => return error_page(app, req, None, &e),
+    };
+    let input = setup::SetupInput {
+        username: form.text("username"),
+        full_name: form.text("full_name"),
+        phone: form.text("phone"),
+        password: form.text("password"),
+        password_confirm: form.text("password_confirm"),
+    };
+    match setup::complete(app, &token, input, &super::client_ip(req)).await {
+        Ok(s) => with_cookie(
+            redirect("/quan-tri"),
+            &session_cookie(&s.token, secure(app)),
+        ),
+        Err(e @ AppError::Gone(_)) => error_page(app, req, None, &e),
+        Err(e) => {
+            let fields = e.field_map().cloned().unwrap_or_default();
+            let ctx = context! { ..shell(app, None, "Thiết lập ban đầu", ""), ..context! {
+                error => e.to_string(), fields => fields,
+                form => context! { username => form.text("username"), full_name => form.text("full_name"), phone => form.text("phone") },
+            }};
+            page(app, req, "console/setup.html", status_of(&e), ctx)
+        }
+    }
+}
+
+fn units_ctx(app: &App, actor: &Actor, error: Option<String>, name: &str) -> minijinja::Value {
+    let tree = app.tree();
+    let manageable = admin::manageable_units(app, &actor.account);
+    let ids: Vec<u64> = manageable.iter().map(|r| r.id).collect();
+    context! { ..shell(app, Some(actor), "Đơn vị", "units"), ..context! {
+        rows => super::ctx::v(&tree.rows()), manageable => super::ctx::v(&manageable), manageable_ids => ids, error => error, form => context! { name => name },
+    }}
+}
+
+fn require_unit_admin(actor: &Actor) -> Result<(), AppError> {
+    if actor.account.superadmin || actor.account.has_any(Permission::UsersCreate) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+#[handler]
+async fn units_page(req: &Request, Data(app): Data<&Arc<App>>) -> Response {
+    let actor = match staff(app, req).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    if let Err(e) = require_unit_admin(&actor) {
+        return error_page(app, req, Some(&actor), &e);
+    }
+    page(
+        app,
+        req,
+        "console/units.html",
+        StatusCode::OK,
+        units_ctx(app, &actor, None, ""),
+    )
+}
+
+fn parse_id(s: &str) -> Option<u64> {
+    s.trim().parse().ok()
+}
+
+#[handler]
+async fn unit_create(req: &Request, body: Body, Data(app): Data<&Arc<App>>) -> Response {
+    let actor = match staff(app, req).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let form = match read_form(req, body).await {
+        Ok(f) => f,
+        Err(e) => return error_page(app, req, Some(&actor), &e),
+    };
+    let parent = parse_id(&form.text("parent_id"));
+    match admin::create_unit(app, &actor, &form.text("name"), parent).await {
+        Ok(_) => redirect("/quan-tri/don-vi"),
+        Err(e) => page(
+            app,
+            req,
+            "console/units.html",
+            status_of(&e),
+            units_ctx(app, &actor, Some(e.to_string()), &form.text("name")),
+        ),
+    }
+}
+
+#[handler]
+async fn unit_rename(
+    req: &Request,
+    Path(id): Path<String>,
+    body: Body,
+    Data(app): Data<&Arc<App>>,
+) -> Response {
+    let actor = match staff(app, req).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let form = match read_form(req, body).await {
+        Ok(f) => f,
+        Err(e) => return error_page(app, req, Some(&actor), &e),
+    };
+    let Some(id) = parse_id(&id) else {
+        return error_page(app, req, Some(&actor), &AppError::not_found());
+    };
+    match admin::rename_unit(app, &actor, id, &form.text("name")).await {
+        Ok(_) => redirect("/quan-tri/don-vi"),
+        Err(e) => page(
+            app,
+            req,
+            "console/units.html",
+            status_of(&e),
+            units_ctx(app, &actor, Some(e.to_string()), ""),
+        ),
+    }
+}
+
+async fn staff_ctx(
+    app: &Arc<App>,
+    actor: &Actor,
+    error: Option<String>,
+    fields: Option<std::collections::BTreeMap<String, String>>,
+    form: Option<&super::ctx::FormData>,
+) -> minijinja::Value {
+    let tree = app.tree();
+    let list = admin::visible_staff(app, &actor.account)
+        .await
+        .unwrap_or_default();
+    let rows: Vec<minijinja::Value> = list
+        .iter()
+        .map(|s| {
+            context! {
+                username => s.username.clone(), full_name => s.full_name.clone(),
+                id_masked => s.id_number.as_deref().and_then(|i| CitizenId::parse(i).ok()).map(|i| i.masked()).unwrap_or_default(),
+                phone_masked => PhoneNumber::parse(&s.phone).map(|p| p.masked()).unwrap_or_default(),
+                units => s.units.iter().map(|u| tree.name(*u)).collect::<Vec<_>>(),
+            }
+        })
+        .collect();
+    let f = form.cloned().unwrap_or_default();
+    context! { ..shell(app, Some(actor), "Cán bộ và phân quyền", "staff"), ..context! {
+        staff => rows, manageable => super::ctx::v(&admin::manageable_units(app, &actor.account)), error => error, fields => fields.unwrap_or_default(),
+        form => context! { username => f.text("username"), full_name => f.text("full_name"), id_number => f.text("id_number"), phone => f.text("phone"), email => f.text("email") },
+    }}
+}
+
+#[handler]
+async fn staff_page(req: &Request, Data(app): Data<&Arc<App>>) -> Response {
+    let actor = match staff(app, req).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    if let Err(e) = require_unit_admin(&actor) {
+        return error_page(app, req, Some(&actor), &e);
+    }
+    let ctx = staff_ctx(app, &actor, None, None, None).await;
+    page(app, req, "console/staff.html", StatusCode::OK, ctx)
+}
+
+#[handler]
+async fn staff_create(req: &Request, body: Body, Data(app): Data<&Arc<App>>) -> Response {
+    let actor = match staff(app, req).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let form = match read_form(req, body).await {
+        Ok(f) => f,
+        Err(e) => return error_page(app, req, Some(&actor), &e),
+    };
+    let input = admin::NewStaff {
+        username: form.text("username"),
+        full_name: form.text("full_name"),
+        id_number: form.text("id_number"),
+        phone: form.text("phone"),
+        email: form.get("email").map(str::to_string),
+        unit_ids: form
+            .all("unit_id")
+            .iter()
+            .filter_map(|s| parse_id(s))
+            .collect(),
+    };
+    match admin::create_staff(app, &actor, input).await {
+        Ok(a) => redirect(&format!("/quan-tri/can-bo/{}", a.username)),
+        Err(e) => {
+            let ctx = staff_ctx(
+                app,
+                &actor,
+                Some(e.to_string()),
+                e.field_map().cloned(),
+                Some(&form),
+            )
+            .await;
+            page(app, req, "console/staff.html", status_of(&e), ctx)
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct GrantsQuery {
+    unit: Option<u64>,
+}
+
+async fn grants_ctx(
+    app: &Arc<App>,
+    actor: &Actor,
+    username: &str,
+    extra_unit: Option<u64>,
+    error: Option<String>,
+) -> Result<minijinja::Value, AppError> {
+    let u = username.to_string();
+    let person = app
+        .db(move |app| Ok(app.store.read(|r| accounts::get(r, &u))?))
+        .await?
+        .ok_or_else(|| AppError::NotFound("Không tìm thấy người dùng.".into()))?;
+    let tree = app.tree();
+    let scope = tree.units_with(&actor.account, Permission::UsersCreate);
+    let visible = actor.account.superadmin
+        || person
+            .units
+            .iter()
+            .chain(person.grants.iter().map(|g| &g.unit))
+            .any(|u| scope.contains(u));
+    if !visible {
+        return Err(AppError::NotFound("Không tìm thấy người dùng.".into()));
+    }
+    let mut unit_ids: Vec<u64> = person.units.clone();
+    for g in &person.grants {
+        if !unit_ids.contains(&g.unit) {
+            unit_ids.push(g.unit);
+        }
+    }
+    if let Some(x) = extra_unit.filter(|x| scope.contains(x) && !unit_ids.contains(x)) {
+        unit_ids.push(x);
+    }
+    let units: Vec<minijinja::Value> = unit_ids
+        .iter()
+        .filter(|u| scope.contains(u))
+        .map(|u| {
+            let held = tree.effective(&actor.account, *u);
+            context! {
+                id => u, name => tree.name(*u),
+                granted => person.grant_on(*u).iter().map(|p| p.as_str()).collect::<Vec<_>>(),
+                grantable => held.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
+            }
+        })
+        .collect();
+    let groups: Vec<minijinja::Value> = ["Nhóm quyền hỗ trợ", "Nhóm quyền quản trị"]
+        .iter()
+        .map(|g| {
+            context! { name => *g, perms => Permission::ALL.iter().filter(|p| p.group_vi() == *g).map(|p| context! { key => p.as_str(), label => p.label_vi() }).collect::<Vec<_>>() }
+        })
+        .collect();
+    let others: Vec<crate::org::TreeRow> = admin::manageable_units(app, &actor.account)
+        .into_iter()
+        .filter(|r| !unit_ids.contains(&r.id))
+        .collect();
+    Ok(
+        context! { ..shell(app, Some(actor), "Phân quyền", "staff"), ..context! {
+            person => context! { username => person.username, full_name => person.full_name },
+            units => units, groups => groups, other_units => super::ctx::v(&others), error => error,
+        }},
+    )
+}
+
+#[handler]
+async fn grants_page(
+    req: &Request,
+    Path(username): Path<String>,
+    Query(q): Query<GrantsQuery>,
+    Data(app): Data<&Arc<App>>,
+) -> Response {
+    let actor = match staff(app, req).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    if let Err(e) = require_unit_admin(&actor) {
+        return error_page(app, req, Some(&actor), &e);
+    }
+    match grants_ctx(app, &actor, &username, q.unit, None).await {
+        Ok(ctx) => page(app, req, "console/grants.html", StatusCode::OK, ctx),
+        Err(e) => error_page(app, req, Some(&actor), &e),
+    }
+}
+
+#[handler]
+async fn grants_submit(
+    req: &Request,
+    Path(username): Path<String>,
+    body: Body,
+    Data(app): Data<&Arc<App>>,
+) -> Response {
+    let actor = match staff(app, req).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let form = match read_form(req, body).await {
+        Ok(f) => f,
+        Err(e) => return error_page(app, req, Some(&actor), &e),
+    };
+    let Some(unit) = parse_id(&form.text("unit_id")) else {
+        return error_page(
+            app,
+            req,
+            Some(&actor),
+            &AppError::invalid("Vui lòng chọn đơn vị."),
+        );
+    };
+    let mut perms = PermissionSet::empty();
+    for p in form.all("perm") {
+        match Permission::parse(p) {
+            Ok(p) => {
+                perms.insert(p);
+            }
+            Err(e) => return error_page(app, req, Some(&actor), &e.into()),
+        }
+    }
+    match admin::set_grants(app, &actor, &username, unit, perms).await {
+        Ok(_) => redirect(&format!("/quan-tri/can-bo/{username}")),
+        Err(e) => match grants_ctx(app, &actor, &username, Some(unit), Some(e.to_string())).await {
+            Ok(ctx) => page(app, req, "console/grants.html", status_of(&e), ctx),
+            Err(e2) => error_page(app, req, Some(&actor), &e2),
+        },
+    }
+}
+
+#[derive(serde::Deserialize, Default)]
+struct AuditQuery {
+    actor: Option<String>,
+    action: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+#[handler]
+async fn audit_page(
+    req: &Request,
+    Query(q): Query<AuditQuery>,
+    Data(app): Data<&Arc<App>>,
+) -> Response {
+    let actor = match staff(app, req).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    if !actor.account.superadmin {
+        return error_page(app, req, Some(&actor), &AppError::Forbidden);
+    }
+    let nonempty = |s: &Option<String>| {
+        s.as_ref()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
+    let filter = audit::AuditFilter {
+        actor: nonempty(&q.actor),
+        action: nonempty(&q.action),
+        from: nonempty(&q.from).and_then(|s| util::parse_day_start(&s)),
+        to: nonempty(&q.to)
+            .and_then(|s| util::parse_day_start(&s))
+            .map(|t| t + 86_399),
+    };
+    let entries = app
+        .db(move |app| Ok(app.store.read(|r| audit::search(r, &filter, 500))?))
+        .await
+        .unwrap_or_default();
+    let rows: Vec<minijinja::Value> = entries
+        .iter()
+        .map(|e| context! { at => util::fmt_time(e.at), actor => e.actor.clone(), action => e.action.clone(), object => e.object.clone(), detail => e.detail.clone(), ip => e.ip.clone() })
+        .collect();
+    let ctx = context! { ..shell(app, Some(&actor), "Nhật ký hệ thống", "audit"), ..context! {
+        entries => rows, filter => context! { actor => q.actor, action => q.action, from => q.from, to => q.to },
+    }};
+    page(app, req, "console/audit.html", StatusCode::OK, ctx)
+}
+
+#[handler]
+async fn sms_page(req: &Request, Data(app): Data<&Arc<App>>) -> Response {
+    let actor = match staff(app, req).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    if !actor.account.superadmin {
+        return error_page(app, req, Some(&actor), &AppError::Forbidden);
+    }
+    let jobs = app
+        .db(|app| Ok(app.store.read(|r| sms::recent(r, 200))?))
+        .await
+        .unwrap_or_default();
+    let rows: Vec<minijinja::Value> = jobs
+        .iter()
+        .map(|j| {
+            context! {
+                at => util::fmt_time(j.created_at), to => j.to.clone(), text => j.text.clone(), attempts => j.attempts,
+                status => match j.status { sms::SmsStatus::Sent => "Đã gửi", sms::SmsStatus::Pending => "Đang chờ gửi" },
+            }
+        })
+        .collect();
+    let provider = match app.cfg.sms_provider {
+        crate::config::SmsProvider::Outbox => "outbox",
+        crate::config::SmsProvider::Http => "http",
+    };
+    let ctx = context! { ..shell(app, Some(&actor), "Tin nhắn SMS", "sms"), ..context! { messages => rows, provider => provider } };
+    page(app, req, "console/sms.html", StatusCode::OK, ctx)
+}
+
+#[handler]
+async fn citizen_accounts_page(req: &Request, Data(app): Data<&Arc<App>>) -> Response {
+    let actor = match staff(app, req).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let units = staff_units::for_staff(app, &actor.account);
+    let ctx = context! { ..shell(app, Some(&actor), "Tạo tài khoản công dân", "citizen"), ..context! { units => super::ctx::v(&units.units), reason => super::ctx::v(&units.reason) } };
+    page(
+        app,
+        req,
+        "console/citizen_accounts.html",
+        StatusCode::OK,
+        ctx,
+    )
+}
+
+#[handler]
+async fn notices_page(req: &Request, Data(app): Data<&Arc<App>>) -> Response {
+    let actor = match staff(app, req).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    page(
+        app,
+        req,
+        "console/notices.html",
+        StatusCode::OK,
+        shell(app, Some(&actor), "Thông báo", "notices"),
+    )
+}
+
+#[allow(dead_code)]
+fn not_found_page(app: &App, req: &Request) -> Response {
+    error_page(app, req, None, &AppError::not_found()).into_response()
+}

@@ -1,0 +1,42 @@
+//! Background work started with `serve`: SMS delivery and clean-up.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+
+use crate::app::App;
+use crate::auth::session::{ABSOLUTE_SECS, IDLE_SECS};
+use crate::store::{flows, sessions};
+
+pub fn spawn(app: Arc<App>, stop: tokio::sync::watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
+    let sms = tokio::spawn(crate::sms::Worker::new(app.clone()).run(stop.clone()));
+    let cleanup = tokio::spawn(cleanup_loop(app, stop));
+    vec![sms, cleanup]
+}
+
+async fn cleanup_loop(app: Arc<App>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        let now = app.now();
+        let r = app
+            .db(move |app| {
+                Ok(app.store.write(|w| {
+                    let f = flows::purge_expired(w, now)?.len();
+                    let s = sessions::purge_expired(w, now - IDLE_SECS, now - ABSOLUTE_SECS)?;
+                    Ok::<_, crate::store::StoreError>((f, s))
+                })?)
+            })
+            .await;
+        match r {
+            Ok((f, s)) if f + s > 0 => {
+                tracing::debug!(flows = f, sessions = s, "expired records removed")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "cleanup failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(300)) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}

@@ -1,0 +1,85 @@
+// motcua pages: small progressive enhancements, no inline scripts (CSP).
+(function () {
+  "use strict";
+  // Mobile menu.
+  var toggle = document.querySelector(".menu-toggle");
+  var side = document.getElementById("side-menu");
+  if (toggle && side) {
+    toggle.addEventListener("click", function () {
+      var open = side.classList.toggle("open");
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    });
+  }
+  // Resend countdown: the button is disabled until the cooldown ends.
+  document.querySelectorAll("[data-countdown]").forEach(function (btn) {
+    var left = parseInt(btn.getAttribute("data-countdown"), 10) || 0;
+    var out = btn.parentNode.querySelector(".countdown");
+    function tick() {
+      if (left > 0) {
+        btn.disabled = true;
+        if (out) out.textContent = "(gửi lại sau " + left + " giây)";
+        left -= 1;
+        setTimeout(tick, 1000);
+      } else {
+        btn.disabled = false;
+        if (out) out.textContent = "";
+      }
+    }
+    tick();
+  });
+  // Six OTP boxes that fill a hidden field; pasting 6 digits works.
+  document.querySelectorAll(".otp-boxes").forEach(function (wrap) {
+    var boxes = wrap.querySelectorAll("input");
+    var target = document.getElementById(wrap.getAttribute("data-target"));
+    function sync() {
+      var v = "";
+      boxes.forEach(function (b) { v += b.value; });
+      if (target) target.value = v;
+    }
+    boxes.forEach(function (b, i) {
+      b.addEventListener("input", function () {
+        b.value = b.value.replace(/\D/g, "");
+        if (b.value.length > 1) {
+          var digits = b.value.split("");
+          for (var j = 0; j < digits.length && i + j < boxes.length; j++) boxes[i + j].value = digits[j];
+        }
+        if (b.value && i < boxes.length - 1) boxes[i + 1].focus();
+        sync();
+      });
+      b.addEventListener("keydown", function (e) {
+        if (e.key === "Backspace" && !b.value && i > 0) boxes[i - 1].focus();
+      });
+      b.addEventListener("paste", function (e) {
+        var t = (e.clipboardData || window.clipboardData).getData("text").replace(/\D/g, "");
+        if (t.length) {
+          e.preventDefault();
+          for (var j = 0; j < boxes.length; j++) boxes[j].value = t.charAt(j) || "";
+          sync();
+          boxes[Math.min(t.length, boxes.length) - 1].focus();
+        }
+      });
+    });
+  });
+  // Live password policy check (the server checks again).
+  document.querySelectorAll("input[data-policy]").forEach(function (input) {
+    var list = input.parentNode.querySelector(".policy-live");
+    if (!list) return;
+    var rules = [
+      ["Ít nhất 8 ký tự", function (v) { return v.length >= 8; }],
+      ["Có chữ thường", function (v) { return /\p{Ll}/u.test(v); }],
+      ["Có chữ in hoa", function (v) { return /\p{Lu}/u.test(v); }],
+      ["Có chữ số", function (v) { return /\d/.test(v); }],
+      ["Có ký tự đặc biệt", function (v) { return /[^\p{L}\p{N}\s]/u.test(v); }]
+    ];
+    input.addEventListener("input", function () {
+      list.hidden = false;
+      list.innerHTML = "";
+      rules.forEach(function (r) {
+        var li = document.createElement("li");
+        li.textContent = r[0];
+        li.className = r[1](input.value) ? "ok" : "bad";
+        list.appendChild(li);
+      });
+    });
+  });
+})();
