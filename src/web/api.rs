@@ -132,8 +132,10 @@ pub fn error_mapping(ep: impl Endpoint + 'static) -> impl Endpoint {
     })
 }
 
-pub fn service(public_url: &str) -> OpenApiService<Api, ()> {
-    OpenApiService::new(Api, "motcua API", env!("CARGO_PKG_VERSION"))
+pub type AllApis = (Api, super::api_citizens::CitizenAccountsApi, super::api_portal::PortalApi);
+
+pub fn service(public_url: &str) -> OpenApiService<AllApis, ()> {
+    OpenApiService::new((Api, super::api_citizens::CitizenAccountsApi, super::api_portal::PortalApi), "motcua API", env!("CARGO_PKG_VERSION"))
         .description("Citizen accounts for one-stop public service offices. Errors: {\"error\": {\"code\", \"message\", \"fields\"}}. Send `Authorization: Bearer <token>` from a sign-in.")
         .server(format!("{public_url}/api/v1"))
 }
@@ -167,7 +169,7 @@ pub fn docs_page(spec_json: &str) -> String {
     )
 }
 
-async fn staff_actor(app: &Arc<App>, req: &Request) -> ApiResult<Actor> {
+pub async fn staff_actor(app: &Arc<App>, req: &Request) -> ApiResult<Actor> {
     let actor = super::ctx::current(app, req, true)
         .await
         .ok_or(AppError::Unauthorized)?;
@@ -180,7 +182,7 @@ async fn staff_actor(app: &Arc<App>, req: &Request) -> ApiResult<Actor> {
 
 /// Cookie-authenticated writes must carry the CSRF token in a header; bearer
 /// clients need not.
-fn check_csrf(req: &Request) -> ApiResult<()> {
+pub fn check_csrf(req: &Request) -> ApiResult<()> {
     if req.method().is_safe() || super::ctx::bearer(req).is_some() {
         return Ok(());
     }

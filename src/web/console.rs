@@ -13,7 +13,7 @@ use super::ctx::{
 use crate::app::App;
 use crate::domain::{CitizenId, Permission, PermissionSet, PhoneNumber};
 use crate::error::AppError;
-use crate::flows::{Actor, admin, setup, staff_login, staff_units};
+use crate::flows::{Actor, admin, setup, staff_login};
 use crate::store::{accounts, audit, sms};
 use crate::util;
 
@@ -33,7 +33,7 @@ pub fn routes() -> Route {
         .at("/can-bo/:username/quyen", post(grants_submit))
         .at("/nhat-ky", get(audit_page))
         .at("/tin-nhan", get(sms_page))
-        .at("/tao-tai-khoan-cong-dan", get(citizen_accounts_page))
+        .nest("/tao-tai-khoan-cong-dan", super::console_citizens::routes())
         .at("/thong-bao", get(notices_page))
 }
 
@@ -43,7 +43,7 @@ fn secure(app: &App) -> bool {
 
 /// The signed-in staff member, or a redirect to sign in (or to change a
 /// temporary password first).
-async fn staff(app: &Arc<App>, req: &Request) -> Result<Actor, Response> {
+pub async fn staff(app: &Arc<App>, req: &Request) -> Result<Actor, Response> {
     match super::ctx::current(app, req, true).await {
         Some(a)
             if a.account.must_change_password && req.uri().path() != "/quan-tri/doi-mat-khau" =>
@@ -55,7 +55,7 @@ async fn staff(app: &Arc<App>, req: &Request) -> Result<Actor, Response> {
     }
 }
 
-fn shell(app: &App, actor: Option<&Actor>, title: &str, nav: &str) -> minijinja::Value {
+pub fn shell(app: &App, actor: Option<&Actor>, title: &str, nav: &str) -> minijinja::Value {
     let tree = app.tree();
     let can = actor.map(|a| {
         let acc = &a.account;
@@ -74,7 +74,7 @@ fn shell(app: &App, actor: Option<&Actor>, title: &str, nav: &str) -> minijinja:
     }
 }
 
-fn error_page(app: &App, req: &Request, actor: Option<&Actor>, e: &AppError) -> Response {
+pub fn error_page(app: &App, req: &Request, actor: Option<&Actor>, e: &AppError) -> Response {
     let heading = match e {
         AppError::Forbidden => "Không có quyền truy cập",
         AppError::NotFound(_) => "Không tìm thấy",
@@ -730,23 +730,6 @@ async fn sms_page(req: &Request, Data(app): Data<&Arc<App>>) -> Response {
     };
     let ctx = context! { ..shell(app, Some(&actor), "Tin nhắn SMS", "sms"), ..context! { messages => rows, provider => provider } };
     page(app, req, "console/sms.html", StatusCode::OK, ctx)
-}
-
-#[handler]
-async fn citizen_accounts_page(req: &Request, Data(app): Data<&Arc<App>>) -> Response {
-    let actor = match staff(app, req).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let units = staff_units::for_staff(app, &actor.account);
-    let ctx = context! { ..shell(app, Some(&actor), "Tạo tài khoản công dân", "citizen"), ..context! { units => super::ctx::v(&units.units), reason => super::ctx::v(&units.reason) } };
-    page(
-        app,
-        req,
-        "console/citizen_accounts.html",
-        StatusCode::OK,
-        ctx,
-    )
 }
 
 #[handler]

@@ -2,7 +2,10 @@
 //! health and metrics. A thin transport over `flows`.
 
 pub mod api;
+pub mod api_citizens;
+pub mod api_portal;
 pub mod console;
+pub mod console_citizens;
 pub mod ctx;
 pub mod portal;
 pub mod templates;

@@ -1,0 +1,278 @@
+//! spawn_app and friends.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use motcua::app::App;
+use motcua::config::{Config, SmsProvider};
+use serde_json::Value;
+
+/// One SMS the fake gateway received.
+#[derive(Debug, Clone)]
+pub struct Sms {
+    pub id: String,
+    pub to: String,
+    pub text: String,
+}
+
+/// A fake SMS gateway speaking the `http` provider's protocol of api.md.
+#[derive(Clone, Default)]
+pub struct SmsReceiver {
+    pub messages: Arc<Mutex<Vec<Sms>>>,
+    /// While > 0, answer 503 and count down.
+    pub fail_next: Arc<Mutex<u32>>,
+    pub addr: Option<SocketAddr>,
+}
+
+impl SmsReceiver {
+    pub async fn start() -> SmsReceiver {
+        let mut r = SmsReceiver::default();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        r.addr = Some(listener.local_addr().unwrap());
+        let state = r.clone();
+        let ep = poem::endpoint::make(move |req: poem::Request| {
+            let state = state.clone();
+            async move {
+                let mut body = req.into_body();
+                let bytes = std::mem::take(&mut body).into_bytes().await.unwrap_or_default();
+                {
+                    let mut f = state.fail_next.lock().unwrap();
+                    if *f > 0 {
+                        *f -= 1;
+                        return poem::Response::builder().status(poem::http::StatusCode::SERVICE_UNAVAILABLE).finish();
+                    }
+                }
+                let v: Value = serde_json::from_slice(&bytes).unwrap_or_default();
+                state.messages.lock().unwrap().push(Sms {
+                    id: v["id"].as_str().unwrap_or("").into(),
+                    to: v["to"].as_str().unwrap_or("").into(),
+                    text: v["text"].as_str().unwrap_or("").into(),
+                });
+                poem::Response::builder().status(poem::http::StatusCode::OK).body("{}")
+            }
+        });
+        let acceptor = poem::listener::TcpAcceptor::from_tokio(listener).unwrap();
+        tokio::spawn(poem::Server::new_with_acceptor(acceptor).run(ep));
+        r
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}/sms", self.addr.unwrap())
+    }
+
+    pub fn all_to(&self, phone: &str) -> Vec<Sms> {
+        self.messages.lock().unwrap().iter().filter(|m| m.to == phone).cloned().collect()
+    }
+
+    pub fn count(&self) -> usize {
+        self.messages.lock().unwrap().len()
+    }
+
+    /// Waits (up to 10 s) for the `n`-th message (1-based) to `phone`.
+    pub async fn wait_nth(&self, phone: &str, n: usize) -> Sms {
+        for _ in 0..200 {
+            let all = self.all_to(phone);
+            if all.len() >= n {
+                return all[n - 1].clone();
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no SMS #{n} to {phone}; got {:?}", self.messages.lock().unwrap());
+    }
+
+    /// Waits for a new message to `phone` beyond the `seen` already there,
+    /// and returns the 6-digit code in it.
+    pub async fn wait_code(&self, phone: &str, seen: usize) -> String {
+        let m = self.wait_nth(phone, seen + 1).await;
+        extract_code(&m.text).unwrap_or_else(|| panic!("no code in {:?}", m.text))
+    }
+
+    pub async fn last_code(&self, phone: &str) -> String {
+        let n = self.all_to(phone).len().max(1);
+        let m = self.wait_nth(phone, n).await;
+        extract_code(&m.text).unwrap_or_else(|| panic!("no code in {:?}", m.text))
+    }
+}
+
+/// The first run of exactly 6 digits in a text.
+pub fn extract_code(text: &str) -> Option<String> {
+    let mut run = String::new();
+    for c in text.chars().chain(std::iter::once(' ')) {
+        if c.is_ascii_digit() {
+            run.push(c);
+        } else {
+            if run.len() == 6 {
+                return Some(run);
+            }
+            run.clear();
+        }
+    }
+    None
+}
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub base: String,
+    pub app: Arc<App>,
+    pub sms: SmsReceiver,
+    pub http: reqwest::Client,
+    pub dir: tempfile::TempDir,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    handle: Option<tokio::task::JoinHandle<()>>,
+}
+
+pub const ADMIN: &str = "quantri";
+pub const ADMIN_PHONE: &str = "0912000001";
+pub const ADMIN_PASSWORD: &str = "Hy#DieuHanh2026";
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    spawn_in(dir, tweak).await
+}
+
+/// Starts the real server (all workers) on port 0 in `dir`.
+pub async fn spawn_in(dir: tempfile::TempDir, tweak: impl FnOnce(&mut Config)) -> TestApp {
+    let sms = SmsReceiver::start().await;
+    let mut cfg = Config::for_tests(dir.path());
+    cfg.sms_provider = SmsProvider::Http;
+    cfg.sms_http_url = Some(sms.url());
+    tweak(&mut cfg);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    cfg.public_url = format!("http://{addr}");
+    let app = App::open(cfg).unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let a2 = app.clone();
+    let handle = tokio::spawn(async move {
+        motcua::cli::run_until_signal(a2, listener, async move {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap();
+    });
+    let t = TestApp {
+        addr,
+        base: format!("http://{addr}"),
+        app,
+        sms,
+        http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+        dir,
+        stop: Some(tx),
+        handle: Some(handle),
+    };
+    for _ in 0..100 {
+        if t.http.get(t.url("/healthz")).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    t
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Stops the server cleanly and hands back the data dir.
+    pub async fn stop(mut self) -> tempfile::TempDir {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(h) = self.handle.take() {
+            let _ = h.await;
+        }
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+        drop(self);
+        dir
+    }
+
+    pub async fn create_superadmin(&self) {
+        motcua::flows::setup::create_superadmin(&self.app, ADMIN, ADMIN_PHONE, ADMIN_PASSWORD).await.unwrap();
+    }
+
+    /// Staff sign-in through the API: password, then the OTP from the SMS gateway.
+    pub async fn staff_token(&self, username: &str, password: &str, phone: &str) -> String {
+        let seen = self.sms.all_to(phone).len();
+        let r = self.post_json("/api/v1/staff/login", None, &serde_json::json!({"username": username, "password": password})).await;
+        assert_eq!(r.0, 200, "login: {}", r.1);
+        let flow = r.1["flow_id"].as_str().unwrap().to_string();
+        let code = self.sms.wait_code(phone, seen).await;
+        let r = self.post_json(&format!("/api/v1/staff/login/{flow}/otp"), None, &serde_json::json!({"otp": code})).await;
+        assert_eq!(r.0, 200, "otp: {}", r.1);
+        r.1["token"].as_str().unwrap().to_string()
+    }
+
+    pub async fn admin_token(&self) -> String {
+        self.create_superadmin().await;
+        self.staff_token(ADMIN, ADMIN_PASSWORD, ADMIN_PHONE).await
+    }
+
+    /// Creates a staff member with a permanent password and the given
+    /// permissions on `unit`; returns a bearer token for them.
+    pub async fn staff_with(&self, admin: &str, username: &str, phone: &str, id_number: &str, unit: u64, perms: &[&str]) -> String {
+        let r = self
+            .post_json(
+                "/api/v1/staff",
+                Some(admin),
+                &serde_json::json!({"username": username, "full_name": "Nguyễn Thị Cán Bộ", "id_number": id_number, "phone": phone, "unit_ids": [unit]}),
+            )
+            .await;
+        assert_eq!(r.0, 201, "create staff: {}", r.1);
+        if !perms.is_empty() {
+            let r = self.put_json(&format!("/api/v1/staff/{username}/grants"), Some(admin), &serde_json::json!({"unit_id": unit, "permissions": perms})).await;
+            assert_eq!(r.0, 200, "grants: {}", r.1);
+        }
+        let sms = self.sms.wait_nth(phone, 1).await;
+        let temp = sms.text.split("Mật khẩu tạm thời: ").nth(1).unwrap().split(". ").next().unwrap().to_string();
+        let token = self.staff_token(username, &temp, phone).await;
+        let newpw = "Doi#MatKhau2026";
+        let r = self
+            .post_json("/api/v1/me/password", Some(&token), &serde_json::json!({"current_password": temp, "password": newpw, "password_confirm": newpw}))
+            .await;
+        assert_eq!(r.0, 200, "change password: {}", r.1);
+        r.1["token"].as_str().unwrap().to_string()
+    }
+
+    pub async fn unit_id(&self, name_part: &str) -> u64 {
+        let tree = self.app.tree();
+        tree.rows().into_iter().find(|r| r.name.contains(name_part)).unwrap_or_else(|| panic!("no unit {name_part}")).id
+    }
+
+    pub async fn get_json(&self, path: &str, token: Option<&str>) -> (u16, Value) {
+        let mut rb = self.http.get(self.url(path));
+        if let Some(t) = token {
+            rb = rb.bearer_auth(t);
+        }
+        let r = rb.send().await.unwrap();
+        let s = r.status().as_u16();
+        (s, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
+        let mut rb = self.http.post(self.url(path)).json(body);
+        if let Some(t) = token {
+            rb = rb.bearer_auth(t);
+        }
+        let r = rb.send().await.unwrap();
+        let s = r.status().as_u16();
+        (s, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn put_json(&self, path: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
+        let mut rb = self.http.put(self.url(path)).json(body);
+        if let Some(t) = token {
+            rb = rb.bearer_auth(t);
+        }
+        let r = rb.send().await.unwrap();
+        let s = r.status().as_u16();
+        (s, r.json().await.unwrap_or(Value::Null))
+    }
+}

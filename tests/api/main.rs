@@ -1,0 +1,9 @@
+//! The one integration-test binary (cheap linking): real server on port 0,
+//! real redb in a temp dir, real HTTP clients against local fakes of the
+//! outside services, real headless Chromium for pages.
+
+mod helpers;
+
+mod browser;
+mod foundation;
+mod webdriver;
