@@ -88,3 +88,79 @@ pub fn get_flag(tx: &impl Tx, name: &str) -> Result<Option<Vec<u8>>> {
 pub fn set_flag(w: &WriteTransaction, name: &str, value: &[u8]) -> Result<()> {
     META.put(w, &format!("flag:{name}"), &value.to_vec())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::PermissionSet;
+    use crate::store::Store;
+    use crate::store::accounts::{ACCOUNTS, Account, Origin};
+
+    fn account(username: &str, phone: &str) -> Account {
+        Account {
+            username: username.into(),
+            id_number: None,
+            full_name: "Nguyễn Văn A".into(),
+            birth_date: None,
+            phone: phone.into(),
+            email: None,
+            password_hash: String::new(),
+            must_change_password: false,
+            superadmin: false,
+            units: vec![],
+            grants: vec![crate::store::accounts::Grant { unit: 1, perms: PermissionSet::empty() }],
+            origin: Origin::Bootstrap,
+            created_at: 0,
+            created_by: None,
+            created_unit: None,
+            failed_logins: 0,
+            locked_until: 0,
+            session_epoch: 0,
+            disabled: false,
+        }
+    }
+
+    /// A database written by schema version 1 (accounts without the phone
+    /// index) opens, gains the index and is marked version 2.
+    #[test]
+    fn version_1_database_is_migrated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.redb");
+        {
+            let db = redb::Database::create(&path).unwrap();
+            let w = db.begin_write().unwrap();
+            ACCOUNTS.put(&w, "canbo", &account("canbo", "0912345678")).unwrap();
+            set_schema_version(&w, 1).unwrap();
+            w.commit().unwrap();
+        }
+        let s = Store::open(&path).unwrap();
+        assert_eq!(s.read(schema_version).unwrap(), Some(SCHEMA_VERSION));
+        let found = s.read(|r| accounts::usernames_by_phone(r, "0912345678")).unwrap();
+        assert_eq!(found, vec!["canbo".to_string()]);
+    }
+
+    #[test]
+    fn newer_database_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new.redb");
+        {
+            let db = redb::Database::create(&path).unwrap();
+            let w = db.begin_write().unwrap();
+            set_schema_version(&w, SCHEMA_VERSION + 1).unwrap();
+            w.commit().unwrap();
+        }
+        assert!(matches!(Store::open(&path), Err(StoreError::TooNew { .. })));
+    }
+
+    #[test]
+    fn sequences_and_secret_key_are_stable() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join("db.redb")).unwrap();
+        let (a, b) = s.write(|w| Ok::<_, StoreError>((next_id(w, "x")?, next_id(w, "x")?))).unwrap();
+        assert_eq!((a, b), (1, 2));
+        let k1 = s.write(secret_key).unwrap();
+        let k2 = s.write(secret_key).unwrap();
+        assert_eq!(k1, k2);
+        assert_ne!(k1, [0u8; 32]);
+    }
+}
