@@ -1,0 +1,278 @@
+//! The image captcha of the portal forms ("Nhập mã xác thực"), generated in
+//! process with the `captcha` crate.
+//!
+//! Each challenge is a random 256-bit id and an answer kept in memory (never
+//! sent anywhere but inside the picture). A challenge is single use: any check
+//! consumes it, right or wrong, so every attempt needs a new one. It expires
+//! after [`TTL`] seconds. The store is bounded ([`MAX_ENTRIES`]) and each
+//! client IP may ask for at most [`PER_IP_PER_MINUTE`] pictures a minute, so a
+//! flood of requests costs bounded memory and CPU.
+//!
+//! With `MOTCUA_CAPTCHA=off` ([`Config::captcha`](crate::config::Config) false)
+//! any answer is accepted (local testing only; pages then carry a warning).
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
+
+use base64::Engine;
+
+use crate::app::App;
+use crate::domain::Invalid;
+use crate::error::{AppError, AppResult};
+use crate::util;
+
+/// A challenge is valid this long (seconds).
+pub const TTL: i64 = 10 * 60;
+/// Most challenges held at once; the oldest go first beyond that.
+pub const MAX_ENTRIES: usize = 50_000;
+/// Pictures one client IP may ask for per minute.
+pub const PER_IP_PER_MINUTE: u32 = 300;
+/// Characters in a picture.
+pub const LENGTH: u32 = 5;
+/// Lower-case letters and digits that the crate's font draws and that are
+/// hard to confuse with one another (no i/j/l/1, o/0, g/q/9).
+const CHARS: [char; 27] = [
+    'a', 'b', 'c', 'd', 'e', 'f', 'h', 'k', 'm', 'n', 'p', 'r', 's', 't', 'u', 'v', 'w', 'x', 'y',
+    'z', '2', '3', '4', '5', '6', '7', '8',
+];
+
+/// What a form shows: the id to send back and the picture.
+#[derive(Debug, Clone)]
+pub struct Challenge {
+    pub id: String,
+    /// A `data:image/png;base64,...` URL.
+    pub image: String,
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    answer: String,
+    expires_at: i64,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    entries: HashMap<String, Entry>,
+    /// ip → (minute, pictures in that minute)
+    per_ip: HashMap<String, (i64, u32)>,
+}
+
+/// The challenges in flight.
+#[derive(Debug, Default)]
+pub struct CaptchaStore {
+    inner: Mutex<Inner>,
+}
+
+static GLOBAL: LazyLock<CaptchaStore> = LazyLock::new(CaptchaStore::default);
+
+/// The process-wide store (ids are random, so several `App`s in one process,
+/// as in the tests, never see each other's challenges).
+pub fn store() -> &'static CaptchaStore {
+    &GLOBAL
+}
+
+fn normalize(answer: &str) -> String {
+    answer
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+impl CaptchaStore {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Counts a picture for `ip`; false when the IP is over its minute budget.
+    fn admit(&self, ip: &str, now: i64) -> bool {
+        let mut g = self.lock();
+        let minute = now.div_euclid(60);
+        if g.per_ip.len() > 100_000 {
+            g.per_ip.retain(|_, (m, _)| *m == minute);
+        }
+        let e = g.per_ip.entry(ip.to_string()).or_insert((minute, 0));
+        if e.0 != minute {
+            *e = (minute, 0);
+        }
+        if e.1 >= PER_IP_PER_MINUTE {
+            return false;
+        }
+        e.1 += 1;
+        true
+    }
+
+    /// Keeps a new challenge's answer; returns its id.
+    pub fn insert(&self, answer: &str, now: i64) -> String {
+        let id = util::random_token();
+        let mut g = self.lock();
+        if g.entries.len() >= MAX_ENTRIES {
+            g.entries.retain(|_, e| e.expires_at >= now);
+        }
+        if g.entries.len() >= MAX_ENTRIES {
+            // Still full of live ones: drop those closest to expiry.
+            let mut by_expiry: Vec<(i64, String)> = g
+                .entries
+                .iter()
+                .map(|(k, e)| (e.expires_at, k.clone()))
+                .collect();
+            by_expiry.sort_unstable();
+            for (_, k) in by_expiry.into_iter().take(MAX_ENTRIES / 10) {
+                g.entries.remove(&k);
+            }
+        }
+        g.entries.insert(
+            id.clone(),
+            Entry {
+                answer: normalize(answer),
+                expires_at: now + TTL,
+            },
+        );
+        id
+    }
+
+    /// Checks an answer and consumes the challenge whatever the outcome.
+    pub fn check(&self, id: &str, answer: &str, now: i64) -> bool {
+        let Some(e) = self.lock().entries.remove(id) else {
+            return false;
+        };
+        let typed = normalize(answer);
+        e.expires_at >= now && util::ct_eq(typed.as_bytes(), e.answer.as_bytes())
+    }
+
+    /// The answer of a live challenge, for tests that drive the API with the
+    /// captcha on. Not reachable over HTTP.
+    #[doc(hidden)]
+    pub fn peek_answer(&self, id: &str) -> Option<String> {
+        self.lock().entries.get(id).map(|e| e.answer.clone())
+    }
+
+    /// Challenges currently held (for tests and metrics).
+    pub fn len(&self) -> usize {
+        self.lock().entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Draws a picture: the answer and the PNG bytes.
+pub fn draw() -> Option<(String, Vec<u8>)> {
+    use captcha::filters::{Dots, Noise, Wave};
+    std::panic::catch_unwind(|| {
+        let mut c = captcha::Captcha::new();
+        c.set_chars(&CHARS)
+            .add_chars(LENGTH)
+            .apply_filter(Noise::new(0.15))
+            .apply_filter(Wave::new(2.0, 8.0).horizontal())
+            .view(200, 70)
+            .apply_filter(Dots::new(6).max_radius(4).min_radius(2))
+            .set_color([11, 87, 164]);
+        c.as_tuple()
+    })
+    .ok()
+    .flatten()
+}
+
+/// A new challenge for a form. Drawing runs on the blocking pool.
+pub async fn new_challenge(app: &Arc<App>, ip: &str) -> AppResult<Challenge> {
+    let now = app.now();
+    if !store().admit(ip, now) {
+        return Err(AppError::Limited {
+            message: "Anh/chị đã yêu cầu quá nhiều mã xác thực. Vui lòng thử lại sau ít phút."
+                .into(),
+            retry_after: 60 - now.rem_euclid(60),
+        });
+    }
+    let (answer, png) = tokio::task::spawn_blocking(draw)
+        .await
+        .ok()
+        .flatten()
+        .ok_or_else(|| AppError::Internal("captcha drawing failed".into()))?;
+    let id = store().insert(&answer, now);
+    Ok(Challenge {
+        id,
+        image: format!(
+            "data:image/png;base64,{}",
+            base64::engine::general_purpose::STANDARD.encode(png)
+        ),
+    })
+}
+
+/// Checks the answer typed in a form (consuming the challenge). With the
+/// captcha turned off any answer passes.
+pub fn verify(app: &App, id: &str, answer: &str) -> Result<(), Invalid> {
+    let ok = store().check(id.trim(), answer, app.now());
+    if !app.cfg.captcha {
+        return Ok(());
+    }
+    if answer.trim().is_empty() {
+        return Err(Invalid::new("Vui lòng nhập mã xác thực."));
+    }
+    if ok {
+        Ok(())
+    } else {
+        Err(Invalid::new(
+            "Mã xác thực không đúng hoặc đã hết hạn. Vui lòng nhập mã mới trong hình.",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn single_use_and_case_insensitive() {
+        let s = CaptchaStore::default();
+        let id = s.insert("ab3k7", 100);
+        assert!(s.check(&id, " AB3K7 ", 101));
+        assert!(!s.check(&id, "ab3k7", 102), "a challenge works once");
+        let id = s.insert("ab3k7", 100);
+        assert!(!s.check(&id, "ab3k8", 101));
+        assert!(!s.check(&id, "ab3k7", 101), "a wrong answer consumes it");
+        assert!(!s.check("nope", "ab3k7", 101));
+    }
+
+    #[test]
+    fn expires() {
+        let s = CaptchaStore::default();
+        let id = s.insert("xyz23", 0);
+        assert!(!s.check(&id, "xyz23", TTL + 1));
+        let id = s.insert("xyz23", 0);
+        assert!(s.check(&id, "xyz23", TTL));
+    }
+
+    #[test]
+    fn bounded() {
+        let s = CaptchaStore::default();
+        for i in 0..MAX_ENTRIES + 10 {
+            s.insert("aaaaa", i as i64);
+        }
+        assert!(s.len() <= MAX_ENTRIES);
+    }
+
+    #[test]
+    fn per_ip_budget() {
+        let s = CaptchaStore::default();
+        for _ in 0..PER_IP_PER_MINUTE {
+            assert!(s.admit("1.2.3.4", 120));
+        }
+        assert!(!s.admit("1.2.3.4", 150));
+        assert!(s.admit("5.6.7.8", 150));
+        assert!(s.admit("1.2.3.4", 180), "a new minute, a new budget");
+    }
+
+    #[test]
+    fn draws_a_png_with_the_answer() {
+        let (answer, png) = draw().unwrap();
+        assert_eq!(answer.chars().count(), LENGTH as usize);
+        assert!(answer.chars().all(|c| CHARS.contains(&c)));
+        assert!(png.starts_with(b"\x89PNG"));
+        assert!(png.len() < 30_000, "{} bytes", png.len());
+        if let Ok(dir) = std::env::var("MOTCUA_CAPTCHA_SAMPLE_DIR") {
+            let _ = std::fs::write(format!("{dir}/captcha-{answer}.png"), &png);
+        }
+    }
+}
