@@ -15,6 +15,7 @@ pub mod org;
 pub mod otp;
 pub mod sms;
 pub mod store;
+pub mod subscriber;
 pub mod telemetry;
 pub mod util;
 pub mod web;
