@@ -73,7 +73,7 @@ pub async fn link_valid(app: &Arc<App>, token: &str) -> bool {
     app.db(move |app| {
         Ok(app
             .store
-            .read(|r| Ok(FLOWS.get(r, &id)?))?
+            .read(|r| FLOWS.get(r, &id))?
             .is_some_and(|f| f.kind == "setup" && f.expires_at >= now))
     })
     .await

@@ -208,7 +208,7 @@ pub async fn describe(app: &Arc<App>, flow_id: &str, console: bool) -> AppResult
     let now = app.now();
     let flow_id = flow_id.to_string();
     app.db(move |app| {
-        let f = app.store.read(|r| Ok(FLOWS.get(r, &flow_id)?))?;
+        let f = app.store.read(|r| FLOWS.get(r, &flow_id))?;
         let f = match f {
             Some(f) if f.kind == kind(console) && f.expires_at >= now => f,
             _ => {

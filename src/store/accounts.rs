@@ -119,10 +119,12 @@ pub fn put(w: &WriteTransaction, a: &Account) -> Result<()> {
         if old.phone != a.phone {
             BY_PHONE.delete(w, &phone_key(&old.phone, &old.username))?;
         }
-        if old.id_number != a.id_number {
-            if let Some(id) = &old.id_number {
-                BY_ID_NUMBER.delete(w, id)?;
-            }
+        if let Some(id) = old
+            .id_number
+            .as_ref()
+            .filter(|_| old.id_number != a.id_number)
+        {
+            BY_ID_NUMBER.delete(w, id)?;
         }
     }
     if let Some(id) = &a.id_number {

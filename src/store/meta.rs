@@ -41,10 +41,9 @@ pub fn migrate(w: &WriteTransaction) -> Result<()> {
         });
     }
     while v < SCHEMA_VERSION {
-        match v {
-            // v1 → v2: accounts gained a phone index (for search by phone).
-            1 => accounts::rebuild_phone_index(w)?,
-            _ => {}
+        // v1 → v2: accounts gained a phone index (for search by phone).
+        if v == 1 {
+            accounts::rebuild_phone_index(w)?;
         }
         v += 1;
         tracing::info!(version = v, "database migrated");
@@ -71,10 +70,11 @@ pub fn next_id(w: &WriteTransaction, name: &str) -> Result<u64> {
 /// The 32-byte key used for HMACs (OTP hashes, tokens). Created on first use
 /// from the OS CSPRNG; kept in the database so a backup carries it.
 pub fn secret_key(w: &WriteTransaction) -> Result<[u8; 32]> {
-    if let Some(b) = META.get(w, SECRET_KEY)? {
-        if let Ok(k) = <[u8; 32]>::try_from(b.as_slice()) {
-            return Ok(k);
-        }
+    if let Some(k) = META
+        .get(w, SECRET_KEY)?
+        .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
+    {
+        return Ok(k);
     }
     let k: [u8; 32] = crate::util::random_bytes();
     META.put(w, SECRET_KEY, &k.to_vec())?;
@@ -108,7 +108,10 @@ mod tests {
             must_change_password: false,
             superadmin: false,
             units: vec![],
-            grants: vec![crate::store::accounts::Grant { unit: 1, perms: PermissionSet::empty() }],
+            grants: vec![crate::store::accounts::Grant {
+                unit: 1,
+                perms: PermissionSet::empty(),
+            }],
             origin: Origin::Bootstrap,
             created_at: 0,
             created_by: None,
@@ -129,13 +132,17 @@ mod tests {
         {
             let db = redb::Database::create(&path).unwrap();
             let w = db.begin_write().unwrap();
-            ACCOUNTS.put(&w, "canbo", &account("canbo", "0912345678")).unwrap();
+            ACCOUNTS
+                .put(&w, "canbo", &account("canbo", "0912345678"))
+                .unwrap();
             set_schema_version(&w, 1).unwrap();
             w.commit().unwrap();
         }
         let s = Store::open(&path).unwrap();
         assert_eq!(s.read(schema_version).unwrap(), Some(SCHEMA_VERSION));
-        let found = s.read(|r| accounts::usernames_by_phone(r, "0912345678")).unwrap();
+        let found = s
+            .read(|r| accounts::usernames_by_phone(r, "0912345678"))
+            .unwrap();
         assert_eq!(found, vec!["canbo".to_string()]);
     }
 
@@ -156,7 +163,9 @@ mod tests {
     fn sequences_and_secret_key_are_stable() {
         let dir = tempfile::tempdir().unwrap();
         let s = Store::open(&dir.path().join("db.redb")).unwrap();
-        let (a, b) = s.write(|w| Ok::<_, StoreError>((next_id(w, "x")?, next_id(w, "x")?))).unwrap();
+        let (a, b) = s
+            .write(|w| Ok::<_, StoreError>((next_id(w, "x")?, next_id(w, "x")?)))
+            .unwrap();
         assert_eq!((a, b), (1, 2));
         let k1 = s.write(secret_key).unwrap();
         let k2 = s.write(secret_key).unwrap();

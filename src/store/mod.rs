@@ -60,6 +60,16 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// A visitor of raw entries; returns false to stop.
+pub type Visit<'a> = dyn FnMut(&[u8], &[u8]) -> Result<bool> + 'a;
+type RawItem<'a> = std::result::Result<
+    (
+        redb::AccessGuard<'a, &'static [u8]>,
+        redb::AccessGuard<'a, &'static [u8]>,
+    ),
+    redb::StorageError,
+>;
+
 macro_rules! db_err {
     ($($t:ty),*) => {$(
         impl From<$t> for StoreError {
@@ -87,7 +97,7 @@ pub trait Tx {
         table: &'static str,
         range: (Bound<&[u8]>, Bound<&[u8]>),
         reverse: bool,
-        f: &mut dyn FnMut(&[u8], &[u8]) -> Result<bool>,
+        f: &mut Visit<'_>,
     ) -> Result<()>;
     fn len_raw(&self, table: &'static str) -> Result<u64>;
 }
@@ -96,16 +106,10 @@ fn scan_table<T: ReadableTable<&'static [u8], &'static [u8]>>(
     t: &T,
     range: (Bound<&[u8]>, Bound<&[u8]>),
     reverse: bool,
-    f: &mut dyn FnMut(&[u8], &[u8]) -> Result<bool>,
+    f: &mut Visit<'_>,
 ) -> Result<()> {
     let iter = t.range::<&[u8]>(range)?;
-    let mut visit = |item: std::result::Result<
-        (
-            redb::AccessGuard<'_, &'static [u8]>,
-            redb::AccessGuard<'_, &'static [u8]>,
-        ),
-        redb::StorageError,
-    >| {
+    let mut visit = |item: RawItem<'_>| {
         let (k, v) = item?;
         f(k.value(), v.value())
     };
@@ -139,7 +143,7 @@ impl Tx for ReadTransaction {
         table: &'static str,
         range: (Bound<&[u8]>, Bound<&[u8]>),
         reverse: bool,
-        f: &mut dyn FnMut(&[u8], &[u8]) -> Result<bool>,
+        f: &mut Visit<'_>,
     ) -> Result<()> {
         match self.open_table(Raw::new(table)) {
             Ok(t) => scan_table(&t, range, reverse, f),
@@ -166,7 +170,7 @@ impl Tx for WriteTransaction {
         table: &'static str,
         range: (Bound<&[u8]>, Bound<&[u8]>),
         reverse: bool,
-        f: &mut dyn FnMut(&[u8], &[u8]) -> Result<bool>,
+        f: &mut Visit<'_>,
     ) -> Result<()> {
         let t = self.open_table(Raw::new(table))?;
         scan_table(&t, range, reverse, f)

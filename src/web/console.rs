@@ -246,12 +246,11 @@ async fn otp_resend(
 
 #[handler]
 async fn logout(req: &Request, body: Body, Data(app): Data<&Arc<App>>) -> Response {
-    if read_form(req, body).await.is_ok() {
-        if let Some(a) = super::ctx::current(app, req, true).await {
-            if let Some(t) = &a.token {
-                let _ = staff_login::sign_out(app, t).await;
-            }
-        }
+    if read_form(req, body).await.is_ok()
+        && let Some(a) = super::ctx::current(app, req, true).await
+        && let Some(t) = &a.token
+    {
+        let _ = staff_login::sign_out(app, t).await;
     }
     with_cookie(redirect("/quan-tri/dang-nhap"), &clear_session_cookie())
 }

@@ -91,7 +91,7 @@ fn harden(app: &App, res: poem::Result<Response>) -> Response {
 #[handler]
 async fn healthz(poem::web::Data(app): poem::web::Data<&Arc<App>>) -> Response {
     let ok = app
-        .db(|app| Ok(app.store.read(|r| crate::store::meta::schema_version(r))?))
+        .db(|app| Ok(app.store.read(crate::store::meta::schema_version)?))
         .await
         .is_ok();
     if ok {
