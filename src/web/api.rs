@@ -132,7 +132,11 @@ pub fn error_mapping(ep: impl Endpoint + 'static) -> impl Endpoint {
     })
 }
 
-pub type AllApis = (Api, super::api_citizens::CitizenAccountsApi, super::api_portal::PortalApi);
+pub type AllApis = (
+    Api,
+    super::api_citizens::CitizenAccountsApi,
+    super::api_portal::PortalApi,
+);
 
 pub fn service(public_url: &str) -> OpenApiService<AllApis, ()> {
     OpenApiService::new((Api, super::api_citizens::CitizenAccountsApi, super::api_portal::PortalApi), "motcua API", env!("CARGO_PKG_VERSION"))
