@@ -17,6 +17,7 @@ pub mod sms;
 pub mod store;
 pub mod subscriber;
 pub mod telemetry;
+pub mod upload;
 pub mod util;
 pub mod web;
 pub mod workers;
