@@ -3,6 +3,8 @@
 
 pub mod admin;
 pub mod otp_flow;
+pub mod password_reset;
+pub mod registration;
 pub mod setup;
 pub mod staff_login;
 pub mod staff_units;
