@@ -40,6 +40,8 @@ pub struct App {
     pub sms_wake: tokio::sync::Notify,
     pub metrics: Metrics,
     pub templates: crate::web::templates::Templates,
+    /// Proves a local CLI may ask this server for a backup (see `serve.token`).
+    pub internal_token: String,
 }
 
 const DEMO_UNITS: &str = include_str!("../data/demo-units.csv");
@@ -81,6 +83,7 @@ impl App {
             sms_wake: tokio::sync::Notify::new(),
             metrics: Metrics::default(),
             templates: crate::web::templates::Templates::new(),
+            internal_token: crate::util::random_token(),
         }))
     }
 

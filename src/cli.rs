@@ -32,11 +32,14 @@ pub enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
-    /// Copy everything stateful (database and uploads) into FILE.
+    /// Copy everything stateful (database and uploads) into FILE; works
+    /// while `serve` runs (it asks the running server).
     Backup {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Check FILE, then restore it into the data dir (stop `serve` first).
+    Restore { file: PathBuf },
 }
 
 #[derive(Subcommand, Debug)]
@@ -77,6 +80,7 @@ pub fn run() -> std::process::ExitCode {
             Command::Serve => serve(cfg).await,
             Command::Admin { command } => admin(cfg, command).await,
             Command::Backup { out } => backup(cfg, out).await,
+            Command::Restore { file } => restore(cfg, file).await,
         }
     });
     match result {
@@ -106,7 +110,12 @@ async fn serve(cfg: Config) -> CliResult {
     }
     tracing::info!(%addr, data_dir = %app.cfg.data_dir.display(), public_url = %app.cfg.public_url, "motcua listening");
     println!("motcua listening on http://{addr}");
-    run_until_signal(app, listener, shutdown_signal()).await
+    let token_file = app.cfg.data_dir.join("serve.token");
+    std::fs::write(&token_file, format!("{}\n{addr}\n", app.internal_token))?;
+    crate::store::restrict_permissions(&token_file);
+    let r = run_until_signal(app, listener, shutdown_signal()).await;
+    let _ = std::fs::remove_file(&token_file);
+    r
 }
 
 /// Runs the server and the background workers until `stop` resolves.
@@ -186,8 +195,80 @@ async fn backup(cfg: Config, out: PathBuf) -> CliResult {
     if out.exists() {
         return Err(format!("{} already exists; choose a new file", out.display()).into());
     }
-    let store = crate::store::Store::open(&cfg.db_path())?;
-    let n = store.snapshot_to(&out)?;
-    println!("Backup written to {} ({n} records)", out.display());
+    let progress = crate::backup::Progress::new("Copying uploaded files", false);
+    match crate::store::Store::open(&cfg.db_path()) {
+        Ok(store) => {
+            let s = crate::backup::create(&store, &cfg.uploads_dir(), &out, &progress)?;
+            println!(
+                "Backup written to {} ({} records, {} files)",
+                out.display(),
+                s.records,
+                s.files
+            );
+            Ok(())
+        }
+        Err(crate::store::StoreError::InUse { .. }) => online_backup(&cfg, &out).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Asks the running server (which holds the database) for a backup, proving
+/// local access with the token it wrote into the data dir.
+async fn online_backup(cfg: &Config, out: &std::path::Path) -> CliResult {
+    let token_file = cfg.data_dir.join("serve.token");
+    let text = std::fs::read_to_string(&token_file).map_err(|e| format!("the database is in use, and {} cannot be read ({e}): is `motcua serve` running from this data dir?", token_file.display()))?;
+    let mut lines = text.lines();
+    let token = lines.next().unwrap_or("").trim().to_string();
+    let addr = lines.next().unwrap_or("").trim().to_string();
+    eprintln!("The server is running: asking it for a consistent backup...");
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(3600))
+        .build()?;
+    let mut resp = client
+        .post(format!("http://{addr}/internal/backup"))
+        .header("x-motcua-token", token)
+        .send()
+        .await?;
+    if !resp.status().is_success() {
+        return Err(format!("the server refused the backup: {}", resp.status()).into());
+    }
+    let total = resp.content_length().unwrap_or(0);
+    let progress = crate::backup::Progress::new("Receiving backup (bytes)", false);
+    let tmp = out.with_extension("partial");
+    let mut f = std::fs::File::create(&tmp)?;
+    let mut done = 0u64;
+    while let Some(chunk) = resp.chunk().await? {
+        std::io::Write::write_all(&mut f, &chunk)?;
+        done += chunk.len() as u64;
+        progress.update(done, total);
+    }
+    f.sync_all()?;
+    drop(f);
+    crate::backup::verify(&tmp)?;
+    std::fs::rename(&tmp, out)?;
+    crate::store::restrict_permissions(out);
+    println!("Backup written to {} ({done} bytes)", out.display());
+    Ok(())
+}
+
+async fn restore(cfg: Config, file: PathBuf) -> CliResult {
+    let (created, version) = crate::backup::verify(&file)?;
+    println!(
+        "{} is a motcua backup made {created} (schema {version}).",
+        file.display()
+    );
+    let progress = crate::backup::Progress::new("Restoring uploaded files", false);
+    let s = crate::backup::restore(&file, &cfg.data_dir, &progress).map_err(|e| match e {
+        crate::backup::BackupError::Store(crate::store::StoreError::InUse { .. }) => {
+            "the database is in use: stop `motcua serve` first".to_string()
+        }
+        other => other.to_string(),
+    })?;
+    println!(
+        "Restored {} records and {} files into {}",
+        s.records,
+        s.files,
+        cfg.data_dir.display()
+    );
     Ok(())
 }

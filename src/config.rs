@@ -46,6 +46,9 @@ pub struct Config {
     pub office_email: String,
     /// Argon2 memory cost in KiB (tests lower it to keep debug builds quick).
     pub argon2_m_kib: u32,
+    /// Scheduled backups: hours between them (0 = off) and how many to keep.
+    pub backup_every_hours: u64,
+    pub backup_keep: usize,
 }
 
 /// The file form: every field optional, same names as the variables in lower case
@@ -69,6 +72,8 @@ struct FileConfig {
     office_name: Option<String>,
     office_phone: Option<String>,
     office_email: Option<String>,
+    backup_every_hours: Option<u64>,
+    backup_keep: Option<usize>,
 }
 
 impl Config {
@@ -188,6 +193,18 @@ impl Config {
             office_email: pick("MOTCUA_OFFICE_EMAIL", file.office_email)
                 .unwrap_or("motcuahy@gmail.com".into()),
             argon2_m_kib,
+            backup_every_hours: pick(
+                "MOTCUA_BACKUP_EVERY_HOURS",
+                file.backup_every_hours.map(|v| v.to_string()),
+            )
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(24),
+            backup_keep: pick(
+                "MOTCUA_BACKUP_KEEP",
+                file.backup_keep.map(|v| v.to_string()),
+            )
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(7),
         })
     }
 
@@ -208,6 +225,7 @@ impl Config {
         })
         .unwrap_or_else(|_| unreachable!("test defaults are valid"));
         c.argon2_m_kib = 1024;
+        c.backup_every_hours = 0;
         c
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod backup;
 pub mod captcha;
 pub mod cli;
 pub mod config;
@@ -13,6 +14,7 @@ pub mod flows;
 pub mod metrics;
 pub mod org;
 pub mod otp;
+pub mod pdf;
 pub mod sms;
 pub mod store;
 pub mod subscriber;

@@ -11,8 +11,12 @@ use crate::store::{flows, sessions};
 
 pub fn spawn(app: Arc<App>, stop: tokio::sync::watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
     let sms = tokio::spawn(crate::sms::Worker::new(app.clone()).run(stop.clone()));
-    let cleanup = tokio::spawn(cleanup_loop(app, stop));
-    vec![sms, cleanup]
+    let mut v = vec![sms];
+    if app.cfg.backup_every_hours > 0 {
+        v.push(tokio::spawn(backup_loop(app.clone(), stop.clone())));
+    }
+    v.push(tokio::spawn(cleanup_loop(app, stop)));
+    v
 }
 
 async fn cleanup_loop(app: Arc<App>, mut stop: tokio::sync::watch::Receiver<bool>) {
@@ -37,6 +41,27 @@ async fn cleanup_loop(app: Arc<App>, mut stop: tokio::sync::watch::Receiver<bool
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(300)) => {}
             _ = stop.changed() => return,
+        }
+    }
+}
+
+async fn backup_loop(app: Arc<App>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let every = Duration::from_secs(app.cfg.backup_every_hours * 3600);
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.changed() => return,
+        }
+        let keep = app.cfg.backup_keep;
+        let r = app
+            .db(move |app| {
+                crate::backup::scheduled(&app.store, &app.cfg.data_dir, keep)
+                    .map_err(|e| crate::error::AppError::Internal(e.to_string()))
+            })
+            .await;
+        match r {
+            Ok(p) => tracing::info!(file = %p.display(), "scheduled backup written"),
+            Err(e) => tracing::error!(error = %e, "scheduled backup failed"),
         }
     }
 }

@@ -47,6 +47,7 @@ pub fn routes(app: Arc<App>) -> impl Endpoint {
             })),
         )
         .at("/healthz", get(healthz))
+        .at("/internal/backup", poem::post(internal_backup))
         .at("/metrics", get(metrics))
         .nest("/static", EmbeddedFilesEndpoint::<Static>::new())
         .nest("/quan-tri", console::routes())
@@ -143,4 +144,59 @@ pub fn client_ip(req: &Request) -> String {
         Some(a) => a.ip().to_string(),
         None => "unknown".into(),
     }
+}
+
+/// A consistent backup streamed to the local CLI (`motcua backup` while the
+/// server runs). Only from loopback, only with the token of `serve.token`.
+#[handler]
+async fn internal_backup(
+    req: &Request,
+    poem::web::Data(app): poem::web::Data<&Arc<App>>,
+) -> Response {
+    let loopback = req
+        .remote_addr()
+        .as_socket_addr()
+        .is_some_and(|a| a.ip().is_loopback());
+    let token = req
+        .headers()
+        .get("x-motcua-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !loopback || !crate::util::ct_eq(token.as_bytes(), app.internal_token.as_bytes()) {
+        return (StatusCode::FORBIDDEN, "forbidden").into_response();
+    }
+    let dir = app.cfg.data_dir.join("backups");
+    let tmp = dir.join(format!(".online-{}.redb", crate::util::random_hex(8)));
+    let t2 = tmp.clone();
+    let made = app
+        .db(move |app| {
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| crate::error::AppError::Internal(e.to_string()))?;
+            crate::backup::create(
+                &app.store,
+                &app.cfg.uploads_dir(),
+                &t2,
+                &crate::backup::Progress::new("", true),
+            )
+            .map_err(|e| crate::error::AppError::Internal(e.to_string()))
+        })
+        .await;
+    if let Err(e) = made {
+        tracing::error!(error = %e, "online backup failed");
+        let _ = std::fs::remove_file(&tmp);
+        return (StatusCode::INTERNAL_SERVER_ERROR, "backup failed").into_response();
+    }
+    let file = match tokio::fs::File::open(&tmp).await {
+        Ok(f) => f,
+        Err(_) => return (StatusCode::INTERNAL_SERVER_ERROR, "backup failed").into_response(),
+    };
+    let len = file.metadata().await.map(|m| m.len()).unwrap_or(0);
+    // The open handle keeps the data readable; the name goes now (on
+    // Windows the scheduled clean-up removes leftovers).
+    let _ = std::fs::remove_file(&tmp);
+    tracing::info!(bytes = len, "online backup sent");
+    Response::builder()
+        .content_type("application/octet-stream")
+        .header("content-length", len.to_string())
+        .body(poem::Body::from_async_read(file))
 }
