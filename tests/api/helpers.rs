@@ -37,12 +37,17 @@ impl SmsReceiver {
             let state = state.clone();
             async move {
                 let mut body = req.into_body();
-                let bytes = std::mem::take(&mut body).into_bytes().await.unwrap_or_default();
+                let bytes = std::mem::take(&mut body)
+                    .into_bytes()
+                    .await
+                    .unwrap_or_default();
                 {
                     let mut f = state.fail_next.lock().unwrap();
                     if *f > 0 {
                         *f -= 1;
-                        return poem::Response::builder().status(poem::http::StatusCode::SERVICE_UNAVAILABLE).finish();
+                        return poem::Response::builder()
+                            .status(poem::http::StatusCode::SERVICE_UNAVAILABLE)
+                            .finish();
                     }
                 }
                 let v: Value = serde_json::from_slice(&bytes).unwrap_or_default();
@@ -51,7 +56,9 @@ impl SmsReceiver {
                     to: v["to"].as_str().unwrap_or("").into(),
                     text: v["text"].as_str().unwrap_or("").into(),
                 });
-                poem::Response::builder().status(poem::http::StatusCode::OK).body("{}")
+                poem::Response::builder()
+                    .status(poem::http::StatusCode::OK)
+                    .body("{}")
             }
         });
         let acceptor = poem::listener::TcpAcceptor::from_tokio(listener).unwrap();
@@ -64,7 +71,13 @@ impl SmsReceiver {
     }
 
     pub fn all_to(&self, phone: &str) -> Vec<Sms> {
-        self.messages.lock().unwrap().iter().filter(|m| m.to == phone).cloned().collect()
+        self.messages
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|m| m.to == phone)
+            .cloned()
+            .collect()
     }
 
     pub fn count(&self) -> usize {
@@ -80,7 +93,10 @@ impl SmsReceiver {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("no SMS #{n} to {phone}; got {:?}", self.messages.lock().unwrap());
+        panic!(
+            "no SMS #{n} to {phone}; got {:?}",
+            self.messages.lock().unwrap()
+        );
     }
 
     /// Waits for a new message to `phone` beyond the `seen` already there,
@@ -162,7 +178,10 @@ pub async fn spawn_in(dir: tempfile::TempDir, tweak: impl FnOnce(&mut Config)) -
         base: format!("http://{addr}"),
         app,
         sms,
-        http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
         dir,
         stop: Some(tx),
         handle: Some(handle),
@@ -195,17 +214,31 @@ impl TestApp {
     }
 
     pub async fn create_superadmin(&self) {
-        motcua::flows::setup::create_superadmin(&self.app, ADMIN, ADMIN_PHONE, ADMIN_PASSWORD).await.unwrap();
+        motcua::flows::setup::create_superadmin(&self.app, ADMIN, ADMIN_PHONE, ADMIN_PASSWORD)
+            .await
+            .unwrap();
     }
 
     /// Staff sign-in through the API: password, then the OTP from the SMS gateway.
     pub async fn staff_token(&self, username: &str, password: &str, phone: &str) -> String {
         let seen = self.sms.all_to(phone).len();
-        let r = self.post_json("/api/v1/staff/login", None, &serde_json::json!({"username": username, "password": password})).await;
+        let r = self
+            .post_json(
+                "/api/v1/staff/login",
+                None,
+                &serde_json::json!({"username": username, "password": password}),
+            )
+            .await;
         assert_eq!(r.0, 200, "login: {}", r.1);
         let flow = r.1["flow_id"].as_str().unwrap().to_string();
         let code = self.sms.wait_code(phone, seen).await;
-        let r = self.post_json(&format!("/api/v1/staff/login/{flow}/otp"), None, &serde_json::json!({"otp": code})).await;
+        let r = self
+            .post_json(
+                &format!("/api/v1/staff/login/{flow}/otp"),
+                None,
+                &serde_json::json!({"otp": code}),
+            )
+            .await;
         assert_eq!(r.0, 200, "otp: {}", r.1);
         r.1["token"].as_str().unwrap().to_string()
     }
@@ -217,7 +250,15 @@ impl TestApp {
 
     /// Creates a staff member with a permanent password and the given
     /// permissions on `unit`; returns a bearer token for them.
-    pub async fn staff_with(&self, admin: &str, username: &str, phone: &str, id_number: &str, unit: u64, perms: &[&str]) -> String {
+    pub async fn staff_with(
+        &self,
+        admin: &str,
+        username: &str,
+        phone: &str,
+        id_number: &str,
+        unit: u64,
+        perms: &[&str],
+    ) -> String {
         let r = self
             .post_json(
                 "/api/v1/staff",
@@ -227,11 +268,25 @@ impl TestApp {
             .await;
         assert_eq!(r.0, 201, "create staff: {}", r.1);
         if !perms.is_empty() {
-            let r = self.put_json(&format!("/api/v1/staff/{username}/grants"), Some(admin), &serde_json::json!({"unit_id": unit, "permissions": perms})).await;
+            let r = self
+                .put_json(
+                    &format!("/api/v1/staff/{username}/grants"),
+                    Some(admin),
+                    &serde_json::json!({"unit_id": unit, "permissions": perms}),
+                )
+                .await;
             assert_eq!(r.0, 200, "grants: {}", r.1);
         }
         let sms = self.sms.wait_nth(phone, 1).await;
-        let temp = sms.text.split("Mật khẩu tạm thời: ").nth(1).unwrap().split(". ").next().unwrap().to_string();
+        let temp = sms
+            .text
+            .split("Mật khẩu tạm thời: ")
+            .nth(1)
+            .unwrap()
+            .split(". ")
+            .next()
+            .unwrap()
+            .to_string();
         let token = self.staff_token(username, &temp, phone).await;
         let newpw = "Doi#MatKhau2026";
         let r = self
@@ -243,7 +298,11 @@ impl TestApp {
 
     pub async fn unit_id(&self, name_part: &str) -> u64 {
         let tree = self.app.tree();
-        tree.rows().into_iter().find(|r| r.name.contains(name_part)).unwrap_or_else(|| panic!("no unit {name_part}")).id
+        tree.rows()
+            .into_iter()
+            .find(|r| r.name.contains(name_part))
+            .unwrap_or_else(|| panic!("no unit {name_part}"))
+            .id
     }
 
     pub async fn get_json(&self, path: &str, token: Option<&str>) -> (u16, Value) {

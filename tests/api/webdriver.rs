@@ -23,13 +23,18 @@ pub struct Browser {
 pub struct Element(String);
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 impl Browser {
     /// Starts chromedriver and a headless Chromium window of the given size.
     pub async fn start(width: u32, height: u32) -> Browser {
-        let driver_bin = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+        let driver_bin =
+            std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
         let chrome_bin = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
         assert!(
             std::path::Path::new(&driver_bin).exists(),
@@ -64,10 +69,32 @@ impl Browser {
                 ]
             }
         }}});
-        let r: Value = http.post(format!("{base}/session")).json(&caps).send().await.unwrap().json().await.unwrap();
-        let session = r["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {r}")).to_string();
-        let b = Browser { driver, base, session, http, _profile: profile };
-        b.cmd("POST", "/window/rect", json!({"width": width, "height": height})).await;
+        let r: Value = http
+            .post(format!("{base}/session"))
+            .json(&caps)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let session = r["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session: {r}"))
+            .to_string();
+        let b = Browser {
+            driver,
+            base,
+            session,
+            http,
+            _profile: profile,
+        };
+        b.cmd(
+            "POST",
+            "/window/rect",
+            json!({"width": width, "height": height}),
+        )
+        .await;
         b
     }
 
@@ -87,11 +114,21 @@ impl Browser {
     }
 
     pub async fn url(&self) -> String {
-        self.cmd("GET", "/url", Value::Null).await.as_str().unwrap_or("").to_string()
+        self.cmd("GET", "/url", Value::Null)
+            .await
+            .as_str()
+            .unwrap_or("")
+            .to_string()
     }
 
     pub async fn try_find(&self, css: &str) -> Option<Element> {
-        let v = self.cmd("POST", "/element", json!({"using": "css selector", "value": css})).await;
+        let v = self
+            .cmd(
+                "POST",
+                "/element",
+                json!({"using": "css selector", "value": css}),
+            )
+            .await;
         v[ELEMENT_KEY].as_str().map(|s| Element(s.to_string()))
     }
 
@@ -103,33 +140,57 @@ impl Browser {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("element {css} not found on {}; page:\n{}", self.url().await, self.source().await);
+        panic!(
+            "element {css} not found on {}; page:\n{}",
+            self.url().await,
+            self.source().await
+        );
     }
 
     pub async fn find_all(&self, css: &str) -> Vec<Element> {
-        let v = self.cmd("POST", "/elements", json!({"using": "css selector", "value": css})).await;
+        let v = self
+            .cmd(
+                "POST",
+                "/elements",
+                json!({"using": "css selector", "value": css}),
+            )
+            .await;
         v.as_array()
-            .map(|a| a.iter().filter_map(|e| e[ELEMENT_KEY].as_str().map(|s| Element(s.to_string()))).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|e| e[ELEMENT_KEY].as_str().map(|s| Element(s.to_string())))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
     pub async fn type_into(&self, css: &str, text: &str) {
         let e = self.find(css).await;
-        self.cmd("POST", &format!("/element/{}/clear", e.0), json!({})).await;
-        self.cmd("POST", &format!("/element/{}/value", e.0), json!({"text": text})).await;
+        self.cmd("POST", &format!("/element/{}/clear", e.0), json!({}))
+            .await;
+        self.cmd(
+            "POST",
+            &format!("/element/{}/value", e.0),
+            json!({"text": text}),
+        )
+        .await;
     }
 
     pub async fn click(&self, css: &str) {
         let e = self.find(css).await;
-        self.cmd("POST", &format!("/element/{}/click", e.0), json!({})).await;
+        self.cmd("POST", &format!("/element/{}/click", e.0), json!({}))
+            .await;
     }
 
     pub async fn select(&self, css: &str, option_text: &str) {
         let opts = self.find_all(&format!("{css} option")).await;
         for o in opts {
-            let t = self.cmd("GET", &format!("/element/{}/text", o.0), Value::Null).await;
+            let t = self
+                .cmd("GET", &format!("/element/{}/text", o.0), Value::Null)
+                .await;
             if t.as_str().unwrap_or("").contains(option_text) {
-                self.cmd("POST", &format!("/element/{}/click", o.0), json!({})).await;
+                self.cmd("POST", &format!("/element/{}/click", o.0), json!({}))
+                    .await;
                 return;
             }
         }
@@ -138,7 +199,11 @@ impl Browser {
 
     pub async fn text(&self, css: &str) -> String {
         let e = self.find(css).await;
-        self.cmd("GET", &format!("/element/{}/text", e.0), Value::Null).await.as_str().unwrap_or("").to_string()
+        self.cmd("GET", &format!("/element/{}/text", e.0), Value::Null)
+            .await
+            .as_str()
+            .unwrap_or("")
+            .to_string()
     }
 
     pub async fn body_text(&self) -> String {
@@ -146,11 +211,20 @@ impl Browser {
     }
 
     pub async fn source(&self) -> String {
-        self.cmd("GET", "/source", Value::Null).await.as_str().unwrap_or("").to_string()
+        self.cmd("GET", "/source", Value::Null)
+            .await
+            .as_str()
+            .unwrap_or("")
+            .to_string()
     }
 
     pub async fn exec(&self, script: &str) -> Value {
-        self.cmd("POST", "/execute/sync", json!({"script": script, "args": []})).await
+        self.cmd(
+            "POST",
+            "/execute/sync",
+            json!({"script": script, "args": []}),
+        )
+        .await
     }
 
     /// Waits until the body text contains `needle` (up to 10 s).
@@ -161,14 +235,20 @@ impl Browser {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("text {needle:?} not on {}:\n{}", self.url().await, self.body_text().await);
+        panic!(
+            "text {needle:?} not on {}:\n{}",
+            self.url().await,
+            self.body_text().await
+        );
     }
 
     /// Saves a PNG under target/screenshots/ and returns its path.
     pub async fn screenshot(&self, name: &str) -> std::path::PathBuf {
         use base64::Engine;
         let v = self.cmd("GET", "/screenshot", Value::Null).await;
-        let png = base64::engine::general_purpose::STANDARD.decode(v.as_str().unwrap_or("")).unwrap();
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(v.as_str().unwrap_or(""))
+            .unwrap();
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
         std::fs::create_dir_all(&dir).unwrap();
         let p = dir.join(format!("{name}.png"));
@@ -178,7 +258,11 @@ impl Browser {
     }
 
     pub async fn quit(mut self) {
-        let _ = self.http.delete(format!("{}/session/{}", self.base, self.session)).send().await;
+        let _ = self
+            .http
+            .delete(format!("{}/session/{}", self.base, self.session))
+            .send()
+            .await;
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
