@@ -1,6 +1,7 @@
 //! The journeys, channel-agnostic: a web page, the JSON API or the CLI call
 //! these with domain values and get domain results.
 
+pub mod access_requests;
 pub mod admin;
 pub mod otp_flow;
 pub mod password_reset;

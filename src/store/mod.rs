@@ -12,8 +12,10 @@
 //! one transaction) is deliberately what any ordered transactional key-value
 //! store offers, so a distributed one can sit behind the same repositories.
 
+pub mod access_requests;
 pub mod accounts;
 pub mod audit;
+pub mod citizens;
 pub mod flows;
 pub mod meta;
 pub mod sessions;

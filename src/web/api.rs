@@ -136,10 +136,17 @@ pub type AllApis = (
     Api,
     super::api_citizens::CitizenAccountsApi,
     super::api_portal::PortalApi,
+    super::api_access::AccessApi,
 );
 
 pub fn service(public_url: &str) -> OpenApiService<AllApis, ()> {
-    OpenApiService::new((Api, super::api_citizens::CitizenAccountsApi, super::api_portal::PortalApi), "motcua API", env!("CARGO_PKG_VERSION"))
+    OpenApiService::new(
+        (
+            Api,
+            super::api_citizens::CitizenAccountsApi,
+            super::api_portal::PortalApi,
+            super::api_access::AccessApi,
+        ), "motcua API", env!("CARGO_PKG_VERSION"))
         .description("Citizen accounts for one-stop public service offices. Errors: {\"error\": {\"code\", \"message\", \"fields\"}}. Send `Authorization: Bearer <token>` from a sign-in.")
         .server(format!("{public_url}/api/v1"))
 }

@@ -35,6 +35,9 @@ pub fn routes() -> Route {
         .at("/tin-nhan", get(sms_page))
         .nest("/tao-tai-khoan-cong-dan", super::console_citizens::routes())
         .at("/thong-bao", get(notices_page))
+        .at("/yeu-cau-cap-quyen", get(access_page))
+        .at("/yeu-cau-cap-quyen/:id/duyet", post(access_approve))
+        .at("/yeu-cau-cap-quyen/:id/tu-choi", post(access_reject))
 }
 
 fn secure(app: &App) -> bool {
@@ -65,8 +68,24 @@ pub fn shell(app: &App, actor: Option<&Actor>, title: &str, nav: &str) -> miniji
             units => acc.superadmin || acc.has_any(Permission::UsersCreate),
         }
     });
-    let _ = tree;
+    let access = actor
+        .filter(|a| a.account.has_any(Permission::UsersCreate))
+        .map(|a| {
+            app.store
+                .read(crate::store::access_requests::all)
+                .map(|all| {
+                    all.iter()
+                        .filter(|r| {
+                            r.status == crate::store::access_requests::Status::Pending
+                                && tree.allows(&a.account, Permission::UsersCreate, r.unit)
+                        })
+                        .count()
+                })
+                .unwrap_or(0)
+        })
+        .unwrap_or(0);
     context! {
+        counts => context! { access => access },
         me => actor.map(|a| context! { full_name => a.account.full_name.clone(), username => a.account.username.clone(), superadmin => a.account.superadmin }),
         can => can,
         title => title,
@@ -749,4 +768,134 @@ async fn notices_page(req: &Request, Data(app): Data<&Arc<App>>) -> Response {
 #[allow(dead_code)]
 fn not_found_page(app: &App, req: &Request) -> Response {
     error_page(app, req, None, &AppError::not_found()).into_response()
+}
+
+#[derive(serde::Deserialize, Default)]
+struct AccessQuery {
+    status: Option<String>,
+}
+
+async fn access_ctx(
+    app: &Arc<App>,
+    actor: &Actor,
+    status: &str,
+    error: Option<String>,
+) -> minijinja::Value {
+    use crate::store::access_requests::Status;
+    let st = Status::parse(status).unwrap_or(Status::Pending);
+    let list = crate::flows::access_requests::visible(app, actor, Some(st))
+        .await
+        .unwrap_or_default();
+    let tree = app.tree();
+    let mut items = vec![];
+    for r in list {
+        let u = r.username.clone();
+        let person = app
+            .db(move |app| Ok(app.store.read(|t| accounts::get(t, &u))?))
+            .await
+            .ok()
+            .flatten();
+        let held = tree.effective(&actor.account, r.unit);
+        items.push(context! {
+            id => r.id,
+            full_name => person.as_ref().map(|p| p.full_name.clone()).unwrap_or_default(),
+            id_masked => person.as_ref().and_then(|p| p.id_number.as_deref()).and_then(|i| CitizenId::parse(i).ok()).map(|i| i.masked()).unwrap_or_default(),
+            unit => tree.name(r.unit), eligible => tree.eligible(r.unit),
+            position => r.position, work_phone => r.work_phone, note => r.note,
+            created_at => util::fmt_time(r.created_at),
+            pending => r.status == Status::Pending, status => r.status.label_vi(), reason => r.reason,
+            grantable => held.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
+        });
+    }
+    let groups: Vec<minijinja::Value> = ["Nhóm quyền hỗ trợ", "Nhóm quyền quản trị"]
+        .iter()
+        .map(|g| context! { name => *g, perms => Permission::ALL.iter().filter(|p| p.group_vi() == *g).map(|p| context! { key => p.as_str(), label => p.label_vi() }).collect::<Vec<_>>() })
+        .collect();
+    context! { ..shell(app, Some(actor), "Yêu cầu cấp quyền", "access"), ..context! { items => items, groups => groups, status => st.as_str(), error => error } }
+}
+
+#[handler]
+async fn access_page(
+    req: &Request,
+    Query(q): Query<AccessQuery>,
+    Data(app): Data<&Arc<App>>,
+) -> Response {
+    let actor = match staff(app, req).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    if !actor.account.has_any(Permission::UsersCreate) {
+        return error_page(app, req, Some(&actor), &AppError::Forbidden);
+    }
+    let ctx = access_ctx(app, &actor, q.status.as_deref().unwrap_or("pending"), None).await;
+    page(
+        app,
+        req,
+        "console/access_requests.html",
+        StatusCode::OK,
+        ctx,
+    )
+}
+
+#[handler]
+async fn access_approve(
+    req: &Request,
+    Path(id): Path<String>,
+    body: Body,
+    Data(app): Data<&Arc<App>>,
+) -> Response {
+    let actor = match staff(app, req).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let form = match read_form(req, body).await {
+        Ok(f) => f,
+        Err(e) => return error_page(app, req, Some(&actor), &e),
+    };
+    let Some(id) = parse_id(&id) else {
+        return error_page(app, req, Some(&actor), &AppError::not_found());
+    };
+    let mut perms = PermissionSet::empty();
+    for p in form.all("perm") {
+        match Permission::parse(p) {
+            Ok(p) => {
+                perms.insert(p);
+            }
+            Err(e) => return error_page(app, req, Some(&actor), &e.into()),
+        }
+    }
+    match crate::flows::access_requests::approve(app, &actor, id, perms).await {
+        Ok(_) => redirect("/quan-tri/yeu-cau-cap-quyen"),
+        Err(e) => {
+            let ctx = access_ctx(app, &actor, "pending", Some(e.to_string())).await;
+            page(app, req, "console/access_requests.html", status_of(&e), ctx)
+        }
+    }
+}
+
+#[handler]
+async fn access_reject(
+    req: &Request,
+    Path(id): Path<String>,
+    body: Body,
+    Data(app): Data<&Arc<App>>,
+) -> Response {
+    let actor = match staff(app, req).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let form = match read_form(req, body).await {
+        Ok(f) => f,
+        Err(e) => return error_page(app, req, Some(&actor), &e),
+    };
+    let Some(id) = parse_id(&id) else {
+        return error_page(app, req, Some(&actor), &AppError::not_found());
+    };
+    match crate::flows::access_requests::reject(app, &actor, id, &form.text("reason")).await {
+        Ok(_) => redirect("/quan-tri/yeu-cau-cap-quyen"),
+        Err(e) => {
+            let ctx = access_ctx(app, &actor, "pending", Some(e.to_string())).await;
+            page(app, req, "console/access_requests.html", status_of(&e), ctx)
+        }
+    }
 }

@@ -2,12 +2,14 @@
 //! health and metrics. A thin transport over `flows`.
 
 pub mod api;
+pub mod api_access;
 pub mod api_citizens;
 pub mod api_portal;
 pub mod console;
 pub mod console_citizens;
 pub mod ctx;
 pub mod portal;
+pub mod portal_staff;
 pub mod templates;
 
 use std::sync::Arc;
@@ -51,6 +53,7 @@ pub fn routes(app: Arc<App>) -> impl Endpoint {
         .at("/metrics", get(metrics))
         .nest("/static", EmbeddedFilesEndpoint::<Static>::new())
         .nest("/quan-tri", console::routes())
+        .nest("/tai-khoan/de-nghi-cap-quyen", portal_staff::routes())
         .nest("/", portal::routes())
         .with(AddData::new(app2))
         .around(move |ep, req| {

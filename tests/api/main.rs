@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod access_requests;
 mod browser;
 mod foundation;
 mod webdriver;

@@ -83,3 +83,24 @@
     });
   });
 })();
+// Searchable select: an input filters the options of the select it names.
+(function () {
+  "use strict";
+  document.querySelectorAll("input[data-filter-select]").forEach(function (input) {
+    var select = document.getElementById(input.getAttribute("data-filter-select"));
+    if (!select) return;
+    function fold(s) {
+      return s.normalize("NFD").replace(/[\u0300-\u036f]/g, "").replace(/đ/g, "d").replace(/Đ/g, "d").toLowerCase();
+    }
+    input.addEventListener("input", function () {
+      var q = fold(input.value.trim());
+      var first = null;
+      Array.prototype.forEach.call(select.options, function (o) {
+        var show = !q || fold(o.textContent).indexOf(q) >= 0;
+        o.hidden = !show;
+        if (show && !first) first = o;
+      });
+      if (first && (select.selectedIndex < 0 || select.options[select.selectedIndex].hidden)) first.selected = true;
+    });
+  });
+})();

@@ -1,0 +1,112 @@
+//! Portal: "Đề nghị cấp quyền cán bộ" — a signed-in person asks the admin of
+//! their unit for one-stop staff permissions.
+
+use std::sync::Arc;
+
+use minijinja::context;
+use poem::http::StatusCode;
+use poem::web::Data;
+use poem::{Body, Request, Response, Route, get, handler};
+
+use super::ctx::{page, read_form, redirect, status_of};
+use crate::app::App;
+use crate::flows::Actor;
+use crate::flows::access_requests::{self, NewRequest};
+
+pub fn routes() -> Route {
+    Route::new().at("/", get(form_page).post(submit))
+}
+
+async fn citizen(app: &Arc<App>, req: &Request) -> Result<Actor, Response> {
+    super::ctx::current(app, req, false)
+        .await
+        .ok_or_else(|| redirect("/dang-nhap"))
+}
+
+async fn ctx(
+    app: &Arc<App>,
+    actor: &Actor,
+    error: Option<String>,
+    fields: Option<std::collections::BTreeMap<String, String>>,
+    done: bool,
+) -> minijinja::Value {
+    let mine = access_requests::mine(app, &actor.account.username)
+        .await
+        .unwrap_or_default();
+    let tree = app.tree();
+    let history: Vec<minijinja::Value> = mine
+        .iter()
+        .map(|r| context! { unit => tree.name(r.unit), status => r.status.label_vi(), created_at => crate::util::fmt_time(r.created_at), reason => r.reason.clone() })
+        .collect();
+    let id_masked = actor
+        .account
+        .id_number
+        .as_deref()
+        .and_then(|i| crate::domain::CitizenId::parse(i).ok())
+        .map(|i| i.masked())
+        .unwrap_or_default();
+    context! {
+        title => "Đề nghị cấp quyền cán bộ",
+        me => context! { full_name => actor.account.full_name.clone() },
+        id_masked => id_masked,
+        units => super::ctx::v(&tree.rows()),
+        history => history,
+        error => error,
+        fields => fields.unwrap_or_default(),
+        done => done,
+    }
+}
+
+#[handler]
+async fn form_page(req: &Request, Data(app): Data<&Arc<App>>) -> Response {
+    let actor = match citizen(app, req).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let c = ctx(app, &actor, None, None, false).await;
+    page(app, req, "portal/access_request.html", StatusCode::OK, c)
+}
+
+#[handler]
+async fn submit(req: &Request, body: Body, Data(app): Data<&Arc<App>>) -> Response {
+    let actor = match citizen(app, req).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let form = match read_form(req, body).await {
+        Ok(f) => f,
+        Err(e) => {
+            let c = ctx(app, &actor, Some(e.to_string()), None, false).await;
+            return page(app, req, "portal/access_request.html", status_of(&e), c);
+        }
+    };
+    let input = NewRequest {
+        unit_id: form.text("unit_id").trim().parse().ok(),
+        position: form.text("position"),
+        work_phone: form.get("work_phone").map(str::to_string),
+        note: form.get("note").map(str::to_string),
+    };
+    match access_requests::submit(app, &actor, input).await {
+        Ok(_) => {
+            let c = ctx(app, &actor, None, None, true).await;
+            page(
+                app,
+                req,
+                "portal/access_request.html",
+                StatusCode::CREATED,
+                c,
+            )
+        }
+        Err(e) => {
+            let c = ctx(
+                app,
+                &actor,
+                Some(e.to_string()),
+                e.field_map().cloned(),
+                false,
+            )
+            .await;
+            page(app, req, "portal/access_request.html", status_of(&e), c)
+        }
+    }
+}

@@ -1,0 +1,258 @@
+//! Staff access requests (issue 9): one identity from portal to console.
+
+use crate::helpers::*;
+use motcua::store::accounts::{self, Origin};
+use serde_json::json;
+
+const PORTAL_PASSWORD: &str = "Cong#Dan2026x";
+
+/// A portal account as self-registration leaves it; returns a portal token.
+async fn portal_account(t: &TestApp, id_number: &str, name: &str, phone: &str) -> String {
+    let hash = t.app.hasher.hash(PORTAL_PASSWORD.into()).await.unwrap();
+    let id = motcua::domain::CitizenId::parse(id_number).unwrap();
+    let ph = motcua::domain::PhoneNumber::parse(phone).unwrap();
+    let now = t.app.now();
+    let a = motcua::flows::admin::new_account(
+        id_number,
+        Some(&id),
+        name,
+        &ph,
+        None,
+        hash,
+        Origin::SelfRegistered,
+        now,
+    );
+    t.app
+        .store
+        .write(|w| {
+            accounts::put(w, &a)?;
+            motcua::auth::session::create(w, &a, false, true, now)
+        })
+        .unwrap()
+}
+
+#[tokio::test]
+async fn request_approve_then_console_sign_in_with_the_same_account() {
+    let t = spawn_app().await;
+    let admin = t.admin_token().await;
+    let unit = t.unit_id("Bộ phận một cửa UBND xã Đông Tảo").await;
+    let citizen = portal_account(&t, "033190001234", "Vũ Thị Hoa", "0372555111").await;
+    // The console refuses a plain portal account.
+    let r = t
+        .post_json(
+            "/api/v1/staff/login",
+            None,
+            &json!({"username": "033190001234", "password": PORTAL_PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.0, 401);
+    let r = t
+        .post_json("/api/v1/staff-access-requests", Some(&citizen), &json!({"unit_id": unit, "position": "Cán bộ tiếp nhận", "note": "Xin quyền tạo tài khoản"}))
+        .await;
+    assert_eq!(r.0, 201, "{}", r.1);
+    let id = r.1["request_id"].as_u64().unwrap();
+    // One open request per person per unit.
+    let r2 = t
+        .post_json(
+            "/api/v1/staff-access-requests",
+            Some(&citizen),
+            &json!({"unit_id": unit, "position": "Cán bộ"}),
+        )
+        .await;
+    assert_eq!(r2.0, 409);
+    let (s, list) = t
+        .get_json("/api/v1/staff-access-requests?status=pending", Some(&admin))
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(list["total"], 1);
+    let item = &list["items"][0];
+    assert_eq!(item["full_name"], "Vũ Thị Hoa");
+    assert_eq!(item["id_number_masked"], "033******234");
+    assert_eq!(item["status"], "pending");
+    let r = t
+        .post_json(
+            &format!("/api/v1/staff-access-requests/{id}/approve"),
+            Some(&admin),
+            &json!({"permissions": ["citizen_accounts.create"]}),
+        )
+        .await;
+    assert_eq!(r.0, 200, "{}", r.1);
+    let sms = t.sms.wait_nth("0372555111", 1).await;
+    assert!(sms.text.contains("đã được duyệt"), "{}", sms.text);
+    // Same username (ID number), same password, OTP: the console opens.
+    let token = t
+        .staff_token("033190001234", PORTAL_PASSWORD, "0372555111")
+        .await;
+    let (s, units) = t.get_json("/api/v1/staff/me/units", Some(&token)).await;
+    assert_eq!(s, 200);
+    assert!(
+        units["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["id"] == unit && u["selectable"] == true),
+        "{units}"
+    );
+    // Deciding twice is refused.
+    let r = t
+        .post_json(
+            &format!("/api/v1/staff-access-requests/{id}/reject"),
+            Some(&admin),
+            &json!({"reason": "x"}),
+        )
+        .await;
+    assert_eq!(r.0, 409);
+    // Revoking takes effect at the next request.
+    let r = t
+        .put_json(
+            "/api/v1/staff/033190001234/grants",
+            Some(&admin),
+            &json!({"unit_id": unit, "permissions": []}),
+        )
+        .await;
+    assert_eq!(r.0, 200, "{}", r.1);
+    let (_, units) = t.get_json("/api/v1/staff/me/units", Some(&token)).await;
+    assert!(units["reason"].is_object(), "{units}");
+}
+
+#[tokio::test]
+async fn reject_and_scoping_and_no_escalation() {
+    let t = spawn_app().await;
+    let admin = t.admin_token().await;
+    let van_lam = t.unit_id("UBND huyện Văn Lâm").await;
+    let lac_dao = t.unit_id("Bộ phận một cửa UBND xã Lạc Đạo").await;
+    let dong_tao = t.unit_id("Bộ phận một cửa UBND xã Đông Tảo").await;
+    // A Văn Lâm admin who holds users.create and citizen_accounts.create only.
+    let vl = t
+        .staff_with(
+            &admin,
+            "qtvl",
+            "0372555201",
+            "033090008888",
+            van_lam,
+            &["users.create", "citizen_accounts.create"],
+        )
+        .await;
+    let c1 = portal_account(&t, "033190002345", "Đỗ Văn Nam", "0372555202").await;
+    let c2 = portal_account(&t, "033190003456", "Ngô Thị Lan", "0372555203").await;
+    let r = t
+        .post_json(
+            "/api/v1/staff-access-requests",
+            Some(&c1),
+            &json!({"unit_id": lac_dao, "position": "Cán bộ một cửa"}),
+        )
+        .await;
+    let in_scope = r.1["request_id"].as_u64().unwrap();
+    let r = t
+        .post_json(
+            "/api/v1/staff-access-requests",
+            Some(&c2),
+            &json!({"unit_id": dong_tao, "position": "Cán bộ một cửa"}),
+        )
+        .await;
+    let out_of_scope = r.1["request_id"].as_u64().unwrap();
+    // The Văn Lâm admin sees only the Lạc Đạo request.
+    let (_, list) = t
+        .get_json("/api/v1/staff-access-requests?status=pending", Some(&vl))
+        .await;
+    assert_eq!(list["total"], 1, "{list}");
+    assert_eq!(list["items"][0]["id"], in_scope);
+    // Cannot decide another district's request (not even learn it exists).
+    let r = t
+        .post_json(
+            &format!("/api/v1/staff-access-requests/{out_of_scope}/approve"),
+            Some(&vl),
+            &json!({"permissions": ["citizen_accounts.create"]}),
+        )
+        .await;
+    assert_eq!(r.0, 404);
+    let r = t
+        .post_json(
+            &format!("/api/v1/staff-access-requests/{out_of_scope}/reject"),
+            Some(&vl),
+            &json!({"reason": "Không thuộc đơn vị"}),
+        )
+        .await;
+    assert_eq!(r.0, 404);
+    // Cannot grant what they lack.
+    let r = t
+        .post_json(
+            &format!("/api/v1/staff-access-requests/{in_scope}/approve"),
+            Some(&vl),
+            &json!({"permissions": ["stats.view"]}),
+        )
+        .await;
+    assert_eq!(r.0, 403);
+    // Reject needs a reason; then it is SMSed.
+    let r = t
+        .post_json(
+            &format!("/api/v1/staff-access-requests/{in_scope}/reject"),
+            Some(&vl),
+            &json!({"reason": "  "}),
+        )
+        .await;
+    assert_eq!(r.0, 400);
+    let r = t
+        .post_json(
+            &format!("/api/v1/staff-access-requests/{in_scope}/reject"),
+            Some(&vl),
+            &json!({"reason": "Chưa có quyết định phân công"}),
+        )
+        .await;
+    assert_eq!(r.0, 200, "{}", r.1);
+    let sms = t.sms.wait_nth("0372555202", 1).await;
+    assert!(
+        sms.text.contains("Chưa có quyết định phân công"),
+        "{}",
+        sms.text
+    );
+    // Anonymous and staff tokens cannot file portal requests; bad input is 400.
+    let r = t
+        .post_json(
+            "/api/v1/staff-access-requests",
+            None,
+            &json!({"unit_id": lac_dao, "position": "X y"}),
+        )
+        .await;
+    assert_eq!(r.0, 401);
+    let r = t
+        .post_json(
+            "/api/v1/staff-access-requests",
+            Some(&c1),
+            &json!({"unit_id": 987654, "position": ""}),
+        )
+        .await;
+    assert_eq!(r.0, 400);
+    assert!(
+        r.1["error"]["fields"]["unit_id"].is_string()
+            && r.1["error"]["fields"]["position"].is_string(),
+        "{}",
+        r.1
+    );
+    // Both decisions are audited.
+    let entries = t
+        .app
+        .store
+        .read(|r| motcua::store::audit::search(r, &Default::default(), 100))
+        .unwrap();
+    assert!(
+        entries
+            .iter()
+            .any(|e| e.action == "access_request_reject" && e.actor == "qtvl")
+    );
+    // A staff member without users.create cannot list.
+    let plain = t
+        .staff_with(
+            &admin,
+            "cbplain",
+            "0372555204",
+            "033090009999",
+            lac_dao,
+            &["citizen_accounts.create"],
+        )
+        .await;
+    let (s, _) = t
+        .get_json("/api/v1/staff-access-requests?status=pending", Some(&plain))
+        .await;
+    assert_eq!(s, 403);
+}
