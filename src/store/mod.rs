@@ -16,7 +16,6 @@ pub mod access_requests;
 pub mod accounts;
 pub mod audit;
 pub mod citizens;
-pub mod citizens;
 pub mod flows;
 pub mod meta;
 pub mod sessions;
