@@ -162,6 +162,49 @@ pub fn parse_units_csv(text: &str) -> Result<Vec<UnitRow>, String> {
     Ok(rows)
 }
 
+/// What an import would change.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportPlan {
+    pub added: Vec<String>,
+    pub renamed: Vec<(String, String, String)>,
+    pub moved: Vec<(String, String)>,
+    pub unchanged: usize,
+}
+
+/// Compares rows with the units already stored (matched by code).
+pub fn plan_import(existing: &[units::Unit], rows: &[UnitRow]) -> ImportPlan {
+    let by_code: std::collections::HashMap<&str, &units::Unit> =
+        existing.iter().map(|u| (u.code.as_str(), u)).collect();
+    let by_id: std::collections::HashMap<u64, &units::Unit> =
+        existing.iter().map(|u| (u.id, u)).collect();
+    let mut plan = ImportPlan::default();
+    for r in rows {
+        match by_code.get(r.code.as_str()) {
+            None => plan.added.push(format!("{} {}", r.code, r.name)),
+            Some(u) => {
+                let mut same = true;
+                if u.name != r.name {
+                    plan.renamed
+                        .push((r.code.clone(), u.name.clone(), r.name.clone()));
+                    same = false;
+                }
+                let old_parent = u.parent.and_then(|p| by_id.get(&p)).map(|p| p.code.clone());
+                if old_parent != r.parent_code {
+                    plan.moved.push((
+                        r.code.clone(),
+                        r.parent_code.clone().unwrap_or_else(|| "(gốc)".into()),
+                    ));
+                    same = false;
+                }
+                if same {
+                    plan.unchanged += 1;
+                }
+            }
+        }
+    }
+    plan
+}
+
 pub fn import_units(w: &redb::WriteTransaction, rows: &[UnitRow], now: i64) -> store::Result<()> {
     let mut by_code: std::collections::HashMap<String, u64> =
         units::all(w)?.into_iter().map(|u| (u.code, u.id)).collect();
@@ -197,6 +240,45 @@ mod tests {
             .filter(|r| crate::domain::unit::is_one_stop_eligible(&r.name))
             .count();
         assert!(eligible >= 5 && eligible < rows.len());
+    }
+
+    #[test]
+    fn import_plan_shows_adds_renames_and_moves() {
+        let existing = vec![
+            units::Unit {
+                id: 1,
+                code: "A".into(),
+                name: "Tỉnh A".into(),
+                parent: None,
+                created_at: 0,
+            },
+            units::Unit {
+                id: 2,
+                code: "B".into(),
+                name: "Huyện B".into(),
+                parent: Some(1),
+                created_at: 0,
+            },
+            units::Unit {
+                id: 3,
+                code: "C".into(),
+                name: "Xã C".into(),
+                parent: Some(2),
+                created_at: 0,
+            },
+        ];
+        let rows = parse_units_csv("code,parent_code,name\nA,,Tỉnh A\nB,A,Huyện B mới\nC,A,Xã C\nD,B,Bộ phận một cửa UBND huyện B\n").unwrap();
+        let plan = plan_import(&existing, &rows);
+        assert_eq!(
+            plan.added,
+            vec!["D Bộ phận một cửa UBND huyện B".to_string()]
+        );
+        assert_eq!(
+            plan.renamed,
+            vec![("B".into(), "Huyện B".into(), "Huyện B mới".into())]
+        );
+        assert_eq!(plan.moved, vec![("C".into(), "A".into())]);
+        assert_eq!(plan.unchanged, 1);
     }
 
     #[test]

@@ -40,6 +40,23 @@ pub enum Command {
     },
     /// Check FILE, then restore it into the data dir (stop `serve` first).
     Restore { file: PathBuf },
+    /// The unit tree.
+    Units {
+        #[command(subcommand)]
+        command: UnitsCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UnitsCommand {
+    /// Load a province's unit tree from a CSV with the header
+    /// `code,parent_code,name` (parents before children; matched by code).
+    Import {
+        file: PathBuf,
+        /// Only show what would change.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -81,6 +98,9 @@ pub fn run() -> std::process::ExitCode {
             Command::Admin { command } => admin(cfg, command).await,
             Command::Backup { out } => backup(cfg, out).await,
             Command::Restore { file } => restore(cfg, file).await,
+            Command::Units {
+                command: UnitsCommand::Import { file, dry_run },
+            } => units_import(cfg, file, dry_run),
         }
     });
     match result {
@@ -270,5 +290,57 @@ async fn restore(cfg: Config, file: PathBuf) -> CliResult {
         s.files,
         cfg.data_dir.display()
     );
+    Ok(())
+}
+
+fn units_import(cfg: Config, file: PathBuf, dry_run: bool) -> CliResult {
+    let text = std::fs::read_to_string(&file)
+        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let text = text.trim_start_matches('\u{feff}');
+    let rows = crate::app::parse_units_csv(text).map_err(|e| format!("{}: {e}", file.display()))?;
+    let store = crate::store::Store::open(&cfg.db_path()).map_err(|e| match e {
+        crate::store::StoreError::InUse { .. } => {
+            "the database is in use: stop `motcua serve` first".to_string()
+        }
+        other => other.to_string(),
+    })?;
+    let existing = store.read(crate::store::units::all)?;
+    let plan = crate::app::plan_import(&existing, &rows);
+    for a in &plan.added {
+        println!("+ add     {a}");
+    }
+    for (code, old, new) in &plan.renamed {
+        println!("~ rename  {code}: {old} -> {new}");
+    }
+    for (code, parent) in &plan.moved {
+        println!("~ move    {code} under {parent}");
+    }
+    println!(
+        "{} to add, {} to rename, {} to move, {} unchanged ({} rows read)",
+        plan.added.len(),
+        plan.renamed.len(),
+        plan.moved.len(),
+        plan.unchanged,
+        rows.len()
+    );
+    if dry_run {
+        println!("Dry run: nothing was changed.");
+        return Ok(());
+    }
+    let now = chrono::Utc::now().timestamp();
+    store.write(|w| {
+        crate::app::import_units(w, &rows, now)?;
+        crate::store::audit::record(
+            w,
+            now,
+            "cli",
+            "units_import",
+            &file.display().to_string(),
+            "local",
+            &format!("{} rows", rows.len()),
+        )?;
+        crate::store::meta::set_flag(w, "units_seeded", b"1")
+    })?;
+    println!("Imported.");
     Ok(())
 }
