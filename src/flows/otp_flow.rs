@@ -7,7 +7,7 @@ use crate::error::{AppError, AppResult};
 use crate::metrics::Metrics;
 use crate::otp::{self, OtpState};
 use crate::store::flows::{FLOWS, Flow, OTP_SENDS};
-use crate::store::{Tx, sms};
+use crate::store::{Tx, sms, stats};
 
 /// The flow if it exists and has not expired; 410 otherwise.
 pub fn live_flow(tx: &impl Tx, id: &str, kind: &str, now: i64) -> AppResult<Flow> {
@@ -42,6 +42,7 @@ pub fn send_code(
     flow.otp = Some(state);
     FLOWS.put(w, &flow.id, flow)?;
     sms::enqueue(w, &phone, &text(&code), "otp", now)?;
+    stats::bump(w, now, "otp_sent", &flow.kind)?;
     Metrics::inc(&app.metrics.otp_sent_total);
     Metrics::inc(&app.metrics.sms_queued_total);
     Ok(())
@@ -60,11 +61,17 @@ pub fn check_code(
         return Ok(Err(otp::OtpError::NotSent));
     };
     let r = state.verify(&app.key, &flow.id, code, now);
-    if r.is_ok() {
-        flow.verified = true;
-        Metrics::inc(&app.metrics.otp_verified_total);
-    } else {
-        Metrics::inc(&app.metrics.otp_failed_total);
+    match &r {
+        Ok(()) => {
+            flow.verified = true;
+            Metrics::inc(&app.metrics.otp_verified_total);
+            stats::bump(w, now, "otp_verified", &flow.kind)?;
+        }
+        Err(crate::otp::OtpError::Expired) => stats::bump(w, now, "otp_expired", &flow.kind)?,
+        Err(_) => {
+            Metrics::inc(&app.metrics.otp_failed_total);
+            stats::bump(w, now, "otp_failed", &flow.kind)?;
+        }
     }
     FLOWS.put(w, &flow.id, flow)?;
     Ok(r)

@@ -150,6 +150,12 @@ pub async fn verify(
                     account.locked_until = 0;
                     accounts::put(w, &account)?;
                     let token = session::create(w, &account, console, false, now)?;
+                    crate::store::stats::bump(
+                        w,
+                        now,
+                        "sign_ins",
+                        if console { "console" } else { "portal" },
+                    )?;
                     audit::record(
                         w,
                         now,

@@ -105,8 +105,14 @@ async fn deliver(app: &Arc<App>, client: &reqwest::Client, job: SmsJob) {
     let r = app
         .db(move |app| {
             Ok(app.store.write(|w| match &result {
-                Ok(()) => sms::mark_sent(w, id, now),
-                Err(e) => sms::mark_failed(w, id, e, now + backoff(attempts)),
+                Ok(()) => {
+                    sms::mark_sent(w, id, now)?;
+                    crate::store::stats::bump(w, now, "sms_delivered", &job.kind)
+                }
+                Err(e) => {
+                    sms::mark_failed(w, id, e, now + backoff(attempts))?;
+                    crate::store::stats::bump(w, now, "sms_failed_attempts", &job.kind)
+                }
             })?)
         })
         .await;

@@ -20,6 +20,7 @@ pub mod flows;
 pub mod meta;
 pub mod sessions;
 pub mod sms;
+pub mod stats;
 pub mod units;
 
 use std::marker::PhantomData;
