@@ -154,10 +154,8 @@ fn file_registry(path: &Path) -> Result<Arc<FileRegistry>, String> {
         std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let stamp = (meta.modified().ok(), meta.len());
     let mut files = FILES.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((m, len, reg)) = files.get(path) {
-        if (*m, *len) == stamp {
-            return Ok(reg.clone());
-        }
+    if let Some((_, _, reg)) = files.get(path).filter(|(m, len, _)| (*m, *len) == stamp) {
+        return Ok(reg.clone());
     }
     let reg = Arc::new(FileRegistry::load(path)?);
     files.insert(path.to_path_buf(), (stamp.0, stamp.1, reg.clone()));

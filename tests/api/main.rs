@@ -7,4 +7,5 @@ mod helpers;
 mod access_requests;
 mod browser;
 mod foundation;
+mod portal;
 mod webdriver;

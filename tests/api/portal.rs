@@ -1,0 +1,1033 @@
+//! Citizen self-service (issue 4): captcha, registration, portal sign-in,
+//! password reset, citizen home; API, pages and real browsers.
+
+use std::collections::BTreeSet;
+use std::time::Instant;
+
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+/// A demo subscriber (data/subscribers-demo.csv).
+struct Person {
+    phone: &'static str,
+    id: &'static str,
+    name: &'static str,
+    dob: &'static str,
+}
+
+const AN: Person = Person {
+    phone: "0372123456",
+    id: "033090001234",
+    name: "Nguyễn Văn An",
+    dob: "15/03/1990",
+};
+const BINH: Person = Person {
+    phone: "0912345678",
+    id: "033185002345",
+    name: "Trần Thị Bình",
+    dob: "02/11/1985",
+};
+const CUONG: Person = Person {
+    phone: "0987654321",
+    id: "033078003456",
+    name: "Lê Văn Cường",
+    dob: "20/07/1978",
+};
+const DUNG: Person = Person {
+    phone: "0356789012",
+    id: "033301004567",
+    name: "Phạm Thị Dung",
+    dob: "09/09/2001",
+};
+const EM: Person = Person {
+    phone: "0868123456",
+    id: "033095005678",
+    name: "Hoàng Văn Em",
+    dob: "30/12/1995",
+};
+
+const PASSWORD: &str = "Cong#Dan2026";
+const NEW_PASSWORD: &str = "Moi@MatKhau2026";
+const NOTE: &str = "Chỉ các thuê bao đã khai báo thông tin chính xác với nhà mạng mới có thể đăng ký tài khoản, nếu có sai lệch thông tin vui lòng ra điểm giao dịch để cập nhật lại thông tin thuê bao";
+
+/// A fresh captcha and its answer (read in process; never over HTTP).
+async fn captcha(t: &TestApp) -> (String, String) {
+    let (s, v) = t.get_json("/api/v1/captcha", None).await;
+    assert_eq!(s, 200, "{v}");
+    let id = v["captcha_id"].as_str().unwrap().to_string();
+    let answer = motcua::captcha::store().peek_answer(&id).unwrap();
+    (id, answer)
+}
+
+/// The first code in a message to `phone` after the `seen` ones (notices
+/// without a code may arrive in between).
+async fn next_code(t: &TestApp, phone: &str, seen: usize) -> String {
+    for _ in 0..200 {
+        let all = t.sms.all_to(phone);
+        if let Some(code) = all.iter().skip(seen).find_map(|m| extract_code(&m.text)) {
+            return code;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no new code to {phone}");
+}
+
+fn reg_body(p: &Person, cap: &(String, String)) -> Value {
+    json!({
+        "kind": "citizen", "method": "mobile",
+        "id_number": p.id, "full_name": p.name, "birth_date": p.dob, "phone": p.phone,
+        "email": null, "captcha_id": cap.0, "captcha": cap.1, "consent": true,
+    })
+}
+
+async fn post_raw(t: &TestApp, path: &str, body: &Value) -> reqwest::Response {
+    t.http.post(t.url(path)).json(body).send().await.unwrap()
+}
+
+fn keys(v: &Value) -> BTreeSet<String> {
+    v.as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// Registers `p` to the end through the API; returns the username.
+async fn register(t: &TestApp, p: &Person, password: &str) -> String {
+    let seen = t.sms.all_to(p.phone).len();
+    let cap = captcha(t).await;
+    let r = t
+        .post_json("/api/v1/registrations", None, &reg_body(p, &cap))
+        .await;
+    assert_eq!(r.0, 202, "{}", r.1);
+    let flow = r.1["flow_id"].as_str().unwrap().to_string();
+    let code = next_code(t, p.phone, seen).await;
+    let r = t
+        .post_json(
+            &format!("/api/v1/registrations/{flow}/otp"),
+            None,
+            &json!({"otp": code}),
+        )
+        .await;
+    assert_eq!(r.0, 200, "{}", r.1);
+    let r = t
+        .post_json(
+            &format!("/api/v1/registrations/{flow}/password"),
+            None,
+            &json!({"password": password, "password_confirm": password}),
+        )
+        .await;
+    assert_eq!(r.0, 201, "{}", r.1);
+    r.1["username"].as_str().unwrap().to_string()
+}
+
+/// Portal sign-in through the API; returns the token response.
+async fn login(t: &TestApp, username: &str, password: &str, phone: &str) -> Value {
+    let seen = t.sms.all_to(phone).len();
+    let cap = captcha(t).await;
+    let r = t
+        .post_json(
+            "/api/v1/login",
+            None,
+            &json!({"username": username, "password": password, "captcha_id": cap.0, "captcha": cap.1}),
+        )
+        .await;
+    assert_eq!(r.0, 200, "{}", r.1);
+    let flow = r.1["flow_id"].as_str().unwrap().to_string();
+    let code = next_code(t, phone, seen).await;
+    let r = t
+        .post_json(
+            &format!("/api/v1/login/{flow}/otp"),
+            None,
+            &json!({"otp": code}),
+        )
+        .await;
+    assert_eq!(r.0, 200, "{}", r.1);
+    r.1
+}
+
+fn wrong_code(code: &str) -> &'static str {
+    if code == "000000" { "111111" } else { "000000" }
+}
+
+#[tokio::test]
+async fn portal_captcha_is_an_image_single_use_and_checked_first() {
+    let t = spawn_app().await;
+    let (s, v) = t.get_json("/api/v1/captcha", None).await;
+    assert_eq!(s, 200);
+    let img = v["image"].as_str().unwrap();
+    assert!(img.starts_with("data:image/png;base64,"), "{img:.40}");
+    let (s2, v2) = t.get_json("/api/v1/captcha", None).await;
+    assert_eq!(s2, 200);
+    assert_ne!(v["captcha_id"], v2["captcha_id"], "a new one per request");
+
+    // Wrong answer: refused with a field error, and no OTP is spent.
+    let cap = captcha(&t).await;
+    let mut body = reg_body(&AN, &cap);
+    body["captcha"] = json!("zzzzz");
+    let r = t.post_json("/api/v1/registrations", None, &body).await;
+    assert_eq!(r.0, 400, "{}", r.1);
+    assert!(r.1["error"]["fields"]["captcha"].is_string(), "{}", r.1);
+    // The right answer no longer works: single use.
+    let r = t
+        .post_json("/api/v1/registrations", None, &reg_body(&AN, &cap))
+        .await;
+    assert_eq!(r.0, 400);
+    assert!(r.1["error"]["fields"]["captcha"].is_string());
+    // Unknown id, empty answer.
+    let mut body = reg_body(&AN, &("nope".into(), "abcde".into()));
+    let r = t.post_json("/api/v1/registrations", None, &body).await;
+    assert_eq!(r.0, 400);
+    body["captcha"] = json!("");
+    let r = t.post_json("/api/v1/registrations", None, &body).await;
+    assert_eq!(
+        r.1["error"]["fields"]["captcha"],
+        "Vui lòng nhập mã xác thực."
+    );
+    // Expired after 10 minutes.
+    let cap = captcha(&t).await;
+    t.app.clock.advance(601);
+    let r = t
+        .post_json("/api/v1/registrations", None, &reg_body(&AN, &cap))
+        .await;
+    assert_eq!(r.0, 400);
+    // Sign-in and reset check it too, before anything else.
+    let r = t
+        .post_json(
+            "/api/v1/login",
+            None,
+            &json!({"username": AN.id, "password": PASSWORD, "captcha_id": "x", "captcha": "y"}),
+        )
+        .await;
+    assert_eq!(r.0, 400);
+    assert!(r.1["error"]["fields"]["captcha"].is_string());
+    let r = t
+        .post_json(
+            "/api/v1/password-resets",
+            None,
+            &json!({"username": AN.id, "captcha_id": "x", "captcha": "y"}),
+        )
+        .await;
+    assert_eq!(r.0, 400);
+    assert!(r.1["error"]["fields"]["captcha"].is_string());
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(t.sms.count(), 0, "captcha failures send nothing");
+    // The OpenAPI document lists the portal routes.
+    let (_, spec) = t.get_json("/api/v1/openapi.json", None).await;
+    for p in [
+        "/captcha",
+        "/registrations",
+        "/registrations/{flow_id}/otp",
+        "/registrations/{flow_id}/otp/resend",
+        "/registrations/{flow_id}/password",
+        "/login",
+        "/login/{flow_id}/otp",
+        "/password-resets",
+        "/password-resets/{flow_id}/otp",
+        "/password-resets/{flow_id}/password",
+    ] {
+        assert!(spec["paths"][p].is_object(), "{p} missing from the spec");
+    }
+}
+
+#[tokio::test]
+async fn portal_captcha_off_accepts_any_answer() {
+    let t = spawn_app_with(|c| c.captcha = false).await;
+    let mut body = reg_body(&AN, &("whatever".into(), "".into()));
+    body["captcha"] = json!("");
+    let r = t.post_json("/api/v1/registrations", None, &body).await;
+    assert_eq!(r.0, 202, "{}", r.1);
+    let page = t
+        .http
+        .get(t.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("mã xác thực (captcha) đang tắt"));
+}
+
+#[tokio::test]
+async fn portal_registration_end_to_end_then_sign_in() {
+    let t = spawn_app().await;
+    let cap = captcha(&t).await;
+    let mut body = reg_body(&AN, &cap);
+    body["phone"] = json!("+84 372 123 456");
+    body["full_name"] = json!("  Nguyễn   Văn An ");
+    body["email"] = json!("an.nguyen@example.vn");
+    let r = t.post_json("/api/v1/registrations", None, &body).await;
+    assert_eq!(r.0, 202, "{}", r.1);
+    assert_eq!(r.1["phone_masked"], "037*****56");
+    let flow = r.1["flow_id"].as_str().unwrap().to_string();
+    let sms = t.sms.wait_nth(AN.phone, 1).await;
+    assert!(sms.text.contains("đăng ký tài khoản"), "{}", sms.text);
+    let code = extract_code(&sms.text).unwrap();
+
+    // The password step needs the OTP first.
+    let r = t
+        .post_json(
+            &format!("/api/v1/registrations/{flow}/password"),
+            None,
+            &json!({"password": PASSWORD, "password_confirm": PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.0, 409, "{}", r.1);
+    let r = t
+        .post_json(
+            &format!("/api/v1/registrations/{flow}/otp"),
+            None,
+            &json!({"otp": wrong_code(&code)}),
+        )
+        .await;
+    assert_eq!(r.0, 400);
+    assert_eq!(
+        r.1["error"]["fields"]["otp"],
+        "Mã OTP không đúng. Anh/chị còn 4 lần thử."
+    );
+    let r = t
+        .post_json(
+            &format!("/api/v1/registrations/{flow}/otp"),
+            None,
+            &json!({"otp": code}),
+        )
+        .await;
+    assert_eq!(r.0, 200, "{}", r.1);
+
+    // Weak passwords are refused with the rules that fail.
+    for (pw, confirm, field) in [
+        ("abc", "abc", "password"),
+        ("matkhau123", "matkhau123", "password"),
+        ("Matkhau123", "Matkhau123", "password"),
+        ("Cong#Dan2026", "Cong#Dan2027", "password_confirm"),
+        ("An#033090001234", "An#033090001234", "password"),
+    ] {
+        let r = t
+            .post_json(
+                &format!("/api/v1/registrations/{flow}/password"),
+                None,
+                &json!({"password": pw, "password_confirm": confirm}),
+            )
+            .await;
+        assert_eq!(r.0, 400, "{pw}: {}", r.1);
+        assert!(r.1["error"]["fields"][field].is_string(), "{pw}: {}", r.1);
+    }
+    let r = t
+        .post_json(
+            &format!("/api/v1/registrations/{flow}/password"),
+            None,
+            &json!({"password": PASSWORD, "password_confirm": PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.0, 201, "{}", r.1);
+    assert_eq!(r.1["username"], AN.id);
+    // The flow is spent.
+    let r = t
+        .post_json(
+            &format!("/api/v1/registrations/{flow}/password"),
+            None,
+            &json!({"password": PASSWORD, "password_confirm": PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.0, 410);
+
+    let a = t
+        .app
+        .store
+        .read(|r| motcua::store::accounts::get(r, AN.id))
+        .unwrap()
+        .unwrap();
+    assert_eq!(a.origin, motcua::store::accounts::Origin::SelfRegistered);
+    assert_eq!(a.id_number.as_deref(), Some(AN.id));
+    assert_eq!(a.birth_date.as_deref(), Some(AN.dob));
+    assert_eq!(a.full_name, AN.name, "the name is normalised");
+    assert_eq!(a.phone, AN.phone);
+    assert_eq!(a.email.as_deref(), Some("an.nguyen@example.vn"));
+    assert!(!a.must_change_password && !a.is_staff());
+    assert!(a.password_hash.starts_with("$argon2id$"));
+
+    // Sign in: password + captcha, then the OTP.
+    let tok = login(&t, AN.id, PASSWORD, AN.phone).await;
+    assert_eq!(tok["must_change_password"], false);
+    let token = tok["token"].as_str().unwrap();
+    let (s, me) = t.get_json("/api/v1/me", Some(token)).await;
+    assert_eq!(s, 200, "{me}");
+    assert_eq!(me["id_number_masked"], "033******234");
+    assert_eq!(me["phone_masked"], "037*****56");
+    assert_eq!(me["full_name"], AN.name);
+    assert!(!me.to_string().contains(AN.id) && !me.to_string().contains(AN.phone));
+    // A portal token is not a console token.
+    let (s, _) = t.get_json("/api/v1/staff/me", Some(token)).await;
+    assert_eq!(s, 401);
+    // Change password through /me/password.
+    let r = t
+        .post_json(
+            "/api/v1/me/password",
+            Some(token),
+            &json!({"current_password": PASSWORD, "password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.0, 200, "{}", r.1);
+    let (s, _) = t.get_json("/api/v1/me", Some(token)).await;
+    assert_eq!(s, 401, "the old session ended with the password change");
+    login(&t, AN.id, NEW_PASSWORD, AN.phone).await;
+}
+
+#[tokio::test]
+async fn portal_registration_refusals() {
+    let t = spawn_app().await;
+    // A mismatch with the carrier's record: the seed's note, no field named.
+    let variants: Vec<(&str, &str)> = vec![
+        ("phone", "0372123457"),
+        ("full_name", "Nguyễn Văn Ân"),
+        ("birth_date", "16/03/1990"),
+        ("id_number", "033090001235"),
+    ];
+    for (field, value) in variants {
+        let cap = captcha(&t).await;
+        let mut body = reg_body(&AN, &cap);
+        body[field] = json!(value);
+        let r = t.post_json("/api/v1/registrations", None, &body).await;
+        assert_eq!(r.0, 400, "{field}: {}", r.1);
+        assert_eq!(r.1["error"]["message"], NOTE, "{field}");
+        assert!(r.1["error"].get("fields").is_none(), "{field}: {}", r.1);
+    }
+    // CCCD and date of birth disagree (the CCCD says 1990).
+    let cap = captcha(&t).await;
+    let mut body = reg_body(&AN, &cap);
+    body["birth_date"] = json!("15/03/1991");
+    let r = t.post_json("/api/v1/registrations", None, &body).await;
+    assert_eq!(r.0, 400);
+    assert!(
+        r.1["error"]["fields"]["birth_date"]
+            .as_str()
+            .unwrap()
+            .contains("1990"),
+        "{}",
+        r.1
+    );
+    // Invalid fields, all reported at once.
+    let cap = captcha(&t).await;
+    let r = t
+        .post_json(
+            "/api/v1/registrations",
+            None,
+            &json!({"kind": "citizen", "method": "mobile", "id_number": "12ab", "full_name": "", "birth_date": "31/02/1990",
+                    "phone": "0241234567", "email": "not-an-email", "captcha_id": cap.0, "captcha": cap.1, "consent": false}),
+        )
+        .await;
+    assert_eq!(r.0, 400);
+    let f = &r.1["error"]["fields"];
+    for k in [
+        "id_number",
+        "full_name",
+        "birth_date",
+        "phone",
+        "email",
+        "consent",
+    ] {
+        assert!(f[k].is_string(), "{k}: {}", r.1);
+    }
+    // Methods this deployment does not offer say so.
+    for (kind, method, needle) in [
+        ("business", "mobile", "chữ ký số"),
+        ("citizen", "social_insurance", "Bảo hiểm xã hội"),
+        ("citizen", "usb_token", "USB ký số"),
+        ("citizen", "sim_signature", "SIM ký số"),
+    ] {
+        let cap = captcha(&t).await;
+        let mut body = reg_body(&AN, &cap);
+        body["kind"] = json!(kind);
+        body["method"] = json!(method);
+        let r = t.post_json("/api/v1/registrations", None, &body).await;
+        assert_eq!(r.0, 400, "{kind}/{method}");
+        assert!(
+            r.1["error"]["message"].as_str().unwrap().contains(needle),
+            "{kind}/{method}: {}",
+            r.1
+        );
+    }
+    // Missing JSON fields get the JSON error shape.
+    let r = t
+        .post_json("/api/v1/registrations", None, &json!({"kind": "citizen"}))
+        .await;
+    assert_eq!(r.0, 400);
+    assert_eq!(r.1["error"]["code"], "invalid_input");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(t.sms.count(), 0);
+}
+
+/// A registry where one person has two SIMs: the second is used to try to
+/// register an ID that already has an account.
+fn two_sim_registry(dir: &std::path::Path) -> std::path::PathBuf {
+    let p = dir.join("subs.csv");
+    std::fs::write(
+        &p,
+        format!(
+            "phone,id_number,full_name,birth_date\n{},{},{},{}\n0372999888,{},{},{}\n{},{},{},{}\n",
+            AN.phone,
+            AN.id,
+            AN.name,
+            AN.dob,
+            AN.id,
+            AN.name,
+            AN.dob,
+            BINH.phone,
+            BINH.id,
+            BINH.name,
+            BINH.dob
+        ),
+    )
+    .unwrap();
+    p
+}
+
+#[tokio::test]
+async fn portal_existing_id_gets_the_same_answer_and_a_notice() {
+    let reg_dir = tempfile::tempdir().unwrap();
+    let path = two_sim_registry(reg_dir.path());
+    let t = spawn_app_with(|c| c.subscriber_registry = Some(path)).await;
+    register(&t, &AN, PASSWORD).await;
+    let other_sim = Person {
+        phone: "0372999888",
+        ..AN
+    };
+
+    // A new ID (Bình) and the existing one (An, from another SIM) side by side.
+    let cap = captcha(&t).await;
+    let started = Instant::now();
+    let fresh = post_raw(&t, "/api/v1/registrations", &reg_body(&BINH, &cap)).await;
+    let fresh_time = started.elapsed();
+    let cap = captcha(&t).await;
+    let started = Instant::now();
+    let dup = post_raw(&t, "/api/v1/registrations", &reg_body(&other_sim, &cap)).await;
+    let dup_time = started.elapsed();
+    assert_eq!(fresh.status(), 202);
+    assert_eq!(dup.status(), dup.status());
+    assert_eq!(dup.status(), 202);
+    let (fresh, dup): (Value, Value) = (fresh.json().await.unwrap(), dup.json().await.unwrap());
+    assert_eq!(keys(&fresh), keys(&dup));
+    assert_eq!(fresh["resend_in"], dup["resend_in"]);
+    assert_eq!(dup["phone_masked"], "037*****88");
+    assert!(
+        dup_time.as_millis() < fresh_time.as_millis() * 5 + 50
+            && fresh_time.as_millis() < dup_time.as_millis() * 5 + 50,
+        "similar time: {fresh_time:?} vs {dup_time:?}"
+    );
+    // The registered phone is told; the typed one gets nothing.
+    let notice = t.sms.wait_nth(AN.phone, 2).await;
+    assert!(
+        notice.text.contains("đã có tài khoản") && notice.text.contains("Quên mật khẩu"),
+        "{}",
+        notice.text
+    );
+    assert!(extract_code(&notice.text).is_none(), "no code in a notice");
+    t.sms.wait_nth(BINH.phone, 1).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(t.sms.all_to("0372999888").is_empty());
+
+    // The OTP screen behaves the same: wrong codes count down, resend waits.
+    let flow = dup["flow_id"].as_str().unwrap();
+    let fflow = fresh["flow_id"].as_str().unwrap();
+    for left in (1..5).rev() {
+        let a = t
+            .post_json(
+                &format!("/api/v1/registrations/{flow}/otp"),
+                None,
+                &json!({"otp": "000000"}),
+            )
+            .await;
+        let b = t
+            .post_json(
+                &format!("/api/v1/registrations/{fflow}/otp"),
+                None,
+                &json!({"otp": "000000"}),
+            )
+            .await;
+        if b.0 == 200 {
+            break; // the real code happened to be 000000
+        }
+        assert_eq!(a, b);
+        assert_eq!(
+            a.1["error"]["fields"]["otp"],
+            format!("Mã OTP không đúng. Anh/chị còn {left} lần thử.")
+        );
+    }
+    let a = t
+        .post_json(
+            &format!("/api/v1/registrations/{flow}/otp/resend"),
+            None,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(a.0, 429);
+    t.app.clock.advance(61);
+    let a = post_raw(
+        &t,
+        &format!("/api/v1/registrations/{flow}/otp/resend"),
+        &json!({}),
+    )
+    .await;
+    assert_eq!(a.status(), 202);
+    let r = t
+        .post_json(
+            &format!("/api/v1/registrations/{flow}/password"),
+            None,
+            &json!({"password": PASSWORD, "password_confirm": PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.0, 409, "a decoy flow can never create an account");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(t.sms.all_to("0372999888").is_empty());
+    let n = t
+        .app
+        .store
+        .read(motcua::store::accounts::all)
+        .unwrap()
+        .len();
+    assert_eq!(n, 1, "still one account");
+}
+
+#[tokio::test]
+async fn portal_registration_flow_expires() {
+    let t = spawn_app().await;
+    let cap = captcha(&t).await;
+    let r = t
+        .post_json("/api/v1/registrations", None, &reg_body(&CUONG, &cap))
+        .await;
+    assert_eq!(r.0, 202);
+    let flow = r.1["flow_id"].as_str().unwrap().to_string();
+    let code = t.sms.wait_code(CUONG.phone, 0).await;
+    let r = t
+        .post_json(
+            &format!("/api/v1/registrations/{flow}/otp"),
+            None,
+            &json!({"otp": code}),
+        )
+        .await;
+    assert_eq!(r.0, 200);
+    t.app
+        .clock
+        .advance(motcua::flows::registration::FLOW_TTL + 1);
+    let r = t
+        .post_json(
+            &format!("/api/v1/registrations/{flow}/password"),
+            None,
+            &json!({"password": PASSWORD, "password_confirm": PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.0, 410, "{}", r.1);
+    assert_eq!(r.1["error"]["code"], "flow_expired");
+    for path in ["otp", "otp/resend"] {
+        let r = t
+            .post_json(
+                &format!("/api/v1/registrations/{flow}/{path}"),
+                None,
+                &json!({"otp": code}),
+            )
+            .await;
+        assert_eq!(r.0, 410, "{path}");
+    }
+    let r = t
+        .post_json(
+            "/api/v1/registrations/not-a-flow/otp",
+            None,
+            &json!({"otp": "123456"}),
+        )
+        .await;
+    assert_eq!(r.0, 410);
+    // The page says so plainly.
+    let r = t
+        .http
+        .get(t.url(&format!("/dang-ky/xac-thuc/{flow}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 410);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Phiên đăng ký đã hết hạn"), "{html}");
+    assert!(html.contains("href=\"/dang-ky\""));
+}
+
+#[tokio::test]
+async fn portal_wrong_otp_five_times_and_resend_rules() {
+    let t = spawn_app().await;
+    let cap = captcha(&t).await;
+    let r = t
+        .post_json("/api/v1/registrations", None, &reg_body(&DUNG, &cap))
+        .await;
+    let flow = r.1["flow_id"].as_str().unwrap().to_string();
+    let code = t.sms.wait_code(DUNG.phone, 0).await;
+    let wrong = wrong_code(&code);
+    let otp = format!("/api/v1/registrations/{flow}/otp");
+    for left in (1..5).rev() {
+        let r = t.post_json(&otp, None, &json!({"otp": wrong})).await;
+        assert_eq!(r.0, 400);
+        assert_eq!(
+            r.1["error"]["fields"]["otp"],
+            format!("Mã OTP không đúng. Anh/chị còn {left} lần thử.")
+        );
+    }
+    let r = t.post_json(&otp, None, &json!({"otp": wrong})).await;
+    assert!(
+        r.1["error"]["fields"]["otp"]
+            .as_str()
+            .unwrap()
+            .contains("bị khóa"),
+        "{}",
+        r.1
+    );
+    let r = t.post_json(&otp, None, &json!({"otp": code})).await;
+    assert_eq!(r.0, 400, "the right code no longer works");
+    // Resend too early: 429 with Retry-After.
+    let resend = format!("/api/v1/registrations/{flow}/otp/resend");
+    let r = post_raw(&t, &resend, &json!({})).await;
+    assert_eq!(r.status(), 429);
+    let wait: i64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    t.app.clock.advance(wait);
+    let r = post_raw(&t, &resend, &json!({})).await;
+    assert_eq!(r.status(), 202);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["phone_masked"], "035*****12");
+    assert_eq!(v["resend_in"], 60);
+    let code2 = t.sms.wait_code(DUNG.phone, 1).await;
+    if code2 != code {
+        let r = t.post_json(&otp, None, &json!({"otp": code})).await;
+        assert_eq!(r.0, 400, "only the latest code works");
+    }
+    let r = t.post_json(&otp, None, &json!({"otp": code2})).await;
+    assert_eq!(r.0, 200, "{}", r.1);
+    // A code expires after 2 minutes (checked on a new registration).
+    let cap = captcha(&t).await;
+    let r = t
+        .post_json("/api/v1/registrations", None, &reg_body(&EM, &cap))
+        .await;
+    let flow = r.1["flow_id"].as_str().unwrap().to_string();
+    let code = t.sms.wait_code(EM.phone, 0).await;
+    t.app.clock.advance(121);
+    let r = t
+        .post_json(
+            &format!("/api/v1/registrations/{flow}/otp"),
+            None,
+            &json!({"otp": code}),
+        )
+        .await;
+    assert_eq!(r.0, 400);
+    assert!(
+        r.1["error"]["fields"]["otp"]
+            .as_str()
+            .unwrap()
+            .contains("hết hiệu lực")
+    );
+}
+
+#[tokio::test]
+async fn portal_sign_in_wrong_password_lockout_and_captcha() {
+    let t = spawn_app().await;
+    register(&t, &BINH, PASSWORD).await;
+    let sends_before = t.sms.all_to(BINH.phone).len();
+    let try_login = |pw: &'static str| {
+        let t = &t;
+        async move {
+            let cap = captcha(t).await;
+            t.post_json(
+                "/api/v1/login",
+                None,
+                &json!({"username": BINH.id, "password": pw, "captcha_id": cap.0, "captcha": cap.1}),
+            )
+            .await
+        }
+    };
+    let unknown = {
+        let cap = captcha(&t).await;
+        t.post_json(
+            "/api/v1/login",
+            None,
+            &json!({"username": "033090009999", "password": "Sai#MatKhau1", "captcha_id": cap.0, "captcha": cap.1}),
+        )
+        .await
+    };
+    assert_eq!(unknown.0, 401);
+    for _ in 0..5 {
+        let r = try_login("Sai#MatKhau1").await;
+        assert_eq!(r, unknown, "a wrong password reads like an unknown user");
+    }
+    // Locked: the right password gets the same answer.
+    let r = try_login(PASSWORD).await;
+    assert_eq!(r, unknown);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(t.sms.all_to(BINH.phone).len(), sends_before, "no OTP sent");
+    // The wait grows: after 31 s it works again.
+    t.app.clock.advance(31);
+    let tok = login(&t, BINH.id, PASSWORD, BINH.phone).await;
+    assert!(tok["token"].is_string());
+
+    // Wrong OTPs count toward the lockout too.
+    let seen = t.sms.all_to(BINH.phone).len();
+    let cap = captcha(&t).await;
+    let r = t
+        .post_json(
+            "/api/v1/login",
+            None,
+            &json!({"username": BINH.id, "password": PASSWORD, "captcha_id": cap.0, "captcha": cap.1}),
+        )
+        .await;
+    assert_eq!(r.0, 200);
+    assert_eq!(r.1["phone_masked"], "091*****78");
+    let flow = r.1["flow_id"].as_str().unwrap().to_string();
+    let r = t
+        .post_json(
+            &format!("/api/v1/login/{flow}/otp/resend"),
+            None,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.0, 429, "resend waits for the cooldown");
+    let code = t.sms.wait_code(BINH.phone, seen).await;
+    for _ in 0..5 {
+        let r = t
+            .post_json(
+                &format!("/api/v1/login/{flow}/otp"),
+                None,
+                &json!({"otp": wrong_code(&code)}),
+            )
+            .await;
+        assert_eq!(r.0, 400);
+    }
+    let r = try_login(PASSWORD).await;
+    assert_eq!(r, unknown, "locked after five wrong codes");
+}
+
+#[tokio::test]
+async fn portal_password_reset_end_to_end_without_enumeration() {
+    let t = spawn_app().await;
+    register(&t, &CUONG, PASSWORD).await;
+    let old = login(&t, CUONG.id, PASSWORD, CUONG.phone).await;
+    let old_token = old["token"].as_str().unwrap().to_string();
+    let seen = t.sms.all_to(CUONG.phone).len();
+    let total = t.sms.count();
+
+    // Unknown and known usernames: the same status and shape, similar time.
+    let cap = captcha(&t).await;
+    let started = Instant::now();
+    let unknown = post_raw(
+        &t,
+        "/api/v1/password-resets",
+        &json!({"username": "033090009999", "captcha_id": cap.0, "captcha": cap.1}),
+    )
+    .await;
+    let unknown_time = started.elapsed();
+    let cap = captcha(&t).await;
+    let started = Instant::now();
+    let known = post_raw(
+        &t,
+        "/api/v1/password-resets",
+        &json!({"username": format!(" {} ", CUONG.id), "captcha_id": cap.0, "captcha": cap.1}),
+    )
+    .await;
+    let known_time = started.elapsed();
+    assert_eq!(unknown.status(), 202);
+    assert_eq!(known.status(), 202);
+    let (unknown, known): (Value, Value) =
+        (unknown.json().await.unwrap(), known.json().await.unwrap());
+    assert_eq!(keys(&unknown), keys(&known));
+    assert!(
+        !known.to_string().contains("phone"),
+        "no phone in the answer"
+    );
+    assert!(
+        known_time.as_millis() < unknown_time.as_millis() * 5 + 50
+            && unknown_time.as_millis() < known_time.as_millis() * 5 + 50,
+        "{known_time:?} vs {unknown_time:?}"
+    );
+    let code = t.sms.wait_code(CUONG.phone, seen).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(t.sms.count(), total + 1, "only the real account got a code");
+
+    // The unknown one's OTP screen behaves like the real one.
+    let uflow = unknown["flow_id"].as_str().unwrap();
+    let r = t
+        .post_json(
+            &format!("/api/v1/password-resets/{uflow}/otp"),
+            None,
+            &json!({"otp": "000000"}),
+        )
+        .await;
+    assert_eq!(r.0, 400);
+    assert_eq!(
+        r.1["error"]["fields"]["otp"],
+        "Mã OTP không đúng. Anh/chị còn 4 lần thử."
+    );
+    let r = t
+        .post_json(
+            &format!("/api/v1/password-resets/{uflow}/password"),
+            None,
+            &json!({"password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.0, 409);
+
+    let flow = known["flow_id"].as_str().unwrap();
+    let r = t
+        .post_json(
+            &format!("/api/v1/password-resets/{flow}/password"),
+            None,
+            &json!({"password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.0, 409, "OTP first");
+    let r = t
+        .post_json(
+            &format!("/api/v1/password-resets/{flow}/otp"),
+            None,
+            &json!({"otp": code}),
+        )
+        .await;
+    assert_eq!(r.0, 200, "{}", r.1);
+    let r = t
+        .post_json(
+            &format!("/api/v1/password-resets/{flow}/password"),
+            None,
+            &json!({"password": "yeu", "password_confirm": "yeu"}),
+        )
+        .await;
+    assert_eq!(r.0, 400);
+    assert!(r.1["error"]["fields"]["password"].is_string());
+    let r = t
+        .post_json(
+            &format!("/api/v1/password-resets/{flow}/password"),
+            None,
+            &json!({"password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.0, 200, "{}", r.1);
+    // Other sessions ended; a notice went to the phone.
+    let (s, _) = t.get_json("/api/v1/me", Some(&old_token)).await;
+    assert_eq!(s, 401);
+    let notice = t.sms.wait_nth(CUONG.phone, seen + 2).await;
+    assert!(notice.text.contains("đã được đặt lại"), "{}", notice.text);
+    // The old password no longer works; the new one does.
+    let cap = captcha(&t).await;
+    let r = t
+        .post_json(
+            "/api/v1/login",
+            None,
+            &json!({"username": CUONG.id, "password": PASSWORD, "captcha_id": cap.0, "captcha": cap.1}),
+        )
+        .await;
+    assert_eq!(r.0, 401);
+    login(&t, CUONG.id, NEW_PASSWORD, CUONG.phone).await;
+    // The flow is spent; a reset flow expires.
+    let r = t
+        .post_json(
+            &format!("/api/v1/password-resets/{flow}/otp"),
+            None,
+            &json!({"otp": code}),
+        )
+        .await;
+    assert_eq!(r.0, 410);
+    t.app
+        .clock
+        .advance(motcua::flows::password_reset::FLOW_TTL + 1);
+    let r = t
+        .post_json(
+            &format!("/api/v1/password-resets/{uflow}/otp"),
+            None,
+            &json!({"otp": "000000"}),
+        )
+        .await;
+    assert_eq!(r.0, 410);
+}
+
+#[tokio::test]
+async fn portal_reset_unlocks_a_locked_account() {
+    let t = spawn_app().await;
+    register(&t, &EM, PASSWORD).await;
+    for _ in 0..6 {
+        let cap = captcha(&t).await;
+        t.post_json(
+            "/api/v1/login",
+            None,
+            &json!({"username": EM.id, "password": "Sai#MatKhau1", "captcha_id": cap.0, "captcha": cap.1}),
+        )
+        .await;
+    }
+    let seen = t.sms.all_to(EM.phone).len();
+    let cap = captcha(&t).await;
+    let r = t
+        .post_json(
+            "/api/v1/password-resets",
+            None,
+            &json!({"username": EM.id, "captcha_id": cap.0, "captcha": cap.1}),
+        )
+        .await;
+    let flow = r.1["flow_id"].as_str().unwrap().to_string();
+    let code = t.sms.wait_code(EM.phone, seen).await;
+    let r = t
+        .post_json(
+            &format!("/api/v1/password-resets/{flow}/otp"),
+            None,
+            &json!({"otp": code}),
+        )
+        .await;
+    assert_eq!(r.0, 200);
+    let r = t
+        .post_json(
+            &format!("/api/v1/password-resets/{flow}/password"),
+            None,
+            &json!({"password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.0, 200);
+    login(&t, EM.id, NEW_PASSWORD, EM.phone).await;
+}
+
+/// An account made at the counter (issue 3 builds the real flow): a citizen
+/// with a temporary password that must be changed first.
+async fn counter_account(t: &TestApp, p: &Person, temp: &str) {
+    let hash = t.app.hasher.hash(temp.to_string()).await.unwrap();
+    let id = motcua::domain::CitizenId::parse(p.id).unwrap();
+    let phone = motcua::domain::PhoneNumber::parse(p.phone).unwrap();
+    let mut a = motcua::flows::admin::new_account(
+        p.id,
+        Some(&id),
+        p.name,
+        &phone,
+        None,
+        hash,
+        motcua::store::accounts::Origin::CitizenByStaff,
+        t.app.now(),
+    );
+    a.must_change_password = true;
+    a.birth_date = Some(p.dob.to_string());
+    t.app
+        .store
+        .write(|w| motcua::store::accounts::put(w, &a))
+        .unwrap();
+}
+
+#[tokio::test]
+async fn portal_counter_accounts_must_change_password_first() {
+    let t = spawn_app().await;
+    counter_account(&t, &DUNG, "Tam#Thoi2026x").await;
+    let tok = login(&t, DUNG.id, "Tam#Thoi2026x", DUNG.phone).await;
+    assert_eq!(tok["must_change_password"], true);
+    let token = tok["token"].as_str().unwrap();
+    let r = t
+        .post_json(
+            "/api/v1/me/password",
+            Some(token),
+            &json!({"current_password": "Tam#Thoi2026x", "password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.0, 200, "{}", r.1);
+    let (_, me) = t
+        .get_json("/api/v1/me", Some(r.1["token"].as_str().unwrap()))
+        .await;
+    assert_eq!(me["must_change_password"], false);
+}
