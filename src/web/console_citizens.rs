@@ -1,28 +1,514 @@
-//! Console: Quản trị hệ thống → Tạo tài khoản công dân (seed part I).
+//! Console: Quản trị hệ thống → Tạo tài khoản công dân (seed part I): the
+//! list with the seed's filters, Thêm mới (look-up, form with the scanned
+//! ID), the request (download the form, send the OTP, create the account),
+//! an account's details and downloads.
 
 use std::sync::Arc;
 
 use minijinja::context;
-use poem::http::StatusCode;
-use poem::web::Data;
-use poem::{Request, Response, Route, get, handler};
+use poem::http::{StatusCode, header};
+use poem::web::{Data, Path, Query};
+use poem::{Body, FromRequest, Request, Response, Route, get, handler, post};
 
-use super::console::{shell, staff};
-use super::ctx::page;
+use super::console::{error_page, shell, staff};
+use super::ctx::{page, read_form, redirect, status_of, v};
 use crate::app::App;
-use crate::flows::staff_units;
+use crate::domain::Permission;
+use crate::error::AppError;
+use crate::flows::citizen_accounts::{self as ca, ListFilter, NewRequest};
+use crate::flows::{Actor, staff_units};
+use crate::store::citizens::CitizenRecord;
+use crate::upload;
+use crate::util;
+
+const BASE: &str = "/quan-tri/tao-tai-khoan-cong-dan";
+const TITLE: &str = "Tạo tài khoản công dân";
 
 pub fn routes() -> Route {
-    Route::new().at("/", get(list_page))
+    Route::new()
+        .at("/", get(list_page))
+        .at("/them-moi", get(new_page).post(create_submit))
+        .at("/them-moi/tra-cuu", post(lookup_submit))
+        .at("/yeu-cau/:id", get(request_page))
+        .at("/yeu-cau/:id/giay-de-nghi.pdf", get(request_pdf))
+        .at("/yeu-cau/:id/gui-otp", post(send_otp))
+        .at("/yeu-cau/:id/tao-tai-khoan", post(confirm))
+        .at("/tai-khoan/:seq", get(detail_page))
+        .at("/tai-khoan/:seq/cmnd-cccd", get(scan_download))
+        .at("/tai-khoan/:seq/giay-de-nghi.pdf", get(form_download))
+}
+
+fn file_response(mime: &str, name: &str, bytes: Vec<u8>) -> Response {
+    Response::builder()
+        .status(StatusCode::OK)
+        .content_type(mime)
+        .header(
+            header::CONTENT_DISPOSITION,
+            upload::attachment_disposition(name),
+        )
+        .header("x-content-type-options", "nosniff")
+        .body(bytes)
+}
+
+/// The page for an actor who holds the permission nowhere: 403 with the
+/// reason and who can fix it.
+fn no_permission(app: &App, req: &Request, actor: &Actor) -> Response {
+    let units = staff_units::for_staff(app, &actor.account);
+    let ctx = context! { ..shell(app, Some(actor), TITLE, "citizen"), ..context! {
+        forbidden => true, reason => v(&units.reason), filter => context! {}, units => Vec::<u8>::new(),
+        items => Vec::<u8>::new(), total => 0, page => 1, pages => 1,
+    }};
+    page(
+        app,
+        req,
+        "console/citizen_accounts.html",
+        StatusCode::FORBIDDEN,
+        ctx,
+    )
+}
+
+fn may_use(actor: &Actor) -> bool {
+    actor.account.has_any(Permission::CitizenAccountsCreate)
+}
+
+/// The query string of a filter without the page (for pager links).
+fn filter_query(f: &ListFilter) -> String {
+    let mut g = f.clone();
+    g.page = None;
+    serde_urlencoded::to_string(&g).unwrap_or_default()
 }
 
 #[handler]
-async fn list_page(req: &Request, Data(app): Data<&Arc<App>>) -> Response {
+async fn list_page(
+    req: &Request,
+    Query(f): Query<ListFilter>,
+    Data(app): Data<&Arc<App>>,
+) -> Response {
     let actor = match staff(app, req).await {
         Ok(a) => a,
         Err(r) => return r,
     };
+    if !may_use(&actor) {
+        return no_permission(app, req, &actor);
+    }
     let units = staff_units::for_staff(app, &actor.account);
-    let ctx = context! { ..shell(app, Some(&actor), "Tạo tài khoản công dân", "citizen"), ..context! { units => super::ctx::v(&units.units), reason => super::ctx::v(&units.reason) } };
-    page(app, req, "console/citizen_accounts.html", StatusCode::OK, ctx)
+    let filter_units = ca::filter_units(app, &actor);
+    let (list, error, fields, status) = match ca::list(app, &actor, &f).await {
+        Ok(l) => (Some(l), None, None, StatusCode::OK),
+        Err(e) => {
+            let s = status_of(&e);
+            (None, Some(e.to_string()), e.field_map().cloned(), s)
+        }
+    };
+    let (items, total, page_no, pages, per_page) = match &list {
+        Some(l) => (v(&l.items), l.total, l.page, l.pages, l.per_page),
+        None => (v(&Vec::<u8>::new()), 0, 1, 1, ca::DEFAULT_PER_PAGE),
+    };
+    let q = filter_query(&f);
+    let ctx = context! { ..shell(app, Some(&actor), TITLE, "citizen"), ..context! {
+        reason => v(&units.reason),
+        filter => v(&f), filter_units => v(&filter_units),
+        items => items, total => total, page => page_no, pages => pages,
+        first_index => (page_no - 1) * per_page,
+        prev_link => (page_no > 1).then(|| format!("{BASE}?{q}&page={}", page_no - 1)),
+        next_link => (page_no < pages).then(|| format!("{BASE}?{q}&page={}", page_no + 1)),
+        error => error, fields => fields,
+    }};
+    page(app, req, "console/citizen_accounts.html", status, ctx)
+}
+
+/// Context of the Thêm mới page. `form` = the values typed so far; with
+/// `show_form` the full form follows the look-up.
+#[allow(clippy::too_many_arguments)]
+fn new_ctx(
+    app: &App,
+    actor: &Actor,
+    show_form: bool,
+    form: minijinja::Value,
+    lookup: Option<&ca::Lookup>,
+    error: Option<String>,
+    fields: Option<std::collections::BTreeMap<String, String>>,
+) -> minijinja::Value {
+    let units = staff_units::for_staff(app, &actor.account);
+    let selectable: Vec<&staff_units::UnitChoice> =
+        units.units.iter().filter(|u| u.selectable).collect();
+    context! { ..shell(app, Some(actor), TITLE, "citizen"), ..context! {
+        show_form => show_form, form => form, lookup => v(&lookup), error => error, fields => fields,
+        units => v(&selectable), reason => v(&units.reason),
+        staff => context! {
+            full_name => actor.account.full_name.clone(),
+            phone => actor.account.phone.clone(),
+            now => util::fmt_time(app.now()),
+        },
+        max_mb => upload::MAX_SCAN_BYTES / (1024 * 1024),
+    }}
+}
+
+#[handler]
+async fn new_page(req: &Request, Data(app): Data<&Arc<App>>) -> Response {
+    let actor = match staff(app, req).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    if !may_use(&actor) {
+        return no_permission(app, req, &actor);
+    }
+    let ctx = new_ctx(app, &actor, false, context! {}, None, None, None);
+    page(app, req, "console/citizen_new.html", StatusCode::OK, ctx)
+}
+
+#[handler]
+async fn lookup_submit(req: &Request, body: Body, Data(app): Data<&Arc<App>>) -> Response {
+    let actor = match staff(app, req).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let form = match read_form(req, body).await {
+        Ok(f) => f,
+        Err(e) => return error_page(app, req, Some(&actor), &e),
+    };
+    if !may_use(&actor) {
+        return no_permission(app, req, &actor);
+    }
+    let id = form.text("id_number");
+    match ca::lookup(app, &actor, &id).await {
+        Ok(l) => {
+            let show = !l.exists;
+            let ctx = new_ctx(
+                app,
+                &actor,
+                show,
+                context! { id_number => l.id_number.clone() },
+                Some(&l),
+                None,
+                None,
+            );
+            page(app, req, "console/citizen_new.html", StatusCode::OK, ctx)
+        }
+        Err(e) => {
+            let ctx = new_ctx(
+                app,
+                &actor,
+                false,
+                context! { id_number => id },
+                None,
+                Some(e.to_string()),
+                e.field_map().cloned(),
+            );
+            page(app, req, "console/citizen_new.html", status_of(&e), ctx)
+        }
+    }
+}
+
+#[handler]
+async fn create_submit(req: &Request, body: Body, Data(app): Data<&Arc<App>>) -> Response {
+    let actor = match staff(app, req).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    if !may_use(&actor) {
+        return no_permission(app, req, &actor);
+    }
+    let content_length = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    let mut body = poem::RequestBody::new(body);
+    let mp = match poem::web::Multipart::from_request(req, &mut body).await {
+        Ok(m) => m,
+        Err(_) => {
+            let e = AppError::invalid("Biểu mẫu phải được gửi kèm tệp (multipart/form-data).");
+            return error_page(app, req, Some(&actor), &e);
+        }
+    };
+    let form = match upload::read_multipart(mp, content_length, "id_scan").await {
+        Ok(f) => f,
+        Err(e) => {
+            let ctx = new_ctx(
+                app,
+                &actor,
+                true,
+                context! {},
+                None,
+                Some(e.to_string()),
+                e.field_map().cloned(),
+            );
+            return page(app, req, "console/citizen_new.html", status_of(&e), ctx);
+        }
+    };
+    let csrf = super::ctx::cookie(req, super::ctx::CSRF_COOKIE);
+    match (csrf, form.get("_csrf")) {
+        (Some(c), Some(s)) if !c.is_empty() && util::ct_eq(c.as_bytes(), s.as_bytes()) => {}
+        _ => return error_page(app, req, Some(&actor), &AppError::Forbidden),
+    }
+    let typed = context! {
+        id_number => form.text("id_number"), full_name => form.text("full_name"),
+        birth_date => form.text("birth_date"), phone => form.text("phone"),
+        email => form.text("email"), unit_id => form.text("unit_id"),
+    };
+    let input = NewRequest {
+        id_number: form.text("id_number"),
+        full_name: form.text("full_name"),
+        birth_date: form.text("birth_date"),
+        phone: form.text("phone"),
+        email: form.text("email"),
+        unit_id: form.text("unit_id"),
+        file: form.file,
+    };
+    match ca::create_request(app, &actor, input).await {
+        Ok(id) => redirect(&format!("{BASE}/yeu-cau/{id}")),
+        Err(e) => {
+            let mut fields = e.field_map().cloned().unwrap_or_default();
+            match &e {
+                AppError::TooLarge(m) | AppError::UnsupportedType(m) => {
+                    fields.insert("id_scan".into(), m.clone());
+                }
+                _ => {}
+            }
+            let ctx = new_ctx(
+                app,
+                &actor,
+                true,
+                typed,
+                None,
+                Some(e.to_string()),
+                Some(fields),
+            );
+            page(app, req, "console/citizen_new.html", status_of(&e), ctx)
+        }
+    }
+}
+
+#[derive(serde::Deserialize, Default)]
+struct RequestQuery {
+    sent: Option<String>,
+}
+
+async fn render_request(
+    app: &Arc<App>,
+    req: &Request,
+    actor: &Actor,
+    id: &str,
+    flash: Option<String>,
+    error: Option<(StatusCode, String)>,
+) -> Response {
+    match ca::get_request(app, actor, id).await {
+        Ok(r) => {
+            let status = error.as_ref().map_or(StatusCode::OK, |e| e.0);
+            let unit_name = app.tree().name(r.data.unit);
+            let ctx = context! { ..shell(app, Some(actor), TITLE, "citizen"), ..context! {
+                r => v(&r), unit_name => unit_name, created => util::fmt_time(r.data.created_at),
+                base => format!("{BASE}/yeu-cau/{}", r.id),
+                flash => flash, error => error.map(|e| e.1),
+                size_kb => r.data.scan.size.div_ceil(1024),
+            }};
+            page(app, req, "console/citizen_request.html", status, ctx)
+        }
+        Err(e) => error_page(app, req, Some(actor), &e),
+    }
+}
+
+#[handler]
+async fn request_page(
+    req: &Request,
+    Path(id): Path<String>,
+    Query(q): Query<RequestQuery>,
+    Data(app): Data<&Arc<App>>,
+) -> Response {
+    let actor = match staff(app, req).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let flash = q
+        .sent
+        .map(|_| "Đã gửi mã OTP tới số điện thoại của công dân.".to_string());
+    render_request(app, req, &actor, &id, flash, None).await
+}
+
+#[handler]
+async fn request_pdf(
+    req: &Request,
+    Path(id): Path<String>,
+    Data(app): Data<&Arc<App>>,
+) -> Response {
+    let actor = match staff(app, req).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    match ca::request_pdf(app, &actor, &id).await {
+        Ok((name, pdf)) => file_response("application/pdf", &name, pdf),
+        Err(e) => error_page(app, req, Some(&actor), &e),
+    }
+}
+
+#[handler]
+async fn send_otp(
+    req: &Request,
+    Path(id): Path<String>,
+    body: Body,
+    Data(app): Data<&Arc<App>>,
+) -> Response {
+    let actor = match staff(app, req).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    if let Err(e) = read_form(req, body).await {
+        return error_page(app, req, Some(&actor), &e);
+    }
+    match ca::send_otp(app, &actor, &id).await {
+        Ok(_) => redirect(&format!("{BASE}/yeu-cau/{id}?sent=1")),
+        Err(e @ (AppError::Gone(_) | AppError::NotFound(_) | AppError::Forbidden)) => {
+            error_page(app, req, Some(&actor), &e)
+        }
+        Err(e) => {
+            render_request(
+                app,
+                req,
+                &actor,
+                &id,
+                None,
+                Some((status_of(&e), e.to_string())),
+            )
+            .await
+        }
+    }
+}
+
+#[handler]
+async fn confirm(
+    req: &Request,
+    Path(id): Path<String>,
+    body: Body,
+    Data(app): Data<&Arc<App>>,
+) -> Response {
+    let actor = match staff(app, req).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let form = match read_form(req, body).await {
+        Ok(f) => f,
+        Err(e) => return error_page(app, req, Some(&actor), &e),
+    };
+    match ca::confirm(app, &actor, &id, &form.text("otp")).await {
+        Ok(rec) => redirect(&format!("{BASE}/tai-khoan/{}?moi=1", rec.seq)),
+        Err(e @ (AppError::Gone(_) | AppError::NotFound(_) | AppError::Forbidden)) => {
+            error_page(app, req, Some(&actor), &e)
+        }
+        Err(e @ AppError::Conflict(_)) => {
+            let ctx = context! { ..shell(app, Some(&actor), TITLE, "citizen"), ..context! {
+                heading => "Công dân đã có tài khoản", message => e.to_string(),
+                link => BASE, link_text => "Về danh sách",
+            }};
+            page(app, req, "console/message.html", StatusCode::CONFLICT, ctx)
+        }
+        Err(e) => {
+            render_request(
+                app,
+                req,
+                &actor,
+                &id,
+                None,
+                Some((status_of(&e), e.to_string())),
+            )
+            .await
+        }
+    }
+}
+
+async fn record_by_seq(
+    app: &Arc<App>,
+    actor: &Actor,
+    seq: &str,
+) -> Result<CitizenRecord, AppError> {
+    let seq: u64 = seq
+        .parse()
+        .map_err(|_| AppError::NotFound("Không tìm thấy tài khoản công dân.".into()))?;
+    ca::account_by_seq(app, actor, seq).await
+}
+
+#[derive(serde::Deserialize, Default)]
+struct DetailQuery {
+    moi: Option<String>,
+}
+
+#[handler]
+async fn detail_page(
+    req: &Request,
+    Path(seq): Path<String>,
+    Query(q): Query<DetailQuery>,
+    Data(app): Data<&Arc<App>>,
+) -> Response {
+    let actor = match staff(app, req).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let rec = match record_by_seq(app, &actor, &seq).await {
+        Ok(r) => r,
+        Err(e) => return error_page(app, req, Some(&actor), &e),
+    };
+    if let Err(e) = ca::note_view(app, &actor, &rec).await {
+        return error_page(app, req, Some(&actor), &e);
+    }
+    let phone_masked = crate::flows::staff_login::mask_phone(&rec.phone);
+    let unit_name = {
+        let n = app.tree().name(rec.unit);
+        if n.is_empty() {
+            rec.unit_name.clone()
+        } else {
+            n
+        }
+    };
+    let ctx = context! { ..shell(app, Some(&actor), TITLE, "citizen"), ..context! {
+        rec => v(&rec), created => util::fmt_time(rec.created_at), unit_name => unit_name,
+        just_created => q.moi.is_some(), phone_masked => phone_masked,
+        base => format!("{BASE}/tai-khoan/{}", rec.seq),
+        scan_kind => rec.scan.kind.ext().to_uppercase(), size_kb => rec.scan.size.div_ceil(1024),
+        portal_url => app.cfg.public_url.clone(),
+    }};
+    page(app, req, "console/citizen_detail.html", StatusCode::OK, ctx)
+}
+
+#[handler]
+async fn scan_download(
+    req: &Request,
+    Path(seq): Path<String>,
+    Data(app): Data<&Arc<App>>,
+) -> Response {
+    let actor = match staff(app, req).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let rec = match record_by_seq(app, &actor, &seq).await {
+        Ok(r) => r,
+        Err(e) => return error_page(app, req, Some(&actor), &e),
+    };
+    match ca::scan_file(app, &actor, rec).await {
+        Ok((rec, bytes)) => file_response(
+            rec.scan.kind.mime(),
+            &format!("CMND-CCCD-{}.{}", rec.request_code, rec.scan.kind.ext()),
+            bytes,
+        ),
+        Err(e) => error_page(app, req, Some(&actor), &e),
+    }
+}
+
+#[handler]
+async fn form_download(
+    req: &Request,
+    Path(seq): Path<String>,
+    Data(app): Data<&Arc<App>>,
+) -> Response {
+    let actor = match staff(app, req).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let rec = match record_by_seq(app, &actor, &seq).await {
+        Ok(r) => r,
+        Err(e) => return error_page(app, req, Some(&actor), &e),
+    };
+    match ca::account_pdf(app, &actor, rec).await {
+        Ok((name, pdf)) => file_response("application/pdf", &name, pdf),
+        Err(e) => error_page(app, req, Some(&actor), &e),
+    }
 }
