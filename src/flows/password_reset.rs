@@ -15,7 +15,7 @@ use crate::domain::{Password, PasswordContext};
 use crate::error::{AppError, AppResult};
 use crate::flows::admin::password_error;
 use crate::flows::otp_flow::{check_code, live_flow, otp_sms_text, send_code};
-use crate::flows::registration::issue_silently;
+use crate::flows::registration::{audit_object, issue_silently};
 use crate::otp;
 use crate::store::accounts;
 use crate::store::flows::{FLOWS, Flow, OTP_SENDS};
@@ -119,7 +119,7 @@ pub async fn start(
                         now,
                         &a.username,
                         "password_reset_start",
-                        &format!("account:{}", a.username),
+                        &audit_object(a),
                         &ip,
                         "",
                     )?;
@@ -275,7 +275,7 @@ pub async fn set_password(
                 now,
                 &a.username,
                 "password_reset",
-                &format!("account:{}", a.username),
+                &audit_object(&a),
                 &ip,
                 "",
             )?;

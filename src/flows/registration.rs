@@ -245,13 +245,13 @@ pub async fn start(app: &Arc<App>, input: NewRegistration, ip: &str) -> AppResul
                     })?,
                     Some(a) => {
                         issue_silently(w, &mut flow, Some(phone.as_str()), now)?;
-                        notify_existing(app, w, a, now)?;
+                        notify_existing(app, w, a, a.phone != phone.as_str(), now)?;
                         audit::record(
                             w,
                             now,
                             "-",
                             "self_register_existing_id",
-                            &format!("account:{}", a.username),
+                            &audit_object(a),
                             &ip,
                             "",
                         )?;
@@ -265,19 +265,32 @@ pub async fn start(app: &Arc<App>, input: NewRegistration, ip: &str) -> AppResul
     Ok(r)
 }
 
+/// How an account is named in the audit log: citizens' ID numbers masked.
+pub fn audit_object(a: &accounts::Account) -> String {
+    match CitizenId::parse(&a.username) {
+        Ok(id) => format!("account:{}", id.masked()),
+        Err(_) => format!("account:{}", a.username),
+    }
+}
+
 /// Tells the holder of an existing account that someone tried to register
 /// with their ID number, within the per-phone caps (silently skipped beyond).
+/// `charge` is false when the typed phone is the registered one, already
+/// charged for this attempt.
 fn notify_existing(
     app: &App,
     w: &WriteTransaction,
     a: &accounts::Account,
+    charge: bool,
     now: i64,
 ) -> AppResult<()> {
-    let sends = OTP_SENDS.get(w, &a.phone)?.unwrap_or_default();
-    let Ok(sends) = otp::check_phone_caps(&sends, now) else {
-        return Ok(());
-    };
-    OTP_SENDS.put(w, &a.phone, &sends)?;
+    if charge {
+        let sends = OTP_SENDS.get(w, &a.phone)?.unwrap_or_default();
+        let Ok(sends) = otp::check_phone_caps(&sends, now) else {
+            return Ok(());
+        };
+        OTP_SENDS.put(w, &a.phone, &sends)?;
+    }
     sms::enqueue(
         w,
         &a.phone,

@@ -58,12 +58,12 @@ pub struct RegistrationStarted {
 }
 
 #[derive(Object)]
-pub struct OtpAccepted {
+pub struct PortalOtpAccepted {
     pub verified: bool,
 }
 
 #[derive(Object)]
-pub struct NewPassword {
+pub struct PortalNewPassword {
     pub password: String,
     pub password_confirm: String,
 }
@@ -84,7 +84,7 @@ pub struct PortalLoginRequest {
 }
 
 #[derive(Object)]
-pub struct OtpResent {
+pub struct PortalOtpResent {
     pub phone_masked: String,
     /// Seconds the new code is valid.
     pub expires_in: i64,
@@ -220,9 +220,9 @@ impl PortalApi {
         Data(app): Data<&Arc<App>>,
         flow_id: Path<String>,
         body: Json<OtpRequest>,
-    ) -> ApiResult<Json<OtpAccepted>> {
+    ) -> ApiResult<Json<PortalOtpAccepted>> {
         registration::verify_otp(app, &flow_id, &body.otp).await?;
-        Ok(Json(OtpAccepted { verified: true }))
+        Ok(Json(PortalOtpAccepted { verified: true }))
     }
 
     /// Self-registration: a new OTP after the cooldown (the old one stops working).
@@ -231,9 +231,9 @@ impl PortalApi {
         &self,
         Data(app): Data<&Arc<App>>,
         flow_id: Path<String>,
-    ) -> ApiResult<Accepted<OtpResent>> {
+    ) -> ApiResult<Accepted<PortalOtpResent>> {
         let s = registration::resend(app, &flow_id).await?;
-        Ok(Accepted::Accepted(Json(OtpResent {
+        Ok(Accepted::Accepted(Json(PortalOtpResent {
             phone_masked: s.phone_masked,
             expires_in: crate::otp::TTL,
             resend_in: s.resend_in,
@@ -247,7 +247,7 @@ impl PortalApi {
         req: &Request,
         Data(app): Data<&Arc<App>>,
         flow_id: Path<String>,
-        body: Json<NewPassword>,
+        body: Json<PortalNewPassword>,
     ) -> ApiResult<Created<Registered>> {
         let username = registration::set_password(
             app,
@@ -318,9 +318,9 @@ impl PortalApi {
         &self,
         Data(app): Data<&Arc<App>>,
         flow_id: Path<String>,
-    ) -> ApiResult<Accepted<OtpResent>> {
+    ) -> ApiResult<Accepted<PortalOtpResent>> {
         let s = staff_login::resend(app, &flow_id, false).await?;
-        Ok(Accepted::Accepted(Json(OtpResent {
+        Ok(Accepted::Accepted(Json(PortalOtpResent {
             phone_masked: s.phone_masked,
             expires_in: crate::otp::TTL,
             resend_in: s.resend_in,
@@ -358,9 +358,9 @@ impl PortalApi {
         Data(app): Data<&Arc<App>>,
         flow_id: Path<String>,
         body: Json<OtpRequest>,
-    ) -> ApiResult<Json<OtpAccepted>> {
+    ) -> ApiResult<Json<PortalOtpAccepted>> {
         password_reset::verify_otp(app, &flow_id, &body.otp).await?;
-        Ok(Json(OtpAccepted { verified: true }))
+        Ok(Json(PortalOtpAccepted { verified: true }))
     }
 
     /// Quên mật khẩu: a new OTP after the cooldown.
@@ -385,7 +385,7 @@ impl PortalApi {
         req: &Request,
         Data(app): Data<&Arc<App>>,
         flow_id: Path<String>,
-        body: Json<NewPassword>,
+        body: Json<PortalNewPassword>,
     ) -> ApiResult<Json<PasswordResetDone>> {
         password_reset::set_password(
             app,

@@ -1031,3 +1031,523 @@ async fn portal_counter_accounts_must_change_password_first() {
         .await;
     assert_eq!(me["must_change_password"], false);
 }
+
+// ---------------------------------------------------------------- pages
+
+/// GET a page; returns status and body.
+async fn get_page(t: &TestApp, path: &str) -> (u16, String) {
+    let r = t.http.get(t.url(path)).send().await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn portal_pages_render_with_the_seed_labels() {
+    let t = spawn_app().await;
+    let (s, home) = get_page(&t, "/").await;
+    assert_eq!(s, 200);
+    for needle in [
+        "href=\"/dang-nhap\"",
+        "href=\"/dang-ky\"",
+        "Cơ quan chủ quản: Văn phòng Chính phủ",
+        "18001096",
+        "dichvucong@chinhphu.vn",
+        "0221.3856789",
+    ] {
+        assert!(home.contains(needle), "home lacks {needle}");
+    }
+    let (s, choice) = get_page(&t, "/dang-ky").await;
+    assert_eq!(s, 200);
+    for needle in [
+        "Công dân",
+        "Doanh nghiệp",
+        "Xác minh mức độ trung bình (IAL2)",
+        "Thuê bao di động",
+        "Bảo hiểm xã hội",
+        "Xác minh mức độ cao (IAL3)",
+        "USB ký số",
+        "SIM ký số",
+    ] {
+        assert!(choice.contains(needle), "choice lacks {needle}");
+    }
+    // The choice form leads to the method's page.
+    let r = t
+        .http
+        .get(t.url("/dang-ky/chon?loai=cong-dan&phuong-thuc=thue-bao"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["location"], "/dang-ky/cong-dan/thue-bao");
+    let (s, form) = get_page(&t, "/dang-ky/cong-dan/thue-bao").await;
+    assert_eq!(s, 200);
+    for needle in [
+        "Thuê bao di động",
+        "(Chỉ dành cho công dân)",
+        "Tên đăng nhập (Số CMT/CCCD)",
+        "Họ tên",
+        "Ngày sinh",
+        "Số điện thoại",
+        "Email",
+        "Nhập mã xác thực",
+        "class=\"captcha-img\" src=\"data:image",
+        "Bằng cách nhấp vào Đăng ký, bạn đồng ý với",
+        "Điều khoản, Chính sách chia sẻ thông tin",
+        "Chọn hình thức đăng ký khác",
+        NOTE,
+    ] {
+        assert!(form.contains(needle), "form lacks {needle}");
+    }
+    // Five required fields marked with the red star (not Email).
+    assert_eq!(form.matches("class=\"req\"").count(), 5, "{form}");
+    // Every other method: an honest page.
+    for (path, needle) in [
+        ("/dang-ky/cong-dan/bao-hiem-xa-hoi", "Bảo hiểm xã hội"),
+        ("/dang-ky/cong-dan/usb-ky-so", "chữ ký số"),
+        ("/dang-ky/cong-dan/sim-ky-so", "chữ ký số"),
+        ("/dang-ky/doanh-nghiep/thue-bao", "dichvucong.gov.vn"),
+        ("/dang-ky/doanh-nghiep/usb-ky-so", "chữ ký số"),
+    ] {
+        let (s, html) = get_page(&t, path).await;
+        assert_eq!(s, 200, "{path}");
+        assert!(html.contains("chưa hỗ trợ"), "{path}");
+        assert!(html.contains(needle), "{path} lacks {needle}");
+        assert!(html.contains("Trung tâm Phục vụ hành chính công"), "{path}");
+    }
+    let (s, _) = get_page(&t, "/dang-ky/khac/thu-gi").await;
+    assert_eq!(s, 404);
+    let (s, login) = get_page(&t, "/dang-nhap").await;
+    assert_eq!(s, 200);
+    for needle in [
+        "CMT/CCCD",
+        "USB ký số",
+        "SIM ký số",
+        "Tên đăng nhập",
+        "Mật khẩu",
+        "Nhập mã xác thực",
+        "Quên mật khẩu?",
+        "Chưa có tài khoản?",
+    ] {
+        assert!(login.contains(needle), "login lacks {needle}");
+    }
+    for tab in ["usb-ky-so", "sim-ky-so"] {
+        let (s, html) = get_page(&t, &format!("/dang-nhap?hinh-thuc={tab}")).await;
+        assert_eq!(s, 200);
+        assert!(html.contains("chưa được hỗ trợ"), "{tab}");
+        assert!(!html.contains("name=\"password\""), "{tab}");
+    }
+    for (path, needle) in [
+        ("/dang-nhap/mat-so-dien-thoai", "Bộ phận một cửa"),
+        ("/dang-nhap/phuong-thuc-khac", "Gửi lại OTP"),
+        ("/quen-mat-khau", "Nhập mã xác thực"),
+        ("/dieu-khoan", "Chính sách chia sẻ thông tin"),
+        ("/dang-ky/thanh-cong", "Chúc mừng bạn đã đăng ký thành công"),
+    ] {
+        let (s, html) = get_page(&t, path).await;
+        assert_eq!(s, 200, "{path}");
+        assert!(html.contains(needle), "{path} lacks {needle}");
+    }
+    // Signed-out visitors are sent to sign in; expired flows say so.
+    for p in ["/tai-khoan", "/tai-khoan/doi-mat-khau"] {
+        let r = t.http.get(t.url(p)).send().await.unwrap();
+        assert_eq!(r.status(), 303, "{p}");
+        assert_eq!(r.headers()["location"], "/dang-nhap");
+    }
+    for (p, needle) in [
+        ("/dang-nhap/xac-thuc/khong-co", "Phiên đăng nhập đã hết hạn"),
+        (
+            "/quen-mat-khau/xac-thuc/khong-co",
+            "Phiên đặt lại mật khẩu đã hết hạn",
+        ),
+        ("/dang-ky/mat-khau/khong-co", "Phiên đăng ký đã hết hạn"),
+    ] {
+        let (s, html) = get_page(&t, p).await;
+        assert_eq!(s, 410, "{p}");
+        assert!(html.contains(needle), "{p}");
+    }
+    // A form post without its CSRF token changes nothing.
+    let r = t
+        .http
+        .post(t.url("/dang-ky/cong-dan/thue-bao"))
+        .form(&[("id_number", AN.id)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+}
+
+#[tokio::test]
+async fn portal_pages_register_with_errors_kept_and_counter_account_forced_change() {
+    let t = spawn_app().await;
+    // A cookie jar by hand: CSRF cookie from the form page.
+    let r = t
+        .http
+        .get(t.url("/dang-ky/cong-dan/thue-bao"))
+        .send()
+        .await
+        .unwrap();
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let csrf = cookie.split_once('=').unwrap().1.to_string();
+    let html = r.text().await.unwrap();
+    let cap_id = html
+        .split("name=\"captcha_id\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let answer = motcua::captcha::store().peek_answer(&cap_id).unwrap();
+    // A mismatch: the seed's note, the typed values kept, a new captcha.
+    let r = t
+        .http
+        .post(t.url("/dang-ky/cong-dan/thue-bao"))
+        .header("cookie", &cookie)
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("consent", "1"),
+            ("id_number", AN.id),
+            ("full_name", AN.name),
+            ("birth_date", "15/04/1990"),
+            ("phone", AN.phone),
+            ("email", ""),
+            ("captcha_id", &cap_id),
+            ("captcha", &answer),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("class=\"flash error\""));
+    assert!(html.contains(NOTE));
+    assert!(html.contains(&format!("value=\"{}\"", AN.name)));
+    assert!(!html.contains(&cap_id), "a new captcha per attempt");
+    let cap_id = html
+        .split("name=\"captcha_id\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let answer = motcua::captcha::store().peek_answer(&cap_id).unwrap();
+    let r = t
+        .http
+        .post(t.url("/dang-ky/cong-dan/thue-bao"))
+        .header("cookie", &cookie)
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("consent", "1"),
+            ("id_number", AN.id),
+            ("full_name", AN.name),
+            ("birth_date", AN.dob),
+            ("phone", AN.phone),
+            ("email", ""),
+            ("captcha_id", &cap_id),
+            ("captcha", &answer),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let to = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(to.starts_with("/dang-ky/xac-thuc/"), "{to}");
+    let (s, html) = get_page(&t, &to).await;
+    assert_eq!(s, 200);
+    assert!(html.contains("Mã xác thực đã được gửi qua SĐT:"));
+    assert!(html.contains("037*****56"));
+    assert!(html.contains("Bạn chưa nhận được mã?"));
+    assert!(html.contains("data-countdown=\"60\""));
+    assert_eq!(html.matches("aria-label=\"Chữ số thứ").count(), 6);
+    // Without script the six boxes arrive one by one.
+    let code = t.sms.wait_code(AN.phone, 0).await;
+    let digits: Vec<(String, String)> = code
+        .chars()
+        .enumerate()
+        .map(|(i, c)| (format!("d{i}"), c.to_string()))
+        .chain([("_csrf".to_string(), csrf.clone())])
+        .collect();
+    let r = t
+        .http
+        .post(t.url(&to))
+        .header("cookie", &cookie)
+        .form(&digits)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let pw_page = r.headers()["location"].to_str().unwrap().to_string();
+    let (_, html) = get_page(&t, &pw_page).await;
+    assert!(
+        html.contains(
+            "Sử dụng 8 ký tự trở lên bao gồm chữ thường, chữ in hoa, số và ký tự đặc biệt."
+        )
+    );
+    assert!(html.contains("Xác nhận mật khẩu") && html.contains("Nhập lại mật khẩu"));
+
+    // A counter account signs in and must change its password first.
+    counter_account(&t, &EM, "Tam#Thoi2026x").await;
+    let cap = captcha(&t).await;
+    let r = t
+        .http
+        .post(t.url("/dang-nhap"))
+        .header("cookie", &cookie)
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("username", EM.id),
+            ("password", "Tam#Thoi2026x"),
+            ("captcha_id", &cap.0),
+            ("captcha", &cap.1),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let otp_page = r.headers()["location"].to_str().unwrap().to_string();
+    let (_, html) = get_page(&t, &otp_page).await;
+    assert!(html.contains("Chọn phương thức xác thực khác"));
+    assert!(html.contains("Mất số điện thoại nhận OTP"));
+    assert!(html.contains("086*****56"));
+    let code = t.sms.wait_code(EM.phone, 0).await;
+    let r = t
+        .http
+        .post(t.url(&otp_page))
+        .header("cookie", &cookie)
+        .form(&[("_csrf", csrf.as_str()), ("otp", code.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/tai-khoan/doi-mat-khau");
+    let session = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let both = format!("{cookie}; {session}");
+    let r = t
+        .http
+        .get(t.url("/tai-khoan"))
+        .header("cookie", &both)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "nothing else before the new password");
+    assert_eq!(r.headers()["location"], "/tai-khoan/doi-mat-khau");
+    let r = t
+        .http
+        .post(t.url("/tai-khoan/doi-mat-khau"))
+        .header("cookie", &both)
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("current_password", "Tam#Thoi2026x"),
+            ("password", NEW_PASSWORD),
+            ("password_confirm", NEW_PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let session = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let r = t
+        .http
+        .get(t.url("/tai-khoan"))
+        .header("cookie", format!("{cookie}; {session}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("033******678") && html.contains("086*****56"));
+    assert!(!html.contains(EM.id) && !html.contains(EM.phone));
+}
+
+// ---------------------------------------------------------------- browsers
+
+/// No horizontal scrolling: the page fits the window.
+async fn assert_fits(b: &crate::webdriver::Browser, what: &str) {
+    let v = b
+        .exec("return [document.documentElement.scrollWidth, window.innerWidth];")
+        .await;
+    let (sw, iw) = (v[0].as_i64().unwrap_or(0), v[1].as_i64().unwrap_or(0));
+    assert!(sw <= iw, "{what}: page is {sw}px wide in a {iw}px window");
+}
+
+/// Types a code into the six OTP boxes as a person would (the script moves
+/// from box to box and fills the hidden field).
+async fn type_otp(b: &crate::webdriver::Browser, code: &str) {
+    b.type_into("#otp-d0", code).await;
+    let joined = b.exec("return document.getElementById('otp').value;").await;
+    assert_eq!(
+        joined.as_str().unwrap_or(""),
+        code,
+        "the boxes fill the hidden field"
+    );
+}
+
+/// Register → sign in → sign out → reset → sign in, through the pages.
+async fn register_sign_in_reset(w: u32, h: u32) {
+    let t = spawn_app_with(|c| c.captcha = false).await;
+    let b = crate::webdriver::Browser::start(w, h).await;
+    let shot = |name: &str| format!("portal-{name}-{w}");
+
+    b.goto(&t.url("/")).await;
+    b.wait_text("CỔNG DỊCH VỤ CÔNG QUỐC GIA").await;
+    assert_fits(&b, "home").await;
+    b.screenshot(&shot("home")).await;
+    b.click(".account-links a[href='/dang-ky']").await;
+    b.wait_text("Xác minh mức độ trung bình (IAL2)").await;
+    assert_fits(&b, "choice").await;
+    b.screenshot(&shot("register-choice")).await;
+    // An IAL3 choice: an honest page.
+    b.click("#method-usb").await;
+    b.wait_text("chưa hỗ trợ").await;
+    assert_fits(&b, "not offered").await;
+    b.screenshot(&shot("register-not-offered")).await;
+    b.goto(&t.url("/dang-ky")).await;
+    b.click("#method-mobile").await;
+    b.wait_text("(Chỉ dành cho công dân)").await;
+
+    // A mismatch with the carrier first: the note, nothing lost.
+    b.type_into("#id_number", AN.id).await;
+    b.type_into("#full_name", AN.name).await;
+    b.type_into("#birth_date", "15/04/1990").await;
+    b.type_into("#phone", AN.phone).await;
+    b.type_into("#captcha", "abcde").await;
+    assert_fits(&b, "form").await;
+    b.screenshot(&shot("register-form")).await;
+    b.click("#register-submit").await;
+    b.wait_text("vui lòng ra điểm giao dịch").await;
+    assert!(b.text(".flash.error").await.contains("Chỉ các thuê bao"));
+    b.screenshot(&shot("register-mismatch")).await;
+    b.type_into("#birth_date", AN.dob).await;
+    b.type_into("#captcha", "abcde").await;
+    b.click("#register-submit").await;
+
+    // OTP: masked phone, six boxes, resend countdown.
+    b.wait_text("Mã xác thực đã được gửi qua SĐT:").await;
+    assert_eq!(b.text("#phone-masked").await, "037*****56");
+    b.wait_text("gửi lại sau").await;
+    assert_eq!(
+        b.exec("return document.getElementById('resend').disabled;")
+            .await,
+        Value::Bool(true)
+    );
+    let code = t.sms.wait_code(AN.phone, 0).await;
+    type_otp(&b, &code).await;
+    assert_fits(&b, "otp").await;
+    b.screenshot(&shot("register-otp")).await;
+    b.click("#otp-submit").await;
+
+    // Password: the policy checked as one types, then on the server.
+    b.wait_text("Sử dụng 8 ký tự trở lên").await;
+    b.type_into("#password", "matkhau").await;
+    let bad = b.find_all(".policy-live li.bad").await.len();
+    assert!(bad >= 3, "{bad} rules shown as unmet");
+    b.screenshot(&shot("register-password-live")).await;
+    b.type_into("#password", PASSWORD).await;
+    assert!(b.find_all(".policy-live li.bad").await.is_empty());
+    b.type_into("#password_confirm", "Khac#MatKhau1").await;
+    b.click("#password-submit").await;
+    b.wait_text("Mật khẩu xác nhận không khớp.").await;
+    b.type_into("#password", PASSWORD).await;
+    b.type_into("#password_confirm", PASSWORD).await;
+    b.click("#password-submit").await;
+    b.wait_text("Chúc mừng bạn đã đăng ký thành công").await;
+    assert_fits(&b, "done").await;
+    b.screenshot(&shot("register-done")).await;
+    b.click(".actions a[href='/dang-nhap']").await;
+
+    // Sign in: tabs, then password + captcha, then the OTP.
+    b.wait_text("Quên mật khẩu?").await;
+    b.click(".tabs a[href='/dang-nhap?hinh-thuc=sim-ky-so']")
+        .await;
+    b.wait_text("SIM ký số chưa được hỗ trợ").await;
+    b.click(".tabs a[href='/dang-nhap']").await;
+    b.type_into("#username", AN.id).await;
+    b.type_into("#password", PASSWORD).await;
+    b.type_into("#captcha", "x").await;
+    assert_fits(&b, "login").await;
+    b.screenshot(&shot("login")).await;
+    let seen = t.sms.all_to(AN.phone).len();
+    b.click("#login-submit").await;
+    b.wait_text("Mất số điện thoại nhận OTP").await;
+    assert!(
+        b.body_text()
+            .await
+            .contains("Chọn phương thức xác thực khác")
+    );
+    assert_eq!(b.text("#phone-masked").await, "037*****56");
+    let code = next_code(&t, AN.phone, seen).await;
+    type_otp(&b, &code).await;
+    assert_fits(&b, "login otp").await;
+    b.screenshot(&shot("login-otp")).await;
+    b.click("#otp-submit").await;
+    b.wait_text("Thông tin tài khoản").await;
+    assert_eq!(b.text("#profile-id").await, "033******234");
+    assert_eq!(b.text("#profile-phone").await, "037*****56");
+    assert!(!b.body_text().await.contains(AN.id));
+    assert_fits(&b, "account").await;
+    b.screenshot(&shot("account")).await;
+    b.click("#sign-out").await;
+    b.wait_text("Tài khoản Cổng Dịch vụ công").await;
+
+    // Quên mật khẩu → OTP → new password → sign in with it.
+    b.goto(&t.url("/dang-nhap")).await;
+    b.click("a[href='/quen-mat-khau']").await;
+    b.wait_text("Quên mật khẩu").await;
+    b.type_into("#username", AN.id).await;
+    b.type_into("#captcha", "x").await;
+    assert_fits(&b, "forgot").await;
+    b.screenshot(&shot("forgot")).await;
+    let seen = t.sms.all_to(AN.phone).len();
+    b.click("#forgot-submit").await;
+    b.wait_text("số điện thoại đã đăng ký của tài khoản").await;
+    let code = next_code(&t, AN.phone, seen).await;
+    type_otp(&b, &code).await;
+    b.screenshot(&shot("forgot-otp")).await;
+    b.click("#otp-submit").await;
+    b.wait_text("Đặt lại mật khẩu").await;
+    b.type_into("#password", NEW_PASSWORD).await;
+    b.type_into("#password_confirm", NEW_PASSWORD).await;
+    b.screenshot(&shot("forgot-password")).await;
+    b.click("#password-submit").await;
+    b.wait_text("Đặt lại mật khẩu thành công").await;
+    b.screenshot(&shot("forgot-done")).await;
+    t.sms.wait_nth(AN.phone, seen + 2).await; // the notice
+    b.click(".actions a[href='/dang-nhap']").await;
+    b.type_into("#username", AN.id).await;
+    b.type_into("#password", NEW_PASSWORD).await;
+    b.type_into("#captcha", "x").await;
+    let seen = t.sms.all_to(AN.phone).len();
+    b.click("#login-submit").await;
+    b.wait_text("Mất số điện thoại nhận OTP").await;
+    let code = next_code(&t, AN.phone, seen).await;
+    type_otp(&b, &code).await;
+    b.click("#otp-submit").await;
+    b.wait_text("Thông tin tài khoản").await;
+    b.quit().await;
+}
+
+#[tokio::test]
+async fn portal_browser_register_sign_in_reset_on_a_phone() {
+    register_sign_in_reset(360, 740).await;
+}
+
+#[tokio::test]
+async fn portal_browser_register_sign_in_reset_on_a_desktop() {
+    register_sign_in_reset(1366, 768).await;
+}
