@@ -1421,6 +1421,20 @@ async fn register_sign_in_reset(w: u32, h: u32) {
     b.click("#method-mobile").await;
     b.wait_text("(Chỉ dành cho công dân)").await;
 
+    // The reload button brings a new picture without leaving the form.
+    let id_of = "return document.querySelector('input[name=captcha_id]').value;";
+    let before = b.exec(id_of).await;
+    b.click("[data-captcha-reload]").await;
+    let mut changed = false;
+    for _ in 0..100 {
+        if b.exec(id_of).await != before {
+            changed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(changed, "the captcha reload gave a new challenge");
+    assert!(b.url().await.ends_with("/dang-ky/cong-dan/thue-bao"));
     // A mismatch with the carrier first: the note, nothing lost.
     b.type_into("#id_number", AN.id).await;
     b.type_into("#full_name", AN.name).await;
