@@ -42,6 +42,40 @@ pub struct App {
     pub templates: crate::web::templates::Templates,
     /// Proves a local CLI may ask this server for a backup (see `serve.token`).
     pub internal_token: String,
+    bot: RwLock<Arc<Bot>>,
+}
+
+/// The FAQ knowledge base and its matcher, swapped as one when the override
+/// folder changes.
+pub struct Bot {
+    pub kb: crate::helpdesk::KnowledgeBase,
+    pub matcher: crate::helpdesk::Matcher,
+    /// Fingerprint of `<data dir>/faq` when loaded.
+    pub stamp: u64,
+}
+
+impl Bot {
+    pub fn answer_vars(cfg: &Config) -> crate::helpdesk::AnswerVars {
+        crate::helpdesk::AnswerVars {
+            public_url: cfg.public_url.clone(),
+            office_phone: cfg.office_phone.clone(),
+            office_email: cfg.office_email.clone(),
+        }
+    }
+
+    /// Loads the embedded knowledge base plus `<data dir>/faq` overrides,
+    /// logging each broken file with its name and line.
+    pub fn load(cfg: &Config) -> Bot {
+        let dir = cfg.data_dir.join("faq");
+        let stamp = crate::helpdesk::dir_stamp(&dir);
+        let (kb, errors) =
+            crate::helpdesk::KnowledgeBase::load(&Self::answer_vars(cfg), Some(&dir));
+        for e in &errors {
+            tracing::warn!(error = %e, "FAQ file skipped");
+        }
+        let matcher = crate::helpdesk::Matcher::new(&kb);
+        Bot { kb, matcher, stamp }
+    }
 }
 
 const DEMO_UNITS: &str = include_str!("../data/demo-units.csv");
@@ -71,6 +105,7 @@ impl App {
         }
         let tree = Arc::new(UnitTree::new(store.read(units::all)?));
         let hasher = Hasher::new(cfg.argon2_m_kib);
+        let bot = Bot::load(&cfg);
         Ok(Arc::new(App {
             cfg: Arc::new(cfg),
             store,
@@ -84,6 +119,7 @@ impl App {
             metrics: Metrics::default(),
             templates: crate::web::templates::Templates::new(),
             internal_token: crate::util::random_token(),
+            bot: RwLock::new(Arc::new(bot)),
         }))
     }
 
@@ -93,6 +129,25 @@ impl App {
 
     pub fn tree(&self) -> Arc<UnitTree> {
         self.tree.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn bot(&self) -> Arc<Bot> {
+        self.bot.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Reloads the knowledge base when `<data dir>/faq` changed; true if it did.
+    pub fn reload_bot_if_changed(&self) -> bool {
+        let stamp = crate::helpdesk::dir_stamp(&self.cfg.data_dir.join("faq"));
+        if stamp == self.bot().stamp {
+            return false;
+        }
+        let bot = Arc::new(Bot::load(&self.cfg));
+        tracing::info!(
+            entries = bot.kb.entries().len(),
+            "FAQ knowledge base reloaded"
+        );
+        *self.bot.write().unwrap_or_else(|e| e.into_inner()) = bot;
+        true
     }
 
     pub fn reload_tree(&self) -> AppResult<()> {
@@ -125,6 +180,12 @@ pub struct UnitRow {
 /// Parses a units CSV (header `code,parent_code,name`), reporting the line of
 /// the first problem. Parents must come before their children.
 pub fn parse_units_csv(text: &str) -> Result<Vec<UnitRow>, String> {
+    parse_units_csv_with(text, &[])
+}
+
+/// Like [`parse_units_csv`], where parents may also be `known` codes (units
+/// already in the database).
+pub fn parse_units_csv_with(text: &str, known: &[String]) -> Result<Vec<UnitRow>, String> {
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
         .from_reader(text.as_bytes());
@@ -147,9 +208,10 @@ pub fn parse_units_csv(text: &str) -> Result<Vec<UnitRow>, String> {
         if rows.iter().any(|r| r.code == code) {
             return Err(format!("line {line}: the code {code} appears twice"));
         }
-        if !parent.is_empty() && !rows.iter().any(|r| r.code == parent) {
+        if !parent.is_empty() && !rows.iter().any(|r| r.code == parent) && !known.contains(&parent)
+        {
             return Err(format!(
-                "line {line}: the parent {parent} is not defined on an earlier line"
+                "line {line}: the parent {parent} is neither on an earlier line nor an existing unit"
             ));
         }
         rows.push(UnitRow {

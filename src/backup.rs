@@ -213,6 +213,7 @@ pub fn restore(file: &Path, data_dir: &Path, progress: &Progress) -> Result<Summ
                 .map_err(|e| BackupError::Io(parent.to_path_buf(), e))?;
         }
         std::fs::write(&dest, v.value()).map_err(|e| BackupError::Io(dest.clone(), e))?;
+        crate::store::restrict_permissions(&dest);
         summary.files += 1;
         summary.bytes += v.value().len() as u64;
         progress.update(i as u64 + 1, total);
@@ -257,6 +258,21 @@ pub fn scheduled(store: &Store, data_dir: &Path, keep: usize) -> Result<PathBuf,
         })
         .collect();
     all.sort();
+    // Leftovers of online backups (where the file could not be unlinked
+    // while streaming, e.g. on Windows).
+    if let Ok(rd) = std::fs::read_dir(&dir) {
+        for e in rd.flatten() {
+            let old = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|d| d.as_secs() > 3600);
+            if old && e.file_name().to_string_lossy().starts_with(".online-") {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
     while all.len() > keep.max(1) {
         let old = all.remove(0);
         let _ = std::fs::remove_file(old);

@@ -40,11 +40,29 @@ pub enum Command {
     },
     /// Check FILE, then restore it into the data dir (stop `serve` first).
     Restore { file: PathBuf },
+    /// The support bot's FAQ matcher.
+    Faq {
+        #[command(subcommand)]
+        command: FaqCommand,
+    },
     /// The unit tree.
     Units {
         #[command(subcommand)]
         command: UnitsCommand,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum FaqCommand {
+    /// Read questions (one per line) from stdin; print one JSON object per
+    /// line: {"q", "intent" (id or null), "score"}.
+    Match {
+        /// Also print the answer.
+        #[arg(long)]
+        answer: bool,
+    },
+    /// Score the matcher on JSON lines {"q", "intent": id or null}.
+    Eval { file: PathBuf },
 }
 
 #[derive(Subcommand, Debug)]
@@ -68,8 +86,13 @@ pub enum AdminCommand {
         #[arg(long)]
         phone: String,
     },
-    /// Print a new one-time setup link for a first province admin.
-    SetupLink,
+    /// Print a one-time link: without --username, to create the first
+    /// province admin; with it, to sign that staff member in once without
+    /// an OTP (e.g. with the outbox SMS provider).
+    SetupLink {
+        #[arg(long)]
+        username: Option<String>,
+    },
 }
 
 pub fn run() -> std::process::ExitCode {
@@ -82,6 +105,15 @@ pub fn run() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
+    if let Command::Faq { command } = &cli.command {
+        return match faq(&cfg, command) {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("motcua: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -98,6 +130,7 @@ pub fn run() -> std::process::ExitCode {
             Command::Admin { command } => admin(cfg, command).await,
             Command::Backup { out } => backup(cfg, out).await,
             Command::Restore { file } => restore(cfg, file).await,
+            Command::Faq { .. } => Ok(()),
             Command::Units {
                 command: UnitsCommand::Import { file, dry_run },
             } => units_import(cfg, file, dry_run),
@@ -131,7 +164,12 @@ async fn serve(cfg: Config) -> CliResult {
     tracing::info!(%addr, data_dir = %app.cfg.data_dir.display(), public_url = %app.cfg.public_url, "motcua listening");
     println!("motcua listening on http://{addr}");
     let token_file = app.cfg.data_dir.join("serve.token");
-    std::fs::write(&token_file, format!("{}\n{addr}\n", app.internal_token))?;
+    let connect = if addr.ip().is_unspecified() {
+        std::net::SocketAddr::from(([127, 0, 0, 1], addr.port()))
+    } else {
+        addr
+    };
+    std::fs::write(&token_file, format!("{}\n{connect}\n", app.internal_token))?;
     crate::store::restrict_permissions(&token_file);
     let r = run_until_signal(app, listener, shutdown_signal()).await;
     let _ = std::fs::remove_file(&token_file);
@@ -203,8 +241,9 @@ async fn admin(cfg: Config, command: AdminCommand) -> CliResult {
                 }
             }
         }
-        AdminCommand::SetupLink => {
-            let link = crate::flows::setup::new_setup_link(&app)?;
+        AdminCommand::SetupLink { username } => {
+            let link = crate::flows::setup::new_setup_link(&app, username.as_deref())
+                .map_err(|e| e.to_string())?;
             println!("One-time setup link (valid 24 hours):\n\n    {link}\n");
             Ok(())
         }
@@ -214,6 +253,13 @@ async fn admin(cfg: Config, command: AdminCommand) -> CliResult {
 async fn backup(cfg: Config, out: PathBuf) -> CliResult {
     if out.exists() {
         return Err(format!("{} already exists; choose a new file", out.display()).into());
+    }
+    if !cfg.db_path().exists() {
+        return Err(format!(
+            "there is no database at {} (check MOTCUA_DATA_DIR or --config)",
+            cfg.db_path().display()
+        )
+        .into());
     }
     let progress = crate::backup::Progress::new("Copying uploaded files", false);
     match crate::store::Store::open(&cfg.db_path()) {
@@ -297,7 +343,6 @@ fn units_import(cfg: Config, file: PathBuf, dry_run: bool) -> CliResult {
     let text = std::fs::read_to_string(&file)
         .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
     let text = text.trim_start_matches('\u{feff}');
-    let rows = crate::app::parse_units_csv(text).map_err(|e| format!("{}: {e}", file.display()))?;
     let store = crate::store::Store::open(&cfg.db_path()).map_err(|e| match e {
         crate::store::StoreError::InUse { .. } => {
             "the database is in use: stop `motcua serve` first".to_string()
@@ -305,6 +350,9 @@ fn units_import(cfg: Config, file: PathBuf, dry_run: bool) -> CliResult {
         other => other.to_string(),
     })?;
     let existing = store.read(crate::store::units::all)?;
+    let known: Vec<String> = existing.iter().map(|u| u.code.clone()).collect();
+    let rows = crate::app::parse_units_csv_with(text, &known)
+        .map_err(|e| format!("{}: {e}", file.display()))?;
     let plan = crate::app::plan_import(&existing, &rows);
     for a in &plan.added {
         println!("+ add     {a}");
@@ -342,5 +390,34 @@ fn units_import(cfg: Config, file: PathBuf, dry_run: bool) -> CliResult {
         crate::store::meta::set_flag(w, "units_seeded", b"1")
     })?;
     println!("Imported.");
+    Ok(())
+}
+
+/// `faq match` / `faq eval`: no database, no runtime; the knowledge base
+/// includes `<data dir>/faq` overrides.
+fn faq(cfg: &Config, command: &FaqCommand) -> CliResult {
+    let bot = crate::app::Bot::load(cfg);
+    match command {
+        FaqCommand::Match { answer } => {
+            let stdin = std::io::stdin();
+            crate::helpdesk::run_match(
+                &bot.kb,
+                &bot.matcher,
+                stdin.lock(),
+                std::io::stdout().lock(),
+                *answer,
+            )?;
+        }
+        FaqCommand::Eval { file } => {
+            let f = std::fs::File::open(file)
+                .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            crate::helpdesk::run_eval(
+                &bot.kb,
+                &bot.matcher,
+                std::io::BufReader::new(f),
+                std::io::stdout().lock(),
+            )?;
+        }
+    }
     Ok(())
 }

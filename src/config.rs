@@ -40,6 +40,14 @@ pub struct Config {
     pub zalo_oa_secret: Option<String>,
     pub zalo_access_token: Option<String>,
     pub zalo_api_url: String,
+    /// Telegram webhook mode: the secret Telegram sends in
+    /// `X-Telegram-Bot-Api-Secret-Token` (unset: long polling).
+    pub telegram_webhook_secret: Option<String>,
+    /// Zalo token refresh (on error -216): the refresh token, the app's
+    /// secret key, and the OAuth base URL.
+    pub zalo_refresh_token: Option<String>,
+    pub zalo_app_secret: Option<String>,
+    pub zalo_oauth_url: String,
     /// The local office shown in page footers and bot answers.
     pub office_name: String,
     pub office_phone: String,
@@ -49,6 +57,8 @@ pub struct Config {
     /// Scheduled backups: hours between them (0 = off) and how many to keep.
     pub backup_every_hours: u64,
     pub backup_keep: usize,
+    /// Take the client IP from X-Forwarded-For (behind a reverse proxy).
+    pub trust_proxy: bool,
 }
 
 /// The file form: every field optional, same names as the variables in lower case
@@ -69,11 +79,16 @@ struct FileConfig {
     zalo_oa_secret: Option<String>,
     zalo_access_token: Option<String>,
     zalo_api_url: Option<String>,
+    telegram_webhook_secret: Option<String>,
+    zalo_refresh_token: Option<String>,
+    zalo_app_secret: Option<String>,
+    zalo_oauth_url: Option<String>,
     office_name: Option<String>,
     office_phone: Option<String>,
     office_email: Option<String>,
     backup_every_hours: Option<u64>,
     backup_keep: Option<usize>,
+    trust_proxy: Option<String>,
 }
 
 impl Config {
@@ -184,6 +199,16 @@ impl Config {
                 .unwrap_or("https://openapi.zalo.me".into())
                 .trim_end_matches('/')
                 .to_string(),
+            telegram_webhook_secret: pick(
+                "MOTCUA_TELEGRAM_WEBHOOK_SECRET",
+                file.telegram_webhook_secret,
+            ),
+            zalo_refresh_token: pick("MOTCUA_ZALO_REFRESH_TOKEN", file.zalo_refresh_token),
+            zalo_app_secret: pick("MOTCUA_ZALO_APP_SECRET", file.zalo_app_secret),
+            zalo_oauth_url: pick("MOTCUA_ZALO_OAUTH_URL", file.zalo_oauth_url)
+                .unwrap_or("https://oauth.zaloapp.com".into())
+                .trim_end_matches('/')
+                .to_string(),
             office_name: pick("MOTCUA_OFFICE_NAME", file.office_name).unwrap_or(
                 "Trung tâm Phục vụ hành chính công và Kiểm soát thủ tục hành chính tỉnh Hưng Yên"
                     .into(),
@@ -205,6 +230,10 @@ impl Config {
             )
             .and_then(|v| v.parse().ok())
             .unwrap_or(7),
+            trust_proxy: matches!(
+                pick("MOTCUA_TRUST_PROXY", file.trust_proxy).as_deref(),
+                Some("on" | "true" | "1")
+            ),
         })
     }
 

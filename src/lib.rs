@@ -11,6 +11,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod flows;
+pub mod helpdesk;
 pub mod metrics;
 pub mod org;
 pub mod otp;

@@ -15,6 +15,7 @@ pub fn spawn(app: Arc<App>, stop: tokio::sync::watch::Receiver<bool>) -> Vec<Joi
     if app.cfg.backup_every_hours > 0 {
         v.push(tokio::spawn(backup_loop(app.clone(), stop.clone())));
     }
+    v.push(tokio::spawn(faq_watch_loop(app.clone(), stop.clone())));
     v.push(tokio::spawn(cleanup_loop(app, stop)));
     v
 }
@@ -27,6 +28,8 @@ async fn cleanup_loop(app: Arc<App>, mut stop: tokio::sync::watch::Receiver<bool
                 Ok(app.store.write(|w| {
                     let f = flows::purge_expired(w, now)?.len();
                     let s = sessions::purge_expired(w, now - IDLE_SECS, now - ABSOLUTE_SECS)?;
+                    // Outbox texts with codes or passwords stay readable 15 minutes.
+                    crate::store::sms::scrub_before(w, now - 15 * 60)?;
                     Ok::<_, crate::store::StoreError>((f, s))
                 })?)
             })
@@ -63,5 +66,17 @@ async fn backup_loop(app: Arc<App>, mut stop: tokio::sync::watch::Receiver<bool>
             Ok(p) => tracing::info!(file = %p.display(), "scheduled backup written"),
             Err(e) => tracing::error!(error = %e, "scheduled backup failed"),
         }
+    }
+}
+
+/// Picks up edited FAQ files in `<data dir>/faq` without a restart.
+async fn faq_watch_loop(app: Arc<App>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+            _ = stop.changed() => return,
+        }
+        let a = app.clone();
+        let _ = tokio::task::spawn_blocking(move || a.reload_bot_if_changed()).await;
     }
 }

@@ -28,16 +28,32 @@ pub fn setup_link_if_needed(app: &App) -> AppResult<Option<String>> {
     if has_superadmin(app)? {
         return Ok(None);
     }
-    Ok(Some(new_setup_link(app)?))
+    Ok(Some(new_setup_link(app, None)?))
 }
 
-pub fn new_setup_link(app: &App) -> AppResult<String> {
+/// A one-time link printed on the server's terminal. Without a username it
+/// creates the first province admin; with one it signs that existing staff
+/// member in once without an OTP (the operator at the server is trusted —
+/// this is how an outbox-mode deployment gets its admin in).
+pub fn new_setup_link(app: &App, username: Option<&str>) -> AppResult<String> {
     let token = util::random_token();
     let now = app.now();
+    let username = username.map(|u| u.trim().to_lowercase());
+    if let Some(u) = &username {
+        let a = app.store.read(|r| accounts::get(r, u))?;
+        if !a.is_some_and(|a| a.is_staff() && !a.disabled) {
+            return Err(AppError::NotFound(format!("no staff account named {u}")));
+        }
+    }
+    let kind = if username.is_some() {
+        "signin_link"
+    } else {
+        "setup"
+    };
     app.store.write(|w| {
         let mut old = vec![];
         FLOWS.scan_all(w, false, |_, f| {
-            if f.kind == "setup" {
+            if f.kind == kind {
                 old.push(f.id);
             }
             Ok(true)
@@ -51,10 +67,10 @@ pub fn new_setup_link(app: &App) -> AppResult<String> {
             &id,
             &Flow {
                 id: id.clone(),
-                kind: "setup".into(),
+                kind: kind.into(),
                 created_at: now,
-                expires_at: now + SETUP_TTL,
-                username: None,
+                expires_at: now + if username.is_some() { 3600 } else { SETUP_TTL },
+                username: username.clone(),
                 phone: None,
                 otp: None,
                 verified: false,
@@ -67,17 +83,52 @@ pub fn new_setup_link(app: &App) -> AppResult<String> {
     Ok(format!("{}/quan-tri/thiet-lap/{token}", app.cfg.public_url))
 }
 
-pub async fn link_valid(app: &Arc<App>, token: &str) -> bool {
+/// What a link is: `None` when unusable, `Some(None)` to create the first
+/// admin, `Some(Some(username))` to sign that person in.
+pub async fn link_kind(app: &Arc<App>, token: &str) -> Option<Option<String>> {
     let id = util::sha256_hex(token.as_bytes());
     let now = app.now();
+    app.db(move |app| Ok(app.store.read(|r| FLOWS.get(r, &id))?))
+        .await
+        .ok()
+        .flatten()
+        .filter(|f| (f.kind == "setup" || f.kind == "signin_link") && f.expires_at >= now)
+        .map(|f| f.username)
+}
+
+/// Uses a sign-in link once.
+pub async fn complete_signin(app: &Arc<App>, token: &str, ip: &str) -> AppResult<SignedIn> {
+    let id = util::sha256_hex(token.as_bytes());
+    let now = app.now();
+    let ip = ip.to_string();
     app.db(move |app| {
-        Ok(app
-            .store
-            .read(|r| FLOWS.get(r, &id))?
-            .is_some_and(|f| f.kind == "setup" && f.expires_at >= now))
+        app.store.write(|w| {
+            let f = match FLOWS.get(w, &id)? {
+                Some(f) if f.kind == "signin_link" && f.expires_at >= now => f,
+                _ => {
+                    return Err(AppError::Gone(
+                        "Liên kết đăng nhập đã được sử dụng hoặc đã hết hạn.".into(),
+                    ));
+                }
+            };
+            FLOWS.delete(w, &id)?;
+            let username = f.username.unwrap_or_default();
+            let a = accounts::get(w, &username)?
+                .ok_or_else(|| AppError::Gone("Tài khoản không còn tồn tại.".into()))?;
+            let token = session::create(w, &a, true, false, now)?;
+            audit::record(
+                w,
+                now,
+                &username,
+                "console_sign_in_link",
+                "",
+                &ip,
+                "one-time link from the server terminal",
+            )?;
+            Ok(SignedIn { token, account: a })
+        })
     })
     .await
-    .unwrap_or(false)
 }
 
 #[derive(Debug, Clone, Default)]

@@ -79,7 +79,8 @@ impl Worker {
 async fn deliver(app: &Arc<App>, client: &reqwest::Client, job: SmsJob) {
     let result: Result<(), String> = match app.cfg.sms_provider {
         SmsProvider::Outbox => {
-            tracing::info!(id = job.id, to = %mask_digits(&job.to), text = %mask_digits(&job.text), "sms kept in outbox");
+            // Never the text: it may hold a code or a password.
+            tracing::info!(id = job.id, to = %mask_digits(&job.to), kind = %job.kind, "sms kept in the outbox (province admins read it at Tin nhắn SMS)");
             Ok(())
         }
         SmsProvider::Http => {
@@ -93,6 +94,7 @@ async fn deliver(app: &Arc<App>, client: &reqwest::Client, job: SmsJob) {
         }
     };
     let id = job.id;
+    let scrub = app.cfg.sms_provider == SmsProvider::Http;
     let attempts = job.attempts + 1;
     let now = app.now();
     match &result {
@@ -106,7 +108,7 @@ async fn deliver(app: &Arc<App>, client: &reqwest::Client, job: SmsJob) {
         .db(move |app| {
             Ok(app.store.write(|w| match &result {
                 Ok(()) => {
-                    sms::mark_sent(w, id, now)?;
+                    sms::mark_sent(w, id, now, scrub)?;
                     crate::store::stats::bump(w, now, "sms_delivered", &job.kind)
                 }
                 Err(e) => {

@@ -90,9 +90,22 @@ pub fn next_due_at(tx: &impl Tx) -> Result<Option<i64>> {
     Ok(at)
 }
 
-pub fn mark_sent(w: &WriteTransaction, id: u64, now: i64) -> Result<()> {
+/// What replaces a secret-bearing text once it is no longer needed.
+pub const SCRUBBED: &str = "[Nội dung có mã bảo mật đã được xóa sau khi gửi]";
+
+/// True for messages that carry a code or a password.
+pub fn is_secret_kind(kind: &str) -> bool {
+    matches!(kind, "otp" | "password")
+}
+
+/// Marks a job delivered; with `scrub`, a text carrying a secret is
+/// replaced (the gateway has it; the database need not keep it).
+pub fn mark_sent(w: &WriteTransaction, id: u64, now: i64, scrub: bool) -> Result<()> {
     if let Some(mut j) = SMS.get(w, &id)? {
         DUE.delete(w, &due_key(j.next_attempt_at, id))?;
+        if scrub && is_secret_kind(&j.kind) {
+            j.text = SCRUBBED.to_string();
+        }
         j.status = SmsStatus::Sent;
         j.sent_at = Some(now);
         j.attempts += 1;
@@ -122,4 +135,26 @@ pub fn recent(tx: &impl Tx, limit: usize) -> Result<Vec<SmsJob>> {
         Ok(out.len() < limit)
     })?;
     Ok(out)
+}
+
+/// Scrubs secret-bearing texts of delivered messages created before
+/// `before` (the outbox keeps them readable for a short while only).
+pub fn scrub_before(w: &WriteTransaction, before: i64) -> Result<usize> {
+    let mut ids = vec![];
+    SMS.scan_all(w, true, |_, j| {
+        if j.created_at < before && j.status == SmsStatus::Sent && is_secret_kind(&j.kind) {
+            if j.text == SCRUBBED {
+                return Ok(false);
+            }
+            ids.push(j.id);
+        }
+        Ok(true)
+    })?;
+    for id in &ids {
+        if let Some(mut j) = SMS.get(w, id)? {
+            j.text = SCRUBBED.to_string();
+            SMS.put(w, id, &j)?;
+        }
+    }
+    Ok(ids.len())
 }

@@ -25,6 +25,7 @@ pub struct AccessRequestIn {
 }
 
 #[derive(Object)]
+#[oai(rename = "AccessRequestCreated")]
 pub struct RequestCreated {
     pub request_id: u64,
 }

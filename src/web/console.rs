@@ -324,9 +324,16 @@ async fn setup_page(
     Path(token): Path<String>,
     Data(app): Data<&Arc<App>>,
 ) -> Response {
-    if !setup::link_valid(app, &token).await {
-        let e = AppError::Gone("Liên kết thiết lập đã được sử dụng hoặc đã hết hạn.".into());
-        return error_page(app, req, None, &e);
+    let kind = match setup::link_kind(app, &token).await {
+        Some(k) => k,
+        None => {
+            let e = AppError::Gone("Liên kết thiết lập đã được sử dụng hoặc đã hết hạn.".into());
+            return error_page(app, req, None, &e);
+        }
+    };
+    if let Some(username) = kind {
+        let ctx = context! { ..shell(app, None, "Đăng nhập một lần", ""), ..context! { username => username } };
+        return page(app, req, "console/signin_link.html", StatusCode::OK, ctx);
     }
     page(
         app,
@@ -348,6 +355,22 @@ async fn setup_submit(
         Ok(f) => f,
         Err(e) => return error_page(app, req, None, &e),
     };
+    match setup::link_kind(app, &token).await {
+        None => {
+            let e = AppError::Gone("Liên kết đã được sử dụng hoặc đã hết hạn.".into());
+            return error_page(app, req, None, &e);
+        }
+        Some(Some(_)) => {
+            return match setup::complete_signin(app, &token, &super::client_ip(req)).await {
+                Ok(s) => with_cookie(
+                    redirect("/quan-tri"),
+                    &session_cookie(&s.token, secure(app)),
+                ),
+                Err(e) => error_page(app, req, None, &e),
+            };
+        }
+        Some(None) => {}
+    }
     let input = setup::SetupInput {
         username: form.text("username"),
         full_name: form.text("full_name"),

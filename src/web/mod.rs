@@ -141,8 +141,21 @@ pub async fn serve(
         .await
 }
 
-/// Client IP: the peer address (no proxy headers are trusted).
+/// Client IP: the peer address; behind a reverse proxy (with
+/// `MOTCUA_TRUST_PROXY=on`) the last address the proxy appended to
+/// `X-Forwarded-For`.
 pub fn client_ip(req: &Request) -> String {
+    let trust = req.data::<Arc<App>>().is_some_and(|a| a.cfg.trust_proxy);
+    if trust
+        && let Some(ip) = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|v| v.trim().parse::<std::net::IpAddr>().ok())
+    {
+        return ip.to_string();
+    }
     match req.remote_addr().as_socket_addr() {
         Some(a) => a.ip().to_string(),
         None => "unknown".into(),
@@ -156,10 +169,13 @@ async fn internal_backup(
     req: &Request,
     poem::web::Data(app): poem::web::Data<&Arc<App>>,
 ) -> Response {
+    // Same machine: loopback, or the server's own address when it listens
+    // on a LAN address.
+    let local_ip = req.local_addr().as_socket_addr().map(|a| a.ip());
     let loopback = req
         .remote_addr()
         .as_socket_addr()
-        .is_some_and(|a| a.ip().is_loopback());
+        .is_some_and(|a| a.ip().is_loopback() || Some(a.ip()) == local_ip);
     let token = req
         .headers()
         .get("x-motcua-token")
@@ -195,7 +211,7 @@ async fn internal_backup(
     };
     let len = file.metadata().await.map(|m| m.len()).unwrap_or(0);
     // The open handle keeps the data readable; the name goes now (on
-    // Windows the scheduled clean-up removes leftovers).
+    // Windows, where that fails, `backup::scheduled` removes leftovers).
     let _ = std::fs::remove_file(&tmp);
     tracing::info!(bytes = len, "online backup sent");
     Response::builder()

@@ -727,3 +727,88 @@ async fn phone_caps_limit_otp_sends() {
     }
     assert!(limited, "the 11th send within an hour must be refused");
 }
+
+/// The one-time link from the server terminal signs an admin in without an
+/// OTP (outbox deployments), once.
+#[tokio::test]
+async fn terminal_sign_in_link_works_once() {
+    let t = spawn_app().await;
+    t.create_superadmin().await;
+    let link = motcua::flows::setup::new_setup_link(&t.app, Some(ADMIN)).unwrap();
+    let page = t.http.get(&link).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let cookie = page.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let csrf = cookie.split('=').nth(1).unwrap().to_string();
+    assert!(page.text().await.unwrap().contains(ADMIN));
+    let r = t
+        .http
+        .post(&link)
+        .header("cookie", &cookie)
+        .form(&[("_csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let session = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let home = t
+        .http
+        .get(t.url("/quan-tri"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(home.status(), 200);
+    // Used up.
+    let again = t
+        .http
+        .post(&link)
+        .header("cookie", &cookie)
+        .form(&[("_csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 410);
+    assert!(motcua::flows::setup::new_setup_link(&t.app, Some("khong-co")).is_err());
+}
+
+/// Delivered SMS that carried a code or a password keep no secret in the
+/// database (http provider).
+#[tokio::test]
+async fn delivered_secret_sms_are_scrubbed() {
+    let t = spawn_app().await;
+    t.create_superadmin().await;
+    let r = t
+        .post_json(
+            "/api/v1/staff/login",
+            None,
+            &json!({"username": ADMIN, "password": ADMIN_PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.0, 200);
+    let code = t.sms.wait_code(ADMIN_PHONE, 0).await;
+    for _ in 0..100 {
+        let jobs = t
+            .app
+            .store
+            .read(|r| motcua::store::sms::recent(r, 10))
+            .unwrap();
+        if jobs[0].status == motcua::store::sms::SmsStatus::Sent {
+            assert!(!jobs[0].text.contains(&code), "{}", jobs[0].text);
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("not delivered");
+}
