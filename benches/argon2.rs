@@ -15,6 +15,15 @@ fn main() {
     times.sort_by(|a, b| a.total_cmp(b));
     let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
     let p50 = times[n / 2];
-    println!("argon2id m=19456 KiB t=2 p=1: p50 {:.1} ms, min {:.1} ms, max {:.1} ms", p50, times[0], times[n - 1]);
-    println!("sign-in bound: {cores} cores / {:.1} ms = {:.0} hashes/s", p50, cores as f64 * 1000.0 / p50);
+    println!(
+        "argon2id m=19456 KiB t=2 p=1: p50 {:.1} ms, min {:.1} ms, max {:.1} ms",
+        p50,
+        times[0],
+        times[n - 1]
+    );
+    println!(
+        "sign-in bound: {cores} cores / {:.1} ms = {:.0} hashes/s",
+        p50,
+        cores as f64 * 1000.0 / p50
+    );
 }

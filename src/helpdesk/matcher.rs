@@ -1,0 +1,832 @@
+//! The intent matcher.
+//!
+//! Each question is normalised (see [`super::normalize`]), unknown words are
+//! repaired (Telex leftovers like "ddawng", glued words like "matkhau", one
+//! typo like "khnog"), then turned into TF-IDF features: word unigrams and
+//! word bigrams (character trigrams are supported but off: measured, they
+//! add nothing once words are repaired, and cost half the time). IDF is
+//! computed over intents, not examples, so a word shared by many intents
+//! weighs little. An intent's score is 0.8 × the cosine with its nearest
+//! example + 0.2 × the cosine with its centroid; words the knowledge base
+//! never saw count in the question's norm, so a question about something
+//! else scores low. `out-of-scope.txt` forms one more class: when it wins,
+//! or the best score is under the threshold, or the two best intents are
+//! too close, the matcher abstains.
+//!
+//! Everything is precomputed in [`Matcher::new`]; [`Matcher::rank`] does a
+//! handful of small allocations and walks compact posting lists.
+
+use std::collections::HashSet;
+use std::hash::Hasher;
+
+use super::kb::KnowledgeBase;
+use super::normalize::{
+    CODE_TOKEN, Fnv, FnvBuild, FnvMap, ID_TOKEN, Normalizer, PHONE_TOKEN, fold, fold_marked,
+    has_vietnamese_marks,
+};
+
+/// The language of a question (and of the reply).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Lang {
+    #[default]
+    Vi,
+    En,
+}
+
+impl Lang {
+    /// `"vi"` or `"en"`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Vi => "vi",
+            Lang::En => "en",
+        }
+    }
+}
+
+/// The result of ranking a question.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ranking {
+    /// The question's language.
+    pub lang: Lang,
+    /// The closest intents, best first (at most [`TOP_N`]), with scores in 0..=1.
+    pub top: Vec<(String, f32)>,
+    /// The recognised intent; `None` when the matcher abstains.
+    pub intent: Option<String>,
+    /// The best intent's score (0 when nothing matched at all).
+    pub score: f32,
+}
+
+/// How many intents [`Ranking::top`] lists.
+pub const TOP_N: usize = 3;
+
+/// Tuning knobs (defaults are the measured best; see the module tests).
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub struct Params {
+    pub w_unigram: f32,
+    pub w_bigram: f32,
+    pub w_char: f32,
+    /// Weight of the nearest example vs the centroid.
+    pub alpha: f32,
+    /// Minimum score to answer.
+    pub threshold: f32,
+    /// Minimum gap between the best and second-best intent.
+    pub margin: f32,
+    /// Multiplier of the unknown-feature weight (how much words the
+    /// knowledge base never saw lower the score).
+    pub unknown: f32,
+    /// Typo repair on unknown words.
+    pub typo: bool,
+    /// Character trigrams also in the nearest-example score (else only in
+    /// the centroid score: much faster, as their posting lists are long).
+    pub char_examples: bool,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            w_unigram: 1.0,
+            w_bigram: 0.5,
+            w_char: 0.0,
+            alpha: 0.8,
+            threshold: 0.35,
+            margin: 0.02,
+            unknown: 1.3,
+            typo: true,
+            char_examples: false,
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Unigram = 0,
+    Bigram = 1,
+    Char = 2,
+}
+
+#[derive(Debug, Clone)]
+struct Class {
+    id: String,
+}
+
+/// Ranks intents for questions. Build once per knowledge base; cheap to
+/// share (`Send + Sync`).
+#[derive(Debug, Clone)]
+pub struct Matcher {
+    norm: Normalizer,
+    params: Params,
+    classes: Vec<Class>,
+    /// Number of real intents (classes after them are out-of-scope).
+    n_intents: usize,
+    /// Feature hash → feature index.
+    features: FnvMap<u64, u32>,
+    /// Query-side weight of each feature (idf × kind weight).
+    fweight: Vec<f32>,
+    /// Unknown-feature weight per kind.
+    unknown_weight: [f32; 3],
+    ex_off: Vec<u32>,
+    ex_items: Vec<(u32, f32)>,
+    ex_class: Vec<u16>,
+    cen_off: Vec<u32>,
+    cen_items: Vec<(u16, f32)>,
+    /// Known words (after normalisation) with their frequency.
+    vocab: FnvMap<Box<str>, u32>,
+    /// One-deletion variants of known words → the most frequent word.
+    deletes: FnvMap<Box<str>, Box<str>>,
+    en_words: HashSet<Box<str>, FnvBuild>,
+    vi_words: HashSet<Box<str>, FnvBuild>,
+}
+
+fn hash_feature(kind: Kind, a: &str, b: &str) -> u64 {
+    let mut h = Fnv::default();
+    h.write_u8(kind as u8);
+    h.write(a.as_bytes());
+    if !b.is_empty() {
+        h.write_u8(b' ');
+        h.write(b.as_bytes());
+    }
+    h.finish()
+}
+
+fn is_placeholder(t: &str) -> bool {
+    t == ID_TOKEN || t == PHONE_TOKEN || t == CODE_TOKEN
+}
+
+/// Appends the feature hashes of a token sequence (with their kinds).
+fn extract(tokens: &[&str], with_chars: bool, out: &mut Vec<(u64, Kind)>) {
+    for (i, t) in tokens.iter().enumerate() {
+        out.push((hash_feature(Kind::Unigram, t, ""), Kind::Unigram));
+        if let Some(next) = tokens.get(i + 1) {
+            out.push((hash_feature(Kind::Bigram, t, next), Kind::Bigram));
+        }
+        if with_chars && !is_placeholder(t) && t.len() >= 3 && t.is_ascii() {
+            let b = t.as_bytes();
+            let n = b.len();
+            // Trigrams of "^token$".
+            for s in 0..n {
+                let mut h = Fnv::default();
+                h.write_u8(Kind::Char as u8);
+                if s == 0 {
+                    h.write_u8(b'^');
+                    h.write(&b[..2]);
+                } else if s + 2 <= n {
+                    h.write(&b[s - 1..s + 2]);
+                } else {
+                    continue;
+                }
+                out.push((h.finish(), Kind::Char));
+            }
+            let mut h = Fnv::default();
+            h.write_u8(Kind::Char as u8);
+            h.write(&b[n - 2..]);
+            h.write_u8(b'$');
+            out.push((h.finish(), Kind::Char));
+        }
+    }
+}
+
+const ONSETS: &[&str] = &[
+    "ngh", "ch", "gh", "gi", "kh", "ng", "nh", "ph", "qu", "th", "tr", "b", "c", "d", "g", "h",
+    "k", "l", "m", "n", "p", "r", "s", "t", "v", "x",
+];
+const CODAS: &[&str] = &["", "c", "ch", "m", "n", "ng", "nh", "p", "t"];
+
+/// True when a folded token is shaped like a Vietnamese syllable (onset,
+/// 1–3 vowels, coda). Such a token is a real word the knowledge base does
+/// not know, not a typo.
+pub(crate) fn is_syllable(t: &str) -> bool {
+    if t.len() > 7 || !t.bytes().all(|b| b.is_ascii_lowercase()) {
+        return false;
+    }
+    let rest = ONSETS.iter().find_map(|o| t.strip_prefix(o)).unwrap_or(t);
+    let vowels = rest.bytes().take_while(|b| b"aeiouy".contains(b)).count();
+    if vowels == 0 || vowels > 3 {
+        return false;
+    }
+    CODAS.contains(&&rest[vowels..])
+}
+
+/// Undoes Telex typing (the keys of the Vietnamese keyboard without the
+/// keyboard): doubled vowels, `w` marks, `dd`, and a final tone key.
+/// `None` when the word has no Telex marks.
+fn untelex(t: &str) -> Option<String> {
+    let mut w = t.to_string();
+    let mut changed = false;
+    if w.len() > 2 && w.ends_with(['s', 'f', 'r', 'x', 'j']) {
+        w.pop();
+        changed = true;
+    }
+    for (from, to) in [
+        ("dd", "d"),
+        ("uw", "u"),
+        ("ow", "o"),
+        ("aw", "a"),
+        ("aa", "a"),
+        ("ee", "e"),
+        ("oo", "o"),
+    ] {
+        if w.contains(from) {
+            w = w.replace(from, to);
+            changed = true;
+        }
+    }
+    if w.contains('w') {
+        w = w.replace('w', "u");
+        changed = true;
+    }
+    changed.then_some(w)
+}
+
+/// Common English words (for language detection), whitespace-separated.
+const ENGLISH_WORDS: &str = "\
+    i im my me the a an to is are was were am how what why where when which who can cannot \
+    cant do does did didn doesn don not no get got getting receive received account password \
+    code forgot forget reset change login log sign register registration phone number help \
+    please it this that with for of on at from wrong expired lost new need want call contact \
+    support there have has you your we our be been will would should could still yet again \
+    already card file upload size business company level verify verification staff unit select \
+    choose person hello thanks thank yes and or if but about after before by into up out any \
+    some all must doesnt dont didnt isnt arrive arrived message text create make office \
+    counter weather today tomorrow tell joke buy price much many long time here so work works \
+    working said says invalid incorrect enter entered typed type someone else they their he \
+    she his her us just only also too very";
+
+impl Matcher {
+    /// Builds the matcher for a knowledge base (its entries, abbreviations
+    /// and out-of-scope phrasings).
+    pub fn new(kb: &KnowledgeBase) -> Matcher {
+        Matcher::with_params(kb, Params::default())
+    }
+
+    #[doc(hidden)]
+    pub fn with_params(kb: &KnowledgeBase, params: Params) -> Matcher {
+        let norm = Normalizer::new(
+            kb.abbreviations()
+                .iter()
+                .chain(kb.synonyms())
+                .map(|(k, v)| (k.as_str(), v.as_str())),
+        );
+        let mut classes: Vec<Class> = kb
+            .entries()
+            .iter()
+            .map(|e| Class { id: e.id.clone() })
+            .collect();
+        let n_intents = classes.len();
+        // Examples: (class, normalised tokens).
+        let mut examples: Vec<(usize, Vec<String>)> = Vec::new();
+        let mut en_words: HashSet<Box<str>, FnvBuild> =
+            ENGLISH_WORDS.split_whitespace().map(Box::from).collect();
+        let mut vi_words: HashSet<Box<str>, FnvBuild> = HashSet::default();
+        let mut add =
+            |class: usize, text: &str, english: bool, examples: &mut Vec<(usize, Vec<String>)>| {
+                let folded = fold(text);
+                let mut tokens = Vec::new();
+                for raw in folded
+                    .split(' ')
+                    .filter(|t| !t.is_empty() && !t.as_bytes()[0].is_ascii_digit())
+                {
+                    if english {
+                        en_words.insert(Box::from(raw));
+                    } else {
+                        vi_words.insert(Box::from(raw));
+                    }
+                }
+                norm.tokens(&folded, &mut tokens);
+                tokens.retain(|t| !is_placeholder(t));
+                if !tokens.is_empty() {
+                    examples.push((class, tokens.iter().map(|t| t.to_string()).collect()));
+                }
+            };
+        for (c, e) in kb.entries().iter().enumerate() {
+            for ex in &e.examples {
+                add(c, ex, false, &mut examples);
+            }
+            for ex in &e.examples_en {
+                add(c, ex, true, &mut examples);
+            }
+        }
+        if !kb.out_of_scope().is_empty() {
+            classes.push(Class {
+                id: "out-of-scope".into(),
+            });
+            for ex in kb.out_of_scope() {
+                let english = !has_vietnamese_marks(ex) && ex.is_ascii() && looks_english_text(ex);
+                add(n_intents, ex, english, &mut examples);
+            }
+        }
+        // Abbreviation keys are Vietnamese chat words; synonym keys written
+        // without diacritics are mostly English words.
+        for (k, _) in kb.abbreviations() {
+            let f = fold(k);
+            if !en_words.contains(f.as_str()) {
+                vi_words.insert(f.into_boxed_str());
+            }
+        }
+        for (k, _) in kb.synonyms() {
+            if k.is_ascii() {
+                en_words.extend(fold(k).split(' ').filter(|w| w.len() > 1).map(Box::from));
+            }
+        }
+        let both: Vec<Box<str>> = en_words.intersection(&vi_words).cloned().collect();
+        for w in &both {
+            en_words.remove(w);
+            vi_words.remove(w);
+        }
+
+        // Vocabulary for typo repair.
+        let mut vocab: FnvMap<Box<str>, u32> = FnvMap::default();
+        for (_, toks) in &examples {
+            for t in toks {
+                if !is_placeholder(t) {
+                    *vocab.entry(Box::from(t.as_str())).or_insert(0) += 1;
+                }
+            }
+        }
+        let mut deletes: FnvMap<Box<str>, Box<str>> = FnvMap::default();
+        for (w, n) in &vocab {
+            if w.len() < 4 || !w.is_ascii() {
+                continue;
+            }
+            for i in 0..w.len() {
+                let mut d = String::with_capacity(w.len() - 1);
+                d.push_str(&w[..i]);
+                d.push_str(&w[i + 1..]);
+                let better = match deletes.get(d.as_str()) {
+                    Some(old) => vocab.get(old).copied().unwrap_or(0) < *n,
+                    None => true,
+                };
+                if better {
+                    deletes.insert(d.into_boxed_str(), w.clone());
+                }
+            }
+        }
+
+        // Features per example.
+        let n_classes = classes.len();
+        let mut features: FnvMap<u64, u32> = FnvMap::default();
+        let mut kinds: Vec<Kind> = Vec::new();
+        let mut ex_feats: Vec<Vec<u32>> = Vec::with_capacity(examples.len());
+        let mut buf = Vec::new();
+        for (_, toks) in &examples {
+            buf.clear();
+            let refs: Vec<&str> = toks.iter().map(String::as_str).collect();
+            extract(&refs, params.w_char > 0.0, &mut buf);
+            let mut ids: Vec<u32> = buf
+                .iter()
+                .map(|(h, k)| {
+                    let next = features.len() as u32;
+                    let id = *features.entry(*h).or_insert(next);
+                    if id == next {
+                        kinds.push(*k);
+                    }
+                    id
+                })
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ex_feats.push(ids);
+        }
+        let n_feat = features.len();
+        // Soft class frequency: sum over classes of p_c(f) / max_c p_c(f),
+        // where p_c(f) is the share of class c's examples having f.
+        let mut class_size = vec![0f32; n_classes];
+        for (c, _) in &examples {
+            class_size[*c] += 1.0;
+        }
+        let mut counts: Vec<FnvMap<u16, f32>> = vec![FnvMap::default(); n_feat];
+        for ((c, _), ids) in examples.iter().zip(&ex_feats) {
+            for &f in ids {
+                *counts[f as usize].entry(*c as u16).or_insert(0.0) +=
+                    1.0 / class_size[*c].max(1.0);
+            }
+        }
+        let nc = n_classes.max(1) as f32;
+        let kind_w = |k: Kind| match k {
+            Kind::Unigram => params.w_unigram,
+            Kind::Bigram => params.w_bigram,
+            Kind::Char => params.w_char,
+        };
+        let fweight: Vec<f32> = counts
+            .iter()
+            .zip(&kinds)
+            .map(|(m, k)| {
+                let max = m.values().copied().fold(0.0f32, f32::max);
+                let df: f32 = if max > 0.0 {
+                    m.values().map(|v| v / max).sum()
+                } else {
+                    1.0
+                };
+                (1.0 + nc / df).ln() * kind_w(*k)
+            })
+            .collect();
+        let unknown_idf = (1.0 + nc / 0.5).ln() * params.unknown;
+        let unknown_weight = [
+            unknown_idf * params.w_unigram,
+            0.5 * unknown_idf * params.w_bigram,
+            0.5 * unknown_idf * params.w_char,
+        ];
+
+        // Example postings (normalised vectors) and centroids.
+        let mut ex_lists: Vec<Vec<(u32, f32)>> = vec![Vec::new(); n_feat];
+        let mut centroids: Vec<FnvMap<u32, f32>> = vec![FnvMap::default(); n_classes];
+        let in_examples = |f: u32| params.char_examples || kinds[f as usize] != Kind::Char;
+        for (e, ((c, _), ids)) in examples.iter().zip(&ex_feats).enumerate() {
+            let norm2: f32 = ids.iter().map(|&f| fweight[f as usize].powi(2)).sum();
+            let inv = if norm2 > 0.0 { 1.0 / norm2.sqrt() } else { 0.0 };
+            let ex_norm2: f32 = ids
+                .iter()
+                .filter(|&&f| in_examples(f))
+                .map(|&f| fweight[f as usize].powi(2))
+                .sum();
+            let ex_inv = if ex_norm2 > 0.0 {
+                1.0 / ex_norm2.sqrt()
+            } else {
+                0.0
+            };
+            for &f in ids {
+                let w = fweight[f as usize];
+                if in_examples(f) {
+                    ex_lists[f as usize].push((e as u32, w * ex_inv));
+                }
+                *centroids[*c].entry(f).or_insert(0.0) += w * inv;
+            }
+        }
+        let mut cen_lists: Vec<Vec<(u16, f32)>> = vec![Vec::new(); n_feat];
+        for (c, cen) in centroids.iter().enumerate() {
+            let norm2: f32 = cen.values().map(|v| v * v).sum();
+            let inv = if norm2 > 0.0 { 1.0 / norm2.sqrt() } else { 0.0 };
+            for (&f, &w) in cen {
+                cen_lists[f as usize].push((c as u16, w * inv));
+            }
+        }
+        let (ex_off, ex_items) = flatten(ex_lists);
+        let (cen_off, cen_items) = flatten(cen_lists);
+        let ex_class = examples.iter().map(|(c, _)| *c as u16).collect();
+        Matcher {
+            norm,
+            params,
+            classes,
+            n_intents,
+            features,
+            fweight,
+            unknown_weight,
+            ex_off,
+            ex_items,
+            ex_class,
+            cen_off,
+            cen_items,
+            vocab,
+            deletes,
+            en_words,
+            vi_words,
+        }
+    }
+
+    /// Changes the abstention rules (for tuning).
+    #[doc(hidden)]
+    pub fn set_thresholds(&mut self, threshold: f32, margin: f32) {
+        self.params.threshold = threshold;
+        self.params.margin = margin;
+    }
+
+    /// The normaliser (with this knowledge base's abbreviations).
+    pub fn normalizer(&self) -> &Normalizer {
+        &self.norm
+    }
+
+    /// Number of example phrasings indexed.
+    pub fn example_count(&self) -> usize {
+        self.ex_class.len()
+    }
+
+    /// Detects the language of a question: Vietnamese unless it reads as
+    /// English (no Vietnamese diacritics and more English than Vietnamese
+    /// words).
+    pub fn detect_lang(&self, question: &str) -> Lang {
+        if has_vietnamese_marks(question) {
+            return Lang::Vi;
+        }
+        self.lang_of_folded(&fold(question))
+    }
+
+    fn lang_of_folded(&self, folded: &str) -> Lang {
+        let (mut en, mut vi) = (0, 0);
+        for t in folded.split(' ') {
+            if self.en_words.contains(t) {
+                en += 1;
+            } else if self.vi_words.contains(t) {
+                vi += 1;
+            }
+        }
+        if en > vi { Lang::En } else { Lang::Vi }
+    }
+
+    /// Repairs one unknown word: a split into known words ("matkhau") or a
+    /// known word one edit away ("khnog" → "khong"). Pushes the result.
+    fn repair<'a>(&'a self, t: &'a str, out: &mut Vec<&'a str>) {
+        if !self.params.typo || t.len() < 3 || is_placeholder(t) || self.vocab.contains_key(t) {
+            out.push(t);
+            return;
+        }
+        if !t.bytes().all(|b| b.is_ascii_lowercase()) {
+            out.push(t);
+            return;
+        }
+        // Vietnamese typed with the keyboard in the wrong mode (Telex):
+        // "ddawng" → "dang", "nhapj" → "nhap".
+        if let Some(plain) = untelex(t)
+            && let Some((k, _)) = self.vocab.get_key_value(plain.as_str())
+        {
+            out.push(k);
+            return;
+        }
+        if t.len() < 4 || is_syllable(t) {
+            out.push(t);
+            return;
+        }
+        // Glued words: try two or three known parts.
+        if let Some(parts) = self.split_known(t, 3) {
+            out.extend(parts);
+            return;
+        }
+        if let Some(w) = self.deletes.get(t) {
+            out.push(w);
+            return;
+        }
+        let mut buf = String::with_capacity(t.len());
+        let mut best: Option<(&str, u32)> = None;
+        for i in 0..t.len() {
+            buf.clear();
+            buf.push_str(&t[..i]);
+            buf.push_str(&t[i + 1..]);
+            let cand = self
+                .vocab
+                .get_key_value(buf.as_str())
+                .map(|(k, n)| (&**k, *n))
+                .or_else(|| {
+                    self.deletes
+                        .get(buf.as_str())
+                        .map(|w| (&**w, self.vocab.get(w).copied().unwrap_or(0)))
+                });
+            if let Some((w, n)) = cand
+                && w.len() >= 4
+                && best.is_none_or(|(_, bn)| n > bn)
+            {
+                best = Some((w, n));
+            }
+        }
+        match best {
+            Some((w, _)) => out.push(w),
+            None => out.push(t),
+        }
+    }
+
+    fn split_known<'a>(&'a self, t: &str, depth: usize) -> Option<Vec<&'a str>> {
+        if depth == 0 {
+            return None;
+        }
+        for i in 2..t.len().saturating_sub(1) {
+            let (a, b) = t.split_at(i);
+            let Some((ka, _)) = self.vocab.get_key_value(a) else {
+                continue;
+            };
+            if let Some((kb, _)) = self.vocab.get_key_value(b) {
+                return Some(vec![&**ka, &**kb]);
+            }
+            if let Some(mut rest) = self.split_known(b, depth - 1) {
+                rest.insert(0, &**ka);
+                return Some(rest);
+            }
+        }
+        None
+    }
+
+    /// Normalised, repaired tokens of a question (for debugging and
+    /// grouping).
+    pub fn tokens(&self, question: &str) -> Vec<String> {
+        let folded = fold(question);
+        let mut raw = Vec::new();
+        self.norm.tokens(&folded, &mut raw);
+        let mut toks = Vec::with_capacity(raw.len());
+        for t in raw {
+            self.repair(t, &mut toks);
+        }
+        toks.into_iter().map(str::to_string).collect()
+    }
+
+    /// Scores every class; returns `(scores per class, lang)`.
+    fn score(&self, question: &str) -> (Vec<f32>, Lang) {
+        let (folded, marks) = fold_marked(question);
+        let lang = if marks {
+            Lang::Vi
+        } else {
+            self.lang_of_folded(&folded)
+        };
+        let mut raw = Vec::with_capacity(16);
+        self.norm.tokens(&folded, &mut raw);
+        let mut toks = Vec::with_capacity(raw.len() + 4);
+        for t in raw {
+            // Numbers (ID, phone, codes) say nothing about the intent.
+            if !is_placeholder(t) {
+                self.repair(t, &mut toks);
+            }
+        }
+        let mut feats = Vec::with_capacity(toks.len() * 8);
+        extract(&toks, self.params.w_char > 0.0, &mut feats);
+        feats.sort_unstable_by_key(|(h, _)| *h);
+        feats.dedup_by_key(|(h, _)| *h);
+
+        let n_classes = self.classes.len();
+        let mut ex_scores = vec![0f32; self.ex_class.len()];
+        let mut cen_scores = vec![0f32; n_classes];
+        let mut norm2 = 0f32;
+        let mut ex_norm2 = 0f32;
+        let char_examples = self.params.char_examples;
+        for (h, kind) in &feats {
+            let in_examples = char_examples || *kind != Kind::Char;
+            match self.features.get(h) {
+                Some(&f) => {
+                    let f = f as usize;
+                    let w = self.fweight[f];
+                    norm2 += w * w;
+                    if in_examples {
+                        ex_norm2 += w * w;
+                        let (a, b) = (self.ex_off[f] as usize, self.ex_off[f + 1] as usize);
+                        for &(e, v) in &self.ex_items[a..b] {
+                            ex_scores[e as usize] += w * v;
+                        }
+                    }
+                    let (a, b) = (self.cen_off[f] as usize, self.cen_off[f + 1] as usize);
+                    for &(c, v) in &self.cen_items[a..b] {
+                        cen_scores[c as usize] += w * v;
+                    }
+                }
+                None => {
+                    let w = self.unknown_weight[*kind as usize];
+                    norm2 += w * w;
+                    if in_examples {
+                        ex_norm2 += w * w;
+                    }
+                }
+            }
+        }
+        let mut scores = vec![0f32; n_classes];
+        if norm2 <= 0.0 || ex_norm2 <= 0.0 {
+            return (scores, lang);
+        }
+        let inv = 1.0 / norm2.sqrt();
+        let ex_inv = 1.0 / ex_norm2.sqrt();
+        let mut best_ex = vec![0f32; n_classes];
+        for (e, s) in ex_scores.iter().enumerate() {
+            let c = self.ex_class[e] as usize;
+            if *s > best_ex[c] {
+                best_ex[c] = *s;
+            }
+        }
+        let alpha = self.params.alpha;
+        for c in 0..n_classes {
+            scores[c] = alpha * best_ex[c] * ex_inv + (1.0 - alpha) * cen_scores[c] * inv;
+        }
+        (scores, lang)
+    }
+
+    /// Ranks the intents for a question and decides whether to answer.
+    pub fn rank(&self, question: &str) -> Ranking {
+        let (scores, lang) = self.score(question);
+        let (order, best, intent) = self.decide(&scores);
+        Ranking {
+            lang,
+            top: order
+                .iter()
+                .take(TOP_N)
+                .map(|&c| (self.classes[c].id.clone(), scores[c]))
+                .collect(),
+            intent: intent.map(|c| self.classes[c].id.clone()),
+            score: best,
+        }
+    }
+
+    /// Like [`Matcher::rank`] without building strings: `(intent index into
+    /// the knowledge base's entries or None, score, lang)`.
+    pub fn rank_index(&self, question: &str) -> (Option<usize>, f32, Lang) {
+        let (scores, lang) = self.score(question);
+        let (_, best, intent) = self.decide(&scores);
+        (intent, best, lang)
+    }
+
+    /// Orders the intents and applies the abstention rules.
+    fn decide(&self, scores: &[f32]) -> (Vec<usize>, f32, Option<usize>) {
+        let mut order: Vec<usize> = (0..self.n_intents).collect();
+        order.sort_by(|a, b| scores[*b].total_cmp(&scores[*a]).then(a.cmp(b)));
+        let best = order.first().map_or(0.0, |&c| scores[c]);
+        let second = order.get(1).map_or(0.0, |&c| scores[c]);
+        let oos = scores[self.n_intents..]
+            .iter()
+            .copied()
+            .fold(0.0f32, f32::max);
+        let p = &self.params;
+        let answer = best >= p.threshold && best - second >= p.margin && best > oos;
+        let intent = if answer { order.first().copied() } else { None };
+        (order, best, intent)
+    }
+
+    /// The intent ids, in knowledge-base order.
+    pub fn intent_ids(&self) -> impl Iterator<Item = &str> {
+        self.classes[..self.n_intents].iter().map(|c| c.id.as_str())
+    }
+
+    /// Cosine similarity of two questions over word unigrams and bigrams
+    /// weighted like the matcher (used to group unanswered questions).
+    pub fn similarity(&self, a: &str, b: &str) -> f32 {
+        Matcher::cosine(&self.bag(a), &self.bag(b))
+    }
+
+    /// Sorted `(feature hash, weight)` of a question's words and word pairs.
+    pub(crate) fn bag(&self, q: &str) -> Vec<(u64, f32)> {
+        let toks = self.tokens(q);
+        let refs: Vec<&str> = toks.iter().map(String::as_str).collect();
+        let mut feats = Vec::new();
+        extract(&refs, false, &mut feats);
+        feats.sort_unstable_by_key(|(h, _)| *h);
+        feats.dedup_by_key(|(h, _)| *h);
+        feats
+            .into_iter()
+            .map(|(h, k)| {
+                let w = match self.features.get(&h) {
+                    Some(&f) => self.fweight[f as usize],
+                    None => self.unknown_weight[k as usize],
+                };
+                (h, w)
+            })
+            .collect()
+    }
+
+    /// Cosine of two sorted bags.
+    pub(crate) fn cosine(a: &[(u64, f32)], b: &[(u64, f32)]) -> f32 {
+        let (mut i, mut j, mut dot) = (0, 0, 0f32);
+        while i < a.len() && j < b.len() {
+            match a[i].0.cmp(&b[j].0) {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Equal => {
+                    dot += a[i].1 * b[j].1;
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        let na: f32 = a.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
+        let nb: f32 = b.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
+        if na > 0.0 && nb > 0.0 {
+            dot / (na * nb)
+        } else {
+            0.0
+        }
+    }
+}
+
+fn flatten<T: Copy>(lists: Vec<Vec<T>>) -> (Vec<u32>, Vec<T>) {
+    let mut off = Vec::with_capacity(lists.len() + 1);
+    let mut items = Vec::with_capacity(lists.iter().map(Vec::len).sum());
+    off.push(0);
+    for l in lists {
+        items.extend(l);
+        off.push(items.len() as u32);
+    }
+    (off, items)
+}
+
+fn looks_english_text(s: &str) -> bool {
+    let f = fold(s);
+    let words: Vec<&str> = f.split(' ').collect();
+    let en = words
+        .iter()
+        .filter(|w| ENGLISH_WORDS.split_whitespace().any(|e| e == **w))
+        .count();
+    en * 3 >= words.len().max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn syllables() {
+        for s in [
+            "khong", "nghieng", "duoc", "quen", "mat", "khau", "chieu", "a", "uyen", "thuong",
+        ] {
+            assert!(is_syllable(s), "{s}");
+        }
+        for s in [
+            "khnog", "duco", "matkhau", "pasword", "dangky", "khog", "xyz",
+        ] {
+            assert!(!is_syllable(s), "{s}");
+        }
+        assert_eq!(untelex("ddawng").as_deref(), Some("dang"));
+        assert_eq!(untelex("dduowcj").as_deref(), Some("duoc"));
+        assert_eq!(untelex("khoong").as_deref(), Some("khong"));
+        assert_eq!(untelex("nhapj").as_deref(), Some("nhap"));
+        assert_eq!(untelex("khong"), None);
+    }
+}
