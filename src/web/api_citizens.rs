@@ -123,7 +123,7 @@ pub struct CitizenList {
 }
 
 #[derive(Object)]
-pub struct LookupOut {
+pub struct CitizenLookupOut {
     pub exists: bool,
     #[oai(skip_serializing_if_is_none)]
     pub phone_masked: Option<String>,
@@ -132,12 +132,12 @@ pub struct LookupOut {
 }
 
 #[derive(Object)]
-pub struct RequestCreated {
+pub struct CitizenRequestCreated {
     pub request_id: String,
 }
 
 #[derive(Object)]
-pub struct RequestOut {
+pub struct CitizenRequestOut {
     pub request_id: String,
     pub code: String,
     pub id_number: String,
@@ -157,14 +157,14 @@ pub struct RequestOut {
 }
 
 #[derive(Object)]
-pub struct OtpSent {
+pub struct CitizenOtpSent {
     pub phone_masked: String,
     pub expires_in: i64,
     pub resend_in: i64,
 }
 
 #[derive(Object)]
-pub struct AccountCreated {
+pub struct CitizenAccountCreated {
     pub id_number: String,
 }
 
@@ -187,7 +187,7 @@ pub struct CitizenOut {
 
 /// A downloaded file (always as an attachment; `nosniff` is on every response).
 #[derive(ApiResponse)]
-pub enum FileOut {
+pub enum CitizenFileOut {
     #[oai(status = 200)]
     File(
         Binary<Vec<u8>>,
@@ -196,17 +196,17 @@ pub enum FileOut {
     ),
 }
 
-fn file(mime: &str, name: &str, bytes: Vec<u8>) -> FileOut {
-    FileOut::File(
+fn file(mime: &str, name: &str, bytes: Vec<u8>) -> CitizenFileOut {
+    CitizenFileOut::File(
         Binary(bytes),
         mime.to_string(),
         upload::attachment_disposition(name),
     )
 }
 
-fn request_out(v: RequestView, app: &App) -> RequestOut {
+fn request_out(v: RequestView, app: &App) -> CitizenRequestOut {
     let unit = app.tree().name(v.data.unit);
-    RequestOut {
+    CitizenRequestOut {
         request_id: v.id,
         code: v.data.code,
         id_number: v.data.id_number,
@@ -309,10 +309,10 @@ impl CitizenAccountsApi {
         req: &Request,
         Data(app): Data<&Arc<App>>,
         id_number: Query<Option<String>>,
-    ) -> ApiResult<Json<LookupOut>> {
+    ) -> ApiResult<Json<CitizenLookupOut>> {
         let actor = staff_actor(app, req).await?;
         let l = ca::lookup(app, &actor, id_number.0.as_deref().unwrap_or("")).await?;
-        Ok(Json(LookupOut {
+        Ok(Json(CitizenLookupOut {
             exists: l.exists,
             message: l.exists.then(|| ca::MSG_EXISTS.to_string()),
             phone_masked: l.phone_masked,
@@ -340,7 +340,7 @@ impl CitizenAccountsApi {
         req: &Request,
         Data(app): Data<&Arc<App>>,
         id_number: Path<String>,
-    ) -> ApiResult<FileOut> {
+    ) -> ApiResult<CitizenFileOut> {
         let actor = staff_actor(app, req).await?;
         let rec = ca::account(app, &actor, &id_number).await?;
         let (rec, bytes) = ca::scan_file(app, &actor, rec).await?;
@@ -355,7 +355,7 @@ impl CitizenAccountsApi {
         req: &Request,
         Data(app): Data<&Arc<App>>,
         id_number: Path<String>,
-    ) -> ApiResult<FileOut> {
+    ) -> ApiResult<CitizenFileOut> {
         let actor = staff_actor(app, req).await?;
         let rec = ca::account(app, &actor, &id_number).await?;
         let (name, pdf) = ca::account_pdf(app, &actor, rec).await?;
@@ -369,7 +369,7 @@ impl CitizenAccountsApi {
         req: &Request,
         Data(app): Data<&Arc<App>>,
         body: ScanForm,
-    ) -> ApiResult<Created<RequestCreated>> {
+    ) -> ApiResult<Created<CitizenRequestCreated>> {
         let actor = staff_actor(app, req).await?;
         let form = upload::read_multipart(body.multipart, body.content_length, "id_scan").await?;
         let input = NewRequest {
@@ -382,7 +382,9 @@ impl CitizenAccountsApi {
             file: form.file,
         };
         let id = ca::create_request(app, &actor, input).await?;
-        Ok(Created::Created(Json(RequestCreated { request_id: id })))
+        Ok(Created::Created(Json(CitizenRequestCreated {
+            request_id: id,
+        })))
     }
 
     /// A request in progress (its owner only).
@@ -392,7 +394,7 @@ impl CitizenAccountsApi {
         req: &Request,
         Data(app): Data<&Arc<App>>,
         id: Path<String>,
-    ) -> ApiResult<Json<RequestOut>> {
+    ) -> ApiResult<Json<CitizenRequestOut>> {
         let actor = staff_actor(app, req).await?;
         let v = ca::get_request(app, &actor, &id).await?;
         Ok(Json(request_out(v, app)))
@@ -405,7 +407,7 @@ impl CitizenAccountsApi {
         req: &Request,
         Data(app): Data<&Arc<App>>,
         id: Path<String>,
-    ) -> ApiResult<FileOut> {
+    ) -> ApiResult<CitizenFileOut> {
         let actor = staff_actor(app, req).await?;
         let (name, pdf) = ca::request_pdf(app, &actor, &id).await?;
         Ok(file("application/pdf", &name, pdf))
@@ -419,10 +421,10 @@ impl CitizenAccountsApi {
         req: &Request,
         Data(app): Data<&Arc<App>>,
         id: Path<String>,
-    ) -> ApiResult<Json<OtpSent>> {
+    ) -> ApiResult<Json<CitizenOtpSent>> {
         let actor = staff_actor(app, req).await?;
         let v = ca::send_otp(app, &actor, &id).await?;
-        Ok(Json(OtpSent {
+        Ok(Json(CitizenOtpSent {
             phone_masked: v.phone_masked,
             expires_in: v.otp_valid_for,
             resend_in: v.resend_in,
@@ -438,10 +440,10 @@ impl CitizenAccountsApi {
         Data(app): Data<&Arc<App>>,
         id: Path<String>,
         body: Json<OtpRequest>,
-    ) -> ApiResult<Created<AccountCreated>> {
+    ) -> ApiResult<Created<CitizenAccountCreated>> {
         let actor = staff_actor(app, req).await?;
         let rec = ca::confirm(app, &actor, &id, &body.otp).await?;
-        Ok(Created::Created(Json(AccountCreated {
+        Ok(Created::Created(Json(CitizenAccountCreated {
             id_number: rec.id_number,
         })))
     }
