@@ -6,6 +6,7 @@ pub mod app;
 pub mod auth;
 pub mod backup;
 pub mod captcha;
+pub mod channels;
 pub mod cli;
 pub mod config;
 pub mod domain;

@@ -3,6 +3,7 @@
 
 pub mod access_requests;
 pub mod admin;
+pub mod chat;
 pub mod citizen_accounts;
 pub mod otp_flow;
 pub mod password_reset;

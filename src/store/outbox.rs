@@ -36,6 +36,8 @@ pub struct OutJob {
     pub conversation: String,
     pub text: String,
     pub buttons: Vec<Button>,
+    /// "vi" or "en": the language of the words a channel adds.
+    pub lang: String,
     pub created_at: i64,
     pub attempts: u32,
     pub next_attempt_at: i64,
@@ -67,16 +69,27 @@ fn parse_due(k: &[u8]) -> Option<(i64, u64)> {
     Some((at, id))
 }
 
+/// What to send and where.
+#[derive(Debug, Clone)]
+pub struct NewJob<'a> {
+    pub channel: Channel,
+    pub peer: &'a str,
+    pub conversation: &'a str,
+    pub text: &'a str,
+    pub buttons: Vec<Button>,
+    pub lang: &'a str,
+}
+
 /// Queues a message in the caller's transaction.
-pub fn enqueue(
-    w: &WriteTransaction,
-    channel: Channel,
-    peer: &str,
-    conversation: &str,
-    text: &str,
-    buttons: Vec<Button>,
-    now: i64,
-) -> Result<u64> {
+pub fn enqueue(w: &WriteTransaction, new: NewJob<'_>, now: i64) -> Result<u64> {
+    let NewJob {
+        channel,
+        peer,
+        conversation,
+        text,
+        buttons,
+        lang,
+    } = new;
     let id = meta::next_id(w, "chat_outbox")?;
     let job = OutJob {
         id,
@@ -85,6 +98,7 @@ pub fn enqueue(
         conversation: conversation.to_string(),
         text: text.to_string(),
         buttons,
+        lang: lang.to_string(),
         created_at: now,
         attempts: 0,
         next_attempt_at: now,
@@ -213,8 +227,16 @@ mod tests {
         let s = Store::open(&dir.path().join("db.redb")).unwrap();
         let (a, b) = s
             .write(|w| {
-                let a = enqueue(w, Channel::Telegram, "1", "c", "x", vec![], 100)?;
-                let b = enqueue(w, Channel::Zalo, "2", "d", "y", vec![], 50)?;
+                let job = |channel, peer| NewJob {
+                    channel,
+                    peer,
+                    conversation: "c",
+                    text: "x",
+                    buttons: vec![],
+                    lang: "vi",
+                };
+                let a = enqueue(w, job(Channel::Telegram, "1"), 100)?;
+                let b = enqueue(w, job(Channel::Zalo, "2"), 50)?;
                 Ok::<_, StoreError>((a, b))
             })
             .unwrap();

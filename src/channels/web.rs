@@ -1,0 +1,113 @@
+//! The web chat (portal and console widget, `web/static/chat.js`) over
+//! `/api/v1/chat`. The conversation id, 256 random bits kept in the
+//! browser tab, is the only thing that links requests to a conversation:
+//! no cookie is read, so there is no ambient authority for a cross-site
+//! request to abuse (see docs/design/webhooks.md). Staff replies and the
+//! rating question reach the widget through `GET /chat/{id}/messages`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
+
+use crate::app::App;
+use crate::error::{AppError, AppResult};
+use crate::store::conversations::{self as conv, Button, Message, Sender, TicketStatus};
+
+/// New conversations one client IP may start per window.
+pub const NEW_PER_WINDOW: u32 = 60;
+pub const WINDOW_SECS: i64 = 600;
+
+/// (app, ip) → (window start, conversations started).
+static STARTS: LazyLock<Mutex<HashMap<(usize, String), (i64, u32)>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// Counts a new conversation from `ip`; refuses when the IP started too
+/// many lately (each one is a row in the database).
+pub fn allow_new(app: &Arc<App>, ip: &str) -> AppResult<()> {
+    let now = app.now();
+    let k = (Arc::as_ptr(app) as usize, ip.to_string());
+    let mut map = STARTS.lock().unwrap_or_else(|e| e.into_inner());
+    if map.len() > 50_000 {
+        map.retain(|_, (start, _)| now - *start < WINDOW_SECS);
+    }
+    let e = map.entry(k).or_insert((now, 0));
+    if now - e.0 >= WINDOW_SECS {
+        *e = (now, 0);
+    }
+    if e.1 >= NEW_PER_WINDOW {
+        return Err(AppError::Limited {
+            message: "Anh/chị đã mở quá nhiều cuộc trò chuyện. Vui lòng thử lại sau ít phút."
+                .into(),
+            retry_after: (e.0 + WINDOW_SECS - now).max(1),
+        });
+    }
+    e.1 += 1;
+    Ok(())
+}
+
+/// A message as the widget shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct WebMessage {
+    pub seq: u64,
+    /// "citizen", "bot" or "staff".
+    pub from: &'static str,
+    pub text: String,
+    pub suggestions: Vec<Button>,
+    pub withheld: bool,
+}
+
+impl From<Message> for WebMessage {
+    fn from(m: Message) -> WebMessage {
+        WebMessage {
+            seq: m.seq,
+            from: match m.from {
+                Sender::Citizen => "citizen",
+                Sender::Bot => "bot",
+                // The citizen sees "support staff", not who.
+                Sender::Staff(_) => "staff",
+            },
+            text: m.text,
+            suggestions: m.suggestions,
+            withheld: m.withheld,
+        }
+    }
+}
+
+/// What the widget polls for.
+#[derive(Debug, Clone)]
+pub struct Poll {
+    pub messages: Vec<WebMessage>,
+    /// A person handles the conversation.
+    pub person: bool,
+    /// The open (or last) request's status.
+    pub ticket_status: Option<TicketStatus>,
+}
+
+/// Messages after `after` in a web conversation.
+pub async fn poll(app: &Arc<App>, id: &str, after: u64) -> AppResult<Poll> {
+    let id = id.to_string();
+    app.db(move |app| {
+        app.store
+            .read(|r| {
+                let Some(c) = conv::get(r, &id)?.filter(|c| c.channel == conv::Channel::Web) else {
+                    return Ok(Err(AppError::NotFound(
+                        "Không tìm thấy cuộc trò chuyện. Anh/chị vui lòng bắt đầu lại.".into(),
+                    )));
+                };
+                let messages = conv::messages(r, &id, after, 200)?
+                    .into_iter()
+                    .map(WebMessage::from)
+                    .collect();
+                let status = match c.ticket.or(c.awaiting_rating) {
+                    Some(t) => conv::ticket(r, t)?.map(|t| t.status),
+                    None => None,
+                };
+                Ok::<_, crate::store::StoreError>(Ok(Poll {
+                    messages,
+                    person: c.ticket.is_some(),
+                    ticket_status: status,
+                }))
+            })
+            .map_err(AppError::from)?
+    })
+    .await
+}

@@ -1,0 +1,1238 @@
+//! The support conversation, channel-agnostic: a web chat, Telegram and
+//! Zalo all call [`receive`] with what the citizen sent and get the same
+//! answer, handoff or rating behaviour. Each call is one redb transaction
+//! that stores the citizen's message (unless it looked like it held a
+//! password or an OTP), the bot's reply, the outgoing channel message
+//! (durable queue) and the statistics together.
+//!
+//! Staff work on support requests (tickets) through [`staff_reply`],
+//! [`set_status`] and the read functions below, scoped to the units where
+//! they hold `support.manage` (others get "not found").
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::app::{App, Bot};
+use crate::domain::Permission;
+use crate::error::{AppError, AppResult};
+use crate::flows::Actor;
+use crate::helpdesk::{self, HANDOFF, Lang};
+use crate::org::UnitTree;
+use crate::store::accounts::Account;
+use crate::store::conversations::{
+    self as conv, Button, Channel, Conversation, Message, Sender, Ticket, TicketStatus,
+};
+use crate::store::{StoreError, audit, outbox, stats};
+
+/// Longest citizen message kept and matched (longer ones are truncated).
+pub const MAX_TEXT: usize = 1000;
+/// Longest staff reply.
+pub const MAX_STAFF_TEXT: usize = 2000;
+/// Per-chat rate limit: at most `RATE_LIMIT` messages per `RATE_WINDOW` seconds.
+pub const RATE_WINDOW: i64 = 60;
+pub const RATE_LIMIT: u32 = 15;
+
+/// Button ids besides intents, tree steps and `handoff`.
+pub const RATE_PREFIX: &str = "rate:";
+pub const COMMENT_SKIP: &str = "comment:skip";
+
+/// Topics shown by /start.
+const MAIN_TOPICS: &[&str] = &[
+    "self-register",
+    "register-at-office",
+    "login-how",
+    "forgot-password",
+    "otp-not-received",
+    "lost-phone",
+];
+
+/// What the citizen sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    Text(String),
+    /// A button (suggestion id), or `n:<index>` of the last buttons.
+    Button(String),
+    Start,
+    Help,
+    Handoff,
+}
+
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    pub channel: Channel,
+    /// The chat on the channel; empty for web.
+    pub peer: String,
+    /// Web: the conversation to continue.
+    pub conversation_id: Option<String>,
+    pub input: Input,
+    /// The interface's language, for buttons and commands (a typed question
+    /// is answered in its own language).
+    pub lang: Option<Lang>,
+    /// The channel's id of the event: a redelivered event is ignored.
+    pub event_id: Option<String>,
+    /// Web: a unit chosen for a handoff.
+    pub unit: Option<u64>,
+}
+
+impl Incoming {
+    pub fn new(channel: Channel, peer: &str, input: Input) -> Incoming {
+        Incoming {
+            channel,
+            peer: peer.to_string(),
+            conversation_id: None,
+            input,
+            lang: None,
+            event_id: None,
+            unit: None,
+        }
+    }
+}
+
+/// The bot's answer, in the shape every channel renders.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BotReply {
+    pub text: String,
+    pub intent: Option<String>,
+    pub suggestions: Vec<Button>,
+    pub handoff_offered: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub conversation_id: String,
+    /// `None` when the bot stays quiet (a person handles the chat, or a
+    /// repeated rate-limit hit).
+    pub reply: Option<BotReply>,
+    /// The support request opened (or already open) by a handoff.
+    pub ticket: Option<u64>,
+    /// A person handles the conversation now.
+    pub person: bool,
+    /// The event had been processed before.
+    pub duplicate: bool,
+}
+
+fn lang_of(code: &str) -> Lang {
+    helpdesk::lang_from_code(code)
+}
+
+fn pick(lang: Lang, vi: &str, en: &str) -> String {
+    match lang {
+        Lang::Vi => vi.to_string(),
+        Lang::En => en.to_string(),
+    }
+}
+
+fn buttons(s: &[helpdesk::Suggestion]) -> Vec<Button> {
+    s.iter()
+        .map(|s| Button {
+            id: s.id.clone(),
+            label: s.label.clone(),
+        })
+        .collect()
+}
+
+fn from_reply(r: helpdesk::Reply) -> BotReply {
+    BotReply {
+        suggestions: buttons(&r.suggestions),
+        text: r.text,
+        intent: r.intent,
+        handoff_offered: r.handoff_offered,
+    }
+}
+
+fn handoff_button(lang: Lang) -> Button {
+    Button {
+        id: HANDOFF.to_string(),
+        label: helpdesk::handoff_label(lang).to_string(),
+    }
+}
+
+/// Cuts a text to `max` characters, marking the cut.
+pub fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut s: String = text.chars().take(max.saturating_sub(1)).collect();
+    s.push('…');
+    s
+}
+
+fn welcome(bot: &Bot, channel: Channel, lang: Lang) -> BotReply {
+    let mut suggestions: Vec<Button> = MAIN_TOPICS
+        .iter()
+        .filter_map(|id| bot.kb.entry(id))
+        .map(|e| Button {
+            id: e.id.clone(),
+            label: match lang {
+                Lang::Vi => e.title_vi.clone(),
+                Lang::En => e.title_en.clone(),
+            },
+        })
+        .collect();
+    suggestions.push(handoff_button(lang));
+    let command = if channel == Channel::Web {
+        ""
+    } else {
+        match lang {
+            Lang::Vi => " (hoặc nhắn /nguoi)",
+            Lang::En => " (or send /nguoi)",
+        }
+    };
+    let text = match lang {
+        Lang::Vi => format!(
+            "Xin chào! Tôi là trợ lý tự động hỗ trợ tài khoản trên Cổng Dịch vụ công quốc gia. \
+             Anh/chị hãy nhắn câu hỏi (ví dụ: \"không nhận được mã OTP\") hoặc chọn một chủ đề dưới đây. \
+             Khi cần gặp cán bộ hỗ trợ, anh/chị bấm **Gặp cán bộ hỗ trợ**{command}.\n\
+             Vì an toàn, anh/chị không gửi mật khẩu hay mã OTP cho bất kỳ ai."
+        ),
+        Lang::En => format!(
+            "Hello! I am the automatic assistant for National Public Service Portal accounts. \
+             Send your question (for example: \"I did not get the OTP\") or pick a topic below. \
+             To reach a staff member, tap **Talk to a person**{command}.\n\
+             For your safety, never send your password or OTP code to anyone."
+        ),
+    };
+    BotReply {
+        text,
+        intent: None,
+        suggestions,
+        handoff_offered: true,
+    }
+}
+
+fn help(lang: Lang) -> BotReply {
+    let text = pick(
+        lang,
+        "Cách dùng trợ lý:\n\
+         • Nhắn câu hỏi bằng tiếng Việt (có dấu hoặc không dấu) hoặc tiếng Anh.\n\
+         • Bấm nút, hoặc nhắn số thứ tự của nút, để chọn chủ đề gợi ý.\n\
+         • Nhắn /nguoi để gặp cán bộ hỗ trợ.\n\
+         • Nhắn /start để xem các chủ đề chính.\n\
+         Vì an toàn, anh/chị không gửi mật khẩu hay mã OTP cho bất kỳ ai.",
+        "How to use this assistant:\n\
+         • Send your question in Vietnamese or English.\n\
+         • Tap a button, or send its number, to pick a suggested topic.\n\
+         • Send /nguoi to talk to a staff member.\n\
+         • Send /start to see the main topics.\n\
+         For your safety, never send your password or OTP code to anyone.",
+    );
+    BotReply {
+        text,
+        intent: None,
+        suggestions: vec![handoff_button(lang)],
+        handoff_offered: true,
+    }
+}
+
+fn rate_limited_text(lang: Lang) -> String {
+    pick(
+        lang,
+        "Anh/chị đang gửi tin nhắn hơi nhanh. Vui lòng đợi khoảng một phút rồi gửi tiếp, tôi sẽ trả lời ngay.",
+        "You are sending messages a little fast. Please wait about a minute, then send again and I will answer.",
+    )
+}
+
+/// The rating question sent when a request is resolved, with buttons 1–5.
+pub fn rating_prompt(ticket: u64, lang: Lang) -> BotReply {
+    let labels_vi = [
+        "Rất không hài lòng",
+        "Không hài lòng",
+        "Bình thường",
+        "Hài lòng",
+        "Rất hài lòng",
+    ];
+    let labels_en = [
+        "Very unsatisfied",
+        "Unsatisfied",
+        "Neutral",
+        "Satisfied",
+        "Very satisfied",
+    ];
+    let suggestions = (1..=5)
+        .map(|n| Button {
+            id: format!("{RATE_PREFIX}{n}"),
+            label: format!(
+                "{n} – {}",
+                match lang {
+                    Lang::Vi => labels_vi[n - 1],
+                    Lang::En => labels_en[n - 1],
+                }
+            ),
+        })
+        .collect();
+    let text = match lang {
+        Lang::Vi => format!(
+            "Yêu cầu hỗ trợ số {ticket} của anh/chị đã được xử lý xong. \
+             Anh/chị vui lòng đánh giá mức độ hài lòng với hỗ trợ vừa nhận, từ 1 (rất không hài lòng) đến 5 (rất hài lòng), \
+             bằng cách bấm nút hoặc nhắn một số từ 1 đến 5."
+        ),
+        Lang::En => format!(
+            "Your support request no. {ticket} has been resolved. \
+             Please rate the help you received from 1 (very unsatisfied) to 5 (very satisfied): tap a button or send a number from 1 to 5."
+        ),
+    };
+    BotReply {
+        text,
+        intent: None,
+        suggestions,
+        handoff_offered: false,
+    }
+}
+
+/// A label put before a staff member's message on Telegram and Zalo.
+pub fn staff_prefix(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Vi => "👤 Cán bộ hỗ trợ:\n",
+        Lang::En => "👤 Support staff:\n",
+    }
+}
+
+/// `/start`, `/help`, `/nguoi` typed as text (also `/start@BotName`).
+fn command(text: &str) -> Option<Input> {
+    let t = text.trim();
+    let cmd = t.strip_prefix('/')?;
+    let cmd = cmd.split([' ', '@']).next().unwrap_or("").to_lowercase();
+    match cmd.as_str() {
+        "start" => Some(Input::Start),
+        "help" | "trogiup" | "huongdan" => Some(Input::Help),
+        "nguoi" | "gapnguoi" | "canbo" | "human" | "person" => Some(Input::Handoff),
+        _ => None,
+    }
+}
+
+/// A rating typed as text: "5", "4 sao", "3/5", "5⭐".
+fn typed_rating(text: &str) -> Option<u8> {
+    let t = helpdesk::fold(text);
+    let t = t
+        .trim_end_matches("sao")
+        .trim_end_matches("/5")
+        .trim_end_matches(" 5")
+        .trim();
+    match t {
+        "1" | "2" | "3" | "4" | "5" => t.parse().ok(),
+        _ => None,
+    }
+}
+
+/// The eligible unit nearest the root (the province's one-stop centre):
+/// where a request goes when the citizen named no unit.
+pub fn default_unit(tree: &UnitTree) -> Option<u64> {
+    let rows = tree.rows();
+    rows.iter()
+        .filter(|r| r.eligible)
+        .min_by_key(|r| (r.depth, r.id))
+        .or(rows.first())
+        .map(|r| r.id)
+}
+
+/// The place an eligible unit serves, folded, without its level word:
+/// "Bộ phận một cửa UBND xã Lạc Đạo" → "lac dao".
+fn locality(name: &str) -> Option<String> {
+    let f = helpdesk::fold(name);
+    let rest = if let Some(i) = f.rfind("ubnd ") {
+        &f[i + 5..]
+    } else if let Some(i) = f.rfind("uy ban nhan dan ") {
+        &f[i + 16..]
+    } else {
+        let markers = [
+            " tinh ",
+            " thanh pho ",
+            " huyen ",
+            " quan ",
+            " thi xa ",
+            " xa ",
+            " phuong ",
+            " thi tran ",
+        ];
+        let i = markers.iter().filter_map(|m| f.rfind(m)).max()?;
+        &f[i + 1..]
+    };
+    let mut words: Vec<&str> = rest.split(' ').collect();
+    let level_words = [["thanh", "pho"], ["thi", "xa"], ["thi", "tran"], ["", ""]];
+    if words.len() > 2
+        && level_words
+            .iter()
+            .any(|l| words[0] == l[0] && words[1] == l[1])
+    {
+        words.drain(..2);
+    } else if words.len() > 1 && ["tinh", "huyen", "quan", "xa", "phuong"].contains(&words[0]) {
+        words.remove(0);
+    }
+    let core = words.join(" ");
+    (core.len() >= 3).then_some(core)
+}
+
+/// The most specific eligible unit whose place the text names.
+pub fn named_unit(tree: &UnitTree, text: &str) -> Option<u64> {
+    let padded = format!(" {} ", helpdesk::fold(text));
+    tree.rows()
+        .into_iter()
+        .filter(|r| r.eligible)
+        .filter_map(|r| {
+            let core = locality(&r.name)?;
+            padded
+                .contains(&format!(" {core} "))
+                .then_some((r.depth, r.id))
+        })
+        .max_by_key(|(depth, id)| (*depth, std::cmp::Reverse(*id)))
+        .map(|(_, id)| id)
+}
+
+/// True when the bot could not answer a question (the "not sure" reply, or
+/// the welcome reply to something that is not a greeting).
+fn unanswered(bot: &Bot, question: &str, r: &helpdesk::Reply, lang: Lang) -> bool {
+    if r.intent.is_some() || r.sensitive {
+        return false;
+    }
+    let unsure = bot
+        .kb
+        .entries()
+        .first()
+        .map(|e| helpdesk::not_sure(&bot.kb, &[e.id.as_str()], lang).text);
+    if unsure.as_deref() == Some(r.text.as_str()) {
+        return true;
+    }
+    if r.text != helpdesk::not_sure(&bot.kb, &[], lang).text {
+        return false;
+    }
+    let folded = helpdesk::fold(question);
+    let words: Vec<&str> = folded.split(' ').filter(|w| !w.is_empty()).collect();
+    let greeting = ["chao", "hello", "hi", "alo", "hey", "xin", "helo"];
+    !words.is_empty() && !(words.len() <= 5 && words.iter().any(|w| greeting.contains(w)))
+}
+
+/// Queues a message for the conversation's channel (web reads its
+/// messages directly). Returns true when something was queued.
+fn deliver(
+    w: &redb::WriteTransaction,
+    c: &Conversation,
+    text: &str,
+    suggestions: &[Button],
+    now: i64,
+) -> Result<bool, StoreError> {
+    if c.channel == Channel::Web || c.peer.is_empty() {
+        return Ok(false);
+    }
+    outbox::enqueue(
+        w,
+        outbox::NewJob {
+            channel: c.channel,
+            peer: &c.peer,
+            conversation: &c.id,
+            text,
+            buttons: suggestions.to_vec(),
+            lang: &c.lang,
+        },
+        now,
+    )?;
+    Ok(true)
+}
+
+/// What [`apply`] decided, inside the transaction.
+struct Applied {
+    outcome: Outcome,
+    queued: bool,
+}
+
+/// Handles one message from a citizen on any channel.
+pub async fn receive(app: &Arc<App>, inc: Incoming) -> AppResult<Outcome> {
+    let channel = inc.channel;
+    let applied = app
+        .db(move |app| {
+            let bot = app.bot();
+            let tree = app.tree();
+            let now = app.now();
+            app.store.write(|w| apply(w, &bot, &tree, inc, now))
+        })
+        .await?;
+    if applied.queued {
+        crate::channels::wake(channel);
+    }
+    Ok(applied.outcome)
+}
+
+fn open_ticket(
+    w: &redb::WriteTransaction,
+    tree: &UnitTree,
+    c: &mut Conversation,
+    unit: Option<u64>,
+    now: i64,
+) -> Result<(u64, bool), AppError> {
+    if let Some(id) = c.ticket
+        && let Some(t) = conv::ticket(w, id)?
+        && t.status != TicketStatus::Done
+    {
+        return Ok((id, false));
+    }
+    let unit = unit
+        .filter(|u| tree.eligible(*u))
+        .or(c.unit)
+        .or_else(|| default_unit(tree))
+        .ok_or_else(|| AppError::Internal("no unit to route a support request to".into()))?;
+    // The last thing the citizen asked, for the list in the console.
+    let summary = conv::messages(w, &c.id, c.next_seq.saturating_sub(40), 40)?
+        .into_iter()
+        .rev()
+        .find(|m| m.from == Sender::Citizen && !m.withheld && !m.text.starts_with('/'))
+        .map(|m| truncate(&helpdesk::redact(&m.text), 200))
+        .unwrap_or_default();
+    let id = conv::new_ticket_id(w)?;
+    let t = Ticket {
+        id,
+        conversation: c.id.clone(),
+        channel: c.channel,
+        unit,
+        status: TicketStatus::New,
+        created_at: now,
+        updated_at: now,
+        assignee: None,
+        summary,
+        resolved_at: None,
+        resolved_by: None,
+        rating: None,
+        comment: None,
+        rated_at: None,
+    };
+    conv::put_ticket(w, &t, None)?;
+    stats::bump(w, now, "handoffs", c.channel.as_str())?;
+    c.ticket = Some(id);
+    c.step = None;
+    c.awaiting_rating = None;
+    c.awaiting_comment = None;
+    Ok((id, true))
+}
+
+fn handoff_reply(tree: &UnitTree, t: u64, unit: u64, fresh: bool, lang: Lang) -> BotReply {
+    let unit = tree.name(unit);
+    let text = match (lang, fresh) {
+        (Lang::Vi, true) => format!(
+            "Yêu cầu hỗ trợ số {t} của anh/chị đã được chuyển tới cán bộ của {unit}. \
+             Cán bộ sẽ trả lời ngay trong cuộc trò chuyện này (trong giờ hành chính). \
+             Trong lúc chờ, anh/chị có thể nhắn thêm thông tin, nhưng không gửi mật khẩu hay mã OTP."
+        ),
+        (Lang::Vi, false) => format!(
+            "Yêu cầu hỗ trợ số {t} của anh/chị đang chờ cán bộ của {unit} xử lý. \
+             Anh/chị vui lòng chờ, cán bộ sẽ trả lời ngay trong cuộc trò chuyện này."
+        ),
+        (Lang::En, true) => format!(
+            "Your support request no. {t} has been passed to the staff of {unit}. \
+             A staff member will answer in this chat (during office hours). \
+             Meanwhile you may add details, but never send your password or OTP code."
+        ),
+        (Lang::En, false) => format!(
+            "Your support request no. {t} is waiting for the staff of {unit}. \
+             Please wait: a staff member will answer in this chat."
+        ),
+    };
+    BotReply {
+        text,
+        intent: None,
+        suggestions: vec![],
+        handoff_offered: false,
+    }
+}
+
+fn find_or_create(
+    w: &redb::WriteTransaction,
+    inc: &Incoming,
+    lang: Lang,
+    now: i64,
+) -> Result<Conversation, StoreError> {
+    let found = match (&inc.conversation_id, inc.channel) {
+        (Some(id), Channel::Web) => conv::get(w, id)?.filter(|c| c.channel == Channel::Web),
+        (_, Channel::Web) => None,
+        (_, ch) => conv::by_peer(w, ch, &inc.peer)?,
+    };
+    Ok(found.unwrap_or_else(|| {
+        Conversation::new(
+            crate::util::random_token(),
+            inc.channel,
+            inc.peer.clone(),
+            lang.code(),
+            now,
+        )
+    }))
+}
+
+fn apply(
+    w: &redb::WriteTransaction,
+    bot: &Bot,
+    tree: &UnitTree,
+    mut inc: Incoming,
+    now: i64,
+) -> Result<Applied, AppError> {
+    if let Some(ev) = &inc.event_id
+        && !conv::first_sighting(w, inc.channel, ev, now)?
+    {
+        return Ok(Applied {
+            outcome: Outcome {
+                conversation_id: String::new(),
+                reply: None,
+                ticket: None,
+                person: false,
+                duplicate: true,
+            },
+            queued: false,
+        });
+    }
+    // Typed commands work on every channel.
+    if let Input::Text(t) = &inc.input
+        && let Some(cmd) = command(t)
+    {
+        inc.input = cmd;
+    }
+    let hint = inc.lang.unwrap_or_default();
+    let mut c = find_or_create(w, &inc, hint, now)?;
+    let mut lang = inc.lang.unwrap_or_else(|| lang_of(&c.lang));
+
+    // Per-chat rate limit.
+    if now - c.rl_window >= RATE_WINDOW {
+        c.rl_window = now;
+        c.rl_count = 0;
+        c.rl_warned = false;
+    }
+    c.rl_count += 1;
+    if c.rl_count > RATE_LIMIT {
+        let retry_after = (c.rl_window + RATE_WINDOW - now).max(1);
+        if c.channel == Channel::Web {
+            return Err(AppError::Limited {
+                message: rate_limited_text(lang),
+                retry_after,
+            });
+        }
+        let mut queued = false;
+        let reply = if c.rl_warned {
+            None
+        } else {
+            c.rl_warned = true;
+            let text = rate_limited_text(lang);
+            queued = deliver(w, &c, &text, &[], now)?;
+            Some(BotReply {
+                text,
+                intent: None,
+                suggestions: vec![],
+                handoff_offered: false,
+            })
+        };
+        conv::put(w, &c)?;
+        return Ok(Applied {
+            outcome: Outcome {
+                conversation_id: c.id.clone(),
+                reply,
+                ticket: c.ticket,
+                person: c.ticket.is_some(),
+                duplicate: false,
+            },
+            queued,
+        });
+    }
+
+    let person = c.ticket.is_some();
+    // A typed number picks one of the last buttons (not while a person
+    // handles the chat: then everything goes to them).
+    if !person && let Input::Text(t) = &inc.input {
+        let n: Option<usize> = t.trim().parse().ok();
+        if let Some(n) = n
+            && n >= 1
+            && n <= c.last_suggestions.len()
+            && (c.awaiting_rating.is_none() || typed_rating(t).is_none())
+        {
+            inc.input = Input::Button(c.last_suggestions[n - 1].id.clone());
+        }
+    }
+    if let Input::Button(id) = &inc.input
+        && let Some(i) = id.strip_prefix("n:").and_then(|i| i.parse::<usize>().ok())
+        && let Some(b) = c.last_suggestions.get(i)
+    {
+        inc.input = Input::Button(b.id.clone());
+    }
+
+    // The citizen's side of the exchange, as stored.
+    let (shown, withheld, sensitive) = match &inc.input {
+        Input::Text(t) => {
+            let t = truncate(t.trim(), MAX_TEXT);
+            let sensitive = helpdesk::looks_sensitive(&t);
+            (
+                if sensitive { String::new() } else { t },
+                sensitive,
+                sensitive,
+            )
+        }
+        Input::Button(id) => {
+            let label = c
+                .last_suggestions
+                .iter()
+                .find(|b| &b.id == id)
+                .map(|b| b.label.clone())
+                .unwrap_or_else(|| id.clone());
+            (label, false, false)
+        }
+        Input::Start => ("/start".into(), false, false),
+        Input::Help => ("/help".into(), false, false),
+        Input::Handoff => ("/nguoi".into(), false, false),
+    };
+    if let Input::Text(t) = &inc.input
+        && !t.trim().is_empty()
+    {
+        lang = bot.matcher.detect_lang(t);
+        c.lang = lang.code().to_string();
+    } else if let Some(l) = inc.lang {
+        c.lang = l.code().to_string();
+    }
+    conv::append(w, &mut c, now, Sender::Citizen, &shown, vec![], withheld)?;
+    if !sensitive
+        && c.unit.is_none()
+        && let Input::Text(t) = &inc.input
+    {
+        c.unit = named_unit(tree, t);
+    }
+
+    let is_handoff = matches!(&inc.input, Input::Handoff)
+        || matches!(&inc.input, Input::Button(b) if b == HANDOFF);
+    let mut ticket_out = None;
+    let reply: Option<BotReply> = if person {
+        // A person handles the chat: the bot stays quiet, except for the
+        // safety warning and an explicit request for a person.
+        let tid = c.ticket.unwrap_or_default();
+        if let Some(mut t) = conv::ticket(w, tid)? {
+            let old = t.status;
+            if t.status == TicketStatus::AwaitingReply {
+                t.status = TicketStatus::InProgress;
+            }
+            t.updated_at = now;
+            conv::put_ticket(w, &t, Some(old))?;
+            ticket_out = Some(t.id);
+            if is_handoff {
+                Some(handoff_reply(tree, t.id, t.unit, false, lang))
+            } else if sensitive {
+                Some(BotReply {
+                    text: helpdesk::sensitive_warning(lang).to_string(),
+                    intent: None,
+                    suggestions: vec![],
+                    handoff_offered: false,
+                })
+            } else {
+                None
+            }
+        } else {
+            c.ticket = None;
+            None
+        }
+    } else {
+        if is_handoff {
+            let (tid, fresh) = open_ticket(w, tree, &mut c, inc.unit, now)?;
+            ticket_out = Some(tid);
+            let unit = conv::ticket(w, tid)?.map(|t| t.unit).unwrap_or_default();
+            Some(handoff_reply(tree, tid, unit, fresh, lang))
+        } else {
+            Some(bot_turn(
+                w, bot, &mut c, &inc.input, &shown, sensitive, lang, now,
+            )?)
+        }
+    };
+
+    let mut queued = false;
+    if let Some(r) = &reply {
+        conv::append(
+            w,
+            &mut c,
+            now,
+            Sender::Bot,
+            &r.text,
+            r.suggestions.clone(),
+            false,
+        )?;
+        c.last_suggestions = r.suggestions.clone();
+        queued = deliver(w, &c, &r.text, &r.suggestions, now)?;
+    }
+    if c.ticket.is_some() {
+        c.last_suggestions.clear();
+    }
+    conv::put(w, &c)?;
+    Ok(Applied {
+        outcome: Outcome {
+            conversation_id: c.id.clone(),
+            reply,
+            ticket: ticket_out,
+            person: c.ticket.is_some(),
+            duplicate: false,
+        },
+        queued,
+    })
+}
+
+/// The bot's answer when no person handles the chat.
+#[allow(clippy::too_many_arguments)]
+fn bot_turn(
+    w: &redb::WriteTransaction,
+    bot: &Bot,
+    c: &mut Conversation,
+    input: &Input,
+    text: &str,
+    sensitive: bool,
+    lang: Lang,
+    now: i64,
+) -> Result<BotReply, AppError> {
+    match input {
+        Input::Start => {
+            c.step = None;
+            Ok(welcome(bot, c.channel, lang))
+        }
+        Input::Help => Ok(help(lang)),
+        Input::Handoff => Err(AppError::Internal("handoff handled by the caller".into())),
+        Input::Button(id) if id.starts_with(RATE_PREFIX) => {
+            let n = id[RATE_PREFIX.len()..].parse::<u8>().ok();
+            Ok(rate(w, c, n, lang, now)?)
+        }
+        Input::Button(id) if id == COMMENT_SKIP => {
+            c.awaiting_comment = None;
+            Ok(BotReply {
+                text: pick(
+                    lang,
+                    "Cảm ơn anh/chị. Nếu còn thắc mắc, anh/chị cứ nhắn cho tôi nhé.",
+                    "Thank you. If you have any other question, just send it.",
+                ),
+                intent: None,
+                suggestions: vec![],
+                handoff_offered: false,
+            })
+        }
+        Input::Button(id) => match helpdesk::select(&bot.kb, id, lang) {
+            Some(r) => {
+                c.step = id.starts_with("tree:").then(|| id.clone());
+                Ok(from_reply(r))
+            }
+            None => Ok(welcome(bot, c.channel, lang)),
+        },
+        Input::Text(_) if c.awaiting_rating.is_some() && typed_rating(text).is_some() => {
+            Ok(rate(w, c, typed_rating(text), lang, now)?)
+        }
+        Input::Text(_) if c.awaiting_comment.is_some() && !sensitive && !text.is_empty() => {
+            let tid = c.awaiting_comment.take().unwrap_or_default();
+            if let Some(mut t) = conv::ticket(w, tid)? {
+                t.comment = Some(truncate(&helpdesk::redact(text), 500));
+                conv::put_ticket(w, &t, Some(t.status))?;
+            }
+            Ok(BotReply {
+                text: pick(
+                    lang,
+                    "Cảm ơn góp ý của anh/chị. Chúc anh/chị một ngày tốt lành!",
+                    "Thank you for your feedback. Have a nice day!",
+                ),
+                intent: None,
+                suggestions: vec![],
+                handoff_offered: false,
+            })
+        }
+        Input::Text(original) => {
+            // Match on the full text (secrets are stripped by the brain);
+            // only what is stored is withheld.
+            let q = truncate(original.trim(), MAX_TEXT);
+            let r = helpdesk::reply(&bot.kb, &bot.matcher, &q);
+            let dim = r.intent.clone().unwrap_or_else(|| "abstain".into());
+            stats::bump(w, now, "bot_questions", &dim)?;
+            if unanswered(bot, &q, &r, lang) {
+                let red = helpdesk::redact(&q);
+                conv::record_unanswered(w, now, c.channel, &red, lang.code())?;
+            }
+            c.step = None;
+            Ok(from_reply(r))
+        }
+    }
+}
+
+fn rate(
+    w: &redb::WriteTransaction,
+    c: &mut Conversation,
+    n: Option<u8>,
+    lang: Lang,
+    now: i64,
+) -> Result<BotReply, AppError> {
+    let Some(n) = n.filter(|n| (1..=5).contains(n)) else {
+        return Ok(BotReply {
+            text: pick(
+                lang,
+                "Anh/chị vui lòng chọn một số từ 1 đến 5.",
+                "Please choose a number from 1 to 5.",
+            ),
+            intent: None,
+            suggestions: c.last_suggestions.clone(),
+            handoff_offered: false,
+        });
+    };
+    let tid = c.awaiting_rating.take();
+    let ticket = match tid {
+        Some(id) => conv::ticket(w, id)?,
+        None => None,
+    };
+    let Some(mut t) = ticket.filter(|t| t.status == TicketStatus::Done && t.rating.is_none())
+    else {
+        return Ok(BotReply {
+            text: pick(
+                lang,
+                "Cảm ơn anh/chị. Hiện không có yêu cầu hỗ trợ nào đang chờ đánh giá.",
+                "Thank you. There is no support request waiting for a rating.",
+            ),
+            intent: None,
+            suggestions: vec![],
+            handoff_offered: false,
+        });
+    };
+    t.rating = Some(n);
+    t.rated_at = Some(now);
+    conv::put_ticket(w, &t, Some(t.status))?;
+    stats::bump(w, now, "ratings", &n.to_string())?;
+    c.awaiting_comment = Some(t.id);
+    Ok(BotReply {
+        text: match lang {
+            Lang::Vi => format!(
+                "Cảm ơn anh/chị đã đánh giá {n}/5. Nếu muốn, anh/chị có thể nhắn thêm góp ý ngay trong tin nhắn tiếp theo, hoặc bấm **Bỏ qua**."
+            ),
+            Lang::En => format!(
+                "Thank you for your rating of {n}/5. If you like, send a comment in your next message, or tap **Skip**."
+            ),
+        },
+        intent: None,
+        suggestions: vec![Button {
+            id: COMMENT_SKIP.into(),
+            label: pick(lang, "Bỏ qua", "Skip"),
+        }],
+        handoff_offered: false,
+    })
+}
+
+/// Web: opens a support request for a conversation (idempotent while one
+/// is open).
+pub async fn handoff(app: &Arc<App>, conversation_id: &str, unit: Option<u64>) -> AppResult<u64> {
+    let id = conversation_id.to_string();
+    let exists = app
+        .db(move |app| Ok(app.store.read(|r| conv::get(r, &id))?))
+        .await?
+        .is_some();
+    if !exists {
+        return Err(AppError::NotFound(
+            "Không tìm thấy cuộc trò chuyện. Anh/chị vui lòng bắt đầu lại.".into(),
+        ));
+    }
+    let mut inc = Incoming::new(Channel::Web, "", Input::Handoff);
+    inc.conversation_id = Some(conversation_id.to_string());
+    inc.unit = unit;
+    let out = receive(app, inc).await?;
+    out.ticket
+        .ok_or_else(|| AppError::Internal("handoff opened no ticket".into()))
+}
+
+// ---------------------------------------------------------------------------
+// Staff side.
+
+fn can_see(tree: &UnitTree, a: &Account, t: &Ticket) -> bool {
+    tree.allows(a, Permission::SupportManage, t.unit)
+}
+
+fn not_found() -> AppError {
+    AppError::NotFound("Không tìm thấy yêu cầu hỗ trợ.".into())
+}
+
+/// New requests this staff member may handle (the menu count).
+pub fn new_count(app: &App, a: &Account) -> usize {
+    if !a.has_any(Permission::SupportManage) {
+        return 0;
+    }
+    let tree = app.tree();
+    app.store
+        .read(|r| conv::tickets_with(r, TicketStatus::New, 10_000))
+        .map(|v| v.iter().filter(|t| can_see(&tree, a, t)).count())
+        .unwrap_or(0)
+}
+
+/// Requests visible to the staff member: with `status`, or all; newest first.
+pub async fn tickets(
+    app: &Arc<App>,
+    actor: &Actor,
+    status: Option<TicketStatus>,
+) -> AppResult<Vec<Ticket>> {
+    if !actor.account.has_any(Permission::SupportManage) {
+        return Err(AppError::Forbidden);
+    }
+    let account = actor.account.clone();
+    app.db(move |app| {
+        let tree = app.tree();
+        let all = app.store.read(|r| match status {
+            Some(s) => conv::tickets_with(r, s, 5000),
+            None => conv::tickets_recent(r, 5000),
+        })?;
+        Ok(all
+            .into_iter()
+            .filter(|t| can_see(&tree, &account, t))
+            .collect())
+    })
+    .await
+}
+
+/// One request with its whole conversation.
+pub async fn ticket_detail(
+    app: &Arc<App>,
+    actor: &Actor,
+    id: u64,
+) -> AppResult<(Ticket, Conversation, Vec<Message>)> {
+    let account = actor.account.clone();
+    app.db(move |app| {
+        let tree = app.tree();
+        app.store
+            .read(|r| {
+                let Some(t) = conv::ticket(r, id)?.filter(|t| can_see(&tree, &account, t)) else {
+                    return Ok(Err(not_found()));
+                };
+                let Some(c) = conv::get(r, &t.conversation)? else {
+                    return Ok(Err(not_found()));
+                };
+                let m = conv::messages(r, &c.id, 0, 2000)?;
+                Ok::<_, StoreError>(Ok((t, c, m)))
+            })
+            .map_err(AppError::from)?
+    })
+    .await
+}
+
+/// A staff member answers a request: the text reaches the citizen in the
+/// same channel; the request waits for the citizen's reply.
+pub async fn staff_reply(app: &Arc<App>, actor: &Actor, id: u64, text: &str) -> AppResult<()> {
+    let text = text.trim().to_string();
+    if text.is_empty() {
+        return Err(AppError::field("text", "Vui lòng nhập nội dung trả lời."));
+    }
+    if text.chars().count() > MAX_STAFF_TEXT {
+        return Err(AppError::field(
+            "text",
+            format!("Nội dung trả lời dài quá {MAX_STAFF_TEXT} ký tự."),
+        ));
+    }
+    let account = actor.account.clone();
+    let ip = actor.ip.clone();
+    let channel = app
+        .db(move |app| {
+            let tree = app.tree();
+            let now = app.now();
+            app.store.write(|w| {
+                let mut t = conv::ticket(w, id)?
+                    .filter(|t| can_see(&tree, &account, t))
+                    .ok_or_else(not_found)?;
+                if t.status == TicketStatus::Done {
+                    return Err(AppError::Conflict(
+                        "Yêu cầu này đã xong, không gửi thêm trả lời được.".into(),
+                    ));
+                }
+                let mut c = conv::get(w, &t.conversation)?.ok_or_else(not_found)?;
+                conv::append(
+                    w,
+                    &mut c,
+                    now,
+                    Sender::Staff(account.username.clone()),
+                    &text,
+                    vec![],
+                    false,
+                )?;
+                let lang = lang_of(&c.lang);
+                let queued = deliver(w, &c, &format!("{}{}", staff_prefix(lang), text), &[], now)?;
+                conv::put(w, &c)?;
+                let old = t.status;
+                t.status = TicketStatus::AwaitingReply;
+                t.updated_at = now;
+                if t.assignee.is_none() {
+                    t.assignee = Some(account.username.clone());
+                }
+                conv::put_ticket(w, &t, Some(old))?;
+                audit::record(
+                    w,
+                    now,
+                    &account.username,
+                    "support.reply",
+                    &format!("yêu cầu hỗ trợ #{id}"),
+                    &ip,
+                    "",
+                )?;
+                Ok::<_, AppError>(queued.then_some(c.channel))
+            })
+        })
+        .await?;
+    if let Some(ch) = channel {
+        crate::channels::wake(ch);
+    }
+    Ok(())
+}
+
+/// Changes a request's status. "Đã xong" hands the chat back to the bot
+/// and asks the citizen for a 1–5 rating in the same channel.
+pub async fn set_status(
+    app: &Arc<App>,
+    actor: &Actor,
+    id: u64,
+    status: TicketStatus,
+) -> AppResult<()> {
+    let account = actor.account.clone();
+    let ip = actor.ip.clone();
+    let channel = app
+        .db(move |app| {
+            let tree = app.tree();
+            let now = app.now();
+            app.store.write(|w| {
+                let mut t = conv::ticket(w, id)?
+                    .filter(|t| can_see(&tree, &account, t))
+                    .ok_or_else(not_found)?;
+                if t.status == TicketStatus::Done {
+                    return Err(AppError::Conflict("Yêu cầu này đã xong.".into()));
+                }
+                let old = t.status;
+                t.status = status;
+                t.updated_at = now;
+                if status == TicketStatus::InProgress || t.assignee.is_none() {
+                    t.assignee = Some(account.username.clone());
+                }
+                let mut queued = None;
+                if status == TicketStatus::Done {
+                    t.resolved_at = Some(now);
+                    t.resolved_by = Some(account.username.clone());
+                    if let Some(mut c) = conv::get(w, &t.conversation)? {
+                        let lang = lang_of(&c.lang);
+                        c.ticket = None;
+                        c.awaiting_rating = Some(id);
+                        c.awaiting_comment = None;
+                        let p = rating_prompt(id, lang);
+                        conv::append(
+                            w,
+                            &mut c,
+                            now,
+                            Sender::Bot,
+                            &p.text,
+                            p.suggestions.clone(),
+                            false,
+                        )?;
+                        c.last_suggestions = p.suggestions.clone();
+                        if deliver(w, &c, &p.text, &p.suggestions, now)? {
+                            queued = Some(c.channel);
+                        }
+                        conv::put(w, &c)?;
+                    }
+                }
+                conv::put_ticket(w, &t, Some(old))?;
+                audit::record(
+                    w,
+                    now,
+                    &account.username,
+                    "support.status",
+                    &format!("yêu cầu hỗ trợ #{id}"),
+                    &ip,
+                    status.as_str(),
+                )?;
+                Ok::<_, AppError>(queued)
+            })
+        })
+        .await?;
+    if let Some(ch) = channel {
+        crate::channels::wake(ch);
+    }
+    Ok(())
+}
+
+/// Rated requests in the units where the staff member may process surveys.
+pub async fn ratings(app: &Arc<App>, actor: &Actor) -> AppResult<Vec<Ticket>> {
+    if !actor.account.has_any(Permission::SurveyProcess) {
+        return Err(AppError::Forbidden);
+    }
+    let account = actor.account.clone();
+    app.db(move |app| {
+        let tree = app.tree();
+        let done = app
+            .store
+            .read(|r| conv::tickets_with(r, TicketStatus::Done, 10_000))?;
+        Ok(done
+            .into_iter()
+            .filter(|t| t.rating.is_some())
+            .filter(|t| tree.allows(&account, Permission::SurveyProcess, t.unit))
+            .collect())
+    })
+    .await
+}
+
+/// Questions the bot could not answer since `since`, grouped by similarity.
+pub async fn unanswered_groups(
+    app: &Arc<App>,
+    actor: &Actor,
+    since: i64,
+) -> AppResult<(usize, Vec<helpdesk::QuestionGroup>)> {
+    if !actor.account.has_any(Permission::SupportManage) {
+        return Err(AppError::Forbidden);
+    }
+    app.db(move |app| {
+        let list = app.store.read(|r| conv::unanswered_since(r, since, 5000))?;
+        let texts: Vec<String> = list.into_iter().map(|u| u.text).collect();
+        let bot = app.bot();
+        let groups = helpdesk::group_questions(&bot.matcher, &texts, 0.5);
+        Ok((texts.len(), groups))
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_and_ratings_are_recognised() {
+        assert_eq!(command("/start"), Some(Input::Start));
+        assert_eq!(command("/start@MotCuaBot"), Some(Input::Start));
+        assert_eq!(command("/nguoi"), Some(Input::Handoff));
+        assert_eq!(command("/HELP"), Some(Input::Help));
+        assert_eq!(command("xin chào"), None);
+        assert_eq!(typed_rating("5"), Some(5));
+        assert_eq!(typed_rating(" 4 sao"), Some(4));
+        assert_eq!(typed_rating("3/5"), Some(3));
+        assert_eq!(typed_rating("6"), None);
+        assert_eq!(typed_rating("quên mật khẩu"), None);
+    }
+
+    #[test]
+    fn truncation_marks_the_cut() {
+        assert_eq!(truncate("abc", 5), "abc");
+        assert_eq!(truncate("abcdef", 4), "abc…");
+        assert_eq!(truncate("mật khẩu", 4).chars().count(), 4);
+    }
+
+    fn unit(id: u64, name: &str, parent: Option<u64>) -> crate::store::units::Unit {
+        crate::store::units::Unit {
+            id,
+            code: format!("C{id}"),
+            name: name.into(),
+            parent,
+            created_at: 0,
+        }
+    }
+
+    #[test]
+    fn requests_go_to_the_named_place_or_the_province_centre() {
+        let tree = UnitTree::new(vec![
+            unit(1, "UBND tỉnh Hưng Yên", None),
+            unit(
+                2,
+                "Trung tâm Phục vụ hành chính công và Kiểm soát thủ tục hành chính tỉnh Hưng Yên",
+                Some(1),
+            ),
+            unit(3, "UBND huyện Văn Lâm", Some(1)),
+            unit(4, "Bộ phận một cửa UBND huyện Văn Lâm", Some(3)),
+            unit(5, "UBND xã Lạc Đạo", Some(3)),
+            unit(6, "Bộ phận một cửa UBND xã Lạc Đạo", Some(5)),
+        ]);
+        assert_eq!(default_unit(&tree), Some(2));
+        assert_eq!(
+            named_unit(&tree, "tôi ở xã Lạc Đạo, không nhận được OTP"),
+            Some(6)
+        );
+        assert_eq!(named_unit(&tree, "em o huyen van lam a"), Some(4));
+        assert_eq!(named_unit(&tree, "quên mật khẩu"), None);
+        assert_eq!(
+            locality("Bộ phận một cửa UBND xã Lạc Đạo").as_deref(),
+            Some("lac dao")
+        );
+    }
+}
