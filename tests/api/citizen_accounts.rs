@@ -1345,6 +1345,19 @@ async fn browser_staff_creates_account_end_to_end() {
     b.type_into("#c-dob", "05/03/1990").await;
     b.type_into("#c-phone", "0912 345 678").await;
     let dir = tempfile::tempdir().unwrap();
+    // A picture renamed to .pdf is refused by its content; the typed values stay.
+    let fake = dir.path().join("anh-chup.pdf");
+    std::fs::write(&fake, b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR").unwrap();
+    b.type_into("#c-scan", fake.to_str().unwrap()).await;
+    b.select("#s-unit", VAN_LAM).await;
+    b.click("#create-btn").await;
+    b.wait_text("không dựa vào tên tệp").await;
+    assert_eq!(
+        b.exec("return document.getElementById('c-name').value;")
+            .await,
+        "Nguyễn Văn A"
+    );
+    b.screenshot("citizen-form-wrong-type").await;
     let scan = dir.path().join("CCCD.pdf");
     std::fs::write(&scan, motcua::upload::samples::pdf()).unwrap();
     b.type_into("#c-scan", scan.to_str().unwrap()).await;
@@ -1390,6 +1403,8 @@ async fn browser_staff_creates_account_end_to_end() {
         .await;
     assert_eq!(disabled, true, "resend waits for the cooldown");
     let code = t.sms.wait_code(CITIZEN_PHONE, seen).await;
+    b.exec("document.getElementById('otp-help').open = true; document.getElementById('send-otp').scrollIntoView();")
+        .await;
     b.screenshot("citizen-otp-step").await;
     b.type_into("#otp", &code).await;
     b.click("#create-account").await;

@@ -39,7 +39,7 @@
   var scan = document.getElementById("c-scan");
   var scanError = document.getElementById("scan-client-error");
   if (scan && scanError) {
-    scan.addEventListener("change", function () {
+    var check = function () {
       var max = parseInt(scan.getAttribute("data-max-bytes"), 10) || 0;
       var msg = "";
       if (scan.files && scan.files.length > 1) {
@@ -51,6 +51,13 @@
       }
       scanError.textContent = msg;
       scanError.hidden = !msg;
-    });
+      return !msg;
+    };
+    scan.addEventListener("change", check);
+    if (scan.form) {
+      scan.form.addEventListener("submit", function (e) {
+        if (!check()) e.preventDefault();
+      });
+    }
   }
 })();
