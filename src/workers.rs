@@ -16,6 +16,7 @@ pub fn spawn(app: Arc<App>, stop: tokio::sync::watch::Receiver<bool>) -> Vec<Joi
         v.push(tokio::spawn(backup_loop(app.clone(), stop.clone())));
     }
     v.push(tokio::spawn(faq_watch_loop(app.clone(), stop.clone())));
+    v.extend(crate::channels::spawn(app.clone(), stop.clone()));
     v.push(tokio::spawn(cleanup_loop(app, stop)));
     v
 }

@@ -137,6 +137,7 @@ pub type AllApis = (
     super::api_citizens::CitizenAccountsApi,
     super::api_portal::PortalApi,
     super::api_access::AccessApi,
+    super::api_chat::ChatApi,
 );
 
 pub fn service(public_url: &str) -> OpenApiService<AllApis, ()> {
@@ -146,6 +147,7 @@ pub fn service(public_url: &str) -> OpenApiService<AllApis, ()> {
             super::api_citizens::CitizenAccountsApi,
             super::api_portal::PortalApi,
             super::api_access::AccessApi,
+            super::api_chat::ChatApi,
         ), "motcua API", env!("CARGO_PKG_VERSION"))
         .description("Citizen accounts for one-stop public service offices. Errors: {\"error\": {\"code\", \"message\", \"fields\"}}. Send `Authorization: Bearer <token>` from a sign-in.")
         .server(format!("{public_url}/api/v1"))

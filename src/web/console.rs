@@ -34,6 +34,12 @@ pub fn routes() -> Route {
         .at("/nhat-ky", get(audit_page))
         .at("/tin-nhan", get(sms_page))
         .nest("/tao-tai-khoan-cong-dan", super::console_citizens::routes())
+        .nest("/ho-tro", super::console_support::support_routes())
+        .nest("/khao-sat", super::console_support::survey_routes())
+        .nest(
+            "/cau-hoi-chua-tra-loi",
+            super::console_support::unanswered_routes(),
+        )
         .at("/thong-bao", get(notices_page))
         .at("/yeu-cau-cap-quyen", get(access_page))
         .at("/yeu-cau-cap-quyen/:id/duyet", post(access_approve))
@@ -66,6 +72,8 @@ pub fn shell(app: &App, actor: Option<&Actor>, title: &str, nav: &str) -> miniji
             superadmin => acc.superadmin,
             users => acc.has_any(Permission::UsersCreate),
             units => acc.superadmin || acc.has_any(Permission::UsersCreate),
+            support => acc.has_any(Permission::SupportManage),
+            survey => acc.has_any(Permission::SurveyProcess),
         }
     });
     let access = actor
@@ -85,7 +93,7 @@ pub fn shell(app: &App, actor: Option<&Actor>, title: &str, nav: &str) -> miniji
         })
         .unwrap_or(0);
     context! {
-        counts => context! { access => access },
+        counts => context! { access => access, support => actor.map(|a| crate::flows::chat::new_count(app, &a.account)).unwrap_or(0) },
         me => actor.map(|a| context! { full_name => a.account.full_name.clone(), username => a.account.username.clone(), superadmin => a.account.superadmin }),
         can => can,
         title => title,

@@ -3,14 +3,17 @@
 
 pub mod api;
 pub mod api_access;
+pub mod api_chat;
 pub mod api_citizens;
 pub mod api_portal;
 pub mod console;
 pub mod console_citizens;
+pub mod console_support;
 pub mod ctx;
 pub mod portal;
 pub mod portal_staff;
 pub mod templates;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,6 +54,8 @@ pub fn routes(app: Arc<App>) -> impl Endpoint {
         .at("/healthz", get(healthz))
         .at("/internal/backup", poem::post(internal_backup))
         .at("/metrics", get(metrics))
+        .at("/webhooks/zalo", poem::post(webhooks::zalo))
+        .at("/webhooks/telegram", poem::post(webhooks::telegram))
         .nest("/static", EmbeddedFilesEndpoint::<Static>::new())
         .nest("/quan-tri", console::routes())
         .nest("/tai-khoan/de-nghi-cap-quyen", portal_staff::routes())
