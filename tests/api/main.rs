@@ -6,6 +6,7 @@ mod helpers;
 
 mod access_requests;
 mod browser;
+mod chat;
 mod citizen_accounts;
 mod foundation;
 mod portal;

@@ -15,6 +15,7 @@
   var input = document.getElementById("chatw-input");
   var status = document.getElementById("chatw-status");
   var badge = document.getElementById("chatw-badge");
+  var personBtn = document.getElementById("chatw-person");
   var lang = (document.documentElement.lang || "vi").slice(0, 2);
   var KEY = "motcua.chat.id";
   var store = window.sessionStorage;
@@ -120,6 +121,7 @@
   function showState(p) {
     person = !!p;
     status.textContent = person ? TEXT.person : "";
+    personBtn.hidden = person;
   }
 
   function request(method, url, body) {
@@ -207,6 +209,7 @@
 
   openBtn.addEventListener("click", function () { if (panel.hidden) open(); else close(); });
   closeBtn.addEventListener("click", close);
+  personBtn.addEventListener("click", function () { send("", "handoff"); });
   panel.addEventListener("keydown", function (e) {
     if (e.key === "Escape") { e.preventDefault(); close(); }
   });
