@@ -140,7 +140,7 @@ fn ole2_find(b: &[u8], name: &str) -> Option<bool> {
         for entry in s.chunks_exact(128) {
             let len = u16_at(entry, 0x40)? as usize;
             let kind = *entry.get(0x42)?;
-            if kind != 2 || len < 2 || len > 64 {
+            if kind != 2 || !(2..=64).contains(&len) {
                 continue;
             }
             let units: Vec<u16> = entry[..len - 2]

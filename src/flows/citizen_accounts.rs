@@ -200,10 +200,10 @@ fn validate(app: &App, actor: &Actor, input: NewRequest) -> AppResult<Valid> {
     let dob = BirthDate::parse_on(&input.birth_date, today(app))
         .map_err(|e| err("birth_date", e.0))
         .ok();
-    if let (Some(id), Some(dob)) = (&id, &dob) {
-        if let Err(e) = id.check_birth_date(dob) {
-            err("birth_date", e.0);
-        }
+    if let (Some(id), Some(dob)) = (&id, &dob)
+        && let Err(e) = id.check_birth_date(dob)
+    {
+        err("birth_date", e.0);
     }
     let phone = PhoneNumber::parse(&input.phone)
         .map_err(|e| err("phone", e.0))
@@ -678,10 +678,11 @@ pub async fn sweep(app: &Arc<App>) -> AppResult<usize> {
             let dead = citizens::expired_pending(w, now, 500)?;
             let mut orphans = vec![];
             for (at, id, hash) in &dead {
-                if let Some(f) = FLOWS.get(w, id)? {
-                    if f.kind == FLOW_KIND && f.expires_at < now {
-                        FLOWS.delete(w, id)?;
-                    }
+                if let Some(f) = FLOWS.get(w, id)?
+                    && f.kind == FLOW_KIND
+                    && f.expires_at < now
+                {
+                    FLOWS.delete(w, id)?;
                 }
                 citizens::remove_pending(w, *at, id)?;
                 if citizens::drop_scan_ref(w, hash, &format!("req:{id}"))? {
@@ -804,13 +805,13 @@ pub async fn list(app: &Arc<App>, actor: &Actor, f: &ListFilter) -> AppResult<Li
     };
     let from = day("from", &f.from);
     let to = day("to", &f.to);
-    if let (Some(a), Some(b)) = (from, to) {
-        if a > b {
-            fields.insert(
-                "to".to_string(),
-                "“Đến ngày” phải sau hoặc bằng “Từ ngày”.".to_string(),
-            );
-        }
+    if let (Some(a), Some(b)) = (from, to)
+        && a > b
+    {
+        fields.insert(
+            "to".to_string(),
+            "“Đến ngày” phải sau hoặc bằng “Từ ngày”.".to_string(),
+        );
     }
     let tree = app.tree();
     let scoped = scope(app, actor);

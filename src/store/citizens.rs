@@ -545,14 +545,11 @@ impl Checks<'_> {
     }
 }
 
+/// Visits one index entry: (day, seq, value bytes); false stops.
+type EntryVisitor<'a> = dyn FnMut(u32, u64, &[u8]) -> Result<bool> + 'a;
+
 /// Entries of one partition in a day range, newest first, until `f` says stop.
-fn scan_part(
-    tx: &impl Tx,
-    part: &Part,
-    a: u32,
-    b: u32,
-    f: &mut dyn FnMut(u32, u64, &[u8]) -> Result<bool>,
-) -> Result<()> {
+fn scan_part(tx: &impl Tx, part: &Part, a: u32, b: u32, f: &mut EntryVisitor<'_>) -> Result<()> {
     let prefix = part.prefix();
     let lo = entry_key(&prefix, a, 0);
     let hi = entry_key(&prefix, b, u64::MAX);
@@ -606,13 +603,8 @@ fn months_in_range(tx: &impl Tx, part: &Part, a: u32, b: u32) -> Result<BTreeMap
     let (ma, mb) = (month_of(a), month_of(b));
     let mut m = buckets(tx, part, b'M', ma, mb)?;
     let mut clip = |month: u32, lo: u32, hi: u32| -> Result<()> {
-        if m.contains_key(&month) {
-            let days: u64 = buckets(tx, part, b'D', lo, hi)?.values().sum();
-            if days == 0 {
-                m.remove(&month);
-            } else {
-                m.insert(month, days);
-            }
+        if let Some(slot) = m.get_mut(&month) {
+            *slot = buckets(tx, part, b'D', lo, hi)?.values().sum();
         }
         Ok(())
     };
@@ -628,6 +620,7 @@ fn months_in_range(tx: &impl Tx, part: &Part, a: u32, b: u32) -> Result<BTreeMap
             clip(mb, first_day_of_month(mb), b)?;
         }
     }
+    m.retain(|_, n| *n > 0);
     Ok(m)
 }
 
@@ -804,7 +797,7 @@ pub fn search(tx: &impl Tx, q: &Query) -> Result<SearchPage> {
         })?;
     }
     if d.parts.len() > 1 {
-        matched.sort_unstable_by(|x, y| (y.0, y.1).cmp(&(x.0, x.1)));
+        matched.sort_unstable_by_key(|x| std::cmp::Reverse((x.0, x.1)));
     }
     let total = matched.len() as u64;
     let keys: Vec<(u32, u64, u64)> = matched
@@ -963,7 +956,7 @@ fn page_by_counters(
                     Ok(true)
                 })?;
             }
-            entries.sort_unstable_by(|x, y| y.1.cmp(&x.1));
+            entries.sort_unstable_by_key(|x| std::cmp::Reverse(x.1));
             for e in entries.into_iter().skip(skip as usize) {
                 out.push(e);
                 if out.len() >= limit {

@@ -507,7 +507,8 @@ async fn upload_refusals_write_nothing() {
     let before_flows = flows_count(t);
     let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
     let pdf = motcua::upload::samples::pdf();
-    let cases: Vec<(&str, Vec<(&str, &str, &[u8])>, u16, &str)> = vec![
+    type Files<'a> = Vec<(&'a str, &'a str, &'a [u8])>;
+    let cases: Vec<(&str, Files, u16, &str)> = vec![
         ("no file", vec![], 400, "Vui lòng đính kèm"),
         ("empty", vec![("id_scan", "CCCD.pdf", b"")], 400, "rỗng"),
         (
