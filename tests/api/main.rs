@@ -10,4 +10,6 @@ mod chat;
 mod citizen_accounts;
 mod foundation;
 mod portal;
+mod telegram;
 mod webdriver;
+mod zalo;
