@@ -38,8 +38,8 @@ pub struct Telegram {
 
 /// Bots built so far, by API URL and token (building the HTTP client per
 /// webhook event would cost milliseconds).
-static SHARED: LazyLock<Mutex<HashMap<(String, String), Arc<Telegram>>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
+type BotCache = Mutex<HashMap<(String, String), Arc<Telegram>>>;
+static SHARED: LazyLock<BotCache> = LazyLock::new(|| Mutex::new(HashMap::new()));
 
 impl Telegram {
     /// The bot of these settings, built once.

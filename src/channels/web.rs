@@ -17,8 +17,8 @@ pub const NEW_PER_WINDOW: u32 = 60;
 pub const WINDOW_SECS: i64 = 600;
 
 /// (app, ip) → (window start, conversations started).
-static STARTS: LazyLock<Mutex<HashMap<(usize, String), (i64, u32)>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
+type Starts = Mutex<HashMap<(usize, String), (i64, u32)>>;
+static STARTS: LazyLock<Starts> = LazyLock::new(|| Mutex::new(HashMap::new()));
 
 /// Counts a new conversation from `ip`; refuses when the IP started too
 /// many lately (each one is a row in the database).

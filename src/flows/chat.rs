@@ -399,7 +399,8 @@ fn unanswered(bot: &Bot, question: &str, r: &helpdesk::Reply, lang: Lang) -> boo
     let folded = helpdesk::fold(question);
     let words: Vec<&str> = folded.split(' ').filter(|w| !w.is_empty()).collect();
     let greeting = ["chao", "hello", "hi", "alo", "hey", "xin", "helo"];
-    !words.is_empty() && !(words.len() <= 5 && words.iter().any(|w| greeting.contains(w)))
+    let is_greeting = words.len() <= 5 && words.iter().any(|w| greeting.contains(w));
+    !words.is_empty() && !is_greeting
 }
 
 /// Queues a message for the conversation's channel (web reads its

@@ -327,7 +327,7 @@ async fn survey_page(req: &Request, Data(app): Data<&Arc<App>>) -> Response {
         .rev()
         .map(|n| {
             let c = list.iter().filter(|t| t.rating == Some(n)).count();
-            let pct = if total > 0 { c * 100 / total } else { 0 };
+            let pct = (c * 100).checked_div(total).unwrap_or(0);
             context! { stars => n, count => c, pct => pct }
         })
         .collect();
@@ -363,10 +363,7 @@ async fn unanswered_page(
         Ok(a) => a,
         Err(r) => return r,
     };
-    let days = match q.ky {
-        Some(d @ (7 | 30 | 90 | 365)) => d,
-        _ => 30,
-    };
+    let days = q.ky.filter(|d| [7, 30, 90, 365].contains(d)).unwrap_or(30);
     let since = app.now() - days * 86_400;
     let (total, groups) = match chat::unanswered_groups(app, &actor, since).await {
         Ok(g) => g,

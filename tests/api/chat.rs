@@ -92,7 +92,11 @@ pub async fn console_reply(
     );
     b.click("#reply-form button.primary").await;
     b.wait_text("Chờ phản hồi").await;
-    assert!(b.text("#thread").await.contains(&format!("Cán bộ {username}")));
+    assert!(
+        b.text("#thread")
+            .await
+            .contains(&format!("Cán bộ {username}"))
+    );
 }
 
 /// Marks the request done in the console.
@@ -131,7 +135,11 @@ async fn web_chat_answers_guides_withholds_secrets_and_limits() {
     assert!(r["reply"]["text"].as_str().unwrap().starts_with("Xin chào"));
     assert!(r["reply"]["handoff_offered"].as_bool().unwrap());
     // A question typed as citizens type.
-    let (s, r) = chat(&t, json!({"conversation_id": id, "text": "ko nhan dc ma otp"})).await;
+    let (s, r) = chat(
+        &t,
+        json!({"conversation_id": id, "text": "ko nhan dc ma otp"}),
+    )
+    .await;
     assert_eq!(s, 200, "{r}");
     assert_eq!(r["conversation_id"], id.as_str());
     assert_eq!(r["reply"]["intent"], "otp-not-received");
@@ -147,9 +155,17 @@ async fn web_chat_answers_guides_withholds_secrets_and_limits() {
     )
     .await;
     assert_eq!(s, 200, "{r}");
-    assert!(r["reply"]["text"].as_str().unwrap().contains("Số điện thoại"));
+    assert!(
+        r["reply"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Số điện thoại")
+    );
     // A typed number picks a button too ("2" = the second one).
-    let second = r["reply"]["suggestions"][1]["label"].as_str().unwrap().to_string();
+    let second = r["reply"]["suggestions"][1]["label"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let (_, r2) = chat(&t, json!({"conversation_id": id, "text": "2"})).await;
     let (_, msgs) = t
         .get_json(&format!("/api/v1/chat/{id}/messages"), None)
@@ -176,7 +192,12 @@ async fn web_chat_answers_guides_withholds_secrets_and_limits() {
         json!({"conversation_id": id, "text": "mã OTP của tôi là 583920 sao không đăng nhập được"}),
     )
     .await;
-    assert!(r["reply"]["text"].as_str().unwrap().contains("không gửi mật khẩu hay mã OTP"));
+    assert!(
+        r["reply"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("không gửi mật khẩu hay mã OTP")
+    );
     let (_, msgs) = t
         .get_json(&format!("/api/v1/chat/{id}/messages"), None)
         .await;
@@ -221,13 +242,22 @@ async fn web_chat_answers_guides_withholds_secrets_and_limits() {
     let r = limited.expect("no rate limit");
     assert!(r.headers().get("retry-after").is_some());
     let body: Value = r.json().await.unwrap();
-    assert!(body["error"]["message"].as_str().unwrap().contains("hơi nhanh"));
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("hơi nhanh")
+    );
     // Unknown conversations: handoff is 404, a message starts a new one.
     let (s, _) = t
         .post_json("/api/v1/chat/khong-co/handoff", None, &json!({}))
         .await;
     assert_eq!(s, 404);
-    let (s, r) = chat(&t, json!({"conversation_id": "khong-co", "text": "quên mật khẩu"})).await;
+    let (s, r) = chat(
+        &t,
+        json!({"conversation_id": "khong-co", "text": "quên mật khẩu"}),
+    )
+    .await;
     assert_eq!(s, 200);
     assert_ne!(r["conversation_id"], "khong-co");
     // Statistics were counted in the same transactions.
@@ -247,7 +277,14 @@ async fn support_requests_are_scoped_and_unanswered_questions_grouped() {
     let admin = t.admin_token().await;
     let vl = t.unit_id("Bộ phận một cửa UBND huyện Văn Lâm").await;
     let other = t
-        .staff_with(&admin, "hotro.vanlam", "0372666102", "033090007102", vl, &["support.manage"])
+        .staff_with(
+            &admin,
+            "hotro.vanlam",
+            "0372666102",
+            "033090007102",
+            vl,
+            &["support.manage"],
+        )
         .await;
     // A web conversation handed to a person: one request, idempotent.
     let (_, r) = chat(&t, json!({"text": "làm sao để đăng ký tài khoản"})).await;
@@ -275,7 +312,13 @@ async fn support_requests_are_scoped_and_unanswered_questions_grouped() {
     let page = |tok: String, path: String| {
         let t = &t;
         async move {
-            let r = t.http.get(t.url(&path)).bearer_auth(tok).send().await.unwrap();
+            let r = t
+                .http
+                .get(t.url(&path))
+                .bearer_auth(tok)
+                .send()
+                .await
+                .unwrap();
             (r.status().as_u16(), r.text().await.unwrap())
         }
     };
@@ -287,7 +330,11 @@ async fn support_requests_are_scoped_and_unanswered_questions_grouped() {
     let (_, list) = page(other.clone(), "/quan-tri/ho-tro".into()).await;
     assert!(list.contains("Không có yêu cầu hỗ trợ nào"));
     // A citizen who names a place is routed there.
-    let (_, r) = chat(&t, json!({"text": "tôi ở huyện Văn Lâm, không đăng nhập được"})).await;
+    let (_, r) = chat(
+        &t,
+        json!({"text": "tôi ở huyện Văn Lâm, không đăng nhập được"}),
+    )
+    .await;
     let id2 = r["conversation_id"].as_str().unwrap().to_string();
     let (_, h) = t
         .post_json(&format!("/api/v1/chat/{id2}/handoff"), None, &json!({}))
@@ -311,8 +358,15 @@ async fn support_requests_are_scoped_and_unanswered_questions_grouped() {
     assert!(body.contains("thuế đất"), "{body}");
     assert!(body.contains("<td class=\"count-cell\">"));
     let (s, _) = page(
-        t.staff_with(&admin, "khong.quyen", "0372666103", "033090007103", vl, &["citizen_accounts.create"])
-            .await,
+        t.staff_with(
+            &admin,
+            "khong.quyen",
+            "0372666103",
+            "033090007103",
+            vl,
+            &["citizen_accounts.create"],
+        )
+        .await,
         "/quan-tri/cau-hoi-chua-tra-loi".into(),
     )
     .await;
@@ -344,8 +398,13 @@ async fn web_chat_full_loop_in_the_browser_at_360px() {
         .type_into("#chatw-input", "tôi không nhận được mã otp\u{E007}")
         .await;
     citizen.wait_text("Kiểm tra từng bước").await;
-    let width = citizen.exec("return document.documentElement.scrollWidth").await;
-    assert!(width.as_u64().unwrap() <= 380, "wider than the phone: {width}");
+    let width = citizen
+        .exec("return document.documentElement.scrollWidth")
+        .await;
+    assert!(
+        width.as_u64().unwrap() <= 380,
+        "wider than the phone: {width}"
+    );
     citizen.screenshot("chat-widget-360").await;
     // No page reload happened: the URL is still the portal home.
     assert_eq!(citizen.url().await, t.url("/"));
