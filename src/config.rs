@@ -174,6 +174,22 @@ impl Config {
                 });
             }
         };
+        let telegram_webhook_secret = pick(
+            "MOTCUA_TELEGRAM_WEBHOOK_SECRET",
+            file.telegram_webhook_secret,
+        );
+        if let Some(s) = &telegram_webhook_secret
+            && (s.len() > 256
+                || !s
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
+        {
+            return Err(ConfigError::Invalid {
+                name: "MOTCUA_TELEGRAM_WEBHOOK_SECRET",
+                message: "use 1 to 256 characters among A-Z, a-z, 0-9, _ and - (Telegram's rule)"
+                    .into(),
+            });
+        }
         let argon2_m_kib = env("MOTCUA_ARGON2_M_KIB")
             .and_then(|v| v.parse().ok())
             .unwrap_or(19_456);
@@ -199,10 +215,7 @@ impl Config {
                 .unwrap_or("https://openapi.zalo.me".into())
                 .trim_end_matches('/')
                 .to_string(),
-            telegram_webhook_secret: pick(
-                "MOTCUA_TELEGRAM_WEBHOOK_SECRET",
-                file.telegram_webhook_secret,
-            ),
+            telegram_webhook_secret,
             zalo_refresh_token: pick("MOTCUA_ZALO_REFRESH_TOKEN", file.zalo_refresh_token),
             zalo_app_secret: pick("MOTCUA_ZALO_APP_SECRET", file.zalo_app_secret),
             zalo_oauth_url: pick("MOTCUA_ZALO_OAUTH_URL", file.zalo_oauth_url)
@@ -288,6 +301,19 @@ mod tests {
         .unwrap();
         assert_eq!(c.listen.to_string(), "0.0.0.0:7000");
         assert_eq!(c.public_url, "https://a.vn");
+    }
+
+    #[test]
+    fn telegram_webhook_secret_follows_telegrams_rule() {
+        let with = |v: &str| {
+            let v = v.to_string();
+            Config::load_from(None, move |k| {
+                (k == "MOTCUA_TELEGRAM_WEBHOOK_SECRET").then(|| v.clone())
+            })
+        };
+        assert!(with("bi-mat_Webhook-123").is_ok());
+        assert!(with("có dấu").is_err());
+        assert!(with(&"a".repeat(257)).is_err());
     }
 
     #[test]
