@@ -1,0 +1,264 @@
+//! Portal sign-in under load (issue 4, item 12). Not a timed test: it prints
+//! numbers to compare with their bounds.
+//!
+//! - Throughput of `POST /api/v1/login` (password step: one argon2id verify
+//!   with the production parameters, then a flow, an OTP and its SMS in one
+//!   write) from many concurrent clients, against the bound cores ÷ one hash
+//!   time. Target ≥ 0.8 of the bound.
+//! - p99 latency of `/healthz` and of a portal page (`/`, and the sign-in page
+//!   `/dang-nhap`, which draws a captcha) while sign-ins flood, against their
+//!   idle p99. Target ≤ 2×.
+//!
+//! The server runs in this process on its own runtime thread, on 127.0.0.1;
+//! the load and the probes run on another runtime. Every loop is bounded.
+//! Run: `cargo bench --bench signin` (release build).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use motcua::app::App;
+use motcua::config::Config;
+
+const ACCOUNTS: usize = 400;
+const PASSWORD: &str = "Ban#Tho2026xy";
+const CLIENTS: usize = 16;
+const FLOOD: Duration = Duration::from_secs(15);
+const IDLE_SAMPLES: usize = 300;
+const PROBE_GAP: Duration = Duration::from_millis(20);
+
+fn p(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * q).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn sorted(mut v: Vec<f64>) -> Vec<f64> {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v
+}
+
+/// Latencies (ms) of GET `path`, one request every PROBE_GAP, until `stop`
+/// or `max` samples. Each client is bound to its own loopback address and
+/// used for at most 200 requests, so that the per-IP captcha budget of the
+/// sign-in page is never what is measured.
+async fn probe(url: String, stop: Arc<AtomicBool>, max: usize, first_ip: u8) -> Vec<f64> {
+    let mut out = Vec::with_capacity(max.min(10_000));
+    let mut ip = first_ip;
+    let mut http = client(ip);
+    while out.len() < max && !stop.load(Ordering::Relaxed) {
+        if out.len() % 200 == 199 {
+            ip = ip.wrapping_add(1).max(2);
+            http = client(ip);
+        }
+        let t = Instant::now();
+        let ok = match http.get(&url).send().await {
+            Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
+            Err(_) => false,
+        };
+        if ok {
+            out.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        tokio::time::sleep(PROBE_GAP).await;
+    }
+    out
+}
+
+/// An HTTP client whose connections come from 127.0.0.`ip`.
+fn client(ip: u8) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, ip]))
+        .build()
+        .unwrap_or_default()
+}
+
+fn main() {
+    let dir = match tempfile::tempdir() {
+        Ok(d) => d,
+        Err(e) => return eprintln!("no temp dir: {e}"),
+    };
+    let mut cfg = Config::for_tests(dir.path());
+    cfg.argon2_m_kib = 19_456; // production parameters
+    cfg.captcha = false; // the load generator cannot read pictures
+    let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+
+    // One hash time, as the bound's denominator.
+    let params = match argon2::Params::new(19_456, 2, 1, None) {
+        Ok(p) => p,
+        Err(e) => return eprintln!("argon2 params: {e}"),
+    };
+    let mut hash_ms = vec![];
+    let mut hash = None;
+    for _ in 0..10 {
+        let t = Instant::now();
+        hash = motcua::auth::hash_blocking(&params, PASSWORD);
+        hash_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    let Some(hash) = hash else {
+        return eprintln!("hashing failed");
+    };
+    let hash_p50 = p(&sorted(hash_ms), 0.5);
+    let bound = cores as f64 * 1000.0 / hash_p50;
+
+    // The server, on its own runtime.
+    let server_rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cores)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return eprintln!("runtime: {e}"),
+    };
+    let (app, addr, stop_tx) = match server_rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        cfg.public_url = format!("http://{addr}");
+        let app = App::open(cfg).map_err(std::io::Error::other)?;
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let a2 = app.clone();
+        tokio::spawn(async move {
+            let _ = motcua::cli::run_until_signal(a2, listener, async move {
+                let _ = rx.await;
+            })
+            .await;
+        });
+        Ok::<_, std::io::Error>((app, addr, tx))
+    }) {
+        Ok(x) => x,
+        Err(e) => return eprintln!("server: {e}"),
+    };
+    let server = std::thread::spawn(move || {
+        server_rt.block_on(async { tokio::time::sleep(Duration::from_secs(3600)).await })
+    });
+
+    // Citizens with distinct phones (so per-phone OTP caps do not bite).
+    let now = app.now();
+    let made = app.store.write(|w| {
+        for i in 0..ACCOUNTS {
+            let id = motcua::domain::CitizenId::parse(&format!("{:09}", 100_000_000 + i))
+                .map_err(|e| motcua::store::StoreError::Db(e.0))?;
+            let phone = motcua::domain::PhoneNumber::parse(&format!("091{:07}", i))
+                .map_err(|e| motcua::store::StoreError::Db(e.0))?;
+            let a = motcua::flows::admin::new_account(
+                id.as_str(),
+                Some(&id),
+                "Người Dùng Thử",
+                &phone,
+                None,
+                hash.clone(),
+                motcua::store::accounts::Origin::SelfRegistered,
+                now,
+            );
+            motcua::store::accounts::put(w, &a)?;
+        }
+        Ok::<_, motcua::store::StoreError>(())
+    });
+    if let Err(e) = made {
+        return eprintln!("accounts: {e}");
+    }
+
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return eprintln!("runtime: {e}"),
+    };
+    let base = format!("http://{addr}");
+    rt.block_on(async move {
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(64)
+            .build()
+            .unwrap_or_default();
+        // Warm up, then idle latencies.
+        for _ in 0..20 {
+            let _ = http.get(format!("{base}/")).send().await;
+        }
+        let never = Arc::new(AtomicBool::new(false));
+        let mut idle = vec![];
+        for path in ["/healthz", "/", "/dang-nhap"] {
+            // (each probe starts on 127.0.0.2; 300 samples use two addresses)
+            let v = probe(format!("{base}{path}"), never.clone(), IDLE_SAMPLES, 2).await;
+            idle.push(sorted(v));
+        }
+
+        // The flood.
+        let stop = Arc::new(AtomicBool::new(false));
+        let ok = Arc::new(AtomicU64::new(0));
+        let refused = Arc::new(AtomicU64::new(0));
+        let started = Instant::now();
+        let mut clients = vec![];
+        for c in 0..CLIENTS {
+            let (http, base, stop, ok, refused) = (
+                http.clone(),
+                base.clone(),
+                stop.clone(),
+                ok.clone(),
+                refused.clone(),
+            );
+            clients.push(tokio::spawn(async move {
+                let mut i = c;
+                while !stop.load(Ordering::Relaxed) {
+                    let id = format!("{:09}", 100_000_000 + (i % ACCOUNTS));
+                    let body = serde_json::json!({"username": id, "password": PASSWORD, "captcha_id": "-", "captcha": "-"});
+                    match http.post(format!("{base}/api/v1/login")).json(&body).send().await {
+                        Ok(r) if r.status().is_success() => {
+                            ok.fetch_add(1, Ordering::Relaxed);
+                        }
+                        _ => {
+                            refused.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    i += CLIENTS;
+                }
+            }));
+        }
+        let probes: Vec<_> = ["/healthz", "/", "/dang-nhap"]
+            .iter()
+            .enumerate()
+            .map(|(i, path)| {
+                tokio::spawn(probe(
+                    format!("{base}{path}"),
+                    stop.clone(),
+                    usize::MAX,
+                    10 + 40 * i as u8,
+                ))
+            })
+            .collect();
+        tokio::time::sleep(FLOOD).await;
+        stop.store(true, Ordering::Relaxed);
+        let elapsed = started.elapsed().as_secs_f64();
+        for c in clients {
+            let _ = c.await;
+        }
+        let mut busy = vec![];
+        for pr in probes {
+            busy.push(sorted(pr.await.unwrap_or_default()));
+        }
+        let n = ok.load(Ordering::Relaxed);
+        let rate = n as f64 / elapsed;
+        println!("portal sign-in benchmark ({cores} cores, {CLIENTS} clients, {:.0} s)", elapsed);
+        println!("argon2id m=19456 KiB t=2 p=1: one hash p50 {hash_p50:.1} ms → bound {bound:.1} sign-ins/s");
+        println!(
+            "POST /api/v1/login: {n} ok, {} refused → {rate:.1}/s = {:.2} of the bound (target ≥ 0.80)",
+            refused.load(Ordering::Relaxed),
+            rate / bound
+        );
+        for (i, path) in ["/healthz", "/", "/dang-nhap"].iter().enumerate() {
+            let (a, b) = (&idle[i], &busy[i]);
+            println!(
+                "GET {path:<10} p50 idle {:.2} ms, flood {:.2} ms; p99 idle {:.2} ms, flood {:.2} ms → {:.2}× (target ≤ 2×; {} samples)",
+                p(a, 0.5),
+                p(b, 0.5),
+                p(a, 0.99),
+                p(b, 0.99),
+                p(b, 0.99) / p(a, 0.99),
+                b.len()
+            );
+        }
+    });
+    let _ = stop_tx.send(());
+    drop(server);
+}
