@@ -124,6 +124,23 @@ async fn metrics(poem::web::Data(app): poem::web::Data<&Arc<App>>) -> Response {
         })
         .await
         .unwrap_or((0, 0));
+    let outbox = app
+        .db(|app| {
+            Ok(app.store.read(|r| {
+                crate::store::conversations::Channel::ALL
+                    .iter()
+                    .map(|c| Ok((c.as_str(), crate::store::outbox::pending(r, *c)?)))
+                    .collect::<crate::store::Result<Vec<_>>>()
+            })?)
+        })
+        .await
+        .unwrap_or_default();
+    out.push_str("# HELP motcua_chat_outbox_pending Bot messages waiting per channel\n# TYPE motcua_chat_outbox_pending gauge\n");
+    for (c, n) in outbox {
+        out.push_str(&format!(
+            "motcua_chat_outbox_pending{{channel=\"{c}\"}} {n}\n"
+        ));
+    }
     out.push_str(&format!(
         "# HELP motcua_sms_pending Messages waiting in the SMS queue\n# TYPE motcua_sms_pending gauge\nmotcua_sms_pending {queued}\n# HELP motcua_units Units in the tree\n# TYPE motcua_units gauge\nmotcua_units {units}\n"
     ));
