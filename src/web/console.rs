@@ -34,6 +34,7 @@ pub fn routes() -> Route {
         .at("/nhat-ky", get(audit_page))
         .at("/tin-nhan", get(sms_page))
         .nest("/tao-tai-khoan-cong-dan", super::console_citizens::routes())
+        .nest("/thong-ke", super::console_stats::routes())
         .nest("/ho-tro", super::console_support::support_routes())
         .nest("/khao-sat", super::console_support::survey_routes())
         .nest(
@@ -71,6 +72,7 @@ pub fn shell(app: &App, actor: Option<&Actor>, title: &str, nav: &str) -> miniji
         context! {
             superadmin => acc.superadmin,
             users => acc.has_any(Permission::UsersCreate),
+            stats => acc.has_any(Permission::StatsView),
             units => acc.superadmin || acc.has_any(Permission::UsersCreate),
             support => acc.has_any(Permission::SupportManage),
             survey => acc.has_any(Permission::SurveyProcess),

@@ -8,10 +8,12 @@ pub mod api_citizens;
 pub mod api_portal;
 pub mod console;
 pub mod console_citizens;
+pub mod console_stats;
 pub mod console_support;
 pub mod ctx;
 pub mod portal;
 pub mod portal_staff;
+pub mod svg;
 pub mod templates;
 pub mod webhooks;
 

@@ -10,6 +10,7 @@ mod chat;
 mod citizen_accounts;
 mod foundation;
 mod portal;
+mod stats;
 mod telegram;
 mod webdriver;
 mod zalo;
