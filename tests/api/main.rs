@@ -9,6 +9,7 @@ mod browser;
 mod chat;
 mod citizen_accounts;
 mod foundation;
+mod logs;
 mod portal;
 mod stats;
 mod telegram;
