@@ -301,13 +301,13 @@ fn seed(app: &Arc<App>, n: u64) -> Seeded {
                     let sex = if female { 1 } else { 0 } + if year >= 2000 { 2 } else { 0 };
                     let id = format!("033{sex}{:02}{:06}", year % 100, i);
                     let phone = format!(
-                        "0{}{:08}",
+                        "0{}{:07}",
                         [
                             "32", "33", "34", "35", "36", "37", "38", "39", "86", "88", "91", "94",
                             "96", "97", "98", "70", "76", "77", "78", "79", "81", "82", "83", "84",
                             "85"
                         ][rng.below(25) as usize],
-                        (i * 7919 + rng.below(7919)) % 100_000_000
+                        (i * 7919 + rng.below(7919)) % 10_000_000
                     );
                     // In time order, as accounts are made.
                     let at = start + (i as i64 * span) / n as i64;
@@ -782,6 +782,22 @@ fn main() {
                 Box::new(|_| {
                     f(
                         Some("nguyen".into()),
+                        None,
+                        None,
+                        None,
+                        None,
+                        None,
+                        None,
+                        None,
+                    )
+                }),
+            ),
+            (
+                "district staff: 'nguyen thi hoa'",
+                &district,
+                Box::new(|_| {
+                    f(
+                        Some("nguyen thi hoa".into()),
                         None,
                         None,
                         None,
