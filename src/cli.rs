@@ -148,6 +148,9 @@ pub fn run() -> std::process::ExitCode {
 type CliResult = Result<(), Box<dyn std::error::Error>>;
 
 async fn serve(cfg: Config) -> CliResult {
+    // Fail fast on a broken subscriber registry rather than at the first
+    // registration.
+    crate::subscriber::verifier(&cfg).map_err(|e| format!("MOTCUA_SUBSCRIBER_REGISTRY: {e}"))?;
     let app = App::open(cfg)?;
     let listener = tokio::net::TcpListener::bind(app.cfg.listen)
         .await

@@ -77,6 +77,7 @@ pub async fn submit(app: &Arc<App>, actor: &Actor, input: NewRequest) -> AppResu
     }
     let now = app.now();
     let username = actor.account.username.clone();
+    let who = crate::flows::staff_login::audit_actor(&actor.account);
     let ip = actor.ip.clone();
     app.db(move |app| {
         app.store.write(|w| {
@@ -107,7 +108,7 @@ pub async fn submit(app: &Arc<App>, actor: &Actor, input: NewRequest) -> AppResu
             audit::record(
                 w,
                 now,
-                &username,
+                &who,
                 "access_request_submit",
                 &format!("request:{id}"),
                 &ip,

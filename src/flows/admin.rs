@@ -383,7 +383,7 @@ pub async fn change_password(
     let now = app.now();
     let username = a.username.clone();
     let ip = actor.ip.clone();
-    let console = actor.account.is_staff();
+    let console = actor.console;
     app.db(move |app| {
         app.store.write(|w| {
             let mut a = accounts::get(w, &username)?.ok_or(AppError::Unauthorized)?;

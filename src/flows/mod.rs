@@ -21,6 +21,8 @@ pub struct Actor {
     pub ip: String,
     /// The session token, when the actor came through a session.
     pub token: Option<String>,
+    /// Signed in to the console (true) or the portal (false).
+    pub console: bool,
 }
 
 impl Actor {

@@ -34,6 +34,17 @@ fn kind(console: bool) -> &'static str {
     if console { "staff_login" } else { "login" }
 }
 
+/// How an account appears in the audit log: citizens' usernames are their
+/// ID numbers, which the log keeps masked.
+pub fn audit_actor(a: &Account) -> String {
+    match &a.id_number {
+        Some(id) if *id == a.username => crate::domain::CitizenId::parse(id)
+            .map(|c| c.masked())
+            .unwrap_or_else(|_| "***".into()),
+        _ => a.username.clone(),
+    }
+}
+
 pub fn mask_phone(p: &str) -> String {
     PhoneNumber::parse(p)
         .map(|p| p.masked())
@@ -85,7 +96,7 @@ pub async fn start(
                         a.locked_until = now + wait_after(a.failed_logins, FREE_FAILURES);
                         accounts::put(w, &a)?;
                     }
-                    audit::record(w, now, &a.username, "sign_in_failed", "", &ip, "")?;
+                    audit::record(w, now, &audit_actor(&a), "sign_in_failed", "", &ip, "")?;
                 }
                 Ok::<_, StoreError>(())
             })?;
@@ -159,7 +170,7 @@ pub async fn verify(
                     audit::record(
                         w,
                         now,
-                        &account.username,
+                        &audit_actor(&account),
                         if console {
                             "console_sign_in"
                         } else {

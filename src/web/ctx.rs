@@ -51,6 +51,7 @@ pub async fn current(app: &Arc<App>, req: &Request, console: bool) -> Option<Act
         account,
         ip: super::client_ip(req),
         token: Some(token),
+        console,
     })
 }
 

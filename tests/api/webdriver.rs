@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -41,7 +42,10 @@ impl Browser {
             "{driver_bin} is missing: install chromium and chromium-driver (see README), or set CHROMEDRIVER"
         );
         let port = free_port();
+        // Its own process group, so that Chromium dies with it even when a
+        // test panics before quit().
         let driver = Command::new(&driver_bin)
+            .process_group(0)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -270,6 +274,11 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg("-KILL")
+            .arg(format!("-{}", self.driver.id()))
+            .status();
         let _ = self.driver.kill();
+        let _ = self.driver.wait();
     }
 }
