@@ -256,3 +256,75 @@ async fn reject_and_scoping_and_no_escalation() {
         .await;
     assert_eq!(s, 403);
 }
+
+/// Issue 9 in a real browser: a portal account asks, the province admin
+/// approves, and the same account opens the console.
+#[tokio::test]
+async fn browser_request_and_approval() {
+    use crate::browser::console_sign_in;
+    use crate::webdriver::Browser;
+    let t = spawn_app().await;
+    t.create_superadmin().await;
+    let hash = t.app.hasher.hash(PORTAL_PASSWORD.into()).await.unwrap();
+    let id = motcua::domain::CitizenId::parse("033190007777").unwrap();
+    let ph = motcua::domain::PhoneNumber::parse("0372555999").unwrap();
+    let now = t.app.now();
+    let a = motcua::flows::admin::new_account(
+        "033190007777",
+        Some(&id),
+        "Đinh Thị Thu",
+        &ph,
+        None,
+        hash,
+        Origin::SelfRegistered,
+        now,
+    );
+    let portal_token = t
+        .app
+        .store
+        .write(|w| {
+            accounts::put(w, &a)?;
+            motcua::auth::session::create(w, &a, false, false, now)
+        })
+        .unwrap();
+    let b = Browser::start(1366, 768).await;
+    b.goto(&t.url("/")).await;
+    b.add_cookie("mc_session", &portal_token).await;
+    b.goto(&t.url("/tai-khoan")).await;
+    b.click("#staff-access-request").await;
+    b.wait_text("Đề nghị cấp quyền cán bộ").await;
+    b.type_into("#unit-filter", "dong tao").await;
+    b.select("#unit_id", "Bộ phận một cửa UBND xã Đông Tảo")
+        .await;
+    b.type_into("#position", "Cán bộ tiếp nhận hồ sơ").await;
+    b.click("form[action='/tai-khoan/de-nghi-cap-quyen'] button.primary")
+        .await;
+    b.wait_text("Đề nghị đã được gửi").await;
+    assert!(b.text("#my-requests").await.contains("Chờ duyệt"));
+    b.screenshot("access-request-portal-1366").await;
+    b.delete_cookies().await;
+    // The province admin approves in the console.
+    console_sign_in(&t, &b, ADMIN, ADMIN_PASSWORD, ADMIN_PHONE).await;
+    b.wait_text("Xin chào").await;
+    assert!(
+        b.text("#side-menu").await.contains("Yêu cầu cấp quyền 1"),
+        "menu count"
+    );
+    b.click("a[href='/quan-tri/yeu-cau-cap-quyen']").await;
+    b.wait_text("Đinh Thị Thu").await;
+    b.screenshot("access-request-console-1366").await;
+    b.click("form[action$='/duyet'] button.primary").await;
+    b.wait_text("Không có đề nghị nào.").await;
+    let sms = t.sms.wait_nth("0372555999", 1).await;
+    assert!(sms.text.contains("đã được duyệt"));
+    b.delete_cookies().await;
+    // The same account, same password, now in the console.
+    console_sign_in(&t, &b, "033190007777", PORTAL_PASSWORD, "0372555999").await;
+    b.wait_text("Xin chào").await;
+    b.click("a[href='/quan-tri/tao-tai-khoan-cong-dan']").await;
+    b.wait_text("Tạo tài khoản công dân").await;
+    let body = b.body_text().await;
+    assert!(body.contains("Bộ phận một cửa UBND xã Đông Tảo"), "{body}");
+    b.screenshot("access-request-staff-console-1366").await;
+    b.quit().await;
+}

@@ -117,6 +117,20 @@ impl Browser {
         self.cmd("POST", "/url", json!({"url": url})).await;
     }
 
+    /// Sets a cookie for the current page's site.
+    pub async fn add_cookie(&self, name: &str, value: &str) {
+        self.cmd(
+            "POST",
+            "/cookie",
+            json!({"cookie": {"name": name, "value": value, "path": "/"}}),
+        )
+        .await;
+    }
+
+    pub async fn delete_cookies(&self) {
+        self.cmd("DELETE", "/cookie", Value::Null).await;
+    }
+
     pub async fn url(&self) -> String {
         self.cmd("GET", "/url", Value::Null)
             .await
