@@ -617,6 +617,13 @@ pub async fn confirm(
                 account.created_by = Some(d.staff.clone());
                 account.created_unit = Some(d.unit);
                 accounts::put(w, &account)?;
+                crate::store::stats::bump(w, now, "accounts_created_unit", &d.unit.to_string())?;
+                crate::store::stats::bump(
+                    w,
+                    now,
+                    "accounts_created_staff",
+                    &format!("{}:{}", d.unit, d.staff),
+                )?;
                 let mut rec = CitizenRecord {
                     seq: 0,
                     id_number: d.id_number.clone(),

@@ -446,10 +446,11 @@ pub async fn set_password(
             );
             a.birth_date = Some(p.birth_date.clone());
             accounts::put(w, &a)?;
+            crate::store::stats::bump(w, now, "registrations", "")?;
             audit::record(
                 w,
                 now,
-                &a.username,
+                &crate::flows::staff_login::audit_actor(&a),
                 "self_register",
                 &format!("account:{}", id.masked()),
                 &ip,
