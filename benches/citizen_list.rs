@@ -9,6 +9,10 @@
 //! Data: the demo province plus 150 generated communes (a real province has
 //! ~160), accounts spread over three years, Vietnamese names drawn with the
 //! real frequency of family names (Nguyễn ≈ 38 %), ~600 creating staff.
+//!
+//! Measured on the 2-core build machine (1,000,000 accounts, 200 runs per
+//! case, other builds running): p50 0.6–6.8 ms, worst p99 7.6 ms over 30
+//! cases (every filter alone, combined, deep pages, three kinds of staff).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
