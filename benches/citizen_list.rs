@@ -387,6 +387,7 @@ fn actor(superadmin: bool, grant_unit: Option<u64>) -> Actor {
         },
         ip: "127.0.0.1".into(),
         token: None,
+        console: true,
     }
 }
 
