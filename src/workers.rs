@@ -35,6 +35,9 @@ async fn cleanup_loop(app: Arc<App>, mut stop: tokio::sync::watch::Receiver<bool
                 })?)
             })
             .await;
+        if let Err(e) = crate::flows::citizen_accounts::sweep(&app).await {
+            tracing::warn!(error = %e, "expired citizen-account requests not swept");
+        }
         match r {
             Ok((f, s)) if f + s > 0 => {
                 tracing::debug!(flows = f, sessions = s, "expired records removed")
