@@ -1,6 +1,7 @@
 # Multi-stage build of the single motcua binary.
 # Build: docker build -t motcua .
-# Run:   docker run -p 8080:8080 -v motcua-data:/data motcua
+# Run:   docker run -p 8080:8080 -v motcua-data:/data -e MOTCUA_PUBLIC_URL=https://dichvucong.example.vn motcua
+# Expected image size: debian:bookworm-slim (~75 MB) + the binary (~19 MB) ≈ 100 MB (estimate: no Docker engine here).
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
@@ -18,7 +19,8 @@ RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates
     && mkdir -p /data && chown motcua /data
 COPY --from=build /src/target/release/motcua /usr/local/bin/motcua
 USER motcua
-ENV MOTCUA_DATA_DIR=/data MOTCUA_LISTEN=0.0.0.0:8080
+# Set MOTCUA_PUBLIC_URL to the address citizens use (links in SMS and bot replies).
+ENV MOTCUA_DATA_DIR=/data MOTCUA_LISTEN=0.0.0.0:8080 MOTCUA_PUBLIC_URL=http://localhost:8080
 VOLUME /data
 EXPOSE 8080
 CMD ["motcua", "serve"]
