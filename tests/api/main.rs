@@ -5,6 +5,7 @@
 mod helpers;
 
 mod access_requests;
+mod backup;
 mod browser;
 mod chat;
 mod citizen_accounts;
