@@ -16,6 +16,7 @@ use crate::error::AppError;
 use crate::flows::{Actor, admin, staff_login, staff_units};
 
 #[derive(Object, Debug)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ErrorDetail {
     pub code: String,
     pub message: String,
@@ -24,6 +25,7 @@ pub struct ErrorDetail {
 }
 
 #[derive(Object, Debug)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
@@ -211,35 +213,41 @@ pub fn check_csrf(req: &Request) -> ApiResult<()> {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct LoginRequest {
     pub username: String,
     pub password: String,
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct LoginStarted {
     pub flow_id: String,
     pub phone_masked: String,
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct OtpRequest {
     pub otp: String,
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct TokenResponse {
     pub token: String,
     pub must_change_password: bool,
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ResendResponse {
     pub phone_masked: String,
     pub expires_in: i64,
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct UnitOut {
     pub id: u64,
     pub name: String,
@@ -250,23 +258,27 @@ pub struct UnitOut {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct NewUnit {
     pub name: String,
     pub parent_id: Option<u64>,
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct RenameUnit {
     pub name: String,
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CreatedUnit {
     pub id: u64,
     pub eligible: bool,
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct NewStaffRequest {
     pub username: String,
     pub full_name: String,
@@ -277,6 +289,7 @@ pub struct NewStaffRequest {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct StaffOut {
     pub username: String,
     pub full_name: String,
@@ -286,18 +299,21 @@ pub struct StaffOut {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct GrantsRequest {
     pub unit_id: u64,
     pub permissions: Vec<String>,
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct GrantOut {
     pub unit_id: u64,
     pub permissions: Vec<String>,
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct MeOut {
     pub username: String,
     pub full_name: String,
@@ -308,6 +324,7 @@ pub struct MeOut {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct MyUnit {
     pub id: u64,
     pub name: String,
@@ -316,6 +333,7 @@ pub struct MyUnit {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct UnitReason {
     pub code: String,
     pub message: String,
@@ -324,6 +342,7 @@ pub struct UnitReason {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct MyUnits {
     pub items: Vec<MyUnit>,
     #[oai(skip_serializing_if_is_none)]
@@ -331,6 +350,7 @@ pub struct MyUnits {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct PasswordChange {
     pub current_password: String,
     pub password: String,
@@ -338,6 +358,7 @@ pub struct PasswordChange {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Ok_ {
     pub ok: bool,
 }

@@ -17,6 +17,7 @@ use crate::store::access_requests::{AccessRequest, Status};
 use crate::store::accounts;
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct AccessRequestIn {
     pub unit_id: u64,
     pub position: String,
@@ -25,12 +26,14 @@ pub struct AccessRequestIn {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(rename = "AccessRequestCreated")]
 pub struct RequestCreated {
     pub request_id: u64,
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct AccessRequestOut {
     pub id: u64,
     pub full_name: String,
@@ -43,22 +46,26 @@ pub struct AccessRequestOut {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct AccessRequestList {
     pub total: u64,
     pub items: Vec<AccessRequestOut>,
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ApproveIn {
     pub permissions: Vec<String>,
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct RejectIn {
     pub reason: String,
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Decided {
     pub id: u64,
     pub status: String,

@@ -21,6 +21,7 @@ use crate::helpdesk;
 use crate::store::conversations::{self as conv, Button, Channel};
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ChatRequest {
     /// The conversation to continue; omit to start one.
     pub conversation_id: Option<String>,
@@ -35,12 +36,14 @@ pub struct ChatRequest {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ChatSuggestion {
     pub id: String,
     pub label: String,
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ChatReply {
     /// Plain text; `**…**` marks button names to show in bold. Empty while
     /// a person handles the conversation (the bot stays quiet).
@@ -51,6 +54,7 @@ pub struct ChatReply {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ChatResponse {
     pub conversation_id: String,
     pub reply: ChatReply,
@@ -61,11 +65,13 @@ pub struct ChatResponse {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ChatTicket {
     pub ticket_id: u64,
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ChatMessage {
     pub seq: u64,
     /// `citizen`, `bot` or `staff`.
@@ -77,6 +83,7 @@ pub struct ChatMessage {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ChatMessages {
     pub items: Vec<ChatMessage>,
     pub handled_by_person: bool,

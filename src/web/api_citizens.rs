@@ -100,6 +100,7 @@ impl ParsePayload for ScanForm {
 poem_openapi::impl_apirequest_for_payload!(ScanForm,);
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CitizenItem {
     pub id_number: String,
     pub full_name: String,
@@ -115,6 +116,7 @@ pub struct CitizenItem {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CitizenList {
     pub total: u64,
     pub page: u64,
@@ -123,6 +125,7 @@ pub struct CitizenList {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CitizenLookupOut {
     pub exists: bool,
     #[oai(skip_serializing_if_is_none)]
@@ -132,11 +135,13 @@ pub struct CitizenLookupOut {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CitizenRequestCreated {
     pub request_id: String,
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CitizenRequestOut {
     pub request_id: String,
     pub code: String,
@@ -157,6 +162,7 @@ pub struct CitizenRequestOut {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CitizenOtpSent {
     pub phone_masked: String,
     pub expires_in: i64,
@@ -164,11 +170,13 @@ pub struct CitizenOtpSent {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CitizenAccountCreated {
     pub id_number: String,
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CitizenOut {
     pub id_number: String,
     pub full_name: String,

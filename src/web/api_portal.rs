@@ -24,6 +24,7 @@ pub enum Accepted<T: ToJSON + Send + Sync> {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CaptchaOut {
     pub captcha_id: String,
     /// A `data:image/png;base64,...` URL.
@@ -31,6 +32,7 @@ pub struct CaptchaOut {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct RegistrationRequest {
     /// `citizen` (or `business`, not offered here).
     pub kind: String,
@@ -48,6 +50,7 @@ pub struct RegistrationRequest {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct RegistrationStarted {
     pub flow_id: String,
     pub phone_masked: String,
@@ -58,23 +61,27 @@ pub struct RegistrationStarted {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct PortalOtpAccepted {
     pub verified: bool,
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct PortalNewPassword {
     pub password: String,
     pub password_confirm: String,
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Registered {
     /// The username of the new account: the ID number.
     pub username: String,
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct PortalLoginRequest {
     /// The ID number (CMND/CCCD), or a staff username.
     pub username: String,
@@ -84,6 +91,7 @@ pub struct PortalLoginRequest {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct PortalOtpResent {
     pub phone_masked: String,
     /// Seconds the new code is valid.
@@ -93,6 +101,7 @@ pub struct PortalOtpResent {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct PasswordResetRequest {
     pub username: String,
     pub captcha_id: String,
@@ -100,6 +109,7 @@ pub struct PasswordResetRequest {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct PasswordResetStarted {
     pub flow_id: String,
     /// Seconds until a new code may be asked for.
@@ -109,6 +119,7 @@ pub struct PasswordResetStarted {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ResetResent {
     /// Seconds the new code is valid.
     pub expires_in: i64,
@@ -117,11 +128,13 @@ pub struct ResetResent {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct PasswordResetDone {
     pub ok: bool,
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CitizenMe {
     pub full_name: String,
     pub id_number_masked: Option<String>,
