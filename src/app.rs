@@ -4,7 +4,7 @@
 use std::sync::{Arc, RwLock};
 
 use crate::auth::Hasher;
-use crate::auth::throttle::Throttle;
+use crate::auth::throttle::{Throttle, WindowCap};
 use crate::config::Config;
 use crate::error::{AppError, AppResult};
 use crate::metrics::Metrics;
@@ -37,6 +37,9 @@ pub struct App {
     pub ip_throttle: Throttle,
     /// Per-staff rate limit of sensitive look-ups (and similar).
     pub action_throttle: Throttle,
+    /// OTP sends of anonymous flows (registration, password reset) per
+    /// client IP; see `flows::otp_flow::take_ip_send`.
+    pub otp_ip_cap: WindowCap,
     pub sms_wake: tokio::sync::Notify,
     pub metrics: Metrics,
     pub templates: crate::web::templates::Templates,
@@ -115,6 +118,7 @@ impl App {
             key,
             ip_throttle: Throttle::new(20),
             action_throttle: Throttle::new(30),
+            otp_ip_cap: WindowCap::new(crate::otp::PER_IP_HOUR, crate::flows::otp_flow::IP_WINDOW),
             sms_wake: tokio::sync::Notify::new(),
             metrics: Metrics::default(),
             templates: crate::web::templates::Templates::new(),

@@ -17,6 +17,9 @@ pub const MAX_WRONG_PER_FLOW: u32 = 100;
 /// Sends per phone per hour and per day.
 pub const PER_PHONE_HOUR: usize = 10;
 pub const PER_PHONE_DAY: usize = 50;
+/// Codes asked for by anonymous flows (registration, password reset) per
+/// client IP per hour, whether or not an SMS actually goes out.
+pub const PER_IP_HOUR: u32 = 30;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OtpState {

@@ -56,6 +56,45 @@ impl Throttle {
     }
 }
 
+/// At most `limit` events per key in a fixed window of `window` seconds
+/// (in memory, like [`Throttle`]). Used for the per-IP cap on OTP sends of
+/// anonymous flows.
+#[derive(Debug)]
+pub struct WindowCap {
+    limit: u32,
+    window: i64,
+    map: Mutex<HashMap<String, (i64, u32)>>,
+}
+
+impl WindowCap {
+    pub fn new(limit: u32, window: i64) -> WindowCap {
+        WindowCap {
+            limit,
+            window,
+            map: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Counts one event for `key`; `Err(seconds)` (nothing counted) when the
+    /// key is over its limit until the window ends.
+    pub fn take(&self, key: &str, now: i64) -> Result<(), i64> {
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() > 100_000 {
+            let window = self.window;
+            map.retain(|_, (start, _)| now - *start < window);
+        }
+        let e = map.entry(key.to_string()).or_insert((now, 0));
+        if now - e.0 >= self.window {
+            *e = (now, 0);
+        }
+        if e.1 >= self.limit {
+            return Err((e.0 + self.window - now).max(1));
+        }
+        e.1 += 1;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,5 +118,15 @@ mod tests {
         assert_eq!(t.blocked_for("ip", 131), 0);
         t.succeed("ip");
         assert_eq!(t.blocked_for("ip", 100), 0);
+    }
+
+    #[test]
+    fn window_cap_refuses_over_the_limit_until_the_window_ends() {
+        let c = WindowCap::new(2, 100);
+        assert_eq!(c.take("ip", 0), Ok(()));
+        assert_eq!(c.take("ip", 10), Ok(()));
+        assert_eq!(c.take("ip", 20), Err(80));
+        assert_eq!(c.take("other", 20), Ok(()));
+        assert_eq!(c.take("ip", 100), Ok(()));
     }
 }

@@ -9,6 +9,25 @@ use crate::otp::{self, OtpState};
 use crate::store::flows::{FLOWS, Flow, OTP_SENDS};
 use crate::store::{Tx, sms, stats};
 
+/// Window of the per-IP cap on anonymous OTP sends (seconds).
+pub const IP_WINDOW: i64 = 3600;
+
+/// Counts one code asked for by an anonymous flow from `ip`; 429 with
+/// `Retry-After` past `otp::PER_IP_HOUR` an hour. Counted the same whether
+/// or not the account exists (no enumeration). Signed-in staff (counter
+/// flows, staff sign-in) never pass here, so citizens sharing the office's
+/// IP cannot block them.
+pub fn take_ip_send(app: &App, ip: &str, now: i64) -> AppResult<()> {
+    app.otp_ip_cap
+        .take(ip, now)
+        .map_err(|retry_after| AppError::Limited {
+            message: format!(
+                "Có quá nhiều yêu cầu mã OTP từ địa chỉ này. Vui lòng thử lại sau {retry_after} giây."
+            ),
+            retry_after,
+        })
+}
+
 /// The flow if it exists and has not expired; 410 otherwise.
 pub fn live_flow(tx: &impl Tx, id: &str, kind: &str, now: i64) -> AppResult<Flow> {
     match FLOWS.get(tx, id)? {
