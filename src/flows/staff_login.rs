@@ -62,7 +62,10 @@ pub async fn start(
     console: bool,
 ) -> AppResult<Started> {
     let now = app.now();
-    let wait = app.ip_throttle.blocked_for(ip, now);
+    // Console and portal sign-ins fail separately per IP: citizens mistyping
+    // on the office's kiosks (one IP) must not lock the counter staff out.
+    let ip_key = format!("{}:{ip}", if console { "console" } else { "portal" });
+    let wait = app.ip_throttle.blocked_for(&ip_key, now);
     if wait > 0 {
         return Err(AppError::Limited {
             message: format!(
@@ -86,7 +89,7 @@ pub async fn start(
         .is_some_and(|a| !a.disabled && a.locked_until <= now && (!console || a.is_staff()));
     let Some(account) = account.filter(|_| ok && usable) else {
         Metrics::inc(&app.metrics.sign_in_failures_total);
-        app.ip_throttle.fail(ip, now);
+        app.ip_throttle.fail(&ip_key, now);
         let ip = ip.to_string();
         app.db(move |app| {
             app.store.write(|w| {
@@ -105,7 +108,7 @@ pub async fn start(
         .await?;
         return Err(AppError::BadCredentials);
     };
-    app.ip_throttle.succeed(ip);
+    app.ip_throttle.succeed(&ip_key);
     let ip = ip.to_string();
     let started = app
         .db(move |app| {

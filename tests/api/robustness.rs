@@ -311,6 +311,26 @@ async fn sign_in_waits_grow_per_account_and_per_ip() {
         "{ip_waits:?}"
     );
     assert_eq!(login("10.2.0.3", "khongco", "Sai#MatKhau-1").await.0, 401);
+
+    // Staff at a counter behind the same IP still sign in to the console:
+    // citizens' portal failures do not count against it.
+    t.create_superadmin().await;
+    let r = t
+        .http
+        .post(t.url("/api/v1/staff/login"))
+        .header("x-forwarded-for", "10.2.0.2")
+        .json(
+            &json!({"username": crate::helpers::ADMIN, "password": crate::helpers::ADMIN_PASSWORD}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "console sign-in from the citizens' IP");
+    assert_eq!(
+        login("10.2.0.2", "khongco", "Sai#MatKhau-1").await.0,
+        429,
+        "the portal stays throttled"
+    );
 }
 
 #[tokio::test]
