@@ -390,6 +390,13 @@ async fn acknowledged_work_survives_sigkill() {
             200,
             "acknowledged conversation {conv} is missing"
         );
+        let v: Value = r.json().await.unwrap();
+        let items = v["items"].as_array().unwrap();
+        assert!(
+            items.iter().any(|m| m["from"] == "citizen")
+                && items.iter().any(|m| m["from"] == "bot"),
+            "acknowledged question or its answer lost in {conv}: {v}"
+        );
     }
     let deadline = Instant::now() + Duration::from_secs(20);
     for (id, phone) in &created {
