@@ -866,3 +866,40 @@ async fn every_later_route_refuses_the_wrong_caller() {
         }
     }
 }
+
+#[tokio::test]
+async fn wrong_sign_in_codes_lock_the_account_across_flows() {
+    let t = spawn_app_with(|c| c.captcha = false).await;
+    register_an(&t).await;
+    let pw = "CongDan#An-1990x";
+    let body = json!({"username": AN.0, "password": pw, "captcha_id": "", "captcha": "x"});
+    let (s, v) = t.post_json("/api/v1/login", None, &body).await;
+    assert_eq!(s, 200, "{v}");
+    let flow = v["flow_id"].as_str().unwrap().to_string();
+    let code = t.sms.wait_code(AN.3, 1).await;
+    for _ in 0..5 {
+        let (s, _) = t
+            .post_json(
+                &format!("/api/v1/login/{flow}/otp"),
+                None,
+                &json!({"otp": wrong_for(&code)}),
+            )
+            .await;
+        assert_eq!(s, 400);
+    }
+    // The five wrong codes count as sign-in failures of the account: a new
+    // sign-in with the right password is refused until the wait is over,
+    // so starting new flows does not give fresh guesses.
+    let (s, v) = t.post_json("/api/v1/login", None, &body).await;
+    assert_eq!(s, 401, "locked after wrong codes: {v}");
+    let a = t
+        .app
+        .store
+        .read(|r| motcua::store::accounts::get(r, AN.0))
+        .unwrap()
+        .unwrap();
+    assert_eq!(a.failed_logins, 5);
+    t.app.clock.advance(a.locked_until - t.app.now() + 1);
+    let (s, v) = t.post_json("/api/v1/login", None, &body).await;
+    assert_eq!(s, 200, "after the wait: {v}");
+}
