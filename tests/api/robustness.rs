@@ -805,7 +805,20 @@ async fn every_later_route_refuses_the_wrong_caller() {
     for guess in ["1", "abc", "c-0000000000000000", &conv[..conv.len() - 1]] {
         let (s, _) = call(&t, "GET", &format!("/api/v1/chat/{guess}/messages"), None).await;
         assert_eq!(s, 404, "guessed conversation {guess}");
+        let (s, _) = call(&t, "POST", &format!("/api/v1/chat/{guess}/handoff"), None).await;
+        assert_eq!(s, 404, "handoff of a guessed conversation {guess}");
     }
+    // Writing into a guessed conversation id starts a new one instead.
+    let (s, v) = t
+        .post_json(
+            "/api/v1/chat",
+            None,
+            &json!({"conversation_id": &conv[..conv.len() - 1], "text": "xin chào"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_ne!(v["conversation_id"].as_str(), Some(&conv[..conv.len() - 1]));
+    assert_ne!(v["conversation_id"].as_str(), Some(conv.as_str()));
 
     // Console pages: anonymous → sign-in; staff without the permission → 403.
     let pages = [
