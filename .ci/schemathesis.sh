@@ -9,8 +9,8 @@
 #   MAX_EXAMPLES=50 MAX_TIME=900 bash .ci/schemathesis.sh
 #
 # Needs python3 (venv) and network access to PyPI once (schemathesis goes
-# into target/st-venv). Uses target/release/motcua when present, otherwise
-# target/debug/motcua (built if missing).
+# into target/st-venv). Tests the debug binary of the working tree (built
+# here; a possibly stale release binary is not used), or MOTCUA_BIN.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,8 +23,8 @@ if [ ! -x "$VENV/bin/schemathesis" ]; then
 fi
 BIN="${MOTCUA_BIN:-}"
 if [ -z "$BIN" ]; then
-  if [ -x target/release/motcua ]; then BIN=target/release/motcua
-  else cargo build -q --bin motcua; BIN=target/debug/motcua; fi
+  cargo build -q --bin motcua
+  BIN=target/debug/motcua
 fi
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
