@@ -4,7 +4,6 @@
 
 #![allow(dead_code)]
 
-use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -18,6 +17,7 @@ pub struct Browser {
     session: String,
     http: reqwest::Client,
     _profile: tempfile::TempDir,
+    reaped: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -42,10 +42,7 @@ impl Browser {
             "{driver_bin} is missing: install chromium and chromium-driver (see README), or set CHROMEDRIVER"
         );
         let port = free_port();
-        // Its own process group, so that Chromium dies with it even when a
-        // test panics before quit().
         let driver = Command::new(&driver_bin)
-            .process_group(0)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -92,6 +89,7 @@ impl Browser {
             session,
             http,
             _profile: profile,
+            reaped: false,
         };
         b.cmd(
             "POST",
@@ -281,18 +279,23 @@ impl Browser {
             .delete(format!("{}/session/{}", self.base, self.session))
             .send()
             .await;
+        self.kill_group();
+    }
+
+    /// Stops chromedriver once (it ends its Chromium on a clean quit; a
+    /// test that panics may leave a headless Chromium behind).
+    fn kill_group(&mut self) {
+        if self.reaped {
+            return;
+        }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
+        self.reaped = true;
     }
 }
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .arg("-KILL")
-            .arg(format!("-{}", self.driver.id()))
-            .status();
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
+        self.kill_group();
     }
 }
