@@ -1,5 +1,7 @@
 //! Sending and checking the OTP of any flow (shared by every journey).
 
+use std::sync::Arc;
+
 use redb::WriteTransaction;
 
 use crate::app::App;
@@ -100,4 +102,27 @@ pub fn otp_sms_text(purpose: &str, code: &str) -> String {
     format!(
         "Mã OTP {purpose} là {code}, có hiệu lực trong 2 phút. Tuyệt đối không cung cấp mã này cho bất kỳ ai."
     )
+}
+
+/// Step "type the code" of a portal flow (registration, password reset): a
+/// wrong try is committed, then reported; an already verified flow passes.
+pub async fn verify_flow_otp(
+    app: &Arc<App>,
+    flow_id: &str,
+    kind: &'static str,
+    code: &str,
+) -> AppResult<()> {
+    let now = app.now();
+    let flow_id = flow_id.to_string();
+    let code = code.to_string();
+    app.db(move |app| {
+        app.store.write(|w| {
+            let mut flow = live_flow(w, &flow_id, kind, now)?;
+            if flow.verified {
+                return Ok(Ok(()));
+            }
+            Ok::<_, AppError>(check_code(app, w, &mut flow, &code, now)?.map_err(AppError::from))
+        })?
+    })
+    .await
 }

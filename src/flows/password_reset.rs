@@ -14,7 +14,7 @@ use crate::app::App;
 use crate::domain::{Password, PasswordContext};
 use crate::error::{AppError, AppResult};
 use crate::flows::admin::password_error;
-use crate::flows::otp_flow::{check_code, live_flow, otp_sms_text, send_code, take_ip_send};
+use crate::flows::otp_flow::{live_flow, otp_sms_text, send_code, take_ip_send};
 use crate::flows::registration::{audit_object, issue_silently};
 use crate::otp;
 use crate::store::accounts;
@@ -172,19 +172,7 @@ pub async fn describe(app: &Arc<App>, flow_id: &str) -> AppResult<(Started, bool
 
 /// Step 2: the OTP.
 pub async fn verify_otp(app: &Arc<App>, flow_id: &str, code: &str) -> AppResult<()> {
-    let now = app.now();
-    let flow_id = flow_id.to_string();
-    let code = code.to_string();
-    app.db(move |app| {
-        app.store.write(|w| {
-            let mut flow = live_flow(w, &flow_id, KIND, now)?;
-            if flow.verified {
-                return Ok(Ok(()));
-            }
-            Ok::<_, AppError>(check_code(app, w, &mut flow, &code, now)?.map_err(AppError::from))
-        })?
-    })
-    .await
+    crate::flows::otp_flow::verify_flow_otp(app, flow_id, KIND, code).await
 }
 
 /// Step 3: the new password. Ends every session of the account (the epoch

@@ -20,7 +20,7 @@ use crate::domain::{
 };
 use crate::error::{AppError, AppResult};
 use crate::flows::admin::{new_account, password_error};
-use crate::flows::otp_flow::{check_code, live_flow, otp_sms_text, send_code, take_ip_send};
+use crate::flows::otp_flow::{live_flow, otp_sms_text, send_code, take_ip_send};
 use crate::otp::{self, OtpState};
 use crate::store::accounts::{self, Origin};
 use crate::store::flows::{FLOWS, Flow, OTP_SENDS};
@@ -352,20 +352,7 @@ pub async fn describe(app: &Arc<App>, flow_id: &str) -> AppResult<(Started, bool
 
 /// Step 2: the OTP.
 pub async fn verify_otp(app: &Arc<App>, flow_id: &str, code: &str) -> AppResult<()> {
-    let now = app.now();
-    let flow_id = flow_id.to_string();
-    let code = code.to_string();
-    app.db(move |app| {
-        app.store.write(|w| {
-            let mut flow = live_flow(w, &flow_id, KIND, now)?;
-            if flow.verified {
-                return Ok(Ok(()));
-            }
-            // A wrong try is committed, then reported.
-            Ok::<_, AppError>(check_code(app, w, &mut flow, &code, now)?.map_err(AppError::from))
-        })?
-    })
-    .await
+    crate::flows::otp_flow::verify_flow_otp(app, flow_id, KIND, code).await
 }
 
 /// Step 3: the password. Creates the account; returns its username (the ID

@@ -1120,29 +1120,7 @@ async fn change_password_submit(req: &Request, body: Body, Data(app): Data<&Arc<
         Ok(t) => t,
         Err(e) => return change_password_view(app, req, &actor, Some(&e)),
     };
-    // change_password opens a console session for staff; on the portal the
-    // new session must be a portal one.
-    let token = if actor.account.is_staff() {
-        let username = actor.account.username.clone();
-        let r = app
-            .db(move |app| {
-                let now = app.now();
-                Ok(app.store.write(|w| {
-                    crate::auth::session::end(w, &token)?;
-                    match crate::store::accounts::get(w, &username)? {
-                        Some(a) => crate::auth::session::create(w, &a, false, false, now).map(Some),
-                        None => Ok(None),
-                    }
-                })?)
-            })
-            .await;
-        match r {
-            Ok(Some(t)) => t,
-            _ => return with_cookie(redirect("/dang-nhap"), &clear_session_cookie()),
-        }
-    } else {
-        token
-    };
+    // The new session keeps the realm of the actor's (portal) session.
     with_cookie(
         redirect("/tai-khoan?da-doi=1"),
         &session_cookie(&token, secure(app)),
