@@ -30,6 +30,9 @@ pub struct App {
     pub store: Store,
     tree: RwLock<Arc<UnitTree>>,
     pub hasher: Arc<Hasher>,
+    /// Long scans (citizen list search, audit search, statistics) run here,
+    /// below the runtime's priority; see [`App::db_heavy`].
+    heavy: crate::pool::Pool,
     pub clock: Clock,
     /// HMAC key for OTP digests.
     pub key: [u8; 32],
@@ -114,6 +117,11 @@ impl App {
             store,
             tree: RwLock::new(tree),
             hasher,
+            heavy: crate::pool::Pool::new(
+                "scan",
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+                HEAVY_NICE,
+            ),
             clock: Clock::default(),
             key,
             ip_throttle: Throttle::new(20),
@@ -170,7 +178,25 @@ impl App {
             .await
             .map_err(|e| AppError::Internal(format!("task failed: {e}")))?
     }
+
+    /// Like [`App::db`], for reads that may scan a large part of a table:
+    /// they run on a pool of one thread per core at [`HEAVY_NICE`], so that
+    /// fifty staff searching "Nguyễn" over a million accounts slow each other
+    /// down, not the portal pages and the chat.
+    pub async fn db_heavy<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&App) -> AppResult<T> + Send + 'static,
+    ) -> AppResult<T> {
+        let app = self.clone();
+        self.heavy
+            .run(move || f(&app))
+            .await
+            .unwrap_or_else(|| Err(AppError::Internal("a scan task failed".into())))
+    }
 }
+
+/// The niceness of [`App::db_heavy`]'s threads (Linux).
+pub const HEAVY_NICE: i32 = 5;
 
 /// One row of a units CSV: `code,parent_code,name`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod org;
 pub mod otp;
 pub mod pdf;
+pub mod pool;
 pub mod sms;
 pub mod store;
 pub mod subscriber;

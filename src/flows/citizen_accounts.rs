@@ -877,7 +877,7 @@ pub async fn list(app: &Arc<App>, actor: &Actor, f: &ListFilter) -> AppResult<Li
         limit: per_page as usize,
     };
     let (res, creators) = app
-        .db(move |app| {
+        .db_heavy(move |app| {
             Ok(app.store.read(|r| {
                 let res = citizens::search(r, &q)?;
                 let creators: HashMap<u32, citizens::Creator> = citizens::creators(r)?

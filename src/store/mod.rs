@@ -41,6 +41,9 @@ use serde::de::DeserializeOwned;
 /// (see [`meta::migrate`]); newer ones are refused.
 pub const SCHEMA_VERSION: u32 = 2;
 
+/// How long a flush waits for writes already under way to join it.
+pub const FLUSH_LINGER: std::time::Duration = std::time::Duration::from_millis(2);
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("the database {path} is in use by another process (is `motcua serve` running?)")]
@@ -340,6 +343,44 @@ pub fn key(parts: &[&[u8]]) -> Vec<u8> {
 pub struct Store {
     db: Arc<Database>,
     path: PathBuf,
+    commits: Arc<GroupCommit>,
+}
+
+/// Group commit. Each write transaction commits without flushing
+/// (`Durability::None`, which redb keeps in memory and makes durable with the
+/// next durable commit) and takes a sequence number; then its caller waits
+/// until some flush covers that number. One caller at a time flushes: an
+/// empty `Durability::Immediate` transaction, which persists every commit
+/// before it. Callers that finished while a flush ran are covered by the
+/// next one, so under concurrency one flush serves many writes, and nobody
+/// returns before its own data is on disk. A flush holds redb's write lock,
+/// so before flushing, the flusher lets the writers that had already begun
+/// finish (for at most [`FLUSH_LINGER`]): they ride on this flush instead of
+/// each paying for their own. (Other readers may see a write a
+/// moment before it is durable; a crash in that moment loses only writes
+/// that were never acknowledged.)
+#[derive(Default)]
+struct GroupCommit {
+    /// Write transactions begun and ended (committed or aborted).
+    begun: std::sync::atomic::AtomicU64,
+    ended: std::sync::atomic::AtomicU64,
+    /// The number of the last write transaction (taken inside it).
+    seq: std::sync::atomic::AtomicU64,
+    /// The highest number known to be durable; its lock is the flush lock.
+    durable: std::sync::Mutex<u64>,
+    /// Flushes done, for the unit test of batching.
+    flushes: std::sync::atomic::AtomicU64,
+}
+
+/// Counts a write transaction as ended when dropped (commit, abort, error).
+struct Ended<'a>(&'a GroupCommit);
+
+impl Drop for Ended<'_> {
+    fn drop(&mut self) {
+        self.0
+            .ended
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 impl Store {
@@ -365,6 +406,7 @@ impl Store {
         let store = Store {
             db: Arc::new(db),
             path: path.to_path_buf(),
+            commits: Arc::default(),
         };
         store.write(meta::migrate)?;
         Ok(store)
@@ -379,18 +421,27 @@ impl Store {
         f(&tx)
     }
 
-    /// Runs `f` in one write transaction and commits durably. If `f` fails,
-    /// nothing is written.
+    /// Runs `f` in one write transaction and commits durably (see
+    /// [`GroupCommit`]): when this returns `Ok`, the writes are on disk. If
+    /// `f` fails, nothing is written.
     pub fn write<T, E: From<StoreError>>(
         &self,
         f: impl FnOnce(&WriteTransaction) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
+        use std::sync::atomic::Ordering;
+        self.commits.begun.fetch_add(1, Ordering::SeqCst);
+        let _ended = Ended(&self.commits);
         let mut tx = self.db.begin_write().map_err(StoreError::from)?;
-        tx.set_durability(redb::Durability::Immediate)
+        tx.set_durability(redb::Durability::None)
             .map_err(StoreError::from)?;
         match f(&tx) {
             Ok(v) => {
+                // Numbered while this transaction holds the write lock, so
+                // numbers follow commit order.
+                let seq = self.commits.seq.fetch_add(1, Ordering::SeqCst) + 1;
                 tx.commit().map_err(StoreError::from)?;
+                drop(_ended);
+                self.sync(seq)?;
                 Ok(v)
             }
             Err(e) => {
@@ -398,6 +449,42 @@ impl Store {
                 Err(e)
             }
         }
+    }
+
+    /// Returns once write number `seq` is durable, flushing if needed.
+    fn sync(&self, seq: u64) -> Result<()> {
+        use std::sync::atomic::Ordering;
+        let mut durable = self
+            .commits
+            .durable
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if *durable >= seq {
+            return Ok(());
+        }
+        // Let the writes already begun commit first, and cover them too.
+        let begun = self.commits.begun.load(Ordering::SeqCst);
+        let deadline = std::time::Instant::now() + FLUSH_LINGER;
+        while self.commits.ended.load(Ordering::SeqCst) < begun
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::yield_now();
+        }
+        // Every transaction numbered up to here has committed or is about
+        // to: the flush's begin_write waits for it.
+        let upto = self.commits.seq.load(Ordering::SeqCst);
+        let tx = self.db.begin_write()?; // Durability::Immediate
+        tx.commit()?;
+        self.commits.flushes.fetch_add(1, Ordering::Relaxed);
+        *durable = upto;
+        Ok(())
+    }
+
+    /// How many flushes have run (tests of the group commit).
+    pub fn flush_count(&self) -> u64 {
+        self.commits
+            .flushes
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Copies every table from one read snapshot into a new database file:
@@ -478,6 +565,49 @@ mod tests {
         });
         assert!(r.is_err());
         assert_eq!(s.read(|r| T.get(r, "k")).unwrap(), None);
+    }
+
+    #[test]
+    fn one_flush_serves_the_writes_that_waited_for_it() {
+        use std::sync::atomic::Ordering;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("db.redb");
+        let s = Arc::new(Store::open(&p).unwrap());
+        let before = s.flush_count();
+        let base = s.commits.seq.load(Ordering::SeqCst);
+        // Hold the flush lock, as a flush in progress would.
+        let held = s.commits.durable.lock().unwrap();
+        let writers: Vec<_> = (0..5)
+            .map(|i| {
+                let s = s.clone();
+                std::thread::spawn(move || {
+                    s.write(|w| T.put(w, &format!("k{i}"), &format!("v{i}")))
+                        .unwrap();
+                })
+            })
+            .collect();
+        // All five have committed (without flushing) and now wait.
+        while s.commits.seq.load(Ordering::SeqCst) < base + 5 {
+            std::thread::yield_now();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert!(
+            writers.iter().all(|w| !w.is_finished()),
+            "returned before durable"
+        );
+        drop(held);
+        for w in writers {
+            w.join().unwrap();
+        }
+        assert_eq!(s.flush_count() - before, 1);
+        drop(s);
+        let s = Store::open(&p).unwrap();
+        for i in 0..5 {
+            assert_eq!(
+                s.read(|r| T.get(r, &format!("k{i}"))).unwrap(),
+                Some(format!("v{i}"))
+            );
+        }
     }
 
     #[cfg(unix)]

@@ -740,7 +740,7 @@ async fn audit_page(
             .map(|t| t + 86_399),
     };
     let entries = app
-        .db(move |app| Ok(app.store.read(|r| audit::search(r, &filter, 500))?))
+        .db_heavy(move |app| Ok(app.store.read(|r| audit::search(r, &filter, 500))?))
         .await
         .unwrap_or_default();
     let rows: Vec<minijinja::Value> = entries

@@ -354,7 +354,7 @@ async fn stats_page(
             to: range.to,
             group: range.group,
         };
-        app.db(move |_| tables(&app2, &a2, &r2)).await
+        app.db_heavy(move |_| tables(&app2, &a2, &r2)).await
     };
     let tabs = match tabs {
         Ok(t) => t,
@@ -414,7 +414,7 @@ async fn csv_export(
     };
     let app2 = app.clone();
     let a2 = actor.clone();
-    let tabs = match app.db(move |_| tables(&app2, &a2, &range)).await {
+    let tabs = match app.db_heavy(move |_| tables(&app2, &a2, &range)).await {
         Ok(t) => t,
         Err(e) => return error_page(app, req, Some(&actor), &e),
     };

@@ -1,0 +1,139 @@
+//! Small thread pools that run below the async runtime's priority.
+//!
+//! Two kinds of work can take every core for a while: argon2id hashes during
+//! a sign-in flood, and scans of a large table (the citizen list filtered by
+//! a common name, statistics). On their own threads at a higher niceness
+//! (Linux: niceness is per thread) they still use every cycle nobody else
+//! wants, but a page or a chat message preempts them instead of queueing
+//! behind them. Each pool has one FIFO queue and a fixed number of threads,
+//! which also bounds how many such jobs run at once. Numbers: README,
+//! "Performance"; `cargo bench --bench signin`, `benches/load.sh`.
+
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+
+type Job = Box<dyn FnOnce() + Send>;
+
+pub struct Pool {
+    jobs: Mutex<mpsc::Sender<Job>>,
+    threads: usize,
+    nice: i32,
+}
+
+impl Pool {
+    /// Starts `threads` threads named `name-N` at niceness `nice`. They stop
+    /// when the pool is dropped.
+    pub fn new(name: &str, threads: usize, nice: i32) -> Pool {
+        let (tx, rx) = mpsc::channel::<Job>();
+        let rx = Arc::new(Mutex::new(rx));
+        let threads = threads.max(1);
+        for i in 0..threads {
+            let rx = rx.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("{name}-{i}"))
+                .spawn(move || worker(&rx, nice));
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, pool = name, "cannot start a worker thread");
+            }
+        }
+        Pool {
+            jobs: Mutex::new(tx),
+            threads,
+            nice,
+        }
+    }
+
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    pub fn nice(&self) -> i32 {
+        self.nice
+    }
+
+    /// Runs `f` on the pool; `None` if the pool is gone or `f` panicked.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Option<T> {
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            // A caller that went away (client hung up) is not an error.
+            let _ = reply.send(f());
+        });
+        {
+            let jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
+            jobs.send(job).ok()?;
+        }
+        rx.await.ok()
+    }
+}
+
+fn worker(rx: &Mutex<mpsc::Receiver<Job>>, nice: i32) {
+    lower_priority(nice);
+    loop {
+        let job = {
+            let rx = rx.lock().unwrap_or_else(|e| e.into_inner());
+            rx.recv()
+        };
+        let Ok(job) = job else { return }; // the pool was dropped
+        // A panicking job drops its reply (the caller sees None); the
+        // thread lives on for the next job.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+    }
+}
+
+/// Lowers the calling thread's scheduling priority. Failure only costs
+/// latency, never correctness.
+#[cfg(target_os = "linux")]
+fn lower_priority(nice: i32) {
+    // SAFETY: plain syscalls on the calling thread's own id.
+    let rc = unsafe { libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, nice) };
+    if rc != 0 {
+        tracing::debug!("could not lower the priority of a worker thread");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lower_priority(_nice: i32) {}
+
+/// The niceness of the calling thread, from /proc (tests).
+#[cfg(target_os = "linux")]
+pub fn thread_nice(task: &std::path::Path) -> Option<i32> {
+    let stat = std::fs::read_to_string(task.join("stat")).ok()?;
+    // Field 19 (nice), counted after the ")" that ends the thread's name.
+    let after = stat.get(stat.rfind(')')? + 2..)?;
+    after.split(' ').nth(16)?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn runs_jobs_and_survives_a_panic() {
+        let pool = Pool::new("t-pool", 2, 0);
+        assert_eq!(pool.run(|| 2 + 2).await, Some(4));
+        assert_eq!(pool.run(|| -> u8 { panic!("boom") }).await, None);
+        assert_eq!(pool.run(|| "still here").await, Some("still here"));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn threads_run_at_the_given_niceness() {
+        let pool = Pool::new("nice-pool", 2, 7);
+        // Both threads have started once each has run a job.
+        for _ in 0..4 {
+            assert!(pool.run(|| ()).await.is_some());
+        }
+        let mut seen = 0;
+        for entry in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
+            let comm = std::fs::read_to_string(entry.path().join("comm")).unwrap_or_default();
+            if comm.trim().starts_with("nice-pool-") {
+                assert_eq!(thread_nice(&entry.path()), Some(7));
+                seen += 1;
+            }
+        }
+        assert!(seen >= 1, "no pool thread found");
+    }
+}
