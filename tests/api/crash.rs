@@ -1,8 +1,20 @@
 //! Issue 8, crash safety: the real binary on one data dir, concurrent staff
-//! account creations, self-registrations and chat messages, SIGKILL at a
-//! random moment, restart, again. Afterwards every acknowledged request is
-//! there, no account is half-created (account ⇔ audit entry ⇔ password SMS
-//! job) and the queued SMS all reach the gateway.
+//! account creations, self-registrations, web chat and bot messages
+//! (Telegram, Zalo), SIGKILL at a random moment, restart, again. Afterwards
+//! every acknowledged request is there, no account is half-created (account
+//! ⇔ audit entry ⇔ password SMS job), the queued SMS all reach the gateway
+//! and every acknowledged bot message has its answer at the fake Bot API /
+//! Zalo OA API (at least once; duplicates after a kill are counted).
+//!
+//! The bot side: a fake Telegram Bot API and a fake Zalo OA API live for the
+//! whole test (same URLs across restarts). Each citizen message comes from
+//! its own chat, so an answer names its question. Acknowledged means: Zalo,
+//! the signed webhook call answered 200; Telegram, alternating by round,
+//! the webhook call (secret header) answered 200, or in long-polling rounds
+//! an update whose offset the server confirmed in a later getUpdates. Calls
+//! that failed are delivered again in a later round, as Zalo and Telegram
+//! do; the answer must still come exactly once per event (event-id
+//! de-duplication), however many deliveries.
 
 use std::collections::{BTreeSet, HashSet};
 use std::process::{Child, Command, Stdio};
@@ -11,8 +23,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 
 use crate::helpers::{SmsReceiver, extract_code, spawn_in};
+use crate::telegram::{FakeBotApi, TOKEN};
+use crate::zalo::FakeZalo;
 
 const ROUNDS: usize = 12;
 const CREATIONS: usize = 3;
@@ -20,6 +35,20 @@ const REGISTRATIONS: usize = 3;
 const CHATS: usize = 2;
 /// More than the registrations a run can get through.
 const REGISTRY_ROWS: usize = 5000;
+/// Pause between two messages of one bot channel's citizen.
+const BOT_PAUSE_MS: u64 = 25;
+/// What every bot citizen asks (the FAQ answers it).
+const QUESTION: &str = "quên mật khẩu thì làm thế nào";
+/// In the FAQ answer to [`QUESTION`].
+const ANSWER_MARK: &str = "Quên mật khẩu";
+const TG_SECRET: &str = "crash-webhook_secret-1";
+const ZALO_APP_ID: &str = "3608465249409039";
+const ZALO_OA_SECRET: &str = "oa-secret-Kq81";
+/// Telegram chat ids: webhook citizens, long-polling citizens.
+const TG_WEBHOOK_CHAT: i64 = 500_000_000;
+const TG_POLL_CHAT: i64 = 600_000_000;
+/// Webhook update ids, apart from the fake's own (1, 2, …) for polling.
+const TG_WEBHOOK_UPDATE: i64 = 1_000_000;
 
 #[derive(Default)]
 struct Acks {
@@ -35,6 +64,146 @@ struct Client {
     unit: u64,
     sms: SmsReceiver,
     acks: Arc<Mutex<Acks>>,
+    bots: Arc<Bots>,
+}
+
+/// The fake bot APIs and what the server acknowledged on those channels.
+struct Bots {
+    tg: FakeBotApi,
+    zalo: FakeZalo,
+    state: Mutex<BotState>,
+}
+
+#[derive(Default)]
+struct BotState {
+    next_tg: i64,
+    next_zalo: u64,
+    /// Telegram chats whose webhook update was answered 200.
+    tg_webhook: BTreeSet<i64>,
+    /// Updates put in the fake's getUpdates queue: (update id, chat).
+    tg_polled: Vec<(u64, i64)>,
+    /// Zalo users whose signed event was answered 200.
+    zalo: BTreeSet<String>,
+    /// Calls that failed, to deliver again in a later round.
+    tg_retry: Vec<i64>,
+    zalo_retry: Vec<String>,
+    /// Deliveries of an event after a failed call.
+    redelivered: usize,
+}
+
+fn zalo_user(n: u64) -> String {
+    format!("7{n:015}")
+}
+
+impl Bots {
+    async fn start() -> Bots {
+        Bots {
+            tg: FakeBotApi::start().await,
+            zalo: FakeZalo::start().await,
+            state: Mutex::new(BotState::default()),
+        }
+    }
+
+    fn settings(&self, cmd: &mut Command, base: &str, tg_webhook: bool) {
+        cmd.env("MOTCUA_PUBLIC_URL", base)
+            .env("MOTCUA_TELEGRAM_TOKEN", TOKEN)
+            .env("MOTCUA_TELEGRAM_API_URL", &self.tg.url)
+            .env("MOTCUA_ZALO_APP_ID", ZALO_APP_ID)
+            .env("MOTCUA_ZALO_OA_SECRET", ZALO_OA_SECRET)
+            .env("MOTCUA_ZALO_ACCESS_TOKEN", "acc-1")
+            .env("MOTCUA_ZALO_API_URL", &self.zalo.url)
+            .env("MOTCUA_ZALO_OAUTH_URL", &self.zalo.url);
+        if tg_webhook {
+            cmd.env("MOTCUA_TELEGRAM_WEBHOOK_SECRET", TG_SECRET);
+        } else {
+            cmd.env_remove("MOTCUA_TELEGRAM_WEBHOOK_SECRET");
+        }
+    }
+
+    /// Telegram chats whose update the server acknowledged: webhook calls
+    /// answered 200, and updates below the highest offset it confirmed.
+    fn tg_acked(&self) -> BTreeSet<i64> {
+        let confirmed = self
+            .tg
+            .calls("getupdates")
+            .iter()
+            .filter_map(|b| b["offset"].as_u64())
+            .max()
+            .unwrap_or(0);
+        let s = self.state.lock().unwrap();
+        s.tg_polled
+            .iter()
+            .filter(|(id, _)| *id < confirmed)
+            .map(|(_, chat)| *chat)
+            .chain(s.tg_webhook.iter().copied())
+            .collect()
+    }
+
+    /// Messages the fake Bot API received: (chat id, text).
+    fn tg_sent(&self) -> Vec<(String, String)> {
+        self.tg
+            .sent()
+            .iter()
+            .map(|m| {
+                (
+                    m["chat_id"].as_i64().unwrap_or(0).to_string(),
+                    m["text"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect()
+    }
+}
+
+/// A Telegram citizen's update as the Bot API sends it.
+fn tg_update(update_id: i64, chat: i64) -> Value {
+    let who = json!({"id": chat, "is_bot": false, "first_name": "An"});
+    json!({"update_id": update_id, "message": {
+        "message_id": 1, "date": 1_700_000_000,
+        "chat": {"id": chat, "type": "private", "first_name": "An"},
+        "from": who, "text": QUESTION,
+    }})
+}
+
+/// A signed Zalo `user_send_text` event of `user`: (body, signature).
+fn zalo_event(user: &str) -> (String, String) {
+    let ts = chrono::Utc::now().timestamp_millis().to_string();
+    let body = json!({
+        "app_id": ZALO_APP_ID, "user_id_by_app": "552177279717587730",
+        "event_name": "user_send_text", "timestamp": ts,
+        "sender": {"id": user}, "recipient": {"id": "388613280878808645"},
+        "message": {"text": QUESTION, "msg_id": format!("msg-{user}")},
+    })
+    .to_string();
+    let mut h = Sha256::new();
+    h.update(ZALO_APP_ID.as_bytes());
+    h.update(body.as_bytes());
+    h.update(ts.as_bytes());
+    h.update(ZALO_OA_SECRET.as_bytes());
+    (body, format!("mac={}", hex::encode(h.finalize())))
+}
+
+/// Delivered answers per peer, checked against the acknowledged peers:
+/// (answered, acknowledged but unanswered, duplicates, answered without
+/// acknowledgement).
+fn tally(
+    acked: &BTreeSet<String>,
+    sent: &[(String, String)],
+) -> (usize, Vec<String>, usize, usize) {
+    let mut per: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for (peer, text) in sent {
+        per.entry(peer.as_str()).or_default().push(text.as_str());
+    }
+    let answered = |p: &str| {
+        per.get(p)
+            .is_some_and(|v| v.iter().any(|t| t.contains(ANSWER_MARK)))
+    };
+    let missing: Vec<String> = acked.iter().filter(|p| !answered(p)).cloned().collect();
+    let duplicates = per
+        .values()
+        .map(|v| v.len() - v.iter().collect::<HashSet<_>>().len())
+        .sum();
+    let unacked = per.keys().filter(|p| !acked.contains(**p)).count();
+    (acked.len() - missing.len(), missing, duplicates, unacked)
 }
 
 fn free_port() -> u16 {
@@ -45,14 +214,23 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn start(dir: &std::path::Path, sms: &SmsReceiver, registry: &std::path::Path) -> (Child, String) {
+fn start(
+    dir: &std::path::Path,
+    sms: &SmsReceiver,
+    registry: &std::path::Path,
+    bots: &Bots,
+    tg_webhook: bool,
+) -> (Child, String) {
     let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(dir.join("crash-server.log"))
         .unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_motcua"))
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_motcua"));
+    bots.settings(&mut cmd, &base, tg_webhook);
+    let child = cmd
         .arg("serve")
         .env("MOTCUA_DATA_DIR", dir)
         .env("MOTCUA_LISTEN", format!("127.0.0.1:{port}"))
@@ -68,7 +246,7 @@ fn start(dir: &std::path::Path, sms: &SmsReceiver, registry: &std::path::Path) -
         .stdin(Stdio::null())
         .spawn()
         .unwrap();
-    (child, format!("http://127.0.0.1:{port}"))
+    (child, base)
 }
 
 async fn wait_ready(http: &reqwest::Client, base: &str) {
@@ -249,6 +427,91 @@ impl Client {
     }
 }
 
+impl Client {
+    /// A new Telegram citizen writes through the webhook, or one whose call
+    /// failed before is delivered again (Telegram retries).
+    async fn telegram_webhook(&self) {
+        let chat = {
+            let mut s = self.bots.state.lock().unwrap();
+            match s.tg_retry.pop() {
+                Some(chat) => {
+                    s.redelivered += 1;
+                    chat
+                }
+                None => {
+                    s.next_tg += 1;
+                    TG_WEBHOOK_CHAT + s.next_tg
+                }
+            }
+        };
+        let update = tg_update(chat - TG_WEBHOOK_CHAT + TG_WEBHOOK_UPDATE, chat);
+        let status = self
+            .http
+            .post(format!("{}/webhooks/telegram", self.base))
+            .header("X-Telegram-Bot-Api-Secret-Token", TG_SECRET)
+            .json(&update)
+            .send()
+            .await
+            .map(|r| r.status().as_u16());
+        let mut s = self.bots.state.lock().unwrap();
+        match status {
+            Ok(200) => {
+                s.tg_webhook.insert(chat);
+            }
+            Ok(st) if st < 500 => panic!("Telegram webhook refused: {st}"),
+            _ => s.tg_retry.push(chat),
+        }
+    }
+
+    /// A new Telegram citizen writes; the fake hands it out in getUpdates.
+    fn telegram_push(&self) {
+        let chat = {
+            let mut s = self.bots.state.lock().unwrap();
+            s.next_tg += 1;
+            TG_POLL_CHAT + s.next_tg
+        };
+        let u = self.bots.tg.text(chat, QUESTION);
+        let id = u["update_id"].as_u64().unwrap();
+        self.bots.state.lock().unwrap().tg_polled.push((id, chat));
+    }
+
+    /// A new Zalo citizen writes (a signed event), or one whose call failed
+    /// before is delivered again (Zalo retries).
+    async fn zalo(&self) {
+        let user = {
+            let mut s = self.bots.state.lock().unwrap();
+            match s.zalo_retry.pop() {
+                Some(u) => {
+                    s.redelivered += 1;
+                    u
+                }
+                None => {
+                    s.next_zalo += 1;
+                    zalo_user(s.next_zalo)
+                }
+            }
+        };
+        let (body, mac) = zalo_event(&user);
+        let status = self
+            .http
+            .post(format!("{}/webhooks/zalo", self.base))
+            .header("content-type", "application/json")
+            .header("X-ZEvent-Signature", mac)
+            .body(body)
+            .send()
+            .await
+            .map(|r| r.status().as_u16());
+        let mut s = self.bots.state.lock().unwrap();
+        match status {
+            Ok(200) => {
+                s.zalo.insert(user);
+            }
+            Ok(st) if st < 500 => panic!("Zalo webhook refused: {st}"),
+            _ => s.zalo_retry.push(user),
+        }
+    }
+}
+
 #[tokio::test]
 async fn acknowledged_work_survives_sigkill() {
     let started = Instant::now();
@@ -289,8 +552,11 @@ async fn acknowledged_work_survives_sigkill() {
         .unwrap();
     let next_create = Arc::new(AtomicUsize::new(0));
     let next_register = Arc::new(AtomicUsize::new(0));
+    let bots = Arc::new(Bots::start().await);
     for round in 0..ROUNDS {
-        let (mut child, base) = start(dir.path(), &sms, &registry);
+        // Telegram: webhook mode in even rounds, long polling in odd ones.
+        let tg_webhook = round % 2 == 0;
+        let (mut child, base) = start(dir.path(), &sms, &registry, &bots, tg_webhook);
         wait_ready(&http, &base).await;
         let c = Arc::new(Client {
             http: http.clone(),
@@ -299,6 +565,7 @@ async fn acknowledged_work_survives_sigkill() {
             unit,
             sms: sms.clone(),
             acks: acks.clone(),
+            bots: bots.clone(),
         });
         // Workers loop until the kill, so it lands in the middle of work.
         let mut tasks = vec![];
@@ -338,6 +605,28 @@ async fn acknowledged_work_survives_sigkill() {
                 }
             }));
         }
+        {
+            let c = c.clone();
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    if tg_webhook {
+                        c.telegram_webhook().await;
+                    } else {
+                        c.telegram_push();
+                    }
+                    tokio::time::sleep(Duration::from_millis(BOT_PAUSE_MS)).await;
+                }
+            }));
+        }
+        {
+            let c = c.clone();
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    c.zalo().await;
+                    tokio::time::sleep(Duration::from_millis(BOT_PAUSE_MS)).await;
+                }
+            }));
+        }
         let delay = 100 + u64::from(motcua::util::random_below(1400));
         tokio::time::sleep(Duration::from_millis(delay)).await;
         let killed = Command::new("kill")
@@ -355,17 +644,40 @@ async fn acknowledged_work_survives_sigkill() {
             }
         }
         let a = acks.lock().unwrap();
+        let tg = bots.tg_acked().len();
+        let zalo = bots.state.lock().unwrap().zalo.len();
         eprintln!(
-            "round {round}: killed after {delay} ms; acknowledged so far: {} accounts, {} registrations, {} chats",
+            "round {round}: killed after {delay} ms (Telegram {}); acknowledged so far: {} accounts, {} registrations, {} chats, {tg} Telegram and {zalo} Zalo messages",
+            if tg_webhook { "webhook" } else { "polling" },
             a.created.len(),
             a.registered.len(),
             a.chats.len()
         );
     }
 
-    // A last clean run: every acknowledged thing is there, queued SMS go out.
-    let (mut child, base) = start(dir.path(), &sms, &registry);
+    // A last clean run (Telegram polling, which also hands out the updates
+    // still unconfirmed): every acknowledged thing is there, queued SMS and
+    // bot answers go out.
+    let final_start = Instant::now();
+    let (mut child, base) = start(dir.path(), &sms, &registry, &bots, false);
     wait_ready(&http, &base).await;
+    // Every acknowledged bot message gets its answer (bounded wait).
+    let zalo_acked = bots.state.lock().unwrap().zalo.clone();
+    let deadline = final_start + Duration::from_secs(30);
+    loop {
+        let tg_acked: BTreeSet<String> = bots.tg_acked().iter().map(i64::to_string).collect();
+        let (_, tg_missing, ..) = tally(&tg_acked, &bots.tg_sent());
+        let (_, zalo_missing, ..) = tally(&zalo_acked, &bots.zalo.sent());
+        if tg_missing.is_empty() && zalo_missing.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "acknowledged bot messages without an answer 30 s after the restart: Telegram chats {tg_missing:?}, Zalo users {zalo_missing:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let bots_answered_after = final_start.elapsed();
     let (created, registered, chats) = {
         let a = acks.lock().unwrap();
         (a.created.clone(), a.registered.clone(), a.chats.clone())
@@ -412,7 +724,7 @@ async fn acknowledged_work_survives_sigkill() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
-    // Give the worker a moment for unacknowledged-but-committed ones too.
+    // Give the workers a moment for unacknowledged-but-committed ones too.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let _ = Command::new("kill")
         .arg(child.id().to_string())
@@ -422,6 +734,71 @@ async fn acknowledged_work_survives_sigkill() {
 
     // The store, read after the clean stop.
     let app = motcua::app::App::open(motcua::config::Config::for_tests(dir.path())).unwrap();
+    let tg_acked: BTreeSet<String> = bots.tg_acked().iter().map(i64::to_string).collect();
+    let (tg_sent, zalo_sent) = (bots.tg_sent(), bots.zalo.sent());
+    use motcua::store::conversations::{self as conv, Channel, Sender};
+    // Each event was processed once, however often it was delivered: one
+    // question and one answer in its conversation (peers with an answer,
+    // acknowledged or not).
+    let tg_peers: BTreeSet<&String> = tg_acked
+        .iter()
+        .chain(tg_sent.iter().map(|(p, _)| p))
+        .collect();
+    let zalo_peers: BTreeSet<&String> = zalo_acked
+        .iter()
+        .chain(zalo_sent.iter().map(|(p, _)| p))
+        .collect();
+    let peers: Vec<(Channel, &String)> = tg_peers
+        .into_iter()
+        .map(|p| (Channel::Telegram, p))
+        .chain(zalo_peers.into_iter().map(|p| (Channel::Zalo, p)))
+        .collect();
+    let (turns, bot_pending, inbox_left) = app
+        .store
+        .read(|r| {
+            let mut turns = vec![];
+            for (ch, peer) in &peers {
+                let Some(c) = conv::by_peer(r, *ch, peer)? else {
+                    turns.push((ch.as_str(), peer.to_string(), 0, 0));
+                    continue;
+                };
+                let m = conv::messages(r, &c.id, 0, 100)?;
+                let n = |s: Sender| m.iter().filter(|x| x.from == s).count();
+                turns.push((
+                    ch.as_str(),
+                    peer.to_string(),
+                    n(Sender::Citizen),
+                    n(Sender::Bot),
+                ));
+            }
+            let pending = motcua::store::outbox::pending(r, Channel::Telegram)?
+                + motcua::store::outbox::pending(r, Channel::Zalo)?;
+            Ok((turns, pending, conv::inbox_pending(r, 100)?.len()))
+        })
+        .unwrap();
+    for (ch, peer, asked, answered) in &turns {
+        assert!(
+            *asked == 1 && *answered == 1,
+            "{ch} chat {peer}: {asked} questions and {answered} answers stored (want 1 and 1)"
+        );
+    }
+    assert_eq!(bot_pending, 0, "bot answers left in the outbox");
+    assert_eq!(inbox_left, 0, "webhook events left unprocessed");
+    let (tg_answered, tg_missing, tg_dups, tg_unacked) = tally(&tg_acked, &tg_sent);
+    let (zalo_answered, zalo_missing, zalo_dups, zalo_unacked) = tally(&zalo_acked, &zalo_sent);
+    assert!(
+        tg_missing.is_empty() && zalo_missing.is_empty(),
+        "acknowledged bot messages without an answer: Telegram {tg_missing:?}, Zalo {zalo_missing:?}"
+    );
+    let (tg_webhook_acked, tg_polled, redelivered) = {
+        let s = bots.state.lock().unwrap();
+        (s.tg_webhook.len(), s.tg_polled.len(), s.redelivered)
+    };
+    assert!(
+        tg_webhook_acked > 0 && tg_acked.len() > tg_webhook_acked && !zalo_acked.is_empty(),
+        "too few bot messages acknowledged to judge"
+    );
+
     let (accounts, creates, self_regs, jobs) = app
         .store
         .read(|r| {
@@ -499,5 +876,11 @@ async fn acknowledged_work_survives_sigkill() {
         self_registered.len(),
         chats.len(),
         sms.count()
+    );
+    eprintln!(
+        "crash bots: Telegram {} acknowledged ({tg_webhook_acked} by webhook, {} by confirmed getUpdates offset, of {tg_polled} handed out), {tg_answered} answered, {tg_dups} duplicate deliveries, {tg_unacked} unacknowledged but answered; Zalo {} acknowledged, {zalo_answered} answered, {zalo_dups} duplicate deliveries, {zalo_unacked} unacknowledged but answered; {redelivered} redeliveries after a failed call; all acknowledged answers delivered {bots_answered_after:?} after the last restart",
+        tg_acked.len(),
+        tg_acked.len() - tg_webhook_acked,
+        zalo_acked.len(),
     );
 }
