@@ -11,6 +11,15 @@
 #   cargo bench --bench citizen_list         # once: builds target/bench-citizens (1,000,000 accounts)
 #   bash benches/load.sh [DB_DIR]            # default DB_DIR=target/bench-citizens
 #
+# Two modes:
+#   saturated (default): every connection sends its next request as soon as
+#     the last one is answered, so the machine runs flat out and latency is
+#     mostly queueing (Little's law: connections / throughput);
+#   PACED=1: each connection pauses between requests like a person (pages
+#     every 100 ms, list every 1 s, chat every 500 ms: 1,000 + 50 + 100
+#     requests/s offered, far above a province's real peak); the latencies
+#     are then the server's own.
+#
 # The database is copied into a temp dir (the original stays untouched); a
 # province admin is created there and signed in through the API, its OTP read
 # from a local SMS receiver (.ci/sms_receiver.py).
@@ -73,12 +82,21 @@ sleep 2
 echo "accounts in the list: $(curl -fsS -H "Authorization: Bearer $TOKEN" "$BASE/api/v1/citizen-accounts?name=nguyen" | python3 -c 'import json,sys; v=json.load(sys.stdin); print(v.get("total", "?"))')"
 echo "RSS idle after one request of each kind: $(rss)"
 
-wrk -t1 -c100 -d"${DURATION}s" --latency -s benches/load/pages.lua "$BASE" >"$WORK/pages.txt" &
+if [ "${PACED:-0}" = 1 ]; then
+  PAGES_DELAY=100 LIST_DELAY=1000 CHAT_DELAY=500
+  echo "mode: paced (pages every ${PAGES_DELAY} ms, list every ${LIST_DELAY} ms, chat every ${CHAT_DELAY} ms per connection)"
+else
+  PAGES_DELAY=0 LIST_DELAY=0 CHAT_DELAY=0
+  echo "mode: saturated"
+fi
+WRK_DELAY_MS=$PAGES_DELAY wrk -t1 -c100 -d"${DURATION}s" --latency -s benches/load/pages.lua \
+  "$BASE" >"$WORK/pages.txt" &
 W1=$!
-wrk -t1 -c50 -d"${DURATION}s" --latency -H "Authorization: Bearer $TOKEN" \
-  "$BASE/api/v1/citizen-accounts?name=nguyen" >"$WORK/list.txt" &
+WRK_DELAY_MS=$LIST_DELAY wrk -t1 -c50 -d"${DURATION}s" --latency -s benches/load/list.lua \
+  -H "Authorization: Bearer $TOKEN" "$BASE/api/v1/citizen-accounts?name=nguyen" >"$WORK/list.txt" &
 W2=$!
-wrk -t1 -c50 -d"${DURATION}s" --latency -s benches/load/chat.lua "$BASE/api/v1/chat" >"$WORK/chat.txt" &
+WRK_DELAY_MS=$CHAT_DELAY wrk -t1 -c50 -d"${DURATION}s" --latency -s benches/load/chat.lua \
+  "$BASE/api/v1/chat" >"$WORK/chat.txt" &
 W3=$!
 peak=0
 while kill -0 "$W1" 2>/dev/null; do

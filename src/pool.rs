@@ -6,9 +6,14 @@
 //! (Linux: niceness is per thread) they still use every cycle nobody else
 //! wants, but a page or a chat message preempts them instead of queueing
 //! behind them. Each pool has one FIFO queue and a fixed number of threads,
-//! which also bounds how many such jobs run at once. Numbers: README,
+//! which also bounds how many such jobs run at once.
+//!
+//! When a pool runs dry it hands its threads' freed memory back to the
+//! system (glibc `malloc_trim`): one argon2id hash allocates 19 MB, which
+//! glibc would otherwise keep in the thread's arena for good. Numbers: README,
 //! "Performance"; `cargo bench --bench signin`, `benches/load.sh`.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
@@ -16,6 +21,8 @@ type Job = Box<dyn FnOnce() + Send>;
 
 pub struct Pool {
     jobs: Mutex<mpsc::Sender<Job>>,
+    /// Jobs queued or running.
+    pending: Arc<AtomicUsize>,
     threads: usize,
     nice: i32,
 }
@@ -26,18 +33,21 @@ impl Pool {
     pub fn new(name: &str, threads: usize, nice: i32) -> Pool {
         let (tx, rx) = mpsc::channel::<Job>();
         let rx = Arc::new(Mutex::new(rx));
+        let pending = Arc::new(AtomicUsize::new(0));
         let threads = threads.max(1);
         for i in 0..threads {
             let rx = rx.clone();
+            let pending = pending.clone();
             let spawned = std::thread::Builder::new()
                 .name(format!("{name}-{i}"))
-                .spawn(move || worker(&rx, nice));
+                .spawn(move || worker(&rx, &pending, nice));
             if let Err(e) = spawned {
                 tracing::error!(error = %e, pool = name, "cannot start a worker thread");
             }
         }
         Pool {
             jobs: Mutex::new(tx),
+            pending,
             threads,
             nice,
         }
@@ -63,13 +73,17 @@ impl Pool {
         });
         {
             let jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
-            jobs.send(job).ok()?;
+            self.pending.fetch_add(1, Ordering::SeqCst);
+            if jobs.send(job).is_err() {
+                self.pending.fetch_sub(1, Ordering::SeqCst);
+                return None;
+            }
         }
         rx.await.ok()
     }
 }
 
-fn worker(rx: &Mutex<mpsc::Receiver<Job>>, nice: i32) {
+fn worker(rx: &Mutex<mpsc::Receiver<Job>>, pending: &AtomicUsize, nice: i32) {
     lower_priority(nice);
     loop {
         let job = {
@@ -80,8 +94,24 @@ fn worker(rx: &Mutex<mpsc::Receiver<Job>>, nice: i32) {
         // A panicking job drops its reply (the caller sees None); the
         // thread lives on for the next job.
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+        if pending.fetch_sub(1, Ordering::SeqCst) == 1 {
+            release_free_memory();
+        }
     }
 }
+
+/// Returns freed heap memory to the system (glibc keeps large freed blocks
+/// in the thread's arena otherwise). Takes well under a millisecond.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn release_free_memory() {
+    // SAFETY: malloc_trim only walks and trims glibc's own arenas.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn release_free_memory() {}
 
 /// Lowers the calling thread's scheduling priority. Failure only costs
 /// latency, never correctness.

@@ -15,3 +15,9 @@ request = function()
   local body = '{"text":"' .. questions[(n % #questions) + 1] .. '","lang":"vi"}'
   return wrk.format(nil, nil, nil, body)
 end
+-- Paced mode (benches/load.sh with PACED=1): each connection waits this many
+-- milliseconds before each request, like a person between clicks.
+local pause = tonumber(os.getenv("WRK_DELAY_MS") or "0")
+if pause > 0 then
+  delay = function() return pause end
+end
