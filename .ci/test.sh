@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of motcua on a fresh Debian machine: installs what the tests
-# need (Chromium, ChromeDriver, fonts, poppler), then formatting, lints, unit,
-# API and real-browser tests.
+# need (Chromium, ChromeDriver, fonts, poppler, Python's venv for
+# schemathesis), then formatting, lints, unit, API and real-browser tests,
+# then a time-bounded schemathesis run against the API.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +13,12 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
+# .ci/schemathesis.sh: curl, python3 with venv + ensurepip (pip comes from
+# ensurepip inside the venv), and CA certificates for the package index.
+command -v curl >/dev/null 2>&1 || need+=(curl)
+[ -f /etc/ssl/certs/ca-certificates.crt ] || need+=(ca-certificates)
+command -v python3 >/dev/null 2>&1 || need+=(python3)
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 if [ ${#need[@]} -gt 0 ]; then
   echo "Installing test dependencies: ${need[*]}"
   $SUDO apt-get update -qq
@@ -21,3 +28,7 @@ fi
 cargo fmt --check
 cargo clippy --all-targets --quiet -- -D warnings
 cargo test --lib --bins --tests 2>&1
+
+# API fuzzing, bounded: a 150 s budget for schemathesis itself (about 3 min
+# in all on 2 cores once its venv exists; the first run also installs it).
+MAX_EXAMPLES=5 MAX_TIME=150 bash .ci/schemathesis.sh

@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod access;
 mod access_requests;
 mod backup;
 mod browser;
