@@ -121,6 +121,7 @@ impl App {
                 "scan",
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
                 HEAVY_NICE,
+                false,
             ),
             clock: Clock::default(),
             key,

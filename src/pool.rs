@@ -8,9 +8,9 @@
 //! behind them. Each pool has one FIFO queue and a fixed number of threads,
 //! which also bounds how many such jobs run at once.
 //!
-//! When a pool runs dry it hands its threads' freed memory back to the
-//! system (glibc `malloc_trim`): one argon2id hash allocates 19 MB, which
-//! glibc would otherwise keep in the thread's arena for good. Numbers: README,
+//! The hashing pool hands freed memory back to the system when it runs dry
+//! (glibc `malloc_trim`): one argon2id hash allocates 19 MB, which glibc
+//! would otherwise keep in the thread's arena for good. Numbers: README,
 //! "Performance"; `cargo bench --bench signin`, `benches/load.sh`.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -29,8 +29,11 @@ pub struct Pool {
 
 impl Pool {
     /// Starts `threads` threads named `name-N` at niceness `nice`. They stop
-    /// when the pool is dropped.
-    pub fn new(name: &str, threads: usize, nice: i32) -> Pool {
+    /// when the pool is dropped. With `trim`, the pool hands freed memory
+    /// back to the system whenever it runs dry (for jobs that allocate big
+    /// blocks, like argon2; `malloc_trim` locks the allocator's arenas while
+    /// it runs, so it is not for pools of frequent small jobs).
+    pub fn new(name: &str, threads: usize, nice: i32, trim: bool) -> Pool {
         let (tx, rx) = mpsc::channel::<Job>();
         let rx = Arc::new(Mutex::new(rx));
         let pending = Arc::new(AtomicUsize::new(0));
@@ -40,7 +43,7 @@ impl Pool {
             let pending = pending.clone();
             let spawned = std::thread::Builder::new()
                 .name(format!("{name}-{i}"))
-                .spawn(move || worker(&rx, &pending, nice));
+                .spawn(move || worker(&rx, &pending, nice, trim));
             if let Err(e) = spawned {
                 tracing::error!(error = %e, pool = name, "cannot start a worker thread");
             }
@@ -83,7 +86,7 @@ impl Pool {
     }
 }
 
-fn worker(rx: &Mutex<mpsc::Receiver<Job>>, pending: &AtomicUsize, nice: i32) {
+fn worker(rx: &Mutex<mpsc::Receiver<Job>>, pending: &AtomicUsize, nice: i32, trim: bool) {
     lower_priority(nice);
     loop {
         let job = {
@@ -94,7 +97,7 @@ fn worker(rx: &Mutex<mpsc::Receiver<Job>>, pending: &AtomicUsize, nice: i32) {
         // A panicking job drops its reply (the caller sees None); the
         // thread lives on for the next job.
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
-        if pending.fetch_sub(1, Ordering::SeqCst) == 1 {
+        if pending.fetch_sub(1, Ordering::SeqCst) == 1 && trim {
             release_free_memory();
         }
     }
@@ -142,7 +145,7 @@ mod tests {
 
     #[tokio::test]
     async fn runs_jobs_and_survives_a_panic() {
-        let pool = Pool::new("t-pool", 2, 0);
+        let pool = Pool::new("t-pool", 2, 0, true);
         assert_eq!(pool.run(|| 2 + 2).await, Some(4));
         assert_eq!(pool.run(|| -> u8 { panic!("boom") }).await, None);
         assert_eq!(pool.run(|| "still here").await, Some("still here"));
@@ -151,7 +154,7 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[tokio::test]
     async fn threads_run_at_the_given_niceness() {
-        let pool = Pool::new("nice-pool", 2, 7);
+        let pool = Pool::new("nice-pool", 2, 7, false);
         // Both threads have started once each has run a job.
         for _ in 0..4 {
             assert!(pool.run(|| ()).await.is_some());

@@ -35,7 +35,7 @@ impl Hasher {
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
         let dummy = hash_blocking(&params, "not-a-real-password-Xq9!").unwrap_or_default();
         Arc::new(Hasher {
-            pool: Pool::new("argon2", threads, HASH_NICE),
+            pool: Pool::new("argon2", threads, HASH_NICE, true),
             params,
             dummy,
         })

@@ -364,19 +364,39 @@ fn locality(name: &str) -> Option<String> {
 }
 
 /// The most specific eligible unit whose place the text names.
-pub fn named_unit(tree: &UnitTree, text: &str) -> Option<u64> {
+pub fn named_unit(tree: &Arc<UnitTree>, text: &str) -> Option<u64> {
     let padded = format!(" {} ", helpdesk::fold(text));
-    tree.rows()
-        .into_iter()
-        .filter(|r| r.eligible)
-        .filter_map(|r| {
-            let core = locality(&r.name)?;
-            padded
-                .contains(&format!(" {core} "))
-                .then_some((r.depth, r.id))
-        })
-        .max_by_key(|(depth, id)| (*depth, std::cmp::Reverse(*id)))
-        .map(|(_, id)| id)
+    localities(tree)
+        .iter()
+        .filter(|(_, _, core)| padded.contains(core.as_str()))
+        .max_by_key(|(depth, id, _)| (*depth, std::cmp::Reverse(*id)))
+        .map(|(_, id, _)| *id)
+}
+
+/// (depth, id, " folded locality ") of every eligible unit, computed once
+/// per unit tree: folding every unit name on every chat message (inside the
+/// write transaction) was a large part of a message's cost.
+type Localities = Vec<(usize, u64, String)>;
+
+fn localities(tree: &Arc<UnitTree>) -> Arc<Localities> {
+    // The cache keeps its tree alive, so comparing pointers is sound.
+    static CACHE: std::sync::Mutex<Option<(Arc<UnitTree>, Arc<Localities>)>> =
+        std::sync::Mutex::new(None);
+    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((t, l)) = cache.as_ref()
+        && Arc::ptr_eq(t, tree)
+    {
+        return l.clone();
+    }
+    let l: Arc<Localities> = Arc::new(
+        tree.rows()
+            .into_iter()
+            .filter(|r| r.eligible)
+            .filter_map(|r| Some((r.depth, r.id, format!(" {} ", locality(&r.name)?))))
+            .collect(),
+    );
+    *cache = Some((tree.clone(), l.clone()));
+    l
 }
 
 /// True when the bot could not answer a question (the "not sure" reply, or
@@ -559,7 +579,7 @@ fn find_or_create(
 fn apply(
     w: &redb::WriteTransaction,
     bot: &Bot,
-    tree: &UnitTree,
+    tree: &Arc<UnitTree>,
     mut inc: Incoming,
     now: i64,
 ) -> Result<Applied, AppError> {
@@ -1212,7 +1232,7 @@ mod tests {
 
     #[test]
     fn requests_go_to_the_named_place_or_the_province_centre() {
-        let tree = UnitTree::new(vec![
+        let tree = Arc::new(UnitTree::new(vec![
             unit(1, "UBND tỉnh Hưng Yên", None),
             unit(
                 2,
@@ -1223,7 +1243,7 @@ mod tests {
             unit(4, "Bộ phận một cửa UBND huyện Văn Lâm", Some(3)),
             unit(5, "UBND xã Lạc Đạo", Some(3)),
             unit(6, "Bộ phận một cửa UBND xã Lạc Đạo", Some(5)),
-        ]);
+        ]));
         assert_eq!(default_unit(&tree), Some(2));
         assert_eq!(
             named_unit(&tree, "tôi ở xã Lạc Đạo, không nhận được OTP"),

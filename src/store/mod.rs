@@ -364,6 +364,10 @@ struct GroupCommit {
     /// Write transactions begun and ended (committed or aborted).
     begun: std::sync::atomic::AtomicU64,
     ended: std::sync::atomic::AtomicU64,
+    /// A flusher waiting for writes under way sleeps here; set while it waits.
+    lingering: std::sync::atomic::AtomicBool,
+    linger: std::sync::Mutex<()>,
+    wake: std::sync::Condvar,
     /// The number of the last write transaction (taken inside it).
     seq: std::sync::atomic::AtomicU64,
     /// The highest number known to be durable; its lock is the flush lock.
@@ -377,9 +381,13 @@ struct Ended<'a>(&'a GroupCommit);
 
 impl Drop for Ended<'_> {
     fn drop(&mut self) {
-        self.0
-            .ended
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        use std::sync::atomic::Ordering;
+        self.0.ended.fetch_add(1, Ordering::SeqCst);
+        if self.0.lingering.load(Ordering::SeqCst) {
+            // Taking the lock orders this after the flusher's check.
+            let _g = self.0.linger.lock().unwrap_or_else(|e| e.into_inner());
+            self.0.wake.notify_all();
+        }
     }
 }
 
@@ -463,12 +471,24 @@ impl Store {
             return Ok(());
         }
         // Let the writes already begun commit first, and cover them too.
-        let begun = self.commits.begun.load(Ordering::SeqCst);
-        let deadline = std::time::Instant::now() + FLUSH_LINGER;
-        while self.commits.ended.load(Ordering::SeqCst) < begun
-            && std::time::Instant::now() < deadline
-        {
-            std::thread::yield_now();
+        let c = &self.commits;
+        let begun = c.begun.load(Ordering::SeqCst);
+        if c.ended.load(Ordering::SeqCst) < begun {
+            let deadline = std::time::Instant::now() + FLUSH_LINGER;
+            c.lingering.store(true, Ordering::SeqCst);
+            let mut g = c.linger.lock().unwrap_or_else(|e| e.into_inner());
+            while c.ended.load(Ordering::SeqCst) < begun {
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                g = match c.wake.wait_timeout(g, left) {
+                    Ok((g, _)) => g,
+                    Err(e) => e.into_inner().0,
+                };
+            }
+            drop(g);
+            c.lingering.store(false, Ordering::SeqCst);
         }
         // Every transaction numbered up to here has committed or is about
         // to: the flush's begin_write waits for it.
