@@ -3,10 +3,10 @@
 //! Every table maps byte keys to postcard-encoded values. Typed access goes
 //! through [`Table`], which fixes the key and value types of one table; the
 //! repositories in the sub-modules build on it. Reads take a snapshot
-//! ([`Store::read`]); writes run in one transaction that commits with
-//! `Durability::Immediate` before the caller tells anybody it succeeded
-//! ([`Store::write`]). Both block the OS thread: call them from
-//! `spawn_blocking` (see `App::db`).
+//! ([`Store::read`]); writes run in one transaction that is durable before
+//! the caller tells anybody it succeeded ([`Store::write`], group commit:
+//! see `GroupCommit`). Both block the OS thread: call them from
+//! `spawn_blocking` (see `App::db`, `App::db_heavy`).
 //!
 //! The interface (get / put / delete / ordered range scans over byte keys in
 //! one transaction) is deliberately what any ordered transactional key-value
@@ -40,6 +40,12 @@ use serde::de::DeserializeOwned;
 /// The schema version this build writes. Older databases are migrated on open
 /// (see [`meta::migrate`]); newer ones are refused.
 pub const SCHEMA_VERSION: u32 = 2;
+
+/// redb's page cache. Its default (1 GiB) would let a long-running server
+/// grow towards that size as staff search a large table; the operating
+/// system's file cache keeps serving the pages beyond this. With 64 MiB the
+/// RSS stays under 200 MB during the load test over 1,000,000 accounts.
+pub const CACHE_BYTES: usize = 64 * 1024 * 1024;
 
 /// How long a flush waits for writes already under way to join it.
 pub const FLUSH_LINGER: std::time::Duration = std::time::Duration::from_millis(2);
@@ -401,7 +407,7 @@ impl Store {
                 source,
             })?;
         }
-        let db = match Database::builder().create(path) {
+        let db = match Database::builder().set_cache_size(CACHE_BYTES).create(path) {
             Ok(db) => db,
             Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
                 return Err(StoreError::InUse {
