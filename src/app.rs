@@ -33,6 +33,10 @@ pub struct App {
     /// Long scans (citizen list search, audit search, statistics) run here,
     /// below the runtime's priority; see [`App::db_heavy`].
     heavy: crate::pool::Pool,
+    /// Captcha pictures (about 3 ms of CPU each) are drawn here, so that a
+    /// burst of sign-in pages cannot delay cheap requests; see
+    /// [`App::draw_off_runtime`].
+    drawing: crate::pool::Pool,
     pub clock: Clock,
     /// HMAC key for OTP digests.
     pub key: [u8; 32],
@@ -123,6 +127,12 @@ impl App {
                 HEAVY_NICE,
                 false,
             ),
+            drawing: crate::pool::Pool::new(
+                "draw",
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+                HEAVY_NICE,
+                false,
+            ),
             clock: Clock::default(),
             key,
             ip_throttle: Throttle::new(20),
@@ -196,7 +206,18 @@ impl App {
     }
 }
 
-/// The niceness of [`App::db_heavy`]'s threads (Linux).
+impl App {
+    /// Runs CPU-heavy work that is not a store scan (drawing a captcha) on
+    /// its own pool below the runtime's priority; `None` if it panicked.
+    pub async fn draw_off_runtime<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Option<T> {
+        self.drawing.run(f).await
+    }
+}
+
+/// The niceness of [`App::db_heavy`]'s and the drawing pool's threads (Linux).
 pub const HEAVY_NICE: i32 = 5;
 
 /// One row of a units CSV: `code,parent_code,name`.

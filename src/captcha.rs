@@ -175,7 +175,8 @@ pub fn draw() -> Option<(String, Vec<u8>)> {
     .flatten()
 }
 
-/// A new challenge for a form. Drawing runs on the blocking pool.
+/// A new challenge for a form. Drawing runs on the drawing pool, below the
+/// runtime's priority (`App::draw_off_runtime`).
 pub async fn new_challenge(app: &Arc<App>, ip: &str) -> AppResult<Challenge> {
     let now = app.now();
     if !store().admit(ip, now) {
@@ -185,9 +186,9 @@ pub async fn new_challenge(app: &Arc<App>, ip: &str) -> AppResult<Challenge> {
             retry_after: 60 - now.rem_euclid(60),
         });
     }
-    let (answer, png) = tokio::task::spawn_blocking(draw)
+    let (answer, png) = app
+        .draw_off_runtime(draw)
         .await
-        .ok()
         .flatten()
         .ok_or_else(|| AppError::Internal("captcha drawing failed".into()))?;
     let id = store().insert(&answer, now);

@@ -116,6 +116,12 @@ fn release_free_memory() {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn release_free_memory() {}
 
+/// Lowers the calling thread's priority to niceness `nice` (Linux; threads it
+/// starts afterwards inherit it). For load generators and tests.
+pub fn lower_this_thread(nice: i32) {
+    lower_priority(nice);
+}
+
 /// Lowers the calling thread's scheduling priority. Failure only costs
 /// latency, never correctness.
 #[cfg(target_os = "linux")]
