@@ -19,6 +19,11 @@ use std::sync::{Arc, Mutex};
 
 type Job = Box<dyn FnOnce() + Send>;
 
+/// The number of cores, the usual thread count of a pool.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
 pub struct Pool {
     jobs: Mutex<mpsc::Sender<Job>>,
     /// Jobs queued or running.
@@ -87,7 +92,7 @@ impl Pool {
 }
 
 fn worker(rx: &Mutex<mpsc::Receiver<Job>>, pending: &AtomicUsize, nice: i32, trim: bool) {
-    lower_priority(nice);
+    lower_this_thread(nice);
     loop {
         let job = {
             let rx = rx.lock().unwrap_or_else(|e| e.into_inner());
@@ -116,16 +121,11 @@ fn release_free_memory() {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn release_free_memory() {}
 
-/// Lowers the calling thread's priority to niceness `nice` (Linux; threads it
-/// starts afterwards inherit it). For load generators and tests.
-pub fn lower_this_thread(nice: i32) {
-    lower_priority(nice);
-}
-
-/// Lowers the calling thread's scheduling priority. Failure only costs
+/// Lowers the calling thread's scheduling priority to niceness `nice`
+/// (Linux; threads it starts afterwards inherit it). Failure only costs
 /// latency, never correctness.
 #[cfg(target_os = "linux")]
-fn lower_priority(nice: i32) {
+pub fn lower_this_thread(nice: i32) {
     // SAFETY: plain syscalls on the calling thread's own id.
     let rc = unsafe { libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, nice) };
     if rc != 0 {
@@ -134,7 +134,7 @@ fn lower_priority(nice: i32) {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn lower_priority(_nice: i32) {}
+pub fn lower_this_thread(_nice: i32) {}
 
 /// The niceness of the calling thread, from /proc (tests).
 #[cfg(target_os = "linux")]

@@ -32,7 +32,7 @@ pub struct Hasher {
 impl Hasher {
     pub fn new(m_kib: u32) -> Arc<Hasher> {
         let params = Params::new(m_kib, 2, 1, None).unwrap_or_default();
-        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let threads = crate::pool::cores();
         let dummy = hash_blocking(&params, "not-a-real-password-Xq9!").unwrap_or_default();
         Arc::new(Hasher {
             pool: Pool::new("argon2", threads, HASH_NICE, true),

@@ -507,7 +507,8 @@ impl Store {
     }
 
     /// How many flushes have run (tests of the group commit).
-    pub fn flush_count(&self) -> u64 {
+    #[cfg(test)]
+    fn flush_count(&self) -> u64 {
         self.commits
             .flushes
             .load(std::sync::atomic::Ordering::Relaxed)

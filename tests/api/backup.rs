@@ -3,18 +3,11 @@
 //! dir; a server started there has every record acknowledged before the
 //! backup began. (Uploaded files in backups: `backup::tests`.)
 
+use crate::helpers::{admin_via_setup_link, free_port, wait_healthy};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn serve(data: &std::path::Path, port: u16, log: &std::path::Path) -> std::process::Child {
     let out = std::fs::File::create(log).unwrap();
@@ -30,62 +23,9 @@ fn serve(data: &std::path::Path, port: u16, log: &std::path::Path) -> std::proce
         .unwrap()
 }
 
-async fn wait_up(http: &reqwest::Client, base: &str) {
-    for _ in 0..200 {
-        if http
-            .get(format!("{base}/healthz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == 200)
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("server at {base} did not start");
-}
-
 fn stop(mut child: std::process::Child) {
     let _ = Command::new("kill").arg(child.id().to_string()).status();
     let _ = child.wait();
-}
-
-/// Signs in through the one-time terminal link (outbox mode: no OTP
-/// needed); returns (cookie header, csrf token).
-async fn admin_session(http: &reqwest::Client, link: &str) -> (String, String) {
-    let page = http.get(link).send().await.unwrap();
-    let csrf_cookie = page.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let csrf = csrf_cookie.split('=').nth(1).unwrap().to_string();
-    let pw = "Sao#Luu-HungYen26";
-    let r = http
-        .post(link)
-        .header("cookie", &csrf_cookie)
-        .form(&[
-            ("_csrf", csrf.as_str()),
-            ("username", "quantri"),
-            ("full_name", "Trần Văn Lưu"),
-            ("phone", "0912000888"),
-            ("password", pw),
-            ("password_confirm", pw),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303);
-    let session = r.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    (format!("{session}; {csrf_cookie}"), csrf)
 }
 
 #[tokio::test]
@@ -99,14 +39,21 @@ async fn backup_under_write_load_restores_every_acknowledged_record() {
         .build()
         .unwrap();
     let child = serve(&data, port, &dir.path().join("a.log"));
-    wait_up(&http, &base).await;
+    wait_healthy(&http, &base).await;
     let log = std::fs::read_to_string(dir.path().join("a.log")).unwrap();
     let link = log
         .split_whitespace()
         .find(|w| w.contains("/quan-tri/thiet-lap/"))
         .unwrap()
         .to_string();
-    let (cookie, csrf) = admin_session(&http, &link).await;
+    let (cookie, csrf) = admin_via_setup_link(
+        &http,
+        &link,
+        "Trần Văn Lưu",
+        "0912000888",
+        "Sao#Luu-HungYen26",
+    )
+    .await;
     let units: Value = http
         .get(format!("{base}/api/v1/units"))
         .header("cookie", &cookie)
@@ -224,7 +171,7 @@ async fn backup_under_write_load_restores_every_acknowledged_record() {
     let port2 = free_port();
     let base2 = format!("http://127.0.0.1:{port2}");
     let child2 = serve(&data2, port2, &dir.path().join("b.log"));
-    wait_up(&http, &base2).await;
+    wait_healthy(&http, &base2).await;
     let link = {
         let out = Command::new(env!("CARGO_BIN_EXE_motcua"))
             .args(["admin", "setup-link", "--username", "quantri"])

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::helpers::{SmsReceiver, extract_code, spawn_in};
+use crate::helpers::{SmsReceiver, extract_code, free_port, spawn_in, wait_healthy};
 use crate::telegram::{FakeBotApi, TOKEN};
 use crate::zalo::FakeZalo;
 
@@ -206,14 +206,6 @@ fn tally(
     (acked.len() - missing.len(), missing, duplicates, unacked)
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn start(
     dir: &std::path::Path,
     sms: &SmsReceiver,
@@ -247,18 +239,6 @@ fn start(
         .spawn()
         .unwrap();
     (child, base)
-}
-
-async fn wait_ready(http: &reqwest::Client, base: &str) {
-    for _ in 0..400 {
-        if let Ok(r) = http.get(format!("{base}/healthz")).send().await
-            && r.status().is_success()
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("server did not start");
 }
 
 /// The newest code sent to `phone` after the first `seen` messages, waiting
@@ -557,7 +537,7 @@ async fn acknowledged_work_survives_sigkill() {
         // Telegram: webhook mode in even rounds, long polling in odd ones.
         let tg_webhook = round % 2 == 0;
         let (mut child, base) = start(dir.path(), &sms, &registry, &bots, tg_webhook);
-        wait_ready(&http, &base).await;
+        wait_healthy(&http, &base).await;
         let c = Arc::new(Client {
             http: http.clone(),
             base,
@@ -660,7 +640,7 @@ async fn acknowledged_work_survives_sigkill() {
     // bot answers go out.
     let final_start = Instant::now();
     let (mut child, base) = start(dir.path(), &sms, &registry, &bots, false);
-    wait_ready(&http, &base).await;
+    wait_healthy(&http, &base).await;
     // Every acknowledged bot message gets its answer (bounded wait).
     let zalo_acked = bots.state.lock().unwrap().zalo.clone();
     let deadline = final_start + Duration::from_secs(30);

@@ -749,13 +749,7 @@ async fn terminal_sign_in_link_works_once() {
     let link = motcua::flows::setup::new_setup_link(&t.app, Some(ADMIN)).unwrap();
     let page = t.http.get(&link).send().await.unwrap();
     assert_eq!(page.status(), 200);
-    let cookie = page.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let cookie = session_cookie(&page);
     let csrf = cookie.split('=').nth(1).unwrap().to_string();
     assert!(page.text().await.unwrap().contains(ADMIN));
     let r = t
@@ -767,13 +761,7 @@ async fn terminal_sign_in_link_works_once() {
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
-    let session = r.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let session = session_cookie(&r);
     let home = t
         .http
         .get(t.url("/quan-tri"))

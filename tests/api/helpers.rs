@@ -113,6 +113,72 @@ impl SmsReceiver {
     }
 }
 
+// ---- Tests of the real binary (`CARGO_BIN_EXE_motcua`) ----
+
+/// A free loopback port (for a server or a fake API started afterwards).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Waits (up to 8 s) until the server at `base` answers `/healthz` with 200.
+pub async fn wait_healthy(http: &reqwest::Client, base: &str) {
+    for _ in 0..400 {
+        if let Ok(r) = http.get(format!("{base}/healthz")).send().await
+            && r.status().is_success()
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("server at {base} did not start");
+}
+
+/// Creates the first admin (`quantri`) through the one-time setup link
+/// printed at start (outbox mode: no OTP needed); returns the cookie header
+/// (session and CSRF cookies) and the CSRF token.
+pub async fn admin_via_setup_link(
+    http: &reqwest::Client,
+    link: &str,
+    full_name: &str,
+    phone: &str,
+    password: &str,
+) -> (String, String) {
+    let page = http.get(link).send().await.unwrap();
+    let csrf_cookie = session_cookie(&page);
+    let csrf = csrf_cookie.split('=').nth(1).unwrap().to_string();
+    let r = http
+        .post(link)
+        .header("cookie", &csrf_cookie)
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("username", "quantri"),
+            ("full_name", full_name),
+            ("phone", phone),
+            ("password", password),
+            ("password_confirm", password),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    (format!("{}; {csrf_cookie}", session_cookie(&r)), csrf)
+}
+
+/// The first `name=value` pair of a response's `Set-Cookie` (the session).
+pub fn session_cookie(r: &reqwest::Response) -> String {
+    r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
 /// The first run of exactly 6 digits in a text.
 pub fn extract_code(text: &str) -> Option<String> {
     let mut run = String::new();

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{SmsReceiver, extract_code};
+use crate::helpers::{SmsReceiver, admin_via_setup_link, extract_code, free_port, wait_healthy};
 
 struct Server {
     child: std::process::Child,
@@ -47,14 +47,6 @@ impl Server {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 async fn start(dir: &std::path::Path, sms: &SmsReceiver) -> Server {
     let port = free_port();
     let log = dir.join("server.log");
@@ -78,12 +70,7 @@ async fn start(dir: &std::path::Path, sms: &SmsReceiver) -> Server {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    for _ in 0..200 {
-        if http.get(format!("{base}/healthz")).send().await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    wait_healthy(&http, &base).await;
     Server {
         child,
         base,
@@ -108,41 +95,10 @@ async fn no_secret_or_personal_number_reaches_the_log() {
         .find(|w| w.contains("/quan-tri/thiet-lap/"))
         .expect("setup link")
         .to_string();
-    let page = s.http.get(&link).send().await.unwrap();
-    let csrf_cookie = page.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    s.csrf = csrf_cookie.split('=').nth(1).unwrap().to_string();
     let admin_pw = "Qt#Tinh-HungYen26";
     secrets.push(admin_pw.into());
-    let r = s
-        .http
-        .post(&link)
-        .header("cookie", &csrf_cookie)
-        .form(&[
-            ("_csrf", s.csrf.as_str()),
-            ("username", "quantri"),
-            ("full_name", "Trần Văn Quản"),
-            ("phone", "0912000777"),
-            ("password", admin_pw),
-            ("password_confirm", admin_pw),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303);
-    let session = r.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    s.cookie = format!("{session}; {csrf_cookie}");
+    (s.cookie, s.csrf) =
+        admin_via_setup_link(&s.http, &link, "Trần Văn Quản", "0912000777", admin_pw).await;
 
     // Staff created by the admin; the temporary password comes by SMS.
     let units: Value = s

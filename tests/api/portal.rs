@@ -1184,13 +1184,7 @@ async fn portal_pages_register_with_errors_kept_and_counter_account_forced_chang
         .send()
         .await
         .unwrap();
-    let cookie = r.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let cookie = session_cookie(&r);
     let csrf = cookie.split_once('=').unwrap().1.to_string();
     let html = r.text().await.unwrap();
     let cap_id = html
@@ -1324,13 +1318,7 @@ async fn portal_pages_register_with_errors_kept_and_counter_account_forced_chang
         .unwrap();
     assert_eq!(r.status(), 303);
     assert_eq!(r.headers()["location"], "/tai-khoan/doi-mat-khau");
-    let session = r.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let session = session_cookie(&r);
     let both = format!("{cookie}; {session}");
     let r = t
         .http
@@ -1355,13 +1343,7 @@ async fn portal_pages_register_with_errors_kept_and_counter_account_forced_chang
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
-    let session = r.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let session = session_cookie(&r);
     let r = t
         .http
         .get(t.url("/tai-khoan"))

@@ -23,14 +23,6 @@ pub struct Browser {
 #[derive(Clone, Debug)]
 pub struct Element(String);
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 impl Browser {
     /// Starts chromedriver and a headless Chromium window of the given size.
     pub async fn start(width: u32, height: u32) -> Browser {
@@ -41,7 +33,7 @@ impl Browser {
             std::path::Path::new(&driver_bin).exists(),
             "{driver_bin} is missing: install chromium and chromium-driver (see README), or set CHROMEDRIVER"
         );
-        let port = free_port();
+        let port = crate::helpers::free_port();
         let driver = Command::new(&driver_bin)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
