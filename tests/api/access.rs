@@ -443,30 +443,6 @@ async fn access_request(t: &TestApp, portal: &str, unit: u64) -> u64 {
     r.1["request_id"].as_u64().unwrap()
 }
 
-async fn portal_account(t: &TestApp, id_number: &str, name: &str, phone: &str) -> String {
-    let hash = t.app.hasher.hash("Cong#Dan2026x".into()).await.unwrap();
-    let id = motcua::domain::CitizenId::parse(id_number).unwrap();
-    let ph = motcua::domain::PhoneNumber::parse(phone).unwrap();
-    let now = t.app.now();
-    let a = motcua::flows::admin::new_account(
-        id_number,
-        Some(&id),
-        name,
-        &ph,
-        None,
-        hash,
-        accounts::Origin::SelfRegistered,
-        now,
-    );
-    t.app
-        .store
-        .write(|w| {
-            accounts::put(w, &a)?;
-            motcua::auth::session::create(w, &a, false, true, now)
-        })
-        .unwrap()
-}
-
 /// (b) The console's POST actions (units, staff, grants, access requests,
 /// support requests, citizen requests) aimed at another unit's objects, by
 /// a unit admin who holds every permission in their own unit (404: the

@@ -4,33 +4,6 @@ use crate::helpers::*;
 use motcua::store::accounts::{self, Origin};
 use serde_json::json;
 
-const PORTAL_PASSWORD: &str = "Cong#Dan2026x";
-
-/// A portal account as self-registration leaves it; returns a portal token.
-async fn portal_account(t: &TestApp, id_number: &str, name: &str, phone: &str) -> String {
-    let hash = t.app.hasher.hash(PORTAL_PASSWORD.into()).await.unwrap();
-    let id = motcua::domain::CitizenId::parse(id_number).unwrap();
-    let ph = motcua::domain::PhoneNumber::parse(phone).unwrap();
-    let now = t.app.now();
-    let a = motcua::flows::admin::new_account(
-        id_number,
-        Some(&id),
-        name,
-        &ph,
-        None,
-        hash,
-        Origin::SelfRegistered,
-        now,
-    );
-    t.app
-        .store
-        .write(|w| {
-            accounts::put(w, &a)?;
-            motcua::auth::session::create(w, &a, false, true, now)
-        })
-        .unwrap()
-}
-
 #[tokio::test]
 async fn request_approve_then_console_sign_in_with_the_same_account() {
     let t = spawn_app().await;

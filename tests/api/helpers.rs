@@ -401,3 +401,31 @@ impl TestApp {
         (s, r.json().await.unwrap_or(Value::Null))
     }
 }
+
+/// The password of [`portal_account`]s.
+pub const PORTAL_PASSWORD: &str = "Cong#Dan2026x";
+
+/// A portal account as self-registration leaves it; returns a portal token.
+pub async fn portal_account(t: &TestApp, id_number: &str, name: &str, phone: &str) -> String {
+    let hash = t.app.hasher.hash(PORTAL_PASSWORD.into()).await.unwrap();
+    let id = motcua::domain::CitizenId::parse(id_number).unwrap();
+    let ph = motcua::domain::PhoneNumber::parse(phone).unwrap();
+    let now = t.app.now();
+    let a = motcua::flows::admin::new_account(
+        id_number,
+        Some(&id),
+        name,
+        &ph,
+        None,
+        hash,
+        motcua::store::accounts::Origin::SelfRegistered,
+        now,
+    );
+    t.app
+        .store
+        .write(|w| {
+            motcua::store::accounts::put(w, &a)?;
+            motcua::auth::session::create(w, &a, false, true, now)
+        })
+        .unwrap()
+}
