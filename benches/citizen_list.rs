@@ -447,24 +447,6 @@ fn main() {
         let commune_staff = actor(false, Some(s.commune));
         let last_page = total.div_ceil(20);
         type Case<'a> = (&'a str, &'a Actor, Box<dyn Fn(&mut Rng) -> ListFilter + 'a>);
-        let f = |name: Option<String>,
-                 phone: Option<String>,
-                 id: Option<String>,
-                 by: Option<String>,
-                 unit: Option<u64>,
-                 from: Option<String>,
-                 to: Option<String>,
-                 page: Option<u64>| ListFilter {
-            name,
-            phone,
-            id_number: id,
-            created_by: by,
-            unit_id: unit.map(|u| u.to_string()),
-            from,
-            to,
-            page: page.map(|p| p.to_string()),
-            per_page: None,
-        };
         let day = |rng: &mut Rng, span_days: i64| -> (String, String) {
             let start = motcua::util::parse_day_start("27/11/2023").expect("d");
             let off = rng.below((3 * 365 - span_days as u64).max(1)) as i64;
@@ -478,194 +460,131 @@ fn main() {
             (
                 "no filter, page 1 (province admin)",
                 &admin,
-                Box::new(|_| f(None, None, None, None, None, None, None, None)),
+                Box::new(|_| ListFilter::default()),
             ),
             (
                 "no filter, random deep page",
                 &admin,
-                Box::new(move |r| {
-                    f(
-                        None,
-                        None,
-                        None,
-                        None,
-                        None,
-                        None,
-                        None,
-                        Some(1 + r.below(last_page)),
-                    )
+                Box::new(move |r| ListFilter {
+                    page: Some((1 + r.below(last_page)).to_string()),
+                    ..Default::default()
                 }),
             ),
             (
                 "no filter, last page",
                 &admin,
-                Box::new(move |_| f(None, None, None, None, None, None, None, Some(last_page))),
+                Box::new(move |_| ListFilter {
+                    page: Some(last_page.to_string()),
+                    ..Default::default()
+                }),
             ),
             (
                 "name: full name",
                 &admin,
-                Box::new(move |r| f(Some(full_name(r)), None, None, None, None, None, None, None)),
+                Box::new(move |r| ListFilter {
+                    name: Some(full_name(r)),
+                    ..Default::default()
+                }),
             ),
             (
                 "name: 'nguyen' (38 %)",
                 &admin,
-                Box::new(|_| {
-                    f(
-                        Some("nguyen".into()),
-                        None,
-                        None,
-                        None,
-                        None,
-                        None,
-                        None,
-                        None,
-                    )
+                Box::new(|_| ListFilter {
+                    name: Some("nguyen".into()),
+                    ..Default::default()
                 }),
             ),
             (
                 "name: 'nguyen thi'",
                 &admin,
-                Box::new(|_| {
-                    f(
-                        Some("nguyen thi".into()),
-                        None,
-                        None,
-                        None,
-                        None,
-                        None,
-                        None,
-                        None,
-                    )
+                Box::new(|_| ListFilter {
+                    name: Some("nguyen thi".into()),
+                    ..Default::default()
                 }),
             ),
             (
                 "name: given name",
                 &admin,
-                Box::new(|r| {
-                    f(
-                        Some(r.pick(GIVEN_F).to_string()),
-                        None,
-                        None,
-                        None,
-                        None,
-                        None,
-                        None,
-                        None,
-                    )
+                Box::new(|r| ListFilter {
+                    name: Some(r.pick(GIVEN_F).to_string()),
+                    ..Default::default()
                 }),
             ),
             (
                 "name: 'nguyen', page 200",
                 &admin,
-                Box::new(|_| {
-                    f(
-                        Some("nguyen".into()),
-                        None,
-                        None,
-                        None,
-                        None,
-                        None,
-                        None,
-                        Some(200),
-                    )
+                Box::new(|_| ListFilter {
+                    name: Some("nguyen".into()),
+                    page: Some("200".into()),
+                    ..Default::default()
                 }),
             ),
             (
                 "phone (+84 format)",
                 &admin,
-                Box::new(move |r| {
-                    f(
-                        None,
-                        Some(format!("+84 {}", &r.pick(sm).phone[1..])),
-                        None,
-                        None,
-                        None,
-                        None,
-                        None,
-                        None,
-                    )
+                Box::new(move |r| ListFilter {
+                    phone: Some(format!("+84 {}", &r.pick(sm).phone[1..])),
+                    ..Default::default()
                 }),
             ),
             (
                 "CMND/CCCD",
                 &admin,
-                Box::new(move |r| {
-                    f(
-                        None,
-                        None,
-                        Some(r.pick(sm).id_number.clone()),
-                        None,
-                        None,
-                        None,
-                        None,
-                        None,
-                    )
+                Box::new(move |r| ListFilter {
+                    id_number: Some(r.pick(sm).id_number.clone()),
+                    ..Default::default()
                 }),
             ),
             (
                 "created by (staff name)",
                 &admin,
-                Box::new(move |r| {
-                    f(
-                        None,
-                        None,
-                        None,
-                        Some(r.pick(sm).created_by_name.clone()),
-                        None,
-                        None,
-                        None,
-                        None,
-                    )
+                Box::new(move |r| ListFilter {
+                    created_by: Some(r.pick(sm).created_by_name.clone()),
+                    ..Default::default()
                 }),
             ),
             (
                 "created by (username)",
                 &admin,
-                Box::new(move |r| {
-                    f(
-                        None,
-                        None,
-                        None,
-                        Some(r.pick(sm).created_by.clone()),
-                        None,
-                        None,
-                        None,
-                        None,
-                    )
+                Box::new(move |r| ListFilter {
+                    created_by: Some(r.pick(sm).created_by.clone()),
+                    ..Default::default()
                 }),
             ),
             (
                 "unit: provincial centre (15 %)",
                 &admin,
-                Box::new(move |_| f(None, None, None, None, Some(s.center), None, None, None)),
+                Box::new(move |_| ListFilter {
+                    unit_id: Some(s.center.to_string()),
+                    ..Default::default()
+                }),
             ),
             (
                 "unit: random one-stop unit",
                 &admin,
-                Box::new(move |r| {
-                    f(
-                        None,
-                        None,
-                        None,
-                        None,
-                        Some(r.pick(&s.units).0),
-                        None,
-                        None,
-                        None,
-                    )
+                Box::new(move |r| ListFilter {
+                    unit_id: Some(r.pick(&s.units).0.to_string()),
+                    ..Default::default()
                 }),
             ),
             (
                 "unit: district subtree",
                 &admin,
-                Box::new(move |_| f(None, None, None, None, Some(s.district), None, None, None)),
+                Box::new(move |_| ListFilter {
+                    unit_id: Some(s.district.to_string()),
+                    ..Default::default()
+                }),
             ),
             (
                 "dates: one day",
                 &admin,
                 Box::new(move |r| {
                     let (a, b) = day(r, 1);
-                    f(None, None, None, None, None, Some(a), Some(b), None)
+                    ListFilter {
+                        from: Some(a),
+                        to: Some(b),
+                        ..Default::default()
+                    }
                 }),
             ),
             (
@@ -673,7 +592,11 @@ fn main() {
                 &admin,
                 Box::new(move |r| {
                     let (a, b) = day(r, 30);
-                    f(None, None, None, None, None, Some(a), Some(b), None)
+                    ListFilter {
+                        from: Some(a),
+                        to: Some(b),
+                        ..Default::default()
+                    }
                 }),
             ),
             (
@@ -681,7 +604,12 @@ fn main() {
                 &admin,
                 Box::new(move |r| {
                     let (a, b) = day(r, 365);
-                    f(None, None, None, None, None, Some(a), Some(b), Some(100))
+                    ListFilter {
+                        from: Some(a),
+                        to: Some(b),
+                        page: Some("100".into()),
+                        ..Default::default()
+                    }
                 }),
             ),
             (
@@ -689,16 +617,13 @@ fn main() {
                 &admin,
                 Box::new(move |r| {
                     let (a, b) = day(r, 365);
-                    f(
-                        Some("nguyen".into()),
-                        None,
-                        None,
-                        None,
-                        Some(s.center),
-                        Some(a),
-                        Some(b),
-                        None,
-                    )
+                    ListFilter {
+                        name: Some("nguyen".into()),
+                        unit_id: Some(s.center.to_string()),
+                        from: Some(a),
+                        to: Some(b),
+                        ..Default::default()
+                    }
                 }),
             ),
             (
@@ -706,16 +631,13 @@ fn main() {
                 &admin,
                 Box::new(move |r| {
                     let (a, b) = day(r, 30);
-                    f(
-                        Some("thi".into()),
-                        None,
-                        None,
-                        None,
-                        Some(s.district),
-                        Some(a),
-                        Some(b),
-                        None,
-                    )
+                    ListFilter {
+                        name: Some("thi".into()),
+                        unit_id: Some(s.district.to_string()),
+                        from: Some(a),
+                        to: Some(b),
+                        ..Default::default()
+                    }
                 }),
             ),
             (
@@ -724,16 +646,13 @@ fn main() {
                 Box::new(move |r| {
                     let c = r.pick(sm);
                     let (a, b) = day(r, 365);
-                    f(
-                        Some(c.full_name.clone()),
-                        None,
-                        None,
-                        Some(c.created_by_name.clone()),
-                        None,
-                        Some(a),
-                        Some(b),
-                        None,
-                    )
+                    ListFilter {
+                        name: Some(c.full_name.clone()),
+                        created_by: Some(c.created_by_name.clone()),
+                        from: Some(a),
+                        to: Some(b),
+                        ..Default::default()
+                    }
                 }),
             ),
             (
@@ -742,16 +661,13 @@ fn main() {
                 Box::new(move |r| {
                     let c = r.pick(sm);
                     let (a, b) = day(r, 30);
-                    f(
-                        None,
-                        None,
-                        None,
-                        Some(c.created_by.clone()),
-                        Some(c.unit),
-                        Some(a),
-                        Some(b),
-                        None,
-                    )
+                    ListFilter {
+                        created_by: Some(c.created_by.clone()),
+                        unit_id: Some(c.unit.to_string()),
+                        from: Some(a),
+                        to: Some(b),
+                        ..Default::default()
+                    }
                 }),
             ),
             (
@@ -759,58 +675,45 @@ fn main() {
                 &admin,
                 Box::new(move |r| {
                     let c = r.pick(sm);
-                    f(
-                        Some(c.full_name.clone()),
-                        Some(c.phone.clone()),
-                        Some(c.id_number.clone()),
-                        Some(c.created_by_name.clone()),
-                        Some(c.unit),
-                        Some("27/11/2023".into()),
-                        Some("26/11/2026".into()),
-                        None,
-                    )
+                    ListFilter {
+                        name: Some(c.full_name.clone()),
+                        phone: Some(c.phone.clone()),
+                        id_number: Some(c.id_number.clone()),
+                        created_by: Some(c.created_by_name.clone()),
+                        unit_id: Some(c.unit.to_string()),
+                        from: Some("27/11/2023".into()),
+                        to: Some("26/11/2026".into()),
+                        ..Default::default()
+                    }
                 }),
             ),
             (
                 "district staff: no filter",
                 &district,
-                Box::new(|_| f(None, None, None, None, None, None, None, None)),
+                Box::new(|_| ListFilter::default()),
             ),
             (
                 "district staff: no filter, page 500",
                 &district,
-                Box::new(|_| f(None, None, None, None, None, None, None, Some(500))),
+                Box::new(|_| ListFilter {
+                    page: Some(500.to_string()),
+                    ..Default::default()
+                }),
             ),
             (
                 "district staff: 'nguyen'",
                 &district,
-                Box::new(|_| {
-                    f(
-                        Some("nguyen".into()),
-                        None,
-                        None,
-                        None,
-                        None,
-                        None,
-                        None,
-                        None,
-                    )
+                Box::new(|_| ListFilter {
+                    name: Some("nguyen".into()),
+                    ..Default::default()
                 }),
             ),
             (
                 "district staff: 'nguyen thi hoa'",
                 &district,
-                Box::new(|_| {
-                    f(
-                        Some("nguyen thi hoa".into()),
-                        None,
-                        None,
-                        None,
-                        None,
-                        None,
-                        None,
-                        None,
-                    )
+                Box::new(|_| ListFilter {
+                    name: Some("nguyen thi hoa".into()),
+                    ..Default::default()
                 }),
             ),
             (
@@ -818,38 +721,30 @@ fn main() {
                 &district,
                 Box::new(move |r| {
                     let (a, b) = day(r, 30);
-                    f(
-                        Some("nguyen van".into()),
-                        None,
-                        None,
-                        None,
-                        None,
-                        Some(a),
-                        Some(b),
-                        None,
-                    )
+                    ListFilter {
+                        name: Some("nguyen van".into()),
+                        from: Some(a),
+                        to: Some(b),
+                        ..Default::default()
+                    }
                 }),
             ),
             (
                 "commune staff: no filter",
                 &commune_staff,
-                Box::new(|_| f(None, None, None, None, None, None, None, None)),
+                Box::new(|_| ListFilter::default()),
             ),
             (
                 "commune staff: 'nguyen' + year",
                 &commune_staff,
                 Box::new(move |r| {
                     let (a, b) = day(r, 365);
-                    f(
-                        Some("nguyen".into()),
-                        None,
-                        None,
-                        None,
-                        None,
-                        Some(a),
-                        Some(b),
-                        None,
-                    )
+                    ListFilter {
+                        name: Some("nguyen".into()),
+                        from: Some(a),
+                        to: Some(b),
+                        ..Default::default()
+                    }
                 }),
             ),
         ];
