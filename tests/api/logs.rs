@@ -20,6 +20,11 @@ struct Server {
 }
 
 impl Server {
+    /// A fresh captcha challenge (any answer passes: the captcha is off).
+    async fn captcha(&self) -> Value {
+        let r = self.http.get(format!("{}/api/v1/captcha", self.base));
+        r.send().await.unwrap().json().await.unwrap()
+    }
     async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
         let r = self
             .http
@@ -253,15 +258,7 @@ async fn no_secret_or_personal_number_reaches_the_log() {
     }
 
     // Self-registration with the demo subscriber, then sign-in and reset.
-    let cap: Value = s
-        .http
-        .get(format!("{}/api/v1/captcha", s.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let cap = s.captcha().await;
     let (st, v) = s
         .post_bearer(
             "/api/v1/registrations",
@@ -291,15 +288,7 @@ async fn no_secret_or_personal_number_reaches_the_log() {
         )
         .await;
     assert_eq!(st, 201, "{v}");
-    let cap: Value = s
-        .http
-        .get(format!("{}/api/v1/captcha", s.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let cap = s.captcha().await;
     let (st, v) = s.post_bearer("/api/v1/login", "", &json!({"username": "033090001234", "password": citizen_pw, "captcha_id": cap["captcha_id"], "captcha": "x"})).await;
     assert_eq!(st, 200, "{v}");
     let flow = v["flow_id"].as_str().unwrap().to_string();
@@ -313,15 +302,7 @@ async fn no_secret_or_personal_number_reaches_the_log() {
         )
         .await;
     assert_eq!(st, 200, "{v}");
-    let cap: Value = s
-        .http
-        .get(format!("{}/api/v1/captcha", s.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let cap = s.captcha().await;
     let (st, v) = s
         .post_bearer(
             "/api/v1/password-resets",
