@@ -322,19 +322,26 @@ fn allowed(actor: &Actor) -> Result<(), AppError> {
     }
 }
 
+/// The signed-in staff member, if they hold `stats.view` somewhere; else
+/// the page to answer with (sign-in redirect or refusal).
+async fn stats_staff(app: &Arc<App>, req: &Request) -> Result<Actor, Response> {
+    let actor = staff(app, req).await?;
+    if let Err(e) = allowed(&actor) {
+        return Err(error_page(app, req, Some(&actor), &e));
+    }
+    Ok(actor)
+}
+
 #[handler]
 async fn stats_page(
     req: &Request,
     Query(q): Query<RangeQuery>,
     Data(app): Data<&Arc<App>>,
 ) -> Response {
-    let actor = match staff(app, req).await {
+    let actor = match stats_staff(app, req).await {
         Ok(a) => a,
         Err(r) => return r,
     };
-    if let Err(e) = allowed(&actor) {
-        return error_page(app, req, Some(&actor), &e);
-    }
     let (range, error) = match parse_range(&q, today(app)) {
         Ok(r) => (r, None),
         Err(e) => (
@@ -398,13 +405,10 @@ async fn csv_export(
     Query(q): Query<RangeQuery>,
     Data(app): Data<&Arc<App>>,
 ) -> Response {
-    let actor = match staff(app, req).await {
+    let actor = match stats_staff(app, req).await {
         Ok(a) => a,
         Err(r) => return r,
     };
-    if let Err(e) = allowed(&actor) {
-        return error_page(app, req, Some(&actor), &e);
-    }
     let Some(id) = table.strip_suffix(".csv").map(str::to_string) else {
         return error_page(app, req, Some(&actor), &AppError::not_found());
     };
