@@ -3,11 +3,11 @@
 //! dir; a server started there has every record acknowledged before the
 //! backup began. (Uploaded files in backups: `backup::tests`.)
 
-use crate::helpers::{admin_via_setup_link, free_port, wait_healthy};
+use crate::helpers::{admin_via_setup_link, free_port, unit_id_with_cookie, wait_healthy};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 fn serve(data: &std::path::Path, port: u16, log: &std::path::Path) -> std::process::Child {
     let out = std::fs::File::create(log).unwrap();
@@ -54,23 +54,7 @@ async fn backup_under_write_load_restores_every_acknowledged_record() {
         "Sao#Luu-HungYen26",
     )
     .await;
-    let units: Value = http
-        .get(format!("{base}/api/v1/units"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let parent = units
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["name"] == "UBND huyện Văn Lâm")
-        .unwrap()["id"]
-        .as_u64()
-        .unwrap();
+    let parent = unit_id_with_cookie(&http, &base, &cookie, "UBND huyện Văn Lâm").await;
 
     // A writer that keeps creating units, recording each acknowledged one.
     let acked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));

@@ -168,6 +168,33 @@ pub async fn admin_via_setup_link(
     (format!("{}; {csrf_cookie}", session_cookie(&r)), csrf)
 }
 
+/// The id of the unit named exactly `name`, read through the API with a
+/// console cookie.
+pub async fn unit_id_with_cookie(
+    http: &reqwest::Client,
+    base: &str,
+    cookie: &str,
+    name: &str,
+) -> u64 {
+    let units: serde_json::Value = http
+        .get(format!("{base}/api/v1/units"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    units
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["name"] == name)
+        .unwrap()["id"]
+        .as_u64()
+        .unwrap()
+}
+
 /// The first `name=value` pair of a response's `Set-Cookie` (the session).
 pub fn session_cookie(r: &reqwest::Response) -> String {
     r.headers()["set-cookie"]

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{SmsReceiver, admin_via_setup_link, extract_code, free_port, wait_healthy};
+use crate::helpers::{
+    SmsReceiver, admin_via_setup_link, extract_code, free_port, unit_id_with_cookie, wait_healthy,
+};
 
 struct Server {
     child: std::process::Child,
@@ -106,24 +108,13 @@ async fn no_secret_or_personal_number_reaches_the_log() {
         admin_via_setup_link(&s.http, &link, "Trần Văn Quản", "0912000777", admin_pw).await;
 
     // Staff created by the admin; the temporary password comes by SMS.
-    let units: Value = s
-        .http
-        .get(format!("{}/api/v1/units", s.base))
-        .header("cookie", &s.cookie)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let unit = units
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["name"] == "Bộ phận một cửa UBND huyện Văn Lâm")
-        .unwrap()["id"]
-        .as_u64()
-        .unwrap();
+    let unit = unit_id_with_cookie(
+        &s.http,
+        &s.base,
+        &s.cookie,
+        "Bộ phận một cửa UBND huyện Văn Lâm",
+    )
+    .await;
     let (st, v) = s.post("/api/v1/staff", &json!({"username": "canbo.log", "full_name": "Lê Thị Nhật", "id_number": "033185009876", "phone": "0988111222", "unit_ids": [unit]})).await;
     assert_eq!(st, 201, "{v}");
     let r = s
