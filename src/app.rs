@@ -37,6 +37,9 @@ pub struct App {
     /// burst of sign-in pages cannot delay cheap requests; see
     /// [`App::draw_off_runtime`].
     drawing: crate::pool::Pool,
+    /// Store work of background workers (SMS delivery records, clean-up);
+    /// see [`App::db_background`].
+    background: crate::pool::Pool,
     pub clock: Clock,
     /// HMAC key for OTP digests.
     pub key: [u8; 32],
@@ -123,6 +126,7 @@ impl App {
             hasher,
             heavy: crate::pool::Pool::new("scan", crate::pool::cores(), HEAVY_NICE, false),
             drawing: crate::pool::Pool::new("draw", crate::pool::cores(), HEAVY_NICE, false),
+            background: crate::pool::Pool::new("background", 1, HEAVY_NICE, false),
             clock: Clock::default(),
             key,
             ip_throttle: Throttle::new(20),
@@ -188,15 +192,38 @@ impl App {
         self: &Arc<Self>,
         f: impl FnOnce(&App) -> AppResult<T> + Send + 'static,
     ) -> AppResult<T> {
+        self.db_on(&self.heavy, f).await
+    }
+
+    /// Runs `f` on one of the store pools below the runtime's priority.
+    async fn db_on<T: Send + 'static>(
+        self: &Arc<Self>,
+        pool: &crate::pool::Pool,
+        f: impl FnOnce(&App) -> AppResult<T> + Send + 'static,
+    ) -> AppResult<T> {
         let app = self.clone();
-        self.heavy
-            .run(move || f(&app))
-            .await
-            .unwrap_or_else(|| Err(AppError::Internal("a scan task failed".into())))
+        pool.run(move || f(&app)).await.unwrap_or_else(|| {
+            Err(AppError::Internal(format!(
+                "a task on the {} pool failed",
+                pool.name()
+            )))
+        })
     }
 }
 
 impl App {
+    /// Like [`App::db`], for the store work of background workers (the SMS
+    /// queue, clean-up): one thread below the runtime's priority, so that
+    /// what a flood of sign-ins leaves behind (an SMS to record per
+    /// sign-in) is done in the cycles pages and chat do not need. Nobody
+    /// waits at a screen for it.
+    pub async fn db_background<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&App) -> AppResult<T> + Send + 'static,
+    ) -> AppResult<T> {
+        self.db_on(&self.background, f).await
+    }
+
     /// Runs CPU-heavy work that is not a store scan (drawing a captcha) on
     /// its own pool below the runtime's priority; `None` if it panicked.
     pub async fn draw_off_runtime<T: Send + 'static>(
@@ -207,7 +234,7 @@ impl App {
     }
 }
 
-/// The niceness of [`App::db_heavy`]'s and the drawing pool's threads (Linux).
+/// The niceness of the scan, drawing and background pools' threads (Linux).
 pub const HEAVY_NICE: i32 = 5;
 
 /// One row of a units CSV: `code,parent_code,name`.

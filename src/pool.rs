@@ -30,6 +30,7 @@ pub struct Pool {
     pending: Arc<AtomicUsize>,
     threads: usize,
     nice: i32,
+    name: String,
 }
 
 impl Pool {
@@ -58,7 +59,12 @@ impl Pool {
             pending,
             threads,
             nice,
+            name: name.to_string(),
         }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     pub fn threads(&self) -> usize {

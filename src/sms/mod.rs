@@ -47,6 +47,12 @@ impl Worker {
                     5
                 }
             };
+            // Messages queued meanwhile go out together in the next tick
+            // (one store write for all of them, not one each).
+            tokio::select! {
+                _ = tokio::time::sleep(GATHER) => {}
+                _ = shutdown.changed() => return,
+            }
             tokio::select! {
                 _ = self.app.sms_wake.notified() => {}
                 _ = tokio::time::sleep(Duration::from_millis(sleep_for as u64 * 1000 + 50)) => {}
@@ -55,28 +61,62 @@ impl Worker {
         }
     }
 
-    /// Delivers what is due; returns when the next job is due.
+    /// Delivers what is due, records every outcome in one write, and
+    /// returns when the next job is due. The store work runs on the
+    /// background pool ([`App::db_background`]).
     pub async fn tick(&self) -> crate::error::AppResult<Option<i64>> {
         let now = self.app.now();
-        let jobs = self
+        let (jobs, next) = self
             .app
-            .db(move |app| Ok(app.store.read(|r| sms::due(r, now, 50))?))
+            .db_background(move |app| {
+                Ok(app
+                    .store
+                    .read(|r| Ok((sms::due(r, now, BATCH)?, sms::next_due_at(r)?)))?)
+            })
             .await?;
+        if jobs.is_empty() {
+            return Ok(next);
+        }
         let mut handles = vec![];
         for job in jobs {
-            let w = (self.app.clone(), self.client.clone());
-            handles.push(tokio::spawn(async move { deliver(&w.0, &w.1, job).await }));
+            let (app, client) = (self.app.clone(), self.client.clone());
+            handles.push(tokio::spawn(async move {
+                let result = attempt(&app, &client, &job).await;
+                (job, result)
+            }));
         }
+        let mut outcomes = vec![];
         for h in handles {
-            let _ = h.await;
+            // A task that panicked leaves its job due: it is tried again.
+            if let Ok(o) = h.await {
+                outcomes.push(o);
+            }
         }
+        let scrub = self.app.cfg.sms_provider == SmsProvider::Http;
         self.app
-            .db(|app| Ok(app.store.read(sms::next_due_at)?))
+            .db_background(move |app| {
+                let now = app.now();
+                Ok(app.store.write(|w| {
+                    for (job, result) in &outcomes {
+                        record(w, job, result, now, scrub)?;
+                    }
+                    sms::next_due_at(w)
+                })?)
+            })
             .await
     }
 }
 
-async fn deliver(app: &Arc<App>, client: &reqwest::Client, job: SmsJob) {
+/// How many due messages one tick takes.
+const BATCH: usize = 50;
+
+/// The pause after each tick: during a flood of sign-ins, each tick sends
+/// what queued meanwhile instead of waking once per message. An OTP waits
+/// this much longer at most, far less than the SMS network adds.
+const GATHER: Duration = Duration::from_millis(50);
+
+/// One delivery attempt; logs and counts it.
+async fn attempt(app: &App, client: &reqwest::Client, job: &SmsJob) -> Result<(), String> {
     let result: Result<(), String> = match app.cfg.sms_provider {
         SmsProvider::Outbox => {
             // Never the text: it may hold a code or a password.
@@ -93,33 +133,33 @@ async fn deliver(app: &Arc<App>, client: &reqwest::Client, job: SmsJob) {
             }
         }
     };
-    let id = job.id;
-    let scrub = app.cfg.sms_provider == SmsProvider::Http;
-    let attempts = job.attempts + 1;
-    let now = app.now();
     match &result {
         Ok(()) => Metrics::inc(&app.metrics.sms_delivered_total),
         Err(e) => {
             Metrics::inc(&app.metrics.sms_attempt_failures_total);
-            tracing::warn!(id, attempts, error = %e, "sms delivery failed, will retry");
+            tracing::warn!(id = job.id, attempts = job.attempts + 1, error = %e, "sms delivery failed, will retry");
         }
     }
-    let r = app
-        .db(move |app| {
-            Ok(app.store.write(|w| match &result {
-                Ok(()) => {
-                    sms::mark_sent(w, id, now, scrub)?;
-                    crate::store::stats::bump(w, now, "sms_delivered", &job.kind)
-                }
-                Err(e) => {
-                    sms::mark_failed(w, id, e, now + backoff(attempts))?;
-                    crate::store::stats::bump(w, now, "sms_failed_attempts", &job.kind)
-                }
-            })?)
-        })
-        .await;
-    if let Err(e) = r {
-        tracing::error!(error = %e, "cannot record sms delivery");
+    result
+}
+
+/// Records one attempt's outcome in the caller's transaction.
+fn record(
+    w: &redb::WriteTransaction,
+    job: &SmsJob,
+    result: &Result<(), String>,
+    now: i64,
+    scrub: bool,
+) -> crate::store::Result<()> {
+    match result {
+        Ok(()) => {
+            sms::mark_sent(w, job.id, now, scrub)?;
+            crate::store::stats::bump(w, now, "sms_delivered", &job.kind)
+        }
+        Err(e) => {
+            sms::mark_failed(w, job.id, e, now + backoff(job.attempts + 1))?;
+            crate::store::stats::bump(w, now, "sms_failed_attempts", &job.kind)
+        }
     }
 }
 

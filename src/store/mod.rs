@@ -6,7 +6,9 @@
 //! ([`Store::read`]); writes run in one transaction that is durable before
 //! the caller tells anybody it succeeded ([`Store::write`], group commit:
 //! see `GroupCommit`). Both block the OS thread: call them from
-//! `spawn_blocking` (see `App::db`, `App::db_heavy`).
+//! `spawn_blocking` or a pool (see `App::db`, `App::db_heavy`,
+//! `App::db_background`). The one exception is `/healthz`'s single point
+//! read, which runs on the runtime (microseconds; see `web::healthz`).
 //!
 //! The interface (get / put / delete / ordered range scans over byte keys in
 //! one transaction) is deliberately what any ordered transactional key-value

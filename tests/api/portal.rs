@@ -159,6 +159,7 @@ async fn portal_captcha_is_an_image_single_use_and_checked_first() {
     let (s2, v2) = t.get_json("/api/v1/captcha", None).await;
     assert_eq!(s2, 200);
     assert_ne!(v["captcha_id"], v2["captcha_id"], "a new one per request");
+    assert_ne!(v["image"], v2["image"], "a new picture per request");
 
     // Wrong answer: refused with a field error, and no OTP is spent.
     let cap = captcha(&t).await;
@@ -246,6 +247,18 @@ async fn portal_captcha_off_accepts_any_answer() {
         .await
         .unwrap();
     assert!(page.contains("mã xác thực (captcha) đang tắt"));
+    // Off, nothing is checked, so nothing is drawn per form: one picture
+    // serves every challenge (each still has its own id).
+    let (_, a) = t.get_json("/api/v1/captcha", None).await;
+    let (_, b) = t.get_json("/api/v1/captcha", None).await;
+    assert_ne!(a["captcha_id"], b["captcha_id"]);
+    assert!(
+        a["image"]
+            .as_str()
+            .unwrap()
+            .starts_with("data:image/png;base64,")
+    );
+    assert_eq!(a["image"], b["image"]);
 }
 
 #[tokio::test]
