@@ -95,7 +95,7 @@ fn paths() -> Vec<&'static str> {
 /// separate monitoring clients elsewhere would), so that what is measured
 /// is the server, not a client runtime busy with the flood's requests or
 /// with another path's answer. Returns sorted latencies per path.
-fn on_own_thread(
+fn probe_paths(
     base: String,
     stop: Arc<AtomicBool>,
     max: usize,
@@ -150,9 +150,15 @@ fn hash_times(params: &argon2::Params) -> Vec<f64> {
         .collect()
 }
 
-/// CPU time (ms) and involuntary context switches per thread id, with the
-/// thread's name, from /proc (Linux; empty elsewhere).
-fn thread_cpu() -> std::collections::BTreeMap<String, (String, f64, u64)> {
+/// One thread's name, CPU time (ms) and involuntary context switches.
+struct ThreadCpu {
+    name: String,
+    ms: f64,
+    preempted: u64,
+}
+
+/// [`ThreadCpu`] per thread id, from /proc (Linux; empty elsewhere).
+fn thread_cpu() -> std::collections::BTreeMap<String, ThreadCpu> {
     let mut out = std::collections::BTreeMap::new();
     let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
         return out;
@@ -173,7 +179,15 @@ fn thread_cpu() -> std::collections::BTreeMap<String, (String, f64, u64)> {
             .find_map(|l| l.strip_prefix("nonvoluntary_ctxt_switches:"))
             .and_then(|v| v.trim().parse().ok())
             .unwrap_or(0);
-        out.insert(tid, (name.trim().to_string(), ticks * 10.0, invol));
+        let name = name.trim().to_string();
+        out.insert(
+            tid,
+            ThreadCpu {
+                name,
+                ms: ticks * 10.0,
+                preempted: invol,
+            },
+        );
     }
     out
 }
@@ -181,26 +195,27 @@ fn thread_cpu() -> std::collections::BTreeMap<String, (String, f64, u64)> {
 /// Where the flood's CPU went, per thread name (threads that ended during
 /// the flood are missing).
 fn print_cpu(
-    before: &std::collections::BTreeMap<String, (String, f64, u64)>,
-    after: &std::collections::BTreeMap<String, (String, f64, u64)>,
+    before: &std::collections::BTreeMap<String, ThreadCpu>,
+    after: &std::collections::BTreeMap<String, ThreadCpu>,
     secs: f64,
     signins: u64,
 ) {
-    let mut by: std::collections::BTreeMap<String, (f64, u64, usize)> = Default::default();
-    for (tid, (name, ms, invol)) in after {
-        let (b_ms, b_inv) = before.get(tid).map_or((0.0, 0), |b| (b.1, b.2));
-        let e = by.entry(name.clone()).or_default();
-        e.0 += ms - b_ms;
-        e.1 += invol - b_inv;
+    // Per name: CPU ms, preemptions, threads.
+    let mut by: std::collections::BTreeMap<&str, (f64, u64, usize)> = Default::default();
+    for (tid, t) in after {
+        let (ms, preempted) = before.get(tid).map_or((0.0, 0), |b| (b.ms, b.preempted));
+        let e = by.entry(&t.name).or_default();
+        e.0 += t.ms - ms;
+        e.1 += t.preempted - preempted;
         e.2 += 1;
     }
-    println!("CPU during the flood, per thread name:");
-    for (name, (ms, invol, n)) in by.into_iter().filter(|(_, v)| v.0 >= 1.0 * secs) {
+    println!("CPU during the flood, per thread name (those over 1 ms/s):");
+    for (name, (ms, preempted, n)) in by.into_iter().filter(|(_, v)| v.0 / secs >= 1.0) {
         println!(
             "  {name:<16} {n:>3} threads {:>7.0} ms/s = {:>6.2} ms per sign-in, {:>6.0} preemptions/s",
             ms / secs,
             ms / signins.max(1) as f64,
-            invol as f64 / secs
+            preempted as f64 / secs
         );
     }
 }
@@ -313,7 +328,7 @@ fn main() {
         let never = Arc::new(AtomicBool::new(false));
         // The three together, as during the flood, so that the flood is the
         // only difference (800 samples use four addresses per path).
-        let idle = on_own_thread(base.clone(), never, IDLE_SAMPLES, [2, 50, 90])
+        let idle = probe_paths(base.clone(), never, IDLE_SAMPLES, [2, 50, 90])
             .await
             .unwrap_or_default();
 
@@ -323,7 +338,7 @@ fn main() {
         let refused = Arc::new(AtomicU64::new(0));
         let cpu_before = thread_cpu();
         let started = Instant::now();
-        let probes = on_own_thread(base.clone(), stop.clone(), usize::MAX, [10, 60, 110]);
+        let probes = probe_paths(base.clone(), stop.clone(), usize::MAX, [10, 60, 110]);
         // The flood's own client runs on this thread: below the server's
         // priority, as if it ran on another machine (it shares these cores
         // only because this bench has no other; the server's handling of

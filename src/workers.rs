@@ -25,7 +25,7 @@ async fn cleanup_loop(app: Arc<App>, mut stop: tokio::sync::watch::Receiver<bool
     loop {
         let now = app.now();
         let r = app
-            .db(move |app| {
+            .db_background(move |app| {
                 Ok(app.store.write(|w| {
                     let f = flows::purge_expired(w, now)?.len();
                     let s = sessions::purge_expired(w, now - IDLE_SECS, now - ABSOLUTE_SECS)?;

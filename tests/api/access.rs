@@ -16,27 +16,6 @@ const CITIZENS: &str = "/quan-tri/tao-tai-khoan-cong-dan";
 /// A double-submit CSRF token as the console's pages hand out (43 chars).
 const CSRF: &str = "csrfTokenForAccessTests0123456789abcdefghij";
 
-/// A multipart/form-data body with text fields and one `id_scan` file.
-fn multipart(fields: &[(&str, &str)], scan: &[u8]) -> (String, Vec<u8>) {
-    let boundary = "----motcuaAccessBoundary5c1f";
-    let mut body = Vec::new();
-    for (k, v) in fields {
-        body.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
-                .as_bytes(),
-        );
-    }
-    body.extend_from_slice(
-        format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"id_scan\"; filename=\"CCCD.pdf\"\r\nContent-Type: application/pdf\r\n\r\n"
-        )
-        .as_bytes(),
-    );
-    body.extend_from_slice(scan);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
-}
-
 /// A staff-assisted request with the scanned ID, through the API; returns
 /// the request id.
 async fn new_request(t: &TestApp, token: &str, id: &str, phone: &str, unit: u64) -> String {
@@ -49,7 +28,7 @@ async fn new_request(t: &TestApp, token: &str, id: &str, phone: &str, unit: u64)
             ("phone", phone),
             ("unit_id", &unit),
         ],
-        &motcua::upload::samples::pdf(),
+        &[("id_scan", "CCCD.pdf", &motcua::upload::samples::pdf())],
     );
     let r = t
         .http
@@ -98,7 +77,7 @@ async fn console_multipart(
 ) -> (u16, String) {
     let mut all: Vec<(&str, &str)> = vec![("_csrf", CSRF)];
     all.extend_from_slice(fields);
-    let (ct, body) = multipart(&all, scan);
+    let (ct, body) = multipart(&all, &[("id_scan", "CCCD.pdf", scan)]);
     let r = t
         .http
         .post(t.url(path))
@@ -109,20 +88,6 @@ async fn console_multipart(
         .await
         .unwrap();
     (r.status().as_u16(), r.text().await.unwrap())
-}
-
-/// Files stored under the uploads directory.
-fn uploads_count(t: &TestApp) -> usize {
-    fn walk(p: &std::path::Path) -> usize {
-        match std::fs::read_dir(p) {
-            Ok(rd) => rd
-                .map(|e| e.unwrap().path())
-                .map(|p| if p.is_dir() { walk(&p) } else { 1 })
-                .sum(),
-            Err(_) => 0,
-        }
-    }
-    walk(&t.dir.path().join("uploads"))
 }
 
 /// A console GET with the session cookie: status and body bytes.

@@ -46,30 +46,6 @@ async fn setup() -> Ctx {
     }
 }
 
-/// A multipart/form-data body.
-fn multipart(fields: &[(&str, &str)], files: &[(&str, &str, &[u8])]) -> (String, Vec<u8>) {
-    let boundary = "----motcuaTestBoundary7MA4YWxkTrZu0gW";
-    let mut body = Vec::new();
-    for (k, v) in fields {
-        body.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
-                .as_bytes(),
-        );
-    }
-    for (field, name, bytes) in files {
-        body.extend_from_slice(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-            )
-            .as_bytes(),
-        );
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
-}
-
 fn citizen(id: &str, name: &str, dob: &str, phone: &str, unit: u64) -> Vec<(String, String)> {
     vec![
         ("id_number".into(), id.into()),
@@ -155,21 +131,6 @@ fn password_in(sms: &str) -> String {
         .next()
         .unwrap()
         .to_string()
-}
-
-fn uploads_count(t: &TestApp) -> usize {
-    let dir = t.dir.path().join("uploads").join("id-scans");
-    if !dir.exists() {
-        return 0;
-    }
-    let mut n = 0;
-    for sub in std::fs::read_dir(dir).unwrap() {
-        let sub = sub.unwrap().path();
-        if sub.is_dir() {
-            n += std::fs::read_dir(sub).unwrap().count();
-        }
-    }
-    n
 }
 
 fn flows_count(t: &TestApp) -> u64 {

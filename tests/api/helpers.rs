@@ -456,3 +456,42 @@ pub async fn portal_account(t: &TestApp, id_number: &str, name: &str, phone: &st
         })
         .unwrap()
 }
+
+/// A multipart/form-data body: text fields, then files as
+/// `(field, file name, bytes)`.
+pub fn multipart(fields: &[(&str, &str)], files: &[(&str, &str, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "----motcuaTestBoundary7MA4YWxkTrZu0gW";
+    let mut body = Vec::new();
+    for (k, v) in fields {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
+                .as_bytes(),
+        );
+    }
+    for (field, name, bytes) in files {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// Files stored under the uploads directory, at any depth.
+pub fn uploads_count(t: &TestApp) -> usize {
+    fn walk(p: &std::path::Path) -> usize {
+        match std::fs::read_dir(p) {
+            Ok(rd) => rd
+                .map(|e| e.unwrap().path())
+                .map(|p| if p.is_dir() { walk(&p) } else { 1 })
+                .sum(),
+            Err(_) => 0,
+        }
+    }
+    walk(&t.dir.path().join("uploads"))
+}
