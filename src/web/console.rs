@@ -10,6 +10,7 @@ use poem::{Body, IntoResponse, Request, Response, Route, get, handler, post};
 use super::ctx::{
     clear_session_cookie, page, read_form, redirect, session_cookie, status_of, with_cookie,
 };
+use super::view::{ConsoleCan, ConsoleCounts, ConsoleMe, ConsoleShell, Page, render};
 use crate::app::App;
 use crate::domain::{CitizenId, Permission, PermissionSet, PhoneNumber};
 use crate::error::AppError;
@@ -56,7 +57,8 @@ fn secure(app: &App) -> bool {
 pub async fn staff(app: &Arc<App>, req: &Request) -> Result<Actor, Response> {
     match super::ctx::current(app, req, true).await {
         Some(a)
-            if a.account.must_change_password && req.uri().path() != "/quan-tri/doi-mat-khau" =>
+            if a.account.must_change_password
+                && req.original_uri().path() != "/quan-tri/doi-mat-khau" =>
         {
             Err(redirect("/quan-tri/doi-mat-khau"))
         }
@@ -65,17 +67,18 @@ pub async fn staff(app: &Arc<App>, req: &Request) -> Result<Actor, Response> {
     }
 }
 
-pub fn shell(app: &App, actor: Option<&Actor>, title: &str, nav: &str) -> minijinja::Value {
+/// The console frame for `actor` (typed).
+pub fn frame(app: &App, actor: Option<&Actor>, title: &str, nav: &str) -> ConsoleShell {
     let tree = app.tree();
     let can = actor.map(|a| {
         let acc = &a.account;
-        context! {
-            superadmin => acc.superadmin,
-            users => acc.has_any(Permission::UsersCreate),
-            stats => acc.has_any(Permission::StatsView),
-            units => acc.superadmin || acc.has_any(Permission::UsersCreate),
-            support => acc.has_any(Permission::SupportManage),
-            survey => acc.has_any(Permission::SurveyProcess),
+        ConsoleCan {
+            superadmin: acc.superadmin,
+            users: acc.has_any(Permission::UsersCreate),
+            stats: acc.has_any(Permission::StatsView),
+            units: acc.superadmin || acc.has_any(Permission::UsersCreate),
+            support: acc.has_any(Permission::SupportManage),
+            survey: acc.has_any(Permission::SurveyProcess),
         }
     });
     let access = actor
@@ -94,12 +97,114 @@ pub fn shell(app: &App, actor: Option<&Actor>, title: &str, nav: &str) -> miniji
                 .unwrap_or(0)
         })
         .unwrap_or(0);
-    context! {
-        counts => context! { access => access, support => actor.map(|a| crate::flows::chat::new_count(app, &a.account)).unwrap_or(0) },
-        me => actor.map(|a| context! { full_name => a.account.full_name.clone(), username => a.account.username.clone(), superadmin => a.account.superadmin }),
-        can => can,
-        title => title,
-        nav => nav,
+    ConsoleShell {
+        title: title.to_string(),
+        nav: nav.to_string(),
+        flash: None,
+        flash_kind: None,
+        me: actor.map(|a| ConsoleMe {
+            full_name: a.account.full_name.clone(),
+            username: a.account.username.clone(),
+            superadmin: a.account.superadmin,
+        }),
+        can,
+        counts: ConsoleCounts {
+            access,
+            support: actor
+                .map(|a| crate::flows::chat::new_count(app, &a.account))
+                .unwrap_or(0),
+        },
+    }
+}
+
+/// The console frame as an untyped value (pages not yet typed).
+pub fn shell(app: &App, actor: Option<&Actor>, title: &str, nav: &str) -> minijinja::Value {
+    minijinja::Value::from(minijinja::value::Serde(frame(app, actor, title, nav)))
+}
+
+/// A signed-in frame for the template tests.
+#[cfg(test)]
+pub(crate) fn sample_frame() -> ConsoleShell {
+    ConsoleShell {
+        title: "Trang".into(),
+        nav: "dashboard".into(),
+        flash: Some("Đã lưu.".into()),
+        flash_kind: Some("ok".into()),
+        me: Some(ConsoleMe {
+            full_name: "Nguyễn Văn A".into(),
+            username: "quantri".into(),
+            superadmin: true,
+        }),
+        can: Some(ConsoleCan {
+            superadmin: true,
+            users: true,
+            stats: true,
+            units: true,
+            support: true,
+            survey: true,
+        }),
+        counts: ConsoleCounts {
+            access: 1,
+            support: 2,
+        },
+    }
+}
+
+/// This module's page types, for the template tests.
+#[cfg(test)]
+pub(crate) fn pages() -> Vec<super::view::check::Registered> {
+    use super::view::check::register;
+    vec![
+        register::<SetupPage, ConsoleShell>(sample_frame()),
+        register::<PasswordPage, ConsoleShell>(sample_frame()),
+    ]
+}
+
+/// Field messages of a form that failed validation.
+pub type Fields = std::collections::BTreeMap<String, String>;
+
+/// `console/setup.html`: create the first province admin.
+#[derive(serde::Serialize, Default)]
+pub struct SetupPage {
+    pub error: Option<String>,
+    pub fields: Fields,
+    pub form: SetupForm,
+}
+
+#[derive(serde::Serialize, Default)]
+pub struct SetupForm {
+    pub username: String,
+    pub full_name: String,
+    pub phone: String,
+}
+
+impl Page for SetupPage {
+    const TEMPLATE: &'static str = "console/setup.html";
+    fn samples() -> Vec<Self> {
+        vec![SetupPage {
+            error: Some("Lỗi".into()),
+            fields: [("username".to_string(), "Sai".to_string())].into(),
+            form: SetupForm::default(),
+        }]
+    }
+}
+
+/// `console/password.html`: change the password (forced for a temporary one).
+#[derive(serde::Serialize, Default)]
+pub struct PasswordPage {
+    pub forced: bool,
+    pub error: Option<String>,
+    pub fields: Fields,
+}
+
+impl Page for PasswordPage {
+    const TEMPLATE: &'static str = "console/password.html";
+    fn samples() -> Vec<Self> {
+        vec![PasswordPage {
+            forced: true,
+            error: Some("Lỗi".into()),
+            fields: [("password".to_string(), "Yếu".to_string())].into(),
+        }]
     }
 }
 
@@ -290,8 +395,12 @@ async fn password_page(req: &Request, Data(app): Data<&Arc<App>>) -> Response {
         Ok(a) => a,
         Err(r) => return r,
     };
-    let ctx = context! { ..shell(app, Some(&actor), "Đổi mật khẩu", "password"), ..context! { forced => actor.account.must_change_password } };
-    page(app, req, "console/password.html", StatusCode::OK, ctx)
+    let p = PasswordPage {
+        forced: actor.account.must_change_password,
+        ..Default::default()
+    };
+    let frame = frame(app, Some(&actor), "Đổi mật khẩu", "password");
+    render(app, req, StatusCode::OK, &frame, &p)
 }
 
 #[handler]
@@ -321,9 +430,13 @@ async fn password_submit(req: &Request, body: Body, Data(app): Data<&Arc<App>>) 
             )
         }
         Err(e) => {
-            let fields = e.field_map().cloned().unwrap_or_default();
-            let ctx = context! { ..shell(app, Some(&actor), "Đổi mật khẩu", "password"), ..context! { forced => actor.account.must_change_password, error => e.to_string(), fields => fields } };
-            page(app, req, "console/password.html", status_of(&e), ctx)
+            let p = PasswordPage {
+                forced: actor.account.must_change_password,
+                error: Some(e.to_string()),
+                fields: e.field_map().cloned().unwrap_or_default(),
+            };
+            let frame = frame(app, Some(&actor), "Đổi mật khẩu", "password");
+            render(app, req, status_of(&e), &frame, &p)
         }
     }
 }
@@ -345,13 +458,8 @@ async fn setup_page(
         let ctx = context! { ..shell(app, None, "Đăng nhập một lần", ""), ..context! { username => username } };
         return page(app, req, "console/signin_link.html", StatusCode::OK, ctx);
     }
-    page(
-        app,
-        req,
-        "console/setup.html",
-        StatusCode::OK,
-        shell(app, None, "Thiết lập ban đầu", ""),
-    )
+    let frame = frame(app, None, "Thiết lập ban đầu", "");
+    render(app, req, StatusCode::OK, &frame, &SetupPage::default())
 }
 
 #[handler]
@@ -395,12 +503,17 @@ async fn setup_submit(
         ),
         Err(e @ AppError::Gone(_)) => error_page(app, req, None, &e),
         Err(e) => {
-            let fields = e.field_map().cloned().unwrap_or_default();
-            let ctx = context! { ..shell(app, None, "Thiết lập ban đầu", ""), ..context! {
-                error => e.to_string(), fields => fields,
-                form => context! { username => form.text("username"), full_name => form.text("full_name"), phone => form.text("phone") },
-            }};
-            page(app, req, "console/setup.html", status_of(&e), ctx)
+            let p = SetupPage {
+                error: Some(e.to_string()),
+                fields: e.field_map().cloned().unwrap_or_default(),
+                form: SetupForm {
+                    username: form.text("username"),
+                    full_name: form.text("full_name"),
+                    phone: form.text("phone"),
+                },
+            };
+            let frame = frame(app, None, "Thiết lập ban đầu", "");
+            render(app, req, status_of(&e), &frame, &p)
         }
     }
 }

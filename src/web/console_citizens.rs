@@ -512,3 +512,9 @@ async fn form_download(
         Err(e) => error_page(app, req, Some(&actor), &e),
     }
 }
+
+/// This module's page types, for the template tests.
+#[cfg(test)]
+pub(crate) fn pages() -> Vec<super::view::check::Registered> {
+    Vec::new()
+}

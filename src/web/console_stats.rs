@@ -498,3 +498,9 @@ mod tests {
         assert_eq!(csv_field("a\"b"), "\"a\"\"b\"");
     }
 }
+
+/// This module's page types, for the template tests.
+#[cfg(test)]
+pub(crate) fn pages() -> Vec<super::view::check::Registered> {
+    Vec::new()
+}

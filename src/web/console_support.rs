@@ -393,3 +393,9 @@ async fn unanswered_page(
     }};
     page(app, req, "console/unanswered.html", StatusCode::OK, ctx)
 }
+
+/// This module's page types, for the template tests.
+#[cfg(test)]
+pub(crate) fn pages() -> Vec<super::view::check::Registered> {
+    Vec::new()
+}

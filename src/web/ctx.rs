@@ -136,6 +136,7 @@ pub fn with_cookie(mut r: Response, cookie: &str) -> Response {
 }
 
 /// Renders a page. `base` is merged with what every page needs.
+/// (Untyped; pages move to [`super::view::render`].)
 pub fn page(
     app: &App,
     req: &Request,
@@ -143,17 +144,23 @@ pub fn page(
     status: StatusCode,
     ctx: minijinja::Value,
 ) -> Response {
+    render_with(app, req, name, status, |csrf| {
+        let base = super::view::Base::of(app, csrf);
+        minijinja::context! { ..ctx, ..minijinja::Value::from(minijinja::value::Serde(&base)) }
+    })
+}
+
+/// Renders template `name` with the context that `make` builds from the
+/// request's CSRF token, and sets the CSRF cookie when it is new.
+pub fn render_with(
+    app: &App,
+    req: &Request,
+    name: &str,
+    status: StatusCode,
+    make: impl FnOnce(String) -> minijinja::Value,
+) -> Response {
     let (csrf, set) = csrf_token(req);
-    let base = minijinja::context! {
-        csrf => csrf.clone(),
-        captcha_off => !app.cfg.captcha,
-        office => minijinja::context! {
-            name => app.cfg.office_name.clone(),
-            phone => app.cfg.office_phone.clone(),
-            email => app.cfg.office_email.clone(),
-        },
-    };
-    let merged = minijinja::context! { ..ctx, ..base };
+    let merged = make(csrf.clone());
     let r = match app.templates.render(name, merged) {
         Ok(html) => Response::builder()
             .status(status)

@@ -15,6 +15,7 @@ pub mod portal;
 pub mod portal_staff;
 pub mod svg;
 pub mod templates;
+pub mod view;
 pub mod webhooks;
 
 use std::sync::Arc;
@@ -31,6 +32,19 @@ use poem::{
 
 use crate::app::App;
 use crate::metrics::Metrics;
+
+/// Every page type with its samples, for the template tests.
+#[cfg(test)]
+pub fn registered_pages() -> Vec<view::check::Registered> {
+    let mut all = Vec::new();
+    all.extend(console::pages());
+    all.extend(console_citizens::pages());
+    all.extend(console_stats::pages());
+    all.extend(console_support::pages());
+    all.extend(portal::pages());
+    all.extend(portal_staff::pages());
+    all
+}
 
 #[derive(rust_embed::Embed)]
 #[folder = "web/static/"]

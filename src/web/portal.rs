@@ -1037,7 +1037,8 @@ async fn reset_done(req: &Request, Data(app): Data<&Arc<App>>) -> Response {
 async fn citizen(app: &Arc<App>, req: &Request) -> Result<Actor, Response> {
     match super::ctx::current(app, req, false).await {
         Some(a)
-            if a.account.must_change_password && req.uri().path() != "/tai-khoan/doi-mat-khau" =>
+            if a.account.must_change_password
+                && req.original_uri().path() != "/tai-khoan/doi-mat-khau" =>
         {
             Err(redirect("/tai-khoan/doi-mat-khau"))
         }
@@ -1177,4 +1178,10 @@ mod tests {
         ]);
         assert_eq!(typed_otp(&f), "123456");
     }
+}
+
+/// This module's page types, for the template tests.
+#[cfg(test)]
+pub(crate) fn pages() -> Vec<super::view::check::Registered> {
+    Vec::new()
 }

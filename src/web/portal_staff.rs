@@ -110,3 +110,9 @@ async fn submit(req: &Request, body: Body, Data(app): Data<&Arc<App>>) -> Respon
         }
     }
 }
+
+/// This module's page types, for the template tests.
+#[cfg(test)]
+pub(crate) fn pages() -> Vec<super::view::check::Registered> {
+    Vec::new()
+}
