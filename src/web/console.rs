@@ -157,7 +157,41 @@ pub(crate) fn pages() -> Vec<super::view::check::Registered> {
     vec![
         register::<SetupPage, ConsoleShell>(sample_frame()),
         register::<PasswordPage, ConsoleShell>(sample_frame()),
+        register::<MessagePage, ConsoleShell>(sample_frame()),
     ]
+}
+
+/// `console/message.html`: a heading, a sentence and a way on. Used for
+/// errors (see [`error_page`]) and confirmations.
+#[derive(serde::Serialize, Default)]
+pub struct MessagePage {
+    pub heading: String,
+    pub message: String,
+    pub link: Option<String>,
+    pub link_text: String,
+}
+
+impl Page for MessagePage {
+    const TEMPLATE: &'static str = "console/message.html";
+    fn samples() -> Vec<Self> {
+        vec![MessagePage {
+            heading: "Không tìm thấy".into(),
+            message: "Trang không tồn tại.".into(),
+            link: Some("/quan-tri".into()),
+            link_text: "Về trang chủ".into(),
+        }]
+    }
+}
+
+/// Renders a message page in the console frame.
+pub fn message(
+    app: &App,
+    req: &Request,
+    actor: Option<&Actor>,
+    status: StatusCode,
+    p: &MessagePage,
+) -> Response {
+    render(app, req, status, &frame(app, actor, &p.heading, ""), p)
 }
 
 /// Field messages of a form that failed validation.
@@ -216,8 +250,13 @@ pub fn error_page(app: &App, req: &Request, actor: Option<&Actor>, e: &AppError)
         AppError::Limited { .. } => "Vui lòng thử lại sau",
         _ => "Không thực hiện được",
     };
-    let ctx = context! { ..shell(app, actor, heading, ""), ..context! { heading => heading, message => e.to_string(), link => "/quan-tri", link_text => "Về trang chủ" } };
-    page(app, req, "console/message.html", status_of(e), ctx)
+    let p = MessagePage {
+        heading: heading.into(),
+        message: e.to_string(),
+        link: Some("/quan-tri".into()),
+        link_text: "Về trang chủ".into(),
+    };
+    message(app, req, actor, status_of(e), &p)
 }
 
 #[handler]

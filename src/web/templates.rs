@@ -67,7 +67,6 @@ mod tests {
         "console/dashboard.html",
         "console/grants.html",
         "console/login.html",
-        "console/message.html",
         "console/notices.html",
         "console/otp.html",
         "console/signin_link.html",
