@@ -23,6 +23,41 @@ pub enum ConfigError {
 pub enum SmsProvider {
     Outbox,
     Http,
+    /// eSMS.vn brandname API.
+    Esms,
+    /// SpeedSMS API.
+    SpeedSms,
+}
+
+impl SmsProvider {
+    pub fn name(self) -> &'static str {
+        match self {
+            SmsProvider::Outbox => "outbox",
+            SmsProvider::Http => "http",
+            SmsProvider::Esms => "esms",
+            SmsProvider::SpeedSms => "speedsms",
+        }
+    }
+}
+
+/// The SMS gateway's settings beyond the provider's name.
+#[derive(Debug, Clone, Default)]
+pub struct SmsSettings {
+    pub esms_api_key: String,
+    pub esms_secret_key: String,
+    pub esms_brandname: String,
+    pub esms_url: String,
+    pub speedsms_token: String,
+    pub speedsms_sender: Option<String>,
+    pub speedsms_url: String,
+    /// `MOTCUA_SMS_UNICODE`: send Vietnamese with diacritics (UCS-2); off
+    /// sends them unaccented (GSM-7, 160 characters a segment).
+    pub unicode: bool,
+    /// `MOTCUA_SMS_CALLBACK_SECRET`: enables delivery receipts at
+    /// `/webhooks/sms/<provider>/<secret>`.
+    pub callback_secret: Option<String>,
+    /// `MOTCUA_SMS_DAILY_LIMIT`: segments a day.
+    pub daily_limit: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -32,6 +67,7 @@ pub struct Config {
     pub public_url: String,
     pub sms_provider: SmsProvider,
     pub sms_http_url: Option<String>,
+    pub sms: SmsSettings,
     pub subscriber_registry: Option<PathBuf>,
     pub captcha: bool,
     pub telegram_token: Option<String>,
@@ -71,6 +107,16 @@ struct FileConfig {
     public_url: Option<String>,
     sms_provider: Option<String>,
     sms_http_url: Option<String>,
+    esms_api_key: Option<String>,
+    esms_secret_key: Option<String>,
+    esms_brandname: Option<String>,
+    esms_url: Option<String>,
+    speedsms_token: Option<String>,
+    speedsms_sender: Option<String>,
+    speedsms_url: Option<String>,
+    sms_unicode: Option<String>,
+    sms_callback_secret: Option<String>,
+    sms_daily_limit: Option<u64>,
     subscriber_registry: Option<PathBuf>,
     captcha: Option<String>,
     telegram_token: Option<String>,
@@ -89,6 +135,106 @@ struct FileConfig {
     backup_every_hours: Option<u64>,
     backup_keep: Option<usize>,
     trust_proxy: Option<String>,
+}
+
+/// The SMS gateway's part of the settings file.
+struct SmsFile {
+    esms_api_key: Option<String>,
+    esms_secret_key: Option<String>,
+    esms_brandname: Option<String>,
+    esms_url: Option<String>,
+    speedsms_token: Option<String>,
+    speedsms_sender: Option<String>,
+    speedsms_url: Option<String>,
+    sms_unicode: Option<String>,
+    sms_callback_secret: Option<String>,
+    sms_daily_limit: Option<u64>,
+}
+
+/// Reads the SMS gateway's settings; the provider's own keys are required
+/// when it is selected.
+fn sms_settings(
+    provider: SmsProvider,
+    pick: &impl Fn(&str, Option<String>) -> Option<String>,
+    file: SmsFile,
+) -> Result<SmsSettings, ConfigError> {
+    let required = |name: &'static str, v: Option<String>, needed: bool| match v {
+        Some(v) => Ok(v),
+        None if needed => Err(ConfigError::Invalid {
+            name,
+            message: format!("required when MOTCUA_SMS_PROVIDER={}", provider.name()),
+        }),
+        None => Ok(String::new()),
+    };
+    let esms = provider == SmsProvider::Esms;
+    let speed = provider == SmsProvider::SpeedSms;
+    let unicode = match pick("MOTCUA_SMS_UNICODE", file.sms_unicode)
+        .unwrap_or("on".into())
+        .as_str()
+    {
+        "on" | "true" | "1" => true,
+        "off" | "false" | "0" => false,
+        other => {
+            return Err(ConfigError::Invalid {
+                name: "MOTCUA_SMS_UNICODE",
+                message: format!("'{other}' is not on or off"),
+            });
+        }
+    };
+    let callback_secret = pick("MOTCUA_SMS_CALLBACK_SECRET", file.sms_callback_secret);
+    if let Some(s) = &callback_secret
+        && (s.len() < 16
+            || s.len() > 128
+            || !s
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
+    {
+        return Err(ConfigError::Invalid {
+            name: "MOTCUA_SMS_CALLBACK_SECRET",
+            message: "use 16 to 128 characters among A-Z, a-z, 0-9, _ and -".into(),
+        });
+    }
+    let daily_limit = match pick(
+        "MOTCUA_SMS_DAILY_LIMIT",
+        file.sms_daily_limit.map(|v| v.to_string()),
+    ) {
+        None => None,
+        Some(v) => Some(v.trim().parse::<u64>().map_err(|_| ConfigError::Invalid {
+            name: "MOTCUA_SMS_DAILY_LIMIT",
+            message: format!("'{v}' is not a number of segments"),
+        })?),
+    };
+    Ok(SmsSettings {
+        esms_api_key: required(
+            "MOTCUA_ESMS_API_KEY",
+            pick("MOTCUA_ESMS_API_KEY", file.esms_api_key),
+            esms,
+        )?,
+        esms_secret_key: required(
+            "MOTCUA_ESMS_SECRET_KEY",
+            pick("MOTCUA_ESMS_SECRET_KEY", file.esms_secret_key),
+            esms,
+        )?,
+        esms_brandname: required(
+            "MOTCUA_ESMS_BRANDNAME",
+            pick("MOTCUA_ESMS_BRANDNAME", file.esms_brandname),
+            esms,
+        )?,
+        esms_url: pick("MOTCUA_ESMS_URL", file.esms_url)
+            .unwrap_or_else(|| crate::sms::esms::DEFAULT_URL.into()),
+        speedsms_token: required(
+            "MOTCUA_SPEEDSMS_TOKEN",
+            pick("MOTCUA_SPEEDSMS_TOKEN", file.speedsms_token),
+            speed,
+        )?,
+        speedsms_sender: pick("MOTCUA_SPEEDSMS_SENDER", file.speedsms_sender),
+        speedsms_url: pick("MOTCUA_SPEEDSMS_URL", file.speedsms_url)
+            .map(|u| u.trim_end_matches('/').to_string())
+            .unwrap_or_else(|| crate::sms::speedsms::DEFAULT_URL.into()),
+        unicode,
+        callback_secret,
+        daily_limit,
+    })
 }
 
 impl Config {
@@ -147,10 +293,12 @@ impl Config {
         {
             "outbox" => SmsProvider::Outbox,
             "http" => SmsProvider::Http,
+            "esms" => SmsProvider::Esms,
+            "speedsms" => SmsProvider::SpeedSms,
             other => {
                 return Err(ConfigError::Invalid {
                     name: "MOTCUA_SMS_PROVIDER",
-                    message: format!("'{other}' is not one of: outbox, http"),
+                    message: format!("'{other}' is not one of: outbox, http, esms, speedsms"),
                 });
             }
         };
@@ -161,6 +309,19 @@ impl Config {
                 message: "required when MOTCUA_SMS_PROVIDER=http".into(),
             });
         }
+        let sms_file = SmsFile {
+            esms_api_key: file.esms_api_key,
+            esms_secret_key: file.esms_secret_key,
+            esms_brandname: file.esms_brandname,
+            esms_url: file.esms_url,
+            speedsms_token: file.speedsms_token,
+            speedsms_sender: file.speedsms_sender,
+            speedsms_url: file.speedsms_url,
+            sms_unicode: file.sms_unicode,
+            sms_callback_secret: file.sms_callback_secret,
+            sms_daily_limit: file.sms_daily_limit,
+        };
+        let sms = sms_settings(sms_provider, &pick, sms_file)?;
         let captcha = match pick("MOTCUA_CAPTCHA", file.captcha)
             .unwrap_or("on".into())
             .as_str()
@@ -199,6 +360,7 @@ impl Config {
             public_url,
             sms_provider,
             sms_http_url,
+            sms,
             subscriber_registry: env("MOTCUA_SUBSCRIBER_REGISTRY")
                 .map(PathBuf::from)
                 .or(file.subscriber_registry),

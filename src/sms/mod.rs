@@ -2,18 +2,66 @@
 //!
 //! Messages are queued inside the transaction of the action that causes them
 //! (so an acknowledged action always has its SMS), then this worker delivers
-//! them: `outbox` keeps them for admins to read, `http` POSTs
-//! `{"id","to","text"}` to the gateway and retries with backoff until a 2xx.
+//! them: `outbox` keeps them for admins to read; a gateway ([`Provider`]:
+//! `http`, `esms`, `speedsms`, one module each) sends them, and its answer
+//! decides what follows: accepted; retried with backoff (network, 5xx);
+//! given up (an invalid or blocked number); or held for
+//! [`CONFIG_RETRY_SECS`] and shown to the province admin (bad key,
+//! unregistered brandname or template, no balance).
 //! A dead gateway only delays the queue; no user request waits on it.
+
+pub mod esms;
+pub mod http;
+pub mod provider;
+pub mod receipts;
+pub mod speedsms;
+pub mod text;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::app::App;
-use crate::config::SmsProvider;
+use crate::config::{Config, SmsProvider};
 use crate::metrics::Metrics;
 use crate::store::sms::{self, SmsJob};
 use crate::util::mask_digits;
+pub use provider::{Message, Outcome, Provider};
+
+/// A message that met a configuration error is tried again after this
+/// long (the admin has to fix a setting or top up the account first).
+pub const CONFIG_RETRY_SECS: i64 = 600;
+
+/// The gateway of these settings (`None` for the outbox).
+pub fn gateway(cfg: &Config) -> Option<Box<dyn Provider>> {
+    let s = &cfg.sms;
+    match cfg.sms_provider {
+        SmsProvider::Outbox => None,
+        SmsProvider::Http => Some(Box::new(http::HttpRelay {
+            url: cfg.sms_http_url.clone().unwrap_or_default(),
+        })),
+        SmsProvider::Esms => Some(Box::new(esms::Esms {
+            url: s.esms_url.clone(),
+            api_key: s.esms_api_key.clone(),
+            secret_key: s.esms_secret_key.clone(),
+            brandname: s.esms_brandname.clone(),
+        })),
+        SmsProvider::SpeedSms => Some(Box::new(speedsms::SpeedSms {
+            url: s.speedsms_url.clone(),
+            token: s.speedsms_token.clone(),
+            sender: s.speedsms_sender.clone(),
+        })),
+    }
+}
+
+/// Where a provider reports delivery, when receipts are on.
+pub fn callback_url(cfg: &Config) -> Option<String> {
+    let secret = cfg.sms.callback_secret.as_ref()?;
+    Some(format!(
+        "{}/webhooks/sms/{}/{secret}",
+        cfg.public_url,
+        cfg.sms_provider.name()
+    ))
+}
 
 /// Delay before retry number `attempts` (1-based), in seconds.
 pub fn backoff(attempts: u32) -> i64 {
@@ -24,6 +72,7 @@ pub fn backoff(attempts: u32) -> i64 {
 pub struct Worker {
     app: Arc<App>,
     client: reqwest::Client,
+    gateway: Option<Arc<dyn Provider>>,
 }
 
 impl Worker {
@@ -33,7 +82,12 @@ impl Worker {
             .connect_timeout(Duration::from_secs(5))
             .build()
             .unwrap_or_default();
-        Worker { app, client }
+        let gateway = gateway(&app.cfg).map(Arc::from);
+        Worker {
+            app,
+            client,
+            gateway,
+        }
     }
 
     /// Runs until `shutdown` fires.
@@ -79,9 +133,9 @@ impl Worker {
         }
         let mut handles = vec![];
         for job in jobs {
-            let (app, client) = (self.app.clone(), self.client.clone());
+            let (app, client, gw) = (self.app.clone(), self.client.clone(), self.gateway.clone());
             handles.push(tokio::spawn(async move {
-                let result = attempt(&app, &client, &job).await;
+                let result = attempt(&app, &client, gw.as_deref(), &job).await;
                 (job, result)
             }));
         }
@@ -92,13 +146,28 @@ impl Worker {
                 outcomes.push(o);
             }
         }
-        let scrub = self.app.cfg.sms_provider == SmsProvider::Http;
+        // A gateway has the text once it accepted it; the outbox is where
+        // admins read it, so it keeps it (scrubbed later by clean-up).
+        let scrub = self.app.cfg.sms_provider != SmsProvider::Outbox;
+        let provider = self.app.cfg.sms_provider.name();
+        let explain = {
+            let gw = self.gateway.clone();
+            move |code: &str| match &gw {
+                Some(g) => g.explain(code),
+                None => provider::explain_common(code),
+            }
+        };
         self.app
             .db_background(move |app| {
                 let now = app.now();
                 Ok(app.store.write(|w| {
                     for (job, result) in &outcomes {
-                        record(w, job, result, now, scrub)?;
+                        if let Outcome::Config { code } = &result.outcome
+                            && sms::note_config_error(w, provider, code, &explain(code), now)?
+                        {
+                            tracing::error!(provider, code = %code, "sms provider refuses: configuration error (shown on the SMS page; retried every {CONFIG_RETRY_SECS} s)");
+                        }
+                        record(w, provider, job, result, now, scrub)?;
                     }
                     sms::next_due_at(w)
                 })?)
@@ -115,50 +184,92 @@ const BATCH: usize = 50;
 /// this much longer at most, far less than the SMS network adds.
 const GATHER: Duration = Duration::from_millis(50);
 
-/// One delivery attempt; logs and counts it.
-async fn attempt(app: &App, client: &reqwest::Client, job: &SmsJob) -> Result<(), String> {
-    let result: Result<(), String> = match app.cfg.sms_provider {
-        SmsProvider::Outbox => {
+/// What one attempt did: the provider's outcome and what it cost.
+pub struct Attempt {
+    pub outcome: Outcome,
+    pub segments: u32,
+}
+
+/// One delivery attempt; logs (masked number, kind, code — never the
+/// text) and counts it.
+async fn attempt(
+    app: &App,
+    client: &reqwest::Client,
+    gateway: Option<&dyn Provider>,
+    job: &SmsJob,
+) -> Attempt {
+    let out_text = text::for_sending(&job.text, app.cfg.sms.unicode);
+    let cost = text::cost(&out_text);
+    let segments = cost.segments as u32;
+    let outcome = match gateway {
+        None => {
             // Never the text: it may hold a code or a password.
             tracing::info!(id = job.id, to = %mask_digits(&job.to), kind = %job.kind, "sms kept in the outbox (province admins read it at Tin nhắn SMS)");
-            Ok(())
+            Outcome::Accepted { id: None }
         }
-        SmsProvider::Http => {
-            let url = app.cfg.sms_http_url.clone().unwrap_or_default();
-            let body = serde_json::json!({"id": job.uid, "to": job.to, "text": job.text});
-            match client.post(&url).json(&body).send().await {
-                Ok(r) if r.status().is_success() => Ok(()),
-                Ok(r) => Err(format!("gateway answered {}", r.status())),
-                Err(e) => Err(format!("gateway unreachable: {}", e.without_url())),
-            }
+        Some(g) => {
+            let msg = Message {
+                uid: job.uid.clone(),
+                to: job.to.clone(),
+                unicode: cost.encoding == text::Encoding::Ucs2,
+                text: out_text,
+                callback_url: callback_url(&app.cfg),
+            };
+            g.send(client, &msg).await
         }
     };
-    match &result {
-        Ok(()) => Metrics::inc(&app.metrics.sms_delivered_total),
-        Err(e) => {
+    match &outcome {
+        Outcome::Accepted { .. } => Metrics::inc(&app.metrics.sms_delivered_total),
+        Outcome::Retry { code } => {
             Metrics::inc(&app.metrics.sms_attempt_failures_total);
-            tracing::warn!(id = job.id, attempts = job.attempts + 1, error = %e, "sms delivery failed, will retry");
+            tracing::warn!(id = job.id, to = %mask_digits(&job.to), attempts = job.attempts + 1, code = %code, "sms delivery failed, will retry");
+        }
+        Outcome::GiveUp { code } => {
+            Metrics::inc(&app.metrics.sms_attempt_failures_total);
+            tracing::warn!(id = job.id, to = %mask_digits(&job.to), code = %code, "sms cannot be delivered to this number, given up");
+        }
+        Outcome::Config { code } => {
+            Metrics::inc(&app.metrics.sms_attempt_failures_total);
+            tracing::debug!(id = job.id, to = %mask_digits(&job.to), code = %code, "sms held: provider configuration error");
         }
     }
-    result
+    Attempt { outcome, segments }
 }
 
 /// Records one attempt's outcome in the caller's transaction.
 fn record(
     w: &redb::WriteTransaction,
+    provider: &str,
     job: &SmsJob,
-    result: &Result<(), String>,
+    result: &Attempt,
     now: i64,
     scrub: bool,
 ) -> crate::store::Result<()> {
-    match result {
-        Ok(()) => {
+    use crate::store::stats;
+    match &result.outcome {
+        Outcome::Accepted { id } => {
             sms::mark_sent(w, job.id, now, scrub)?;
-            crate::store::stats::bump(w, now, "sms_delivered", &job.kind)
+            if provider != "outbox" {
+                sms::record_accepted(w, job.id, provider, id.as_deref(), result.segments)?;
+                sms::clear_config_error(w, provider)?;
+            }
+            stats::bump_by(w, now, "sms_segments", &job.kind, result.segments as u64)?;
+            stats::bump(w, now, "sms_delivered", &job.kind)
         }
-        Err(e) => {
-            sms::mark_failed(w, job.id, e, now + backoff(job.attempts + 1))?;
-            crate::store::stats::bump(w, now, "sms_failed_attempts", &job.kind)
+        Outcome::Retry { code } => {
+            sms::record_code(w, job.id, provider, code)?;
+            sms::mark_failed(w, job.id, code, now + backoff(job.attempts + 1))?;
+            stats::bump(w, now, "sms_failed_attempts", &job.kind)
+        }
+        Outcome::Config { code } => {
+            sms::record_code(w, job.id, provider, code)?;
+            sms::mark_failed(w, job.id, code, now + CONFIG_RETRY_SECS)?;
+            stats::bump(w, now, "sms_failed_attempts", &job.kind)
+        }
+        Outcome::GiveUp { code } => {
+            sms::record_code(w, job.id, provider, code)?;
+            sms::mark_gave_up(w, job.id, code)?;
+            stats::bump(w, now, "sms_given_up", &job.kind)
         }
     }
 }

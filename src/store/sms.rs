@@ -13,6 +13,159 @@ pub const DUE: Index = Table::new("sms_due");
 pub enum SmsStatus {
     Pending,
     Sent,
+    /// The provider said this message can never go (invalid or blocked
+    /// number). New variants go last: stored jobs keep their meaning.
+    GaveUp,
+}
+
+/// What the provider said about a job, and the final status its delivery
+/// receipt reported (kept apart from [`SmsJob`] so that stored jobs keep
+/// their format).
+pub const RECEIPTS: Table<Receipt> = Table::new("sms_receipts");
+/// `<provider>\0<provider's message id>` → job id, for receipts.
+pub const BY_PROVIDER_ID: Table<u64> = Table::new("sms_by_provider_id");
+/// `provider` → the last configuration error, until a message goes out.
+pub const HEALTH: Table<Health> = Table::new("sms_health");
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    pub provider: String,
+    /// The provider's message id (eSMS `SMSID`, SpeedSMS `tranId`).
+    pub provider_id: Option<String>,
+    /// The provider's last error code, if any.
+    pub code: Option<String>,
+    /// Segments the text cost when accepted.
+    pub segments: u32,
+    /// The final status from the delivery receipt: `Some(true)`
+    /// delivered, `Some(false)` failed, `None` not reported (yet).
+    pub delivered: Option<bool>,
+    pub reported_at: Option<i64>,
+}
+
+/// A configuration error of the SMS provider, shown to the province admin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    pub provider: String,
+    pub code: String,
+    /// Vietnamese explanation for the admin.
+    pub message: String,
+    pub since: i64,
+    pub last_at: i64,
+    /// Messages that met it since `since`.
+    pub count: u64,
+}
+
+fn provider_key(provider: &str, id: &str) -> String {
+    format!("{provider}\0{id}")
+}
+
+/// Records that the provider accepted job `id` as its message `provider_id`.
+pub fn record_accepted(
+    w: &WriteTransaction,
+    id: u64,
+    provider: &str,
+    provider_id: Option<&str>,
+    segments: u32,
+) -> Result<()> {
+    let mut r = RECEIPTS.get(w, &id)?.unwrap_or_default();
+    r.provider = provider.to_string();
+    r.provider_id = provider_id.map(str::to_string);
+    r.code = None;
+    r.segments = segments;
+    RECEIPTS.put(w, &id, &r)?;
+    if let Some(pid) = provider_id {
+        BY_PROVIDER_ID.put(w, &provider_key(provider, pid), &id)?;
+    }
+    Ok(())
+}
+
+/// Records the provider's error code for job `id`.
+pub fn record_code(w: &WriteTransaction, id: u64, provider: &str, code: &str) -> Result<()> {
+    let mut r = RECEIPTS.get(w, &id)?.unwrap_or_default();
+    r.provider = provider.to_string();
+    r.code = Some(code.chars().take(40).collect());
+    RECEIPTS.put(w, &id, &r)
+}
+
+/// Applies a delivery receipt; returns the job it was for (None when the
+/// provider's id is unknown, or the receipt was already applied).
+pub fn apply_receipt(
+    w: &WriteTransaction,
+    provider: &str,
+    provider_id: &str,
+    delivered: bool,
+    now: i64,
+) -> Result<Option<SmsJob>> {
+    let Some(id) = BY_PROVIDER_ID.get(w, &provider_key(provider, provider_id))? else {
+        return Ok(None);
+    };
+    let mut r = RECEIPTS.get(w, &id)?.unwrap_or_default();
+    if r.delivered.is_some() {
+        return Ok(None);
+    }
+    r.delivered = Some(delivered);
+    r.reported_at = Some(now);
+    RECEIPTS.put(w, &id, &r)?;
+    SMS.get(w, &id)
+}
+
+/// Marks a job that can never go: out of the queue, kept for the record.
+pub fn mark_gave_up(w: &WriteTransaction, id: u64, error: &str) -> Result<()> {
+    if let Some(mut j) = SMS.get(w, &id)? {
+        DUE.delete(w, &due_key(j.next_attempt_at, id))?;
+        j.attempts += 1;
+        j.last_error = Some(error.chars().take(300).collect());
+        j.status = SmsStatus::GaveUp;
+        SMS.put(w, &id, &j)?;
+    }
+    Ok(())
+}
+
+/// Notes a configuration error; returns true when it is new (first of its
+/// code), so the log says it once.
+pub fn note_config_error(
+    w: &WriteTransaction,
+    provider: &str,
+    code: &str,
+    message: &str,
+    now: i64,
+) -> Result<bool> {
+    let old = HEALTH.get(w, provider)?;
+    let (new, h) = match old {
+        Some(mut h) if h.code == code => {
+            h.last_at = now;
+            h.count += 1;
+            (false, h)
+        }
+        _ => (
+            true,
+            Health {
+                provider: provider.to_string(),
+                code: code.to_string(),
+                message: message.to_string(),
+                since: now,
+                last_at: now,
+                count: 1,
+            },
+        ),
+    };
+    HEALTH.put(w, provider, &h)?;
+    Ok(new)
+}
+
+/// Clears the configuration error once a message went out.
+pub fn clear_config_error(w: &WriteTransaction, provider: &str) -> Result<()> {
+    HEALTH.delete(w, provider).map(|_| ())
+}
+
+/// The provider's standing configuration error, if any.
+pub fn config_error(tx: &impl Tx, provider: &str) -> Result<Option<Health>> {
+    HEALTH.get(tx, provider)
+}
+
+/// The receipt of job `id`, if the provider said anything.
+pub fn receipt(tx: &impl Tx, id: u64) -> Result<Option<Receipt>> {
+    RECEIPTS.get(tx, &id)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

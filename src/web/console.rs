@@ -923,13 +923,15 @@ async fn sms_page(req: &Request, Data(app): Data<&Arc<App>>) -> Response {
         .map(|j| {
             context! {
                 at => util::fmt_time(j.created_at), to => j.to.clone(), text => j.text.clone(), attempts => j.attempts,
-                status => match j.status { sms::SmsStatus::Sent => "Đã gửi", sms::SmsStatus::Pending => "Đang chờ gửi" },
+                status => match j.status { sms::SmsStatus::Sent => "Đã gửi", sms::SmsStatus::Pending => "Đang chờ gửi", sms::SmsStatus::GaveUp => "Không gửi được" },
             }
         })
         .collect();
     let provider = match app.cfg.sms_provider {
         crate::config::SmsProvider::Outbox => "outbox",
         crate::config::SmsProvider::Http => "http",
+        crate::config::SmsProvider::Esms => "esms",
+        crate::config::SmsProvider::SpeedSms => "speedsms",
     };
     let ctx = context! { ..shell(app, Some(&actor), "Tin nhắn SMS", "sms"), ..context! { messages => rows, provider => provider } };
     page(app, req, "console/sms.html", StatusCode::OK, ctx)

@@ -13,6 +13,7 @@ pub mod console_support;
 pub mod ctx;
 pub mod portal;
 pub mod portal_staff;
+pub mod sms_receipts;
 pub mod svg;
 pub mod templates;
 pub mod view;
@@ -72,6 +73,10 @@ pub fn routes(app: Arc<App>) -> impl Endpoint {
         .at("/metrics", get(metrics))
         .at("/webhooks/zalo", poem::post(webhooks::zalo))
         .at("/webhooks/telegram", poem::post(webhooks::telegram))
+        .at(
+            "/webhooks/sms/:provider/:secret",
+            get(sms_receipts::receipt).post(sms_receipts::receipt),
+        )
         .nest("/static", EmbeddedFilesEndpoint::<Static>::new())
         .nest("/quan-tri", console::routes())
         .nest("/tai-khoan/de-nghi-cap-quyen", portal_staff::routes())
