@@ -15,6 +15,7 @@ mod foundation;
 mod logs;
 mod portal;
 mod robustness;
+mod sms_providers;
 mod stats;
 mod telegram;
 mod webdriver;
