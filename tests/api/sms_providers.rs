@@ -412,3 +412,56 @@ async fn speedsms_request_auth_and_report() {
         .expect("shown to the admin");
     assert_eq!(health.code, "300");
 }
+
+#[tokio::test]
+async fn queued_messages_go_out_through_the_provider_after_a_restart() {
+    let d = Double::start("/esms", esms_ok("after-restart")).await;
+    for _ in 0..20 {
+        d.then(503, json!({"error": "down"}));
+    }
+    let t = esms_app(&d, true).await;
+    t.create_superadmin().await;
+    sign_in_sends_otp(&t).await;
+    d.wait_count(1).await;
+    let job = job_to(&t, ADMIN_PHONE);
+    assert_eq!(job.status, store_sms::SmsStatus::Pending);
+    let dir = t.stop().await;
+    // The provider is back; the queued code goes out after the restart.
+    d.script.lock().unwrap().clear();
+    let url = d.url.clone();
+    let t = crate::helpers::spawn_in(dir, move |c| {
+        c.sms_provider = SmsProvider::Esms;
+        c.sms.esms_url = url;
+        c.sms.esms_api_key = "API-KEY-1".into();
+        c.sms.esms_secret_key = "SECRET-KEY-1".into();
+        c.sms.esms_brandname = "UBND-HUNGYEN".into();
+    })
+    .await;
+    for _ in 0..100 {
+        if t.app
+            .store
+            .read(|r| store_sms::receipt(r, job.id))
+            .unwrap()
+            .and_then(|r| r.provider_id)
+            .is_some()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let rec = t
+        .app
+        .store
+        .read(|r| store_sms::receipt(r, job.id))
+        .unwrap()
+        .unwrap();
+    assert_eq!(rec.provider_id.as_deref(), Some("after-restart"));
+    let seen = d.seen.lock().unwrap().clone();
+    let last = seen.last().unwrap();
+    assert_eq!(
+        last.body["RequestId"],
+        job.uid.as_str(),
+        "the same message, same id"
+    );
+    assert_eq!(last.body["Phone"], ADMIN_PHONE);
+}
