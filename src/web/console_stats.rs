@@ -453,6 +453,12 @@ async fn csv_export(
         .into_response()
 }
 
+/// This module's page types, for the template tests.
+#[cfg(test)]
+pub(crate) fn pages() -> Vec<super::view::check::Registered> {
+    Vec::new()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -497,10 +503,4 @@ mod tests {
         assert_eq!(csv_field("=SUM(A1)"), "\"'=SUM(A1)\"");
         assert_eq!(csv_field("a\"b"), "\"a\"\"b\"");
     }
-}
-
-/// This module's page types, for the template tests.
-#[cfg(test)]
-pub(crate) fn pages() -> Vec<super::view::check::Registered> {
-    Vec::new()
 }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use poem::http::{StatusCode, header};
-use poem::{IntoResponse, Request, Response};
+use poem::{Request, Response};
 
 use crate::app::App;
 use crate::auth::session;
@@ -168,11 +168,7 @@ pub fn render_with(
             .body(html),
         Err(e) => {
             tracing::error!(template = name, error = %e, "template failed");
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Hệ thống đang gặp sự cố, vui lòng thử lại sau.",
-            )
-                .into_response()
+            fallback_error_page()
         }
     };
     if set {
@@ -180,6 +176,16 @@ pub fn render_with(
     } else {
         r
     }
+}
+
+/// The 500 page when a template itself failed: self-contained (no
+/// template, no script), in Vietnamese, with a way back.
+pub fn fallback_error_page() -> Response {
+    const HTML: &str = "<!doctype html>\n<html lang=\"vi\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>Hệ thống đang gặp sự cố – Cổng Dịch vụ công</title>\n<link rel=\"stylesheet\" href=\"/static/portal.css\">\n</head>\n<body>\n<main id=\"main\" class=\"content\">\n<section class=\"card narrow\">\n<h1>Hệ thống đang gặp sự cố</h1>\n<p>Hệ thống đang gặp sự cố, vui lòng thử lại sau ít phút. Nếu vẫn không được, vui lòng liên hệ bộ phận một cửa.</p>\n<p><a class=\"button\" href=\"/\">Về trang chủ</a></p>\n</section>\n</main>\n</body>\n</html>\n";
+    Response::builder()
+        .status(StatusCode::INTERNAL_SERVER_ERROR)
+        .content_type("text/html; charset=utf-8")
+        .body(HTML)
 }
 
 pub fn status_of(e: &AppError) -> StatusCode {

@@ -82,10 +82,97 @@ pub fn routes(app: Arc<App>) -> impl Endpoint {
         .nest("/tai-khoan/de-nghi-cap-quyen", portal_staff::routes())
         .nest("/", portal::routes())
         .with(AddData::new(app2))
+        .with(poem::middleware::CatchPanic::new())
         .around(move |ep, req| {
             let app = app.clone();
-            async move { Ok(harden(&app, ep.call(req).await)) }
+            async move {
+                let page = is_page_path(req.uri().path()).then(|| {
+                    let mut copy = Request::builder()
+                        .method(req.method().clone())
+                        .uri(req.uri().clone())
+                        .finish();
+                    *copy.headers_mut() = req.headers().clone();
+                    copy
+                });
+                let res = ep.call(req).await;
+                let res = match page {
+                    Some(copy) => error_as_page(&app, copy, res).await,
+                    None => res,
+                };
+                Ok(harden(&app, res))
+            }
         })
+}
+
+/// Paths answered with HTML pages (everything but the API, webhooks,
+/// static files and the machine endpoints).
+fn is_page_path(path: &str) -> bool {
+    !["/api/", "/static/", "/webhooks/", "/internal/"]
+        .iter()
+        .any(|p| path.starts_with(p))
+        && !matches!(path, "/healthz" | "/metrics")
+}
+
+/// A router or framework error on a page path (unknown URL, wrong method,
+/// a panic) becomes a Vietnamese page in the site's frame, with the right
+/// status. Pages that handlers rendered themselves pass unchanged.
+async fn error_as_page(
+    app: &Arc<App>,
+    mut req: Request,
+    res: poem::Result<Response>,
+) -> poem::Result<Response> {
+    let status = match &res {
+        Ok(r) => {
+            let html = r
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.starts_with("text/html"));
+            if html || !(r.status().is_client_error() || r.status().is_server_error()) {
+                return res;
+            }
+            r.status()
+        }
+        Err(e) => e.status(),
+    };
+    req.extensions_mut().insert(app.clone());
+    let (heading, message) = match status.as_u16() {
+        404 => (
+            "Không tìm thấy trang",
+            "Trang anh/chị tìm không tồn tại hoặc đã được chuyển đi. Vui lòng kiểm tra lại địa chỉ.",
+        ),
+        405 => (
+            "Không thực hiện được",
+            "Địa chỉ này không hỗ trợ thao tác vừa gửi. Vui lòng quay lại và thực hiện lại.",
+        ),
+        403 => (
+            "Không có quyền truy cập",
+            "Anh/chị không có quyền thực hiện thao tác này.",
+        ),
+        413 => ("Dữ liệu quá lớn", "Dữ liệu gửi lên quá lớn."),
+        s if s >= 500 => (
+            "Hệ thống đang gặp sự cố",
+            "Hệ thống đang gặp sự cố, vui lòng thử lại sau ít phút.",
+        ),
+        _ => (
+            "Không thực hiện được",
+            "Yêu cầu không hợp lệ. Vui lòng quay lại và thực hiện lại.",
+        ),
+    };
+    let console = req.uri().path().starts_with("/quan-tri");
+    Ok(if console {
+        let actor = ctx::current(app, &req, true).await;
+        let p = console::MessagePage {
+            heading: heading.into(),
+            message: message.into(),
+            link: Some("/quan-tri".into()),
+            link_text: "Về trang chủ quản trị".into(),
+        };
+        console::message(app, &req, actor.as_ref(), status, &p)
+    } else {
+        let actor = ctx::current(app, &req, false).await;
+        portal::message(app, &req, actor.as_ref(), status, heading, message)
+    })
 }
 
 /// Security headers on every response; errors rendered as responses.

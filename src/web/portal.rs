@@ -15,6 +15,7 @@ use super::ctx::{
     FormData, clear_session_cookie, page, read_form, redirect, session_cookie, status_of,
     with_cookie,
 };
+use super::view::{Page, PortalMe, PortalShell};
 use crate::app::App;
 use crate::error::AppError;
 use crate::flows::{Actor, admin, password_reset, registration, staff_login};
@@ -71,6 +72,55 @@ pub fn routes() -> Route {
 
 fn secure(app: &App) -> bool {
     app.cfg.public_url.starts_with("https://")
+}
+
+/// The portal's frame for `actor` (typed).
+pub fn frame(actor: Option<&Actor>, title: &str) -> PortalShell {
+    PortalShell {
+        title: title.to_string(),
+        me: actor.map(|a| PortalMe {
+            full_name: a.account.full_name.clone(),
+        }),
+    }
+}
+
+/// `portal/message.html`: a heading, a sentence and a way on (error pages).
+#[derive(serde::Serialize, Default)]
+pub struct MessagePage {
+    pub heading: String,
+    pub message: String,
+    pub link: Option<String>,
+    pub link_text: String,
+}
+
+impl Page for MessagePage {
+    const TEMPLATE: &'static str = "portal/message.html";
+    fn samples() -> Vec<Self> {
+        vec![MessagePage {
+            heading: "Không tìm thấy trang".into(),
+            message: "Trang không tồn tại.".into(),
+            link: Some("/".into()),
+            link_text: "Về trang chủ".into(),
+        }]
+    }
+}
+
+/// Renders a message page (an error page) in the portal's frame.
+pub fn message(
+    app: &App,
+    req: &Request,
+    actor: Option<&Actor>,
+    status: StatusCode,
+    heading: &str,
+    message: &str,
+) -> Response {
+    let p = MessagePage {
+        heading: heading.into(),
+        message: message.into(),
+        link: Some("/".into()),
+        link_text: "Về trang chủ".into(),
+    };
+    super::view::render(app, req, status, &frame(actor, heading), &p)
 }
 
 /// What every portal page needs besides its own data.
@@ -1140,6 +1190,24 @@ async fn logout(req: &Request, body: Body, Data(app): Data<&Arc<App>>) -> Respon
     with_cookie(redirect("/"), &clear_session_cookie())
 }
 
+/// A signed-in frame for the template tests.
+#[cfg(test)]
+pub(crate) fn sample_frame() -> PortalShell {
+    PortalShell {
+        title: "Trang".into(),
+        me: Some(PortalMe {
+            full_name: "Nguyễn Văn A".into(),
+        }),
+    }
+}
+
+/// This module's page types, for the template tests.
+#[cfg(test)]
+pub(crate) fn pages() -> Vec<super::view::check::Registered> {
+    use super::view::check::register;
+    vec![register::<MessagePage, PortalShell>(sample_frame())]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1178,10 +1246,4 @@ mod tests {
         ]);
         assert_eq!(typed_otp(&f), "123456");
     }
-}
-
-/// This module's page types, for the template tests.
-#[cfg(test)]
-pub(crate) fn pages() -> Vec<super::view::check::Registered> {
-    Vec::new()
 }

@@ -85,7 +85,6 @@ mod tests {
         "portal/home.html",
         "portal/info.html",
         "portal/login.html",
-        "portal/message.html",
         "portal/otp.html",
         "portal/password.html",
         "portal/register_choice.html",
