@@ -13,6 +13,7 @@ mod citizen_accounts;
 mod crash;
 mod foundation;
 mod logs;
+mod pagewalk;
 mod portal;
 mod robustness;
 mod sms_providers;

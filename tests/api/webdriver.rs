@@ -235,6 +235,76 @@ impl Browser {
         .await
     }
 
+    /// Runs an async script: the last argument is the callback to call
+    /// with the result.
+    pub async fn exec_async(&self, script: &str, args: Value) -> Value {
+        self.cmd(
+            "POST",
+            "/execute/async",
+            json!({"script": script, "args": args}),
+        )
+        .await
+    }
+
+    /// Lets injected test scripts (axe-core) run despite the page's CSP:
+    /// in this test browser only, through chromedriver's CDP passthrough.
+    pub async fn bypass_csp(&self) {
+        self.cmd(
+            "POST",
+            "/goog/cdp/execute",
+            json!({"cmd": "Page.setBypassCSP", "params": {"enabled": true}}),
+        )
+        .await;
+    }
+
+    /// Resizes the window.
+    pub async fn set_size(&self, width: u32, height: u32) {
+        self.cmd(
+            "POST",
+            "/window/rect",
+            json!({"width": width, "height": height}),
+        )
+        .await;
+    }
+
+    /// The browser's cookies for the current site, as a `Cookie` header.
+    pub async fn cookie_header(&self) -> String {
+        let v = self.cmd("GET", "/cookie", Value::Null).await;
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|c| {
+                        format!(
+                            "{}={}",
+                            c["name"].as_str().unwrap_or(""),
+                            c["value"].as_str().unwrap_or("")
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })
+            .unwrap_or_default()
+    }
+
+    /// One cookie's value.
+    pub async fn cookie(&self, name: &str) -> Option<String> {
+        let v = self
+            .cmd("GET", &format!("/cookie/{name}"), Value::Null)
+            .await;
+        v["value"].as_str().map(str::to_string)
+    }
+
+    /// Sets a file input's file (the path must exist on this machine).
+    pub async fn upload(&self, css: &str, path: &std::path::Path) {
+        let e = self.find(css).await;
+        self.cmd(
+            "POST",
+            &format!("/element/{}/value", e.0),
+            json!({"text": path.display().to_string()}),
+        )
+        .await;
+    }
+
     /// Waits until the body text contains `needle` (up to 10 s).
     pub async fn wait_text(&self, needle: &str) {
         for _ in 0..200 {
@@ -258,8 +328,8 @@ impl Browser {
             .decode(v.as_str().unwrap_or(""))
             .unwrap();
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
-        std::fs::create_dir_all(&dir).unwrap();
         let p = dir.join(format!("{name}.png"));
+        std::fs::create_dir_all(p.parent().unwrap_or(&dir)).unwrap();
         std::fs::write(&p, &png).unwrap();
         assert!(png.starts_with(b"\x89PNG"), "screenshot is not a PNG");
         p
