@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of motcua on a fresh Debian machine: installs what the tests
 # need (Chromium, ChromeDriver, fonts, poppler, Python's venv for
-# schemathesis), then formatting, lints, unit, API and real-browser tests,
+# schemathesis, axe-core from npm), then formatting, lints, unit, API and
+# real-browser tests (the page walk included),
 # then a time-bounded schemathesis run against the API.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +24,13 @@ if [ ${#need[@]} -gt 0 ]; then
   echo "Installing test dependencies: ${need[*]}"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+# axe-core for the page walk's accessibility checks (tests/api/pagewalk.rs).
+if [ ! -f target/axe/node_modules/axe-core/axe.min.js ]; then
+  command -v npm >/dev/null 2>&1 || { $SUDO apt-get update -qq; DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq npm >/dev/null; }
+  mkdir -p target/axe
+  npm install --no-save --silent --prefix target/axe axe-core@4
 fi
 
 cargo fmt --check

@@ -5,11 +5,50 @@
   var toggle = document.querySelector(".menu-toggle");
   var side = document.getElementById("side-menu");
   if (toggle && side) {
-    toggle.addEventListener("click", function () {
-      var open = side.classList.toggle("open");
+    var setOpen = function (open) {
+      if (open) {
+        // Below the header, whatever banner sits above it, so the button
+        // that closes the drawer stays visible.
+        var header = document.querySelector(".top");
+        if (header) side.style.top = (header.offsetTop + header.offsetHeight) + "px";
+      }
+      side.classList.toggle("open", open);
       toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    };
+    toggle.addEventListener("click", function (e) {
+      e.stopPropagation();
+      setOpen(!side.classList.contains("open"));
+    });
+    // Esc and a tap outside close the drawer.
+    document.addEventListener("keydown", function (e) {
+      if (e.key === "Escape" && side.classList.contains("open")) {
+        setOpen(false);
+        toggle.focus();
+      }
+    });
+    document.addEventListener("click", function (e) {
+      if (side.classList.contains("open") && !side.contains(e.target) && e.target !== toggle) setOpen(false);
     });
   }
+  // Tables read as cards on a phone: each cell carries its column's name.
+  document.querySelectorAll("table.grid").forEach(function (table) {
+    var heads = table.querySelectorAll("thead th");
+    if (!heads.length || table.classList.contains("keep-table")) {
+      table.setAttribute("tabindex", "0");
+      return;
+    }
+    table.querySelectorAll("tbody tr").forEach(function (tr) {
+      Array.prototype.forEach.call(tr.children, function (td, i) {
+        if (td.tagName === "TD" && !td.hasAttribute("data-label") && heads[i] && !td.hasAttribute("colspan")) {
+          td.setAttribute("data-label", heads[i].textContent.trim());
+        }
+      });
+    });
+    table.classList.add("cards");
+  });
+  // The code field gets the focus when an OTP page opens.
+  var otpFirst = document.querySelector(".otp-boxes input, input#otp:not([type=hidden])");
+  if (otpFirst && !document.querySelector(".field-error, .flash.error")) otpFirst.focus();
   // Resend countdown: the button is disabled until the cooldown ends.
   document.querySelectorAll("[data-countdown]").forEach(function (btn) {
     var left = parseInt(btn.getAttribute("data-countdown"), 10) || 0;
@@ -69,18 +108,22 @@
       ["Có chữ thường", function (v) { return /\p{Ll}/u.test(v); }],
       ["Có chữ in hoa", function (v) { return /\p{Lu}/u.test(v); }],
       ["Có chữ số", function (v) { return /\d/.test(v); }],
-      ["Có ký tự đặc biệt", function (v) { return /[^\p{L}\p{N}\s]/u.test(v); }]
+      ["Có ký tự đặc biệt", function (v) { return /[^\p{L}\p{N}\s]/u.test(v); }],
+      // Checked by the server, which knows the person's data.
+      ["Không chứa số CCCD, số điện thoại, tên đăng nhập hoặc họ tên", null]
     ];
-    input.addEventListener("input", function () {
+    function render() {
       list.hidden = false;
       list.innerHTML = "";
       rules.forEach(function (r) {
         var li = document.createElement("li");
         li.textContent = r[0];
-        li.className = r[1](input.value) ? "ok" : "bad";
+        li.className = r[1] === null ? "info" : (input.value && r[1](input.value) ? "ok" : (input.value ? "bad" : "todo"));
         list.appendChild(li);
       });
-    });
+    }
+    render();
+    input.addEventListener("input", render);
   });
 })();
 // Searchable select: an input filters the options of the select it names.
