@@ -78,6 +78,15 @@ pub fn check_code(
     code: &str,
     now: i64,
 ) -> AppResult<Result<(), otp::OtpError>> {
+    // A code that is not 6 digits is a typing slip, not a guess: it is
+    // refused before the state is touched, so it spends no try.
+    let typed: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+    if typed.len() != 6 || !typed.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(AppError::field(
+            "otp",
+            "Vui lòng nhập đủ 6 chữ số của mã OTP.",
+        ));
+    }
     let Some(state) = flow.otp.as_mut() else {
         return Ok(Err(otp::OtpError::NotSent));
     };

@@ -74,16 +74,11 @@ pub async fn start(
     let captcha = crate::captcha::verify(app, captcha_id, captcha);
     let login = username.trim().to_lowercase();
     let mut fields = BTreeMap::new();
-    if login.is_empty() {
-        fields.insert(
-            "username".to_string(),
-            "Vui lòng nhập tên đăng nhập.".to_string(),
-        );
-    } else if login.len() > 100 {
-        fields.insert(
-            "username".to_string(),
-            "Tên đăng nhập không hợp lệ.".to_string(),
-        );
+    // The format is checked first (it says nothing about who has an
+    // account): a username that cannot exist gets a field message instead
+    // of a code that never comes.
+    if let Err(e) = crate::flows::admin::parse_username(&login) {
+        fields.insert("username".to_string(), e.0);
     }
     if let Err(e) = captcha {
         fields.insert("captcha".into(), e.0);
@@ -220,6 +215,17 @@ pub async fn set_password(
         fields.insert(
             "password_confirm".into(),
             "Mật khẩu xác nhận không khớp.".into(),
+        );
+    }
+    if fields.is_empty()
+        && app
+            .hasher
+            .verify(password.to_string(), Some(account.password_hash.clone()))
+            .await
+    {
+        fields.insert(
+            "password".into(),
+            "Mật khẩu mới phải khác mật khẩu hiện tại.".into(),
         );
     }
     if !fields.is_empty() {

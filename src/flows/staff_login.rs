@@ -54,6 +54,21 @@ pub fn mask_phone(p: &str) -> String {
 /// Step 1: the password. Unknown user, wrong password, locked account and
 /// (for the console) an account without staff rights all get the same answer
 /// in the same time.
+/// Field messages for a sign-in form with an empty username or password.
+pub fn blank_fields(login: &str, password: &str) -> std::collections::BTreeMap<String, String> {
+    let mut f = std::collections::BTreeMap::new();
+    if login.trim().is_empty() {
+        f.insert(
+            "username".to_string(),
+            "Vui lòng nhập tên đăng nhập.".to_string(),
+        );
+    }
+    if password.is_empty() {
+        f.insert("password".to_string(), "Vui lòng nhập mật khẩu.".to_string());
+    }
+    f
+}
+
 pub async fn start(
     app: &Arc<App>,
     login: &str,
@@ -61,6 +76,11 @@ pub async fn start(
     ip: &str,
     console: bool,
 ) -> AppResult<Started> {
+    // Empty fields are a form slip: field messages, no try spent.
+    let blanks = blank_fields(login, password);
+    if !blanks.is_empty() {
+        return Err(AppError::fields(blanks));
+    }
     let now = app.now();
     // Console and portal sign-ins fail separately per IP: citizens mistyping
     // on the office's kiosks (one IP) must not lock the counter staff out.

@@ -155,8 +155,15 @@ pub async fn sign_in_start(
     captcha: &str,
     ip: &str,
 ) -> AppResult<staff_login::Started> {
+    let mut fields = staff_login::blank_fields(username, password);
     if let Err(e) = crate::captcha::verify(app, captcha_id, captcha) {
-        return Err(AppError::field("captcha", e.0));
+        fields.insert("captcha".to_string(), e.0);
+    }
+    if fields.len() == 1 && fields.contains_key("captcha") {
+        return Err(AppError::field("captcha", fields.remove("captcha").unwrap_or_default()));
+    }
+    if !fields.is_empty() {
+        return Err(AppError::fields(fields));
     }
     staff_login::start(app, username, password, ip, false).await
 }

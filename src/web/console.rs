@@ -316,7 +316,7 @@ async fn login_submit(req: &Request, body: Body, Data(app): Data<&Arc<App>>) -> 
     {
         Ok(s) => redirect(&format!("/quan-tri/xac-thuc/{}", s.flow_id)),
         Err(e) => {
-            let ctx = context! { ..shell(app, None, "Đăng nhập", ""), ..context! { error => e.to_string(), username => form.text("username") } };
+            let ctx = context! { ..shell(app, None, "Đăng nhập", ""), ..context! { error => e.to_string(), fields => e.field_map().cloned().unwrap_or_default(), username => form.text("username") } };
             page(app, req, "console/login.html", status_of(&e), ctx)
         }
     }

@@ -460,7 +460,13 @@ fn otp_page(
 ) -> Response {
     let notice = query(req, "gui-lai").map(|_| "Đã gửi lại mã OTP. Mã cũ không còn hiệu lực.");
     let back = (!login_links).then_some("/");
+    // The same page whether or not the ID already has an account (no
+    // enumeration), so it says what happens in either case.
+    let note = (base == REG_OTP).then_some(
+        "Nếu thông tin hợp lệ, mã OTP đã được gửi tới số điện thoại trên; nếu số CMND/CCCD đã có tài khoản, anh/chị sẽ nhận tin nhắn hướng dẫn đăng nhập hoặc lấy lại mật khẩu thay cho mã OTP.",
+    );
     let ctx = context! { ..shell(None, title), ..context! {
+        note => note,
         sent_label => sent_label,
         phone_masked => phone_masked,
         action => format!("{base}/{flow}"),
