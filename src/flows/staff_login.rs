@@ -64,7 +64,10 @@ pub fn blank_fields(login: &str, password: &str) -> std::collections::BTreeMap<S
         );
     }
     if password.is_empty() {
-        f.insert("password".to_string(), "Vui lòng nhập mật khẩu.".to_string());
+        f.insert(
+            "password".to_string(),
+            "Vui lòng nhập mật khẩu.".to_string(),
+        );
     }
     f
 }

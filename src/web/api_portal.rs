@@ -160,7 +160,10 @@ pub async fn sign_in_start(
         fields.insert("captcha".to_string(), e.0);
     }
     if fields.len() == 1 && fields.contains_key("captcha") {
-        return Err(AppError::field("captcha", fields.remove("captcha").unwrap_or_default()));
+        return Err(AppError::field(
+            "captcha",
+            fields.remove("captcha").unwrap_or_default(),
+        ));
     }
     if !fields.is_empty() {
         return Err(AppError::fields(fields));

@@ -895,12 +895,25 @@ async fn audit_page(
         .db_heavy(move |app| Ok(app.store.read(|r| audit::search(r, &filter, 500))?))
         .await
         .unwrap_or_default();
+    let tree = app.tree();
+    let unit_name = |id: u64| tree.get(id).map(|_| tree.name(id));
     let rows: Vec<minijinja::Value> = entries
         .iter()
-        .map(|e| context! { at => util::fmt_time(e.at), actor => e.actor.clone(), action => e.action.clone(), object => e.object.clone(), detail => e.detail.clone(), ip => e.ip.clone() })
+        .map(|e| context! {
+            at => util::fmt_time(e.at),
+            actor => match e.actor.as_str() { "cli" => "Dòng lệnh trên máy chủ".to_string(), "-" => "Khách".to_string(), a => a.to_string() },
+            action => super::audit_labels::action(&e.action),
+            object => super::audit_labels::object(&e.object, &unit_name),
+            detail => super::audit_labels::detail(&e.action, &e.detail, &unit_name),
+            ip => if e.ip == "local" { "Máy chủ".to_string() } else { e.ip.clone() },
+        })
+        .collect();
+    let actions: Vec<minijinja::Value> = super::audit_labels::ACTIONS
+        .iter()
+        .map(|(code, label)| context! { code => *code, label => *label })
         .collect();
     let ctx = context! { ..shell(app, Some(&actor), "Nhật ký hệ thống", "audit"), ..context! {
-        entries => rows, filter => context! { actor => q.actor, action => q.action, from => q.from, to => q.to },
+        entries => rows, actions => actions, filter => context! { actor => q.actor, action => q.action, from => q.from, to => q.to },
     }};
     page(app, req, "console/audit.html", StatusCode::OK, ctx)
 }

@@ -6,6 +6,7 @@ pub mod api_access;
 pub mod api_chat;
 pub mod api_citizens;
 pub mod api_portal;
+pub mod audit_labels;
 pub mod console;
 pub mod console_citizens;
 pub mod console_stats;
