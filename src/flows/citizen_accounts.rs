@@ -676,6 +676,46 @@ pub async fn confirm(
     result
 }
 
+/// Cancels a pending request (step 2–3's "hủy yêu cầu này"): only the
+/// staff member who filed it; its code stops working, its scan is dropped
+/// when nothing else holds it, and the cancellation is audited.
+pub async fn cancel(app: &Arc<App>, actor: &Actor, id: &str) -> AppResult<()> {
+    require_any(actor)?;
+    let now = app.now();
+    let (me, ip, id) = (
+        actor.username().to_string(),
+        actor.ip.clone(),
+        id.to_string(),
+    );
+    let orphan = app
+        .db(move |app| {
+            app.store.write(|w| {
+                let flow = owned(w, &me, &id, now)?;
+                let d = decode(&flow)?;
+                FLOWS.delete(w, &id)?;
+                citizens::remove_pending(w, flow.expires_at, &id)?;
+                let orphan = citizens::drop_scan_ref(w, &d.scan.hash, &format!("req:{id}"))?
+                    .then(|| d.scan.hash.clone());
+                let cid = CitizenId::parse(&d.id_number)?;
+                audit::record(
+                    w,
+                    now,
+                    &me,
+                    "citizen_request_cancel",
+                    &object(&cid),
+                    &ip,
+                    &format!("unit:{}", d.unit),
+                )?;
+                Ok::<_, AppError>(orphan)
+            })
+        })
+        .await?;
+    if let Some(hash) = orphan {
+        upload::remove(&app.cfg.data_dir, &hash);
+    }
+    Ok(())
+}
+
 /// Removes requests that expired unfinished, and their scans. Called while
 /// requests are being made (and may be called by a periodic clean-up).
 pub async fn sweep(app: &Arc<App>) -> AppResult<usize> {

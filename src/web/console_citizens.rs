@@ -33,6 +33,7 @@ pub fn routes() -> Route {
         .at("/yeu-cau/:id/giay-de-nghi.pdf", get(request_pdf))
         .at("/yeu-cau/:id/gui-otp", post(send_otp))
         .at("/yeu-cau/:id/tao-tai-khoan", post(confirm))
+        .at("/yeu-cau/:id/huy", post(cancel))
         .at("/tai-khoan/:seq", get(detail_page))
         .at("/tai-khoan/:seq/cmnd-cccd", get(scan_download))
         .at("/tai-khoan/:seq/giay-de-nghi.pdf", get(form_download))
@@ -105,7 +106,12 @@ async fn list_page(
         None => (v(&Vec::<u8>::new()), 0, 1, 1, ca::DEFAULT_PER_PAGE),
     };
     let q = filter_query(&f);
-    let ctx = context! { ..shell(app, Some(&actor), TITLE, "citizen"), ..context! {
+    let mut frame = super::console::frame(app, Some(&actor), TITLE, "citizen");
+    if req.uri().query().is_some_and(|q| q.contains("da_huy=1")) {
+        frame.flash =
+            Some("Đã hủy yêu cầu tạo tài khoản. Mã OTP đã gửi không còn hiệu lực.".into());
+    }
+    let ctx = context! { ..minijinja::Value::from(minijinja::value::Serde(frame)), ..context! {
         reason => v(&units.reason),
         filter => v(&f), filter_units => v(&filter_units),
         items => items, total => total, page => page_no, pages => pages,
@@ -372,6 +378,26 @@ async fn send_otp(
             )
             .await
         }
+    }
+}
+
+#[handler]
+async fn cancel(
+    req: &Request,
+    Path(id): Path<String>,
+    body: Body,
+    Data(app): Data<&Arc<App>>,
+) -> Response {
+    let actor = match staff(app, req).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    if let Err(e) = read_form(req, body).await {
+        return error_page(app, req, Some(&actor), &e);
+    }
+    match ca::cancel(app, &actor, &id).await {
+        Ok(()) => redirect(&format!("{BASE}?da_huy=1")),
+        Err(e) => error_page(app, req, Some(&actor), &e),
     }
 }
 

@@ -164,6 +164,9 @@ async fn detail_ctx(
     let (t, c, msgs) = chat::ticket_detail(app, actor, id).await?;
     let messages: Vec<minijinja::Value> = msgs
         .iter()
+        // A bot command (Telegram's /start, the web chat's opening) is not
+        // something the citizen said.
+        .filter(|m| !(matches!(m.from, Sender::Citizen) && is_bot_command(&m.text)))
         .map(|m| {
             let (who, kind) = match &m.from {
                 Sender::Citizen => ("Công dân".to_string(), "citizen"),
@@ -172,6 +175,8 @@ async fn detail_ctx(
             };
             context! {
                 who => who, kind => kind, at => util::fmt_time(m.at), text => m.text.clone(),
+                // The bot's **bold** as bold, everything else escaped.
+                html => minijinja::Value::from_safe_string(crate::channels::to_html(&m.text)),
                 withheld => m.withheld,
                 buttons => m.suggestions.iter().map(|b| b.label.clone()).collect::<Vec<_>>(),
             }
@@ -392,6 +397,16 @@ async fn unanswered_page(
         total => total, groups => groups, periods => periods,
     }};
     page(app, req, "console/unanswered.html", StatusCode::OK, ctx)
+}
+
+/// `/start` and the like: a command to the bot, one word after a slash.
+fn is_bot_command(text: &str) -> bool {
+    let t = text.trim();
+    t.starts_with('/')
+        && t.len() <= 32
+        && t[1..]
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// This module's page types, for the template tests.

@@ -19,5 +19,6 @@ mod robustness;
 mod sms_providers;
 mod stats;
 mod telegram;
+mod walkthrough;
 mod webdriver;
 mod zalo;

@@ -1,0 +1,420 @@
+//! Issue 14's walk-through findings, each checked where a person meets it:
+//! error pages, short OTPs, empty sign-in fields, password resets, the
+//! registration OTP page, cancelling a request, the audit log in
+//! Vietnamese, support transcripts.
+
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+const VAN_LAM: &str = "Bộ phận một cửa UBND huyện Văn Lâm";
+
+async fn page(t: &TestApp, path: &str, token: Option<&str>) -> (u16, String, String) {
+    let mut rb = t.http.get(t.url(path));
+    if let Some(tok) = token {
+        rb = rb.bearer_auth(tok);
+    }
+    let r = rb.send().await.unwrap();
+    let status = r.status().as_u16();
+    let ct = r
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    (status, ct, r.text().await.unwrap_or_default())
+}
+
+/// Posts a console form with a bearer token and a CSRF pair.
+async fn console_post(
+    t: &TestApp,
+    path: &str,
+    token: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    let csrf = "c".repeat(43);
+    let mut fields = vec![("_csrf", csrf.as_str())];
+    fields.extend_from_slice(form);
+    t.http
+        .post(t.url(path))
+        .bearer_auth(token)
+        .header("cookie", format!("mc_csrf={csrf}"))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn unknown_pages_are_vietnamese_html_pages_and_the_api_keeps_json() {
+    let t = spawn_app().await;
+    for (path, status, frame) in [
+        ("/khong-ton-tai", 404, "Cổng Dịch vụ công"),
+        ("/quan-tri/khong-ton-tai", 404, "Quản trị Cổng Dịch vụ công"),
+        ("/tai-khoan/khong-co/gi", 404, "Cổng Dịch vụ công"),
+    ] {
+        let (s, ct, body) = page(&t, path, None).await;
+        assert_eq!(s, status, "{path}");
+        assert!(ct.starts_with("text/html"), "{path}: {ct}");
+        assert!(body.contains("<html lang=\"vi\">"), "{path}");
+        assert!(body.contains("<title>Không tìm thấy trang – "), "{path}");
+        assert!(body.contains(frame), "{path}");
+        assert!(body.contains("Về trang chủ"), "{path}: a way back");
+    }
+    // A wrong method on a page: a page too.
+    let r = t
+        .http
+        .get(t.url("/quan-tri/don-vi/12"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 405);
+    assert!(r.text().await.unwrap().contains("lang=\"vi\""));
+    // The API keeps the JSON error of api.md.
+    let (s, ct, body) = page(&t, "/api/v1/khong-ton-tai", None).await;
+    assert_eq!(s, 404);
+    assert!(ct.starts_with("application/json"), "{ct}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["error"]["code"], "not_found");
+}
+
+#[tokio::test]
+async fn a_short_otp_asks_for_six_digits_and_spends_no_try() {
+    let t = spawn_app().await;
+    t.create_superadmin().await;
+    let (s, v) = t
+        .post_json(
+            "/api/v1/staff/login",
+            None,
+            &json!({"username": ADMIN, "password": ADMIN_PASSWORD}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let flow = v["flow_id"].as_str().unwrap().to_string();
+    let code = t.sms.wait_code(ADMIN_PHONE, 0).await;
+    // Ten slips: more than the 5 tries a code has.
+    for slip in [
+        "12", "", "12345", "1234567", "12a456", "12", "1", "99", "0", "123",
+    ] {
+        let (s, v) = t
+            .post_json(
+                &format!("/api/v1/staff/login/{flow}/otp"),
+                None,
+                &json!({"otp": slip}),
+            )
+            .await;
+        assert_eq!(s, 400, "{slip:?}: {v}");
+        assert_eq!(
+            v["error"]["fields"]["otp"], "Vui lòng nhập đủ 6 chữ số của mã OTP.",
+            "{v}"
+        );
+    }
+    let (s, v) = t
+        .post_json(
+            &format!("/api/v1/staff/login/{flow}/otp"),
+            None,
+            &json!({"otp": code}),
+        )
+        .await;
+    assert_eq!(s, 200, "the right code still works: {v}");
+}
+
+#[tokio::test]
+async fn empty_sign_in_fields_get_field_messages() {
+    let t = spawn_app_with(|c| c.captcha = false).await;
+    let (s, v) = t
+        .post_json(
+            "/api/v1/login",
+            None,
+            &json!({"username": "", "password": "", "captcha_id": "x", "captcha": "x"}),
+        )
+        .await;
+    assert_eq!(s, 400, "{v}");
+    assert_eq!(
+        v["error"]["fields"]["username"],
+        "Vui lòng nhập tên đăng nhập."
+    );
+    assert_eq!(v["error"]["fields"]["password"], "Vui lòng nhập mật khẩu.");
+    let (s, v) = t
+        .post_json(
+            "/api/v1/staff/login",
+            None,
+            &json!({"username": "quantri", "password": ""}),
+        )
+        .await;
+    assert_eq!(s, 400, "{v}");
+    assert_eq!(v["error"]["fields"]["password"], "Vui lòng nhập mật khẩu.");
+    // The page shows the field messages.
+    let csrf = "d".repeat(43);
+    let r = t
+        .http
+        .post(t.url("/dang-nhap"))
+        .header("cookie", format!("mc_csrf={csrf}"))
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("username", ""),
+            ("password", ""),
+            ("captcha_id", "x"),
+            ("captcha", "x"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Vui lòng nhập tên đăng nhập."), "{html}");
+    assert!(html.contains("Vui lòng nhập mật khẩu."));
+    assert!(!html.contains("Tên đăng nhập hoặc mật khẩu không đúng"));
+}
+
+#[tokio::test]
+async fn a_reset_checks_the_username_format_and_refuses_the_current_password() {
+    let t = spawn_app_with(|c| c.captcha = false).await;
+    // A username that cannot exist: a field message, no flow.
+    let (s, v) = t
+        .post_json(
+            "/api/v1/password-resets",
+            None,
+            &json!({"username": "a b!", "captcha_id": "x", "captcha": "x"}),
+        )
+        .await;
+    assert_eq!(s, 400, "{v}");
+    assert!(
+        v["error"]["fields"]["username"]
+            .as_str()
+            .unwrap()
+            .contains("Tên đăng nhập")
+    );
+
+    portal_account(&t, "033090001234", "Nguyễn Văn An", "0372123456").await;
+    let (s, v) = t
+        .post_json(
+            "/api/v1/password-resets",
+            None,
+            &json!({"username": "033090001234", "captcha_id": "x", "captcha": "x"}),
+        )
+        .await;
+    assert_eq!(s, 202, "{v}");
+    let flow = v["flow_id"].as_str().unwrap().to_string();
+    let code = t.sms.wait_code("0372123456", 0).await;
+    let (s, v) = t
+        .post_json(
+            &format!("/api/v1/password-resets/{flow}/otp"),
+            None,
+            &json!({"otp": code}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = t
+        .post_json(
+            &format!("/api/v1/password-resets/{flow}/password"),
+            None,
+            &json!({"password": PORTAL_PASSWORD, "password_confirm": PORTAL_PASSWORD}),
+        )
+        .await;
+    assert_eq!(s, 400, "{v}");
+    assert_eq!(
+        v["error"]["fields"]["password"],
+        "Mật khẩu mới phải khác mật khẩu hiện tại."
+    );
+    let (s, v) = t
+        .post_json(
+            &format!("/api/v1/password-resets/{flow}/password"),
+            None,
+            &json!({"password": "Moi#MatKhau2027", "password_confirm": "Moi#MatKhau2027"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+}
+
+#[tokio::test]
+async fn the_registration_otp_page_says_what_happens_for_an_existing_id() {
+    let t = spawn_app_with(|c| c.captcha = false).await;
+    portal_account(&t, "033090001234", "Nguyễn Văn An", "0372123456").await;
+    let csrf = "e".repeat(43);
+    let r = t
+        .http
+        .post(t.url("/dang-ky/cong-dan/thue-bao"))
+        .header("cookie", format!("mc_csrf={csrf}"))
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("id_number", "033090001234"),
+            ("full_name", "Nguyễn Văn An"),
+            ("birth_date", "15/03/1990"),
+            ("phone", "0372123456"),
+            ("email", ""),
+            ("captcha_id", "x"),
+            ("captcha", "x"),
+            ("consent", "on"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let to = r.headers()["location"].to_str().unwrap().to_string();
+    let (s, _, html) = page(&t, &to, None).await;
+    assert_eq!(s, 200);
+    assert!(
+        html.contains("đã có tài khoản, anh")
+            && html.contains("sẽ nhận tin nhắn hướng dẫn đăng nhập hoặc lấy lại mật khẩu"),
+        "{html}"
+    );
+}
+
+#[tokio::test]
+async fn a_request_can_be_cancelled_by_its_filer_only_and_the_audit_reads_in_vietnamese() {
+    let t = spawn_app().await;
+    let admin = t.admin_token().await;
+    let unit = t.unit_id(VAN_LAM).await;
+    let staff = t
+        .staff_with(
+            &admin,
+            "canbo.huy",
+            "0988000111",
+            "033185000101",
+            unit,
+            &["citizen_accounts.create"],
+        )
+        .await;
+    let other = t
+        .staff_with(
+            &admin,
+            "canbo.khac",
+            "0988000222",
+            "033185000202",
+            unit,
+            &["citizen_accounts.create"],
+        )
+        .await;
+    let pdf = motcua::upload::samples::pdf();
+    let (ct, body) = multipart(
+        &[
+            ("id_number", "033301004567"),
+            ("full_name", "Phạm Thị Dung"),
+            ("birth_date", "09/09/2001"),
+            ("phone", "0356789012"),
+            ("email", ""),
+            ("unit_id", &unit.to_string()),
+        ],
+        &[("id_scan", "CCCD.pdf", &pdf)],
+    );
+    let r = t
+        .http
+        .post(t.url("/api/v1/citizen-account-requests"))
+        .bearer_auth(&staff)
+        .header("content-type", ct)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let req: Value = r.json().await.unwrap();
+    let req = req["request_id"].as_str().unwrap().to_string();
+    let (s, _) = t
+        .post_json(
+            &format!("/api/v1/citizen-account-requests/{req}/otp"),
+            Some(&staff),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let code = t.sms.wait_code("0356789012", 0).await;
+    // The page offers the cancel button.
+    let (s, _, html) = page(
+        &t,
+        &format!("/quan-tri/tao-tai-khoan-cong-dan/yeu-cau/{req}"),
+        Some(&staff),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert!(html.contains("id=\"cancel-request\""), "no cancel button");
+    // A colleague cannot cancel it.
+    let r = console_post(
+        &t,
+        &format!("/quan-tri/tao-tai-khoan-cong-dan/yeu-cau/{req}/huy"),
+        &other,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status(), 404);
+    // Its filer can; then the list confirms it and the code is dead.
+    let r = console_post(
+        &t,
+        &format!("/quan-tri/tao-tai-khoan-cong-dan/yeu-cau/{req}/huy"),
+        &staff,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let to = r.headers()["location"].to_str().unwrap().to_string();
+    let (s, _, html) = page(&t, &to, Some(&staff)).await;
+    assert_eq!(s, 200, "{html}");
+    assert!(html.contains("Đã hủy yêu cầu tạo tài khoản."), "{html}");
+    let (s, v) = t
+        .post_json(
+            &format!("/api/v1/citizen-account-requests/{req}/confirm"),
+            Some(&staff),
+            &json!({"otp": code}),
+        )
+        .await;
+    assert!(s == 410 || s == 404, "{s} {v}");
+    assert_eq!(uploads_count(&t), 0, "the scan went with the request");
+
+    // The audit log reads in Vietnamese.
+    let (s, _, html) = page(&t, "/quan-tri/nhat-ky", Some(&admin)).await;
+    assert_eq!(s, 200);
+    let html = html
+        .split("id=\"audit-list\"")
+        .nth(1)
+        .unwrap_or("")
+        .to_string();
+    for label in [
+        "Hủy yêu cầu tạo tài khoản công dân",
+        "Lập yêu cầu tạo tài khoản công dân",
+        "Phân quyền cán bộ",
+        "Thêm cán bộ",
+        "Gửi mã OTP cho công dân",
+    ] {
+        assert!(html.contains(label), "audit lacks {label}");
+    }
+    for code in [
+        "citizen_request_cancel",
+        "grants_set",
+        "staff_create",
+        "scan pdf",
+    ] {
+        assert!(
+            !html.contains(&format!(">{code}")) && !html.contains(code),
+            "audit shows raw {code}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn support_transcripts_render_the_bots_bold_and_hide_start() {
+    let t = spawn_app().await;
+    let admin = t.admin_token().await;
+    let (s, v) = t
+        .post_json("/api/v1/chat", None, &json!({"text": "/start"}))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let conv = v["conversation_id"].as_str().unwrap().to_string();
+    let (s, v) = t
+        .post_json(
+            "/api/v1/chat",
+            None,
+            &json!({"conversation_id": conv, "text": "không nhận được mã OTP"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = t
+        .post_json(&format!("/api/v1/chat/{conv}/handoff"), None, &json!({}))
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let ticket = v["ticket_id"].as_u64().unwrap();
+    let (s, _, html) = page(&t, &format!("/quan-tri/ho-tro/{ticket}"), Some(&admin)).await;
+    assert_eq!(s, 200, "{html}");
+    let thread = html.split("id=\"thread\"").nth(1).unwrap_or("");
+    assert!(!thread.contains("**"), "raw markdown in the transcript");
+    assert!(!thread.contains("/start"), "the /start command is shown");
+    assert!(thread.contains("không nhận được mã OTP"));
+}
