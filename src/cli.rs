@@ -247,7 +247,18 @@ async fn admin(cfg: Config, command: AdminCommand) -> CliResult {
         AdminCommand::SetupLink { username } => {
             let link = crate::flows::setup::new_setup_link(&app, username.as_deref())
                 .map_err(|e| e.to_string())?;
-            println!("One-time setup link (valid 24 hours):\n\n    {link}\n");
+            let hours = if username.is_some() {
+                crate::flows::setup::SIGNIN_LINK_TTL / 3600
+            } else {
+                crate::flows::setup::SETUP_TTL / 3600
+            };
+            let what = if username.is_some() {
+                "One-time sign-in link"
+            } else {
+                "One-time setup link"
+            };
+            let unit = if hours == 1 { "hour" } else { "hours" };
+            println!("{what} (valid {hours} {unit}):\n\n    {link}\n");
             Ok(())
         }
     }

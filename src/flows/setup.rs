@@ -14,7 +14,10 @@ use crate::store::flows::{FLOWS, Flow};
 use crate::store::{StoreError, audit};
 use crate::util;
 
-const SETUP_TTL: i64 = 24 * 3600;
+/// How long a link to create the first admin stays valid.
+pub const SETUP_TTL: i64 = 24 * 3600;
+/// How long a link that signs an existing admin in once stays valid.
+pub const SIGNIN_LINK_TTL: i64 = 3600;
 
 fn has_superadmin(app: &App) -> AppResult<bool> {
     Ok(app
@@ -69,7 +72,12 @@ pub fn new_setup_link(app: &App, username: Option<&str>) -> AppResult<String> {
                 id: id.clone(),
                 kind: kind.into(),
                 created_at: now,
-                expires_at: now + if username.is_some() { 3600 } else { SETUP_TTL },
+                expires_at: now
+                    + if username.is_some() {
+                        SIGNIN_LINK_TTL
+                    } else {
+                        SETUP_TTL
+                    },
                 username: username.clone(),
                 phone: None,
                 otp: None,

@@ -608,7 +608,7 @@ async fn unit_create(req: &Request, body: Body, Data(app): Data<&Arc<App>>) -> R
     };
     let parent = parse_id(&form.text("parent_id"));
     match admin::create_unit(app, &actor, &form.text("name"), parent).await {
-        Ok(_) => redirect("/quan-tri/don-vi"),
+        Ok(_) => redirect("/quan-tri/don-vi?ok=don-vi"),
         Err(e) => page(
             app,
             req,
@@ -638,7 +638,7 @@ async fn unit_rename(
         return error_page(app, req, Some(&actor), &AppError::not_found());
     };
     match admin::rename_unit(app, &actor, id, &form.text("name")).await {
-        Ok(_) => redirect("/quan-tri/don-vi"),
+        Ok(_) => redirect("/quan-tri/don-vi?ok=don-vi"),
         Err(e) => page(
             app,
             req,
@@ -674,7 +674,7 @@ async fn staff_ctx(
     let f = form.cloned().unwrap_or_default();
     context! { ..shell(app, Some(actor), "Cán bộ và phân quyền", "staff"), ..context! {
         staff => rows, manageable => super::ctx::v(&admin::manageable_units(app, &actor.account)), error => error, fields => fields.unwrap_or_default(),
-        form => context! { username => f.text("username"), full_name => f.text("full_name"), id_number => f.text("id_number"), phone => f.text("phone"), email => f.text("email") },
+        form => context! { username => f.text("username"), full_name => f.text("full_name"), id_number => f.text("id_number"), phone => f.text("phone"), email => f.text("email"), unit_id => f.text("unit_id") },
     }}
 }
 
@@ -714,7 +714,7 @@ async fn staff_create(req: &Request, body: Body, Data(app): Data<&Arc<App>>) -> 
             .collect(),
     };
     match admin::create_staff(app, &actor, input).await {
-        Ok(a) => redirect(&format!("/quan-tri/can-bo/{}", a.username)),
+        Ok(a) => redirect(&format!("/quan-tri/can-bo/{}?ok=can-bo-moi", a.username)),
         Err(e) => {
             let ctx = staff_ctx(
                 app,
@@ -849,7 +849,7 @@ async fn grants_submit(
         }
     }
     match admin::set_grants(app, &actor, &username, unit, perms).await {
-        Ok(_) => redirect(&format!("/quan-tri/can-bo/{username}")),
+        Ok(_) => redirect(&format!("/quan-tri/can-bo/{username}?ok=phan-quyen")),
         Err(e) => match grants_ctx(app, &actor, &username, Some(unit), Some(e.to_string())).await {
             Ok(ctx) => page(app, req, "console/grants.html", status_of(&e), ctx),
             Err(e2) => error_page(app, req, Some(&actor), &e2),
@@ -1065,7 +1065,7 @@ async fn access_approve(
         }
     }
     match crate::flows::access_requests::approve(app, &actor, id, perms).await {
-        Ok(_) => redirect("/quan-tri/yeu-cau-cap-quyen"),
+        Ok(_) => redirect("/quan-tri/yeu-cau-cap-quyen?ok=duyet"),
         Err(e) => {
             let ctx = access_ctx(app, &actor, "pending", Some(e.to_string())).await;
             page(app, req, "console/access_requests.html", status_of(&e), ctx)
@@ -1092,7 +1092,7 @@ async fn access_reject(
         return error_page(app, req, Some(&actor), &AppError::not_found());
     };
     match crate::flows::access_requests::reject(app, &actor, id, &form.text("reason")).await {
-        Ok(_) => redirect("/quan-tri/yeu-cau-cap-quyen"),
+        Ok(_) => redirect("/quan-tri/yeu-cau-cap-quyen?ok=tu-choi"),
         Err(e) => {
             let ctx = access_ctx(app, &actor, "pending", Some(e.to_string())).await;
             page(app, req, "console/access_requests.html", status_of(&e), ctx)

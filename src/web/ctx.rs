@@ -145,7 +145,8 @@ pub fn page(
     ctx: minijinja::Value,
 ) -> Response {
     render_with(app, req, name, status, |csrf| {
-        let base = super::view::Base::of(app, csrf);
+        let mut base = super::view::Base::of(app, csrf);
+        base.saved = super::view::saved_notice(req);
         minijinja::context! { ..ctx, ..minijinja::Value::from(minijinja::value::Serde(&base)) }
     })
 }

@@ -37,6 +37,8 @@ pub struct Base {
     pub csrf: String,
     pub captcha_off: bool,
     pub office: Office,
+    /// The confirmation of the action that redirected here (`?ok=…`).
+    pub saved: Option<String>,
 }
 
 #[derive(Serialize, Default, Clone)]
@@ -49,6 +51,7 @@ pub struct Office {
 impl Base {
     pub fn of(app: &App, csrf: String) -> Base {
         Base {
+            saved: None,
             csrf,
             captcha_off: !app.cfg.captcha,
             office: Office {
@@ -109,6 +112,36 @@ pub struct PortalMe {
     pub full_name: String,
 }
 
+/// Confirmations after a form redirected back (`?ok=<what>`): the page
+/// says what was saved.
+pub const SAVED: &[(&str, &str)] = &[
+    ("phan-quyen", "Đã lưu phân quyền cho cán bộ."),
+    (
+        "duyet",
+        "Đã duyệt và cấp quyền. Người đề nghị sẽ nhận tin nhắn SMS thông báo.",
+    ),
+    (
+        "tu-choi",
+        "Đã từ chối đề nghị. Người đề nghị sẽ nhận tin nhắn SMS kèm lý do.",
+    ),
+    (
+        "can-bo-moi",
+        "Đã thêm cán bộ. Mật khẩu tạm thời đã được gửi tới số điện thoại của cán bộ qua SMS.",
+    ),
+    ("don-vi", "Đã lưu đơn vị."),
+];
+
+/// The confirmation named by the request's `ok` parameter, if any.
+pub fn saved_notice(req: &Request) -> Option<String> {
+    let q = req.uri().query()?;
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(q).ok()?;
+    let (_, what) = pairs.into_iter().find(|(k, _)| k == "ok")?;
+    SAVED
+        .iter()
+        .find(|(k, _)| *k == what)
+        .map(|(_, m)| (*m).to_string())
+}
+
 /// The merged context of a page: its own values, its frame and [`Base`].
 pub fn context<S: Serialize, P: Page>(base: &Base, shell: &S, page: &P) -> minijinja::Value {
     minijinja::value::merge_maps([
@@ -127,7 +160,9 @@ pub fn render<S: Serialize, P: Page>(
     page: &P,
 ) -> poem::Response {
     super::ctx::render_with(app, req, P::TEMPLATE, status, |csrf| {
-        context(&Base::of(app, csrf), shell, page)
+        let mut base = Base::of(app, csrf);
+        base.saved = saved_notice(req);
+        context(&base, shell, page)
     })
 }
 
@@ -153,6 +188,7 @@ pub mod check {
     /// signed-in frame `signed_in`.
     pub fn register<P: Page + Default, S: Serialize + Default>(signed_in: S) -> Registered {
         let base = Base {
+            saved: Some("Đã lưu.".into()),
             csrf: "x".repeat(43),
             captcha_off: true,
             office: Office {
