@@ -418,3 +418,49 @@ async fn support_transcripts_render_the_bots_bold_and_hide_start() {
     assert!(!thread.contains("/start"), "the /start command is shown");
     assert!(thread.contains("không nhận được mã OTP"));
 }
+
+#[tokio::test]
+async fn the_web_chat_continues_in_a_new_tab_until_sign_out() {
+    let t = spawn_app().await;
+    let b = crate::webdriver::Browser::start(1366, 768).await;
+    b.goto(&t.url("/")).await;
+    b.click("#chatw-open").await;
+    b.find("#chatw-log .chatw-msg, #chatw-log li, #chatw-log p")
+        .await;
+    b.type_into("#chatw-input", "quên mật khẩu thì làm thế nào")
+        .await;
+    b.click(".chatw-send").await;
+    b.wait_text("quên mật khẩu thì làm thế nào").await;
+    let kept = b.exec("return localStorage.getItem('motcua.chat');").await;
+    let kept: Value = serde_json::from_str(kept.as_str().unwrap_or("null")).unwrap();
+    assert!(kept["id"].as_str().is_some_and(|s| !s.is_empty()), "{kept}");
+    let first = kept["id"].as_str().unwrap().to_string();
+    let in_a_day = kept["exp"].as_f64().unwrap() - js_now(&b).await;
+    assert!(
+        (23.0 * 3600e3..=24.0 * 3600e3 + 5e3).contains(&in_a_day),
+        "{in_a_day}"
+    );
+    // A new tab shows the same conversation.
+    b.new_tab().await;
+    b.goto(&t.url("/dang-nhap")).await;
+    b.click("#chatw-open").await;
+    b.wait_text("quên mật khẩu thì làm thế nào").await;
+    b.screenshot("chat-new-tab-1366").await;
+    // Ending it forgets it.
+    b.click("#chatw-end").await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let kept = b.exec("return localStorage.getItem('motcua.chat');").await;
+    let kept: Value = serde_json::from_str(kept.as_str().unwrap_or("null")).unwrap_or(Value::Null);
+    assert_ne!(
+        kept["id"].as_str(),
+        Some(first.as_str()),
+        "ending forgets the conversation"
+    );
+    let log = b.text("#chatw-log").await;
+    assert!(!log.contains("quên mật khẩu thì làm thế nào"), "{log}");
+    b.quit().await;
+}
+
+async fn js_now(b: &crate::webdriver::Browser) -> f64 {
+    b.exec("return Date.now();").await.as_f64().unwrap()
+}

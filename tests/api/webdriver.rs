@@ -257,6 +257,15 @@ impl Browser {
         .await;
     }
 
+    /// Opens a new tab and switches to it.
+    pub async fn new_tab(&self) {
+        let v = self
+            .cmd("POST", "/window/new", json!({"type": "tab"}))
+            .await;
+        let handle = v["handle"].as_str().unwrap_or("").to_string();
+        self.cmd("POST", "/window", json!({"handle": handle})).await;
+    }
+
     /// Resizes the window.
     pub async fn set_size(&self, width: u32, height: u32) {
         self.cmd(

@@ -1,8 +1,10 @@
 // The support chat widget (portal and console): a floating button opens a
 // panel that talks to /api/v1/chat without reloading the page. No inline
 // code (CSP); messages are built as DOM nodes, never as HTML strings.
-// The conversation id lives in sessionStorage (this tab only) and is the
-// only link to the conversation: no cookie is sent.
+// The conversation id lives in localStorage, so a new tab continues the
+// same conversation, for 24 hours after the last message; it is forgotten
+// when the person ends the conversation or signs out. It is the only link
+// to the conversation: no cookie is sent.
 (function () {
   "use strict";
   var root = document.getElementById("chatw");
@@ -17,10 +19,26 @@
   var badge = document.getElementById("chatw-badge");
   var personBtn = document.getElementById("chatw-person");
   var lang = (document.documentElement.lang || "vi").slice(0, 2);
-  var KEY = "motcua.chat.id";
-  var store = window.sessionStorage;
+  var KEY = "motcua.chat";
+  var TTL = 24 * 3600 * 1000;
+  var store = null;
   var convId = null;
-  try { convId = store.getItem(KEY); } catch (e) { store = null; }
+  try {
+    store = window.localStorage;
+    var kept = JSON.parse(store.getItem(KEY) || "null");
+    if (kept && kept.id && kept.exp > Date.now()) convId = kept.id;
+    else store.removeItem(KEY);
+    window.sessionStorage.removeItem("motcua.chat.id");
+  } catch (e) { store = null; }
+  function forget() {
+    convId = null;
+    try { if (store) store.removeItem(KEY); } catch (e) { /* private mode */ }
+  }
+  // Signing out ends the conversation on this device.
+  document.addEventListener("submit", function (e) {
+    var action = e.target && e.target.getAttribute && e.target.getAttribute("action") || "";
+    if (/\/dang-xuat$/.test(action)) forget();
+  }, true);
   var lastSeq = 0;
   var busy = false;
   var timer = null;
@@ -39,7 +57,7 @@
 
   function setId(id) {
     convId = id;
-    try { if (store) store.setItem(KEY, id); } catch (e) { /* private mode */ }
+    try { if (store) store.setItem(KEY, JSON.stringify({ id: id, exp: Date.now() + TTL })); } catch (e) { /* private mode */ }
   }
 
   // Text with **bold** and links, as nodes.
@@ -144,8 +162,11 @@
 
   function poll() {
     if (!convId) return Promise.resolve();
+    var asked = convId;
     return request("GET", "/api/v1/chat/" + encodeURIComponent(convId) + "/messages?after=" + lastSeq)
       .then(function (j) {
+        // An answer about a conversation ended meanwhile is dropped.
+        if (asked !== convId) return;
         var fresh = false;
         (j.items || []).forEach(function (m) {
           if (m.seq > lastSeq && m.from !== "citizen") fresh = true;
@@ -210,6 +231,15 @@
   openBtn.addEventListener("click", function () { if (panel.hidden) open(); else close(); });
   closeBtn.addEventListener("click", close);
   personBtn.addEventListener("click", function () { send("", "handoff"); });
+  var endBtn = document.getElementById("chatw-end");
+  if (endBtn) endBtn.addEventListener("click", function () {
+    if (busy) return;
+    forget();
+    lastSeq = 0;
+    person = false;
+    while (log.firstChild) log.removeChild(log.firstChild);
+    send("", null);
+  });
   panel.addEventListener("keydown", function (e) {
     if (e.key === "Escape") { e.preventDefault(); close(); }
   });
