@@ -81,7 +81,7 @@ pub fn routes(app: Arc<App>) -> impl Endpoint {
         .nest("/static", EmbeddedFilesEndpoint::<Static>::new())
         .nest("/quan-tri", console::routes())
         .nest("/tai-khoan/de-nghi-cap-quyen", portal_staff::routes())
-        .nest("/", portal::routes())
+        .nest("/", portal::routes().around(portal::bind_flows))
         .with(AddData::new(app2))
         .with(poem::middleware::CatchPanic::new())
         .around(move |ep, req| {

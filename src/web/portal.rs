@@ -70,6 +70,90 @@ pub fn routes() -> Route {
         .at("/dieu-khoan", get(terms))
 }
 
+// ---------------------------------------------------------------- Flow cookies
+
+/// The step pages of each portal journey and the cookie that binds them
+/// to the browser that started it.
+const FLOW_STEPS: &[(&str, &str)] = &[
+    ("/dang-ky/xac-thuc/", "mc_flow_dk"),
+    ("/dang-ky/mat-khau/", "mc_flow_dk"),
+    ("/quen-mat-khau/xac-thuc/", "mc_flow_qmk"),
+    ("/quen-mat-khau/mat-khau/", "mc_flow_qmk"),
+    ("/dang-nhap/xac-thuc/", "mc_flow_dn"),
+];
+
+/// The cookie and flow id of a step page's path.
+fn flow_step(path: &str) -> Option<(&'static str, &str)> {
+    FLOW_STEPS.iter().find_map(|(prefix, cookie)| {
+        let rest = path.strip_prefix(prefix)?;
+        let flow = rest.split('/').next().filter(|f| !f.is_empty())?;
+        Some((*cookie, flow))
+    })
+}
+
+/// The value that proves a browser started `flow`: derived from the flow
+/// id with the server key, so it cannot be made without the server.
+fn flow_proof(app: &App, flow: &str) -> String {
+    hex::encode(&crate::util::hmac_sha256(&app.key, &[b"flow-cookie", flow.as_bytes()])[..16])
+}
+
+/// Binds each portal journey to the browser that started it: the step
+/// that creates a flow sets a cookie; every later step (its pages, its
+/// posts, its resend) needs it. A step URL opened in another browser gets
+/// the expired page, never the step. (The JSON API is not affected.)
+pub async fn bind_flows<E: poem::Endpoint>(ep: Arc<E>, req: Request) -> poem::Result<Response> {
+    use poem::IntoResponse;
+    let Some(app) = req.data::<Arc<App>>().cloned() else {
+        return ep.call(req).await.map(IntoResponse::into_response);
+    };
+    let path = req.uri().path().to_string();
+    if let Some((cookie, flow)) = flow_step(&path) {
+        let want = flow_proof(&app, flow);
+        let have = super::ctx::cookie(&req, cookie).unwrap_or_default();
+        if !crate::util::ct_eq(want.as_bytes(), have.as_bytes()) {
+            let (start, heading) = match cookie {
+                "mc_flow_dk" => ("/dang-ky", "Phiên đăng ký đã hết hạn"),
+                "mc_flow_qmk" => ("/quen-mat-khau", "Phiên đặt lại mật khẩu đã hết hạn"),
+                _ => ("/dang-nhap", "Phiên đăng nhập đã hết hạn"),
+            };
+            let p = MessagePage {
+                heading: heading.into(),
+                message: "Phiên làm việc này đã hết hạn hoặc được bắt đầu trên một trình duyệt khác. Vui lòng thực hiện lại từ đầu trên trình duyệt này.".into(),
+                link: Some(start.into()),
+                link_text: "Thực hiện lại từ đầu".into(),
+            };
+            return Ok(super::view::render(
+                &app,
+                &req,
+                StatusCode::GONE,
+                &frame(None, &p.heading),
+                &p,
+            ));
+        }
+    }
+    let post = req.method() == poem::http::Method::POST;
+    let mut res = ep.call(req).await?.into_response();
+    if post
+        && res.status() == StatusCode::SEE_OTHER
+        && let Some(to) = res
+            .headers()
+            .get(poem::http::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+        && let Some((cookie, flow)) = flow_step(&to)
+    {
+        let c = format!(
+            "{cookie}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age=3600{}",
+            flow_proof(&app, flow),
+            if secure(&app) { "; Secure" } else { "" }
+        );
+        if let Ok(v) = c.parse() {
+            res.headers_mut().append(poem::http::header::SET_COOKIE, v);
+        }
+    }
+    Ok(res)
+}
+
 fn secure(app: &App) -> bool {
     app.cfg.public_url.starts_with("https://")
 }

@@ -1053,6 +1053,29 @@ async fn get_page(t: &TestApp, path: &str) -> (u16, String) {
     (r.status().as_u16(), r.text().await.unwrap())
 }
 
+async fn get_page_with(t: &TestApp, path: &str, cookie: &str) -> (u16, String) {
+    let r = t
+        .http
+        .get(t.url(path))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+/// The flow cookie a portal journey's first step sets (`mc_flow_…=…`).
+fn flow_cookie(r: &reqwest::Response) -> String {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("mc_flow_"))
+        .and_then(|v| v.split(';').next())
+        .expect("the journey's first step sets its flow cookie")
+        .to_string()
+}
+
 #[tokio::test]
 async fn portal_pages_render_with_the_seed_labels() {
     let t = spawn_app().await;
@@ -1264,7 +1287,11 @@ async fn portal_pages_register_with_errors_kept_and_counter_account_forced_chang
     assert_eq!(r.status(), 303);
     let to = r.headers()["location"].to_str().unwrap().to_string();
     assert!(to.starts_with("/dang-ky/xac-thuc/"), "{to}");
-    let (s, html) = get_page(&t, &to).await;
+    let cookie = format!("{cookie}; {}", flow_cookie(&r));
+    // The step is bound to this browser: without its cookie, the expired page.
+    let (s, _) = get_page(&t, &to).await;
+    assert_eq!(s, 410, "a step URL alone opens nothing");
+    let (s, html) = get_page_with(&t, &to, &cookie).await;
     assert_eq!(s, 200);
     assert!(html.contains("Mã xác thực đã được gửi qua SĐT:"));
     assert!(html.contains("037*****56"));
@@ -1289,7 +1316,7 @@ async fn portal_pages_register_with_errors_kept_and_counter_account_forced_chang
         .unwrap();
     assert_eq!(r.status(), 303);
     let pw_page = r.headers()["location"].to_str().unwrap().to_string();
-    let (_, html) = get_page(&t, &pw_page).await;
+    let (_, html) = get_page_with(&t, &pw_page, &cookie).await;
     assert!(
         html.contains(
             "Sử dụng 8 ký tự trở lên bao gồm chữ thường, chữ in hoa, số và ký tự đặc biệt."
@@ -1316,7 +1343,8 @@ async fn portal_pages_register_with_errors_kept_and_counter_account_forced_chang
         .unwrap();
     assert_eq!(r.status(), 303);
     let otp_page = r.headers()["location"].to_str().unwrap().to_string();
-    let (_, html) = get_page(&t, &otp_page).await;
+    let cookie = format!("{cookie}; {}", flow_cookie(&r));
+    let (_, html) = get_page_with(&t, &otp_page, &cookie).await;
     assert!(html.contains("Chọn phương thức xác thực khác"));
     assert!(html.contains("Mất số điện thoại nhận OTP"));
     assert!(html.contains("086*****56"));

@@ -251,7 +251,23 @@ async fn the_registration_otp_page_says_what_happens_for_an_existing_id() {
         .unwrap();
     assert_eq!(r.status(), 303);
     let to = r.headers()["location"].to_str().unwrap().to_string();
-    let (s, _, html) = page(&t, &to, None).await;
+    let flow_cookie = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("mc_flow_dk="))
+        .and_then(|v| v.split(';').next())
+        .unwrap()
+        .to_string();
+    let r = t
+        .http
+        .get(t.url(&to))
+        .header("cookie", &flow_cookie)
+        .send()
+        .await
+        .unwrap();
+    let (s, html) = (r.status().as_u16(), r.text().await.unwrap());
     assert_eq!(s, 200);
     assert!(
         html.contains("đã có tài khoản, anh")
