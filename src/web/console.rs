@@ -8,15 +8,16 @@ use poem::web::{Data, Path, Query};
 use poem::{Body, IntoResponse, Request, Response, Route, get, handler, post};
 
 use super::ctx::{
-    clear_session_cookie, page, read_form, redirect, session_cookie, status_of, with_cookie,
+    clear_session_cookie, read_form, redirect, session_cookie, status_of, with_cookie,
 };
-use super::view::{ConsoleCan, ConsoleCounts, ConsoleMe, ConsoleShell, Page, render};
+use super::view::{ConsoleCan, ConsoleCounts, ConsoleMe, ConsoleShell, Fields, Page, Val, render};
 use crate::app::App;
 use crate::domain::{CitizenId, Permission, PermissionSet, PhoneNumber};
 use crate::error::AppError;
 use crate::flows::{Actor, admin, setup, staff_login};
 use crate::store::{accounts, audit, sms};
 use crate::util;
+use crate::{page_ctx, page_type};
 
 pub fn routes() -> Route {
     Route::new()
@@ -158,6 +159,17 @@ pub(crate) fn pages() -> Vec<super::view::check::Registered> {
         register::<SetupPage, ConsoleShell>(sample_frame()),
         register::<PasswordPage, ConsoleShell>(sample_frame()),
         register::<MessagePage, ConsoleShell>(sample_frame()),
+        register::<DashboardPage, ConsoleShell>(sample_frame()),
+        register::<LoginPage, ConsoleShell>(sample_frame()),
+        register::<OtpPage, ConsoleShell>(sample_frame()),
+        register::<SigninLinkPage, ConsoleShell>(sample_frame()),
+        register::<UnitsPage, ConsoleShell>(sample_frame()),
+        register::<StaffPage, ConsoleShell>(sample_frame()),
+        register::<GrantsPage, ConsoleShell>(sample_frame()),
+        register::<AuditPage, ConsoleShell>(sample_frame()),
+        register::<SmsPage, ConsoleShell>(sample_frame()),
+        register::<NoticesPage, ConsoleShell>(sample_frame()),
+        register::<AccessPage, ConsoleShell>(sample_frame()),
     ]
 }
 
@@ -194,8 +206,26 @@ pub fn message(
     render(app, req, status, &frame(app, actor, &p.heading, ""), p)
 }
 
-/// Field messages of a form that failed validation.
-pub type Fields = std::collections::BTreeMap<String, String>;
+/// A page in the console frame, ready to render.
+pub struct Framed<P: Page>(pub ConsoleShell, pub P);
+
+impl<P: Page> Framed<P> {
+    pub fn render(&self, app: &App, req: &Request, status: StatusCode) -> Response {
+        render(app, req, status, &self.0, &self.1)
+    }
+}
+
+page_type!(DashboardPage = "console/dashboard.html" { stats: Val, me_grants: Val });
+page_type!(LoginPage = "console/login.html" { error: Val, fields: Val, username: Val });
+page_type!(OtpPage = "console/otp.html" { phone_masked: Val, resend_in: Val, action: Val, resend_action: Val, error: Val });
+page_type!(SigninLinkPage = "console/signin_link.html" { username: Val });
+page_type!(UnitsPage = "console/units.html" { rows: Val, manageable: Val, manageable_ids: Val, error: Val, form: Val });
+page_type!(StaffPage = "console/staff.html" { staff: Val, manageable: Val, error: Val, fields: Val, form: Val });
+page_type!(GrantsPage = "console/grants.html" { person: Val, units: Val, groups: Val, other_units: Val, error: Val });
+page_type!(AuditPage = "console/audit.html" { entries: Val, actions: Val, filter: Val });
+page_type!(SmsPage = "console/sms.html" { messages: Val, provider: Val });
+page_type!(NoticesPage = "console/notices.html" {});
+page_type!(AccessPage = "console/access_requests.html" { items: Val, groups: Val, status: Val, error: Val });
 
 /// `console/setup.html`: create the first province admin.
 #[derive(serde::Serialize, Default)]
@@ -277,11 +307,14 @@ async fn dashboard(req: &Request, Data(app): Data<&Arc<App>>) -> Response {
         .iter()
         .map(|g| context! { unit => tree.name(g.unit), perms => g.perms.iter().map(|p| p.label_vi()).collect::<Vec<_>>() })
         .collect();
-    let ctx = context! { ..shell(app, Some(&actor), "Dashboard", "dashboard"), ..context! {
-        stats => context! { units => rows.len(), eligible => rows.iter().filter(|r| r.eligible).count(), staff => staff_count },
-        me_grants => grants,
-    }};
-    page(app, req, "console/dashboard.html", StatusCode::OK, ctx)
+    let ctx = Framed(
+        frame(app, Some(&actor), "Dashboard", "dashboard"),
+        page_ctx!(DashboardPage {
+            stats => context! { units => rows.len(), eligible => rows.iter().filter(|r| r.eligible).count(), staff => staff_count },
+            me_grants => grants,
+        }),
+    );
+    ctx.render(app, req, StatusCode::OK)
 }
 
 #[handler]
@@ -289,13 +322,11 @@ async fn login_page(req: &Request, Data(app): Data<&Arc<App>>) -> Response {
     if super::ctx::current(app, req, true).await.is_some() {
         return redirect("/quan-tri");
     }
-    page(
-        app,
-        req,
-        "console/login.html",
-        StatusCode::OK,
-        shell(app, None, "Đăng nhập", ""),
+    Framed(
+        frame(app, None, "Đăng nhập", ""),
+        page_ctx!(LoginPage { error => None::<String>, fields => Fields::new(), username => "" }),
     )
+    .render(app, req, StatusCode::OK)
 }
 
 #[handler]
@@ -316,8 +347,11 @@ async fn login_submit(req: &Request, body: Body, Data(app): Data<&Arc<App>>) -> 
     {
         Ok(s) => redirect(&format!("/quan-tri/xac-thuc/{}", s.flow_id)),
         Err(e) => {
-            let ctx = context! { ..shell(app, None, "Đăng nhập", ""), ..context! { error => e.to_string(), fields => e.field_map().cloned().unwrap_or_default(), username => form.text("username") } };
-            page(app, req, "console/login.html", status_of(&e), ctx)
+            let ctx = Framed(
+                frame(app, None, "Đăng nhập", ""),
+                page_ctx!(LoginPage { error => e.to_string(), fields => e.field_map().cloned().unwrap_or_default(), username => form.text("username") }),
+            );
+            ctx.render(app, req, status_of(&e))
         }
     }
 }
@@ -327,33 +361,35 @@ fn otp_ctx(
     flow: &str,
     s: &staff_login::Started,
     error: Option<String>,
-) -> minijinja::Value {
-    context! { ..shell(app, None, "Xác thực OTP", ""), ..context! {
-        phone_masked => s.phone_masked.clone(),
-        resend_in => s.resend_in,
-        action => format!("/quan-tri/xac-thuc/{flow}"),
-        resend_action => format!("/quan-tri/xac-thuc/{flow}/gui-lai"),
-        error => error,
-    }}
+) -> Framed<OtpPage> {
+    Framed(
+        frame(app, None, "Xác thực OTP", ""),
+        page_ctx!(OtpPage {
+            phone_masked => s.phone_masked.clone(),
+            resend_in => s.resend_in,
+            action => format!("/quan-tri/xac-thuc/{flow}"),
+            resend_action => format!("/quan-tri/xac-thuc/{flow}/gui-lai"),
+            error => error,
+        }),
+    )
 }
 
 #[handler]
 async fn otp_page(req: &Request, Path(flow): Path<String>, Data(app): Data<&Arc<App>>) -> Response {
     match staff_login::describe(app, &flow, true).await {
-        Ok(s) => page(
-            app,
-            req,
-            "console/otp.html",
-            StatusCode::OK,
-            otp_ctx(app, &flow, &s, None),
-        ),
+        Ok(s) => otp_ctx(app, &flow, &s, None).render(app, req, StatusCode::OK),
         Err(e) => expired_login(app, req, &e),
     }
 }
 
 fn expired_login(app: &App, req: &Request, e: &AppError) -> Response {
-    let ctx = context! { ..shell(app, None, "Đã hết hạn", ""), ..context! { heading => "Phiên đăng nhập đã hết hạn", message => e.to_string(), link => "/quan-tri/dang-nhap", link_text => "Đăng nhập lại" } };
-    page(app, req, "console/message.html", status_of(e), ctx)
+    let p = MessagePage {
+        heading: "Phiên đăng nhập đã hết hạn".into(),
+        message: e.to_string(),
+        link: Some("/quan-tri/dang-nhap".into()),
+        link_text: "Đăng nhập lại".into(),
+    };
+    message(app, req, None, status_of(e), &p)
 }
 
 #[handler]
@@ -379,13 +415,7 @@ async fn otp_submit(
         }
         Err(e @ AppError::Gone(_)) => expired_login(app, req, &e),
         Err(e) => match staff_login::describe(app, &flow, true).await {
-            Ok(s) => page(
-                app,
-                req,
-                "console/otp.html",
-                status_of(&e),
-                otp_ctx(app, &flow, &s, Some(e.to_string())),
-            ),
+            Ok(s) => otp_ctx(app, &flow, &s, Some(e.to_string())).render(app, req, status_of(&e)),
             Err(e2) => expired_login(app, req, &e2),
         },
     }
@@ -405,13 +435,7 @@ async fn otp_resend(
         Ok(_) => redirect(&format!("/quan-tri/xac-thuc/{flow}")),
         Err(e @ AppError::Gone(_)) => expired_login(app, req, &e),
         Err(e) => match staff_login::describe(app, &flow, true).await {
-            Ok(s) => page(
-                app,
-                req,
-                "console/otp.html",
-                status_of(&e),
-                otp_ctx(app, &flow, &s, Some(e.to_string())),
-            ),
+            Ok(s) => otp_ctx(app, &flow, &s, Some(e.to_string())).render(app, req, status_of(&e)),
             Err(e2) => expired_login(app, req, &e2),
         },
     }
@@ -462,9 +486,16 @@ async fn password_submit(req: &Request, body: Body, Data(app): Data<&Arc<App>>) 
     .await
     {
         Ok(token) => {
-            let ctx = context! { ..shell(app, Some(&actor), "Đổi mật khẩu", "password"), ..context! { heading => "Đổi mật khẩu thành công", message => "Mật khẩu mới đã được lưu. Các phiên đăng nhập khác của anh/chị đã kết thúc.", link => "/quan-tri", link_text => "Về trang chủ" } };
+            let p = MessagePage {
+                heading: "Đổi mật khẩu thành công".into(),
+                message:
+                    "Mật khẩu mới đã được lưu. Các phiên đăng nhập khác của anh/chị đã kết thúc."
+                        .into(),
+                link: Some("/quan-tri".into()),
+                link_text: "Về trang chủ".into(),
+            };
             with_cookie(
-                page(app, req, "console/message.html", StatusCode::OK, ctx),
+                message(app, req, Some(&actor), StatusCode::OK, &p),
                 &session_cookie(&token, secure(app)),
             )
         }
@@ -494,8 +525,11 @@ async fn setup_page(
         }
     };
     if let Some(username) = kind {
-        let ctx = context! { ..shell(app, None, "Đăng nhập một lần", ""), ..context! { username => username } };
-        return page(app, req, "console/signin_link.html", StatusCode::OK, ctx);
+        let ctx = Framed(
+            frame(app, None, "Đăng nhập một lần", ""),
+            page_ctx!(SigninLinkPage { username => username }),
+        );
+        return ctx.render(app, req, StatusCode::OK);
     }
     let frame = frame(app, None, "Thiết lập ban đầu", "");
     render(app, req, StatusCode::OK, &frame, &SetupPage::default())
@@ -557,13 +591,16 @@ async fn setup_submit(
     }
 }
 
-fn units_ctx(app: &App, actor: &Actor, error: Option<String>, name: &str) -> minijinja::Value {
+fn units_ctx(app: &App, actor: &Actor, error: Option<String>, name: &str) -> Framed<UnitsPage> {
     let tree = app.tree();
     let manageable = admin::manageable_units(app, &actor.account);
     let ids: Vec<u64> = manageable.iter().map(|r| r.id).collect();
-    context! { ..shell(app, Some(actor), "Đơn vị", "units"), ..context! {
-        rows => super::ctx::v(&tree.rows()), manageable => super::ctx::v(&manageable), manageable_ids => ids, error => error, form => context! { name => name },
-    }}
+    Framed(
+        frame(app, Some(actor), "Đơn vị", "units"),
+        page_ctx!(UnitsPage {
+            rows => super::ctx::v(&tree.rows()), manageable => super::ctx::v(&manageable), manageable_ids => ids, error => error, form => context! { name => name },
+        }),
+    )
 }
 
 fn require_unit_admin(actor: &Actor) -> Result<(), AppError> {
@@ -583,13 +620,7 @@ async fn units_page(req: &Request, Data(app): Data<&Arc<App>>) -> Response {
     if let Err(e) = require_unit_admin(&actor) {
         return error_page(app, req, Some(&actor), &e);
     }
-    page(
-        app,
-        req,
-        "console/units.html",
-        StatusCode::OK,
-        units_ctx(app, &actor, None, ""),
-    )
+    units_ctx(app, &actor, None, "").render(app, req, StatusCode::OK)
 }
 
 fn parse_id(s: &str) -> Option<u64> {
@@ -609,12 +640,10 @@ async fn unit_create(req: &Request, body: Body, Data(app): Data<&Arc<App>>) -> R
     let parent = parse_id(&form.text("parent_id"));
     match admin::create_unit(app, &actor, &form.text("name"), parent).await {
         Ok(_) => redirect("/quan-tri/don-vi?ok=don-vi"),
-        Err(e) => page(
+        Err(e) => units_ctx(app, &actor, Some(e.to_string()), &form.text("name")).render(
             app,
             req,
-            "console/units.html",
             status_of(&e),
-            units_ctx(app, &actor, Some(e.to_string()), &form.text("name")),
         ),
     }
 }
@@ -639,13 +668,7 @@ async fn unit_rename(
     };
     match admin::rename_unit(app, &actor, id, &form.text("name")).await {
         Ok(_) => redirect("/quan-tri/don-vi?ok=don-vi"),
-        Err(e) => page(
-            app,
-            req,
-            "console/units.html",
-            status_of(&e),
-            units_ctx(app, &actor, Some(e.to_string()), ""),
-        ),
+        Err(e) => units_ctx(app, &actor, Some(e.to_string()), "").render(app, req, status_of(&e)),
     }
 }
 
@@ -655,7 +678,7 @@ async fn staff_ctx(
     error: Option<String>,
     fields: Option<std::collections::BTreeMap<String, String>>,
     form: Option<&super::ctx::FormData>,
-) -> minijinja::Value {
+) -> Framed<StaffPage> {
     let tree = app.tree();
     let list = admin::visible_staff(app, &actor.account)
         .await
@@ -672,10 +695,13 @@ async fn staff_ctx(
         })
         .collect();
     let f = form.cloned().unwrap_or_default();
-    context! { ..shell(app, Some(actor), "Cán bộ và phân quyền", "staff"), ..context! {
-        staff => rows, manageable => super::ctx::v(&admin::manageable_units(app, &actor.account)), error => error, fields => fields.unwrap_or_default(),
-        form => context! { username => f.text("username"), full_name => f.text("full_name"), id_number => f.text("id_number"), phone => f.text("phone"), email => f.text("email"), unit_id => f.text("unit_id") },
-    }}
+    Framed(
+        frame(app, Some(actor), "Cán bộ và phân quyền", "staff"),
+        page_ctx!(StaffPage {
+            staff => rows, manageable => super::ctx::v(&admin::manageable_units(app, &actor.account)), error => error, fields => fields.unwrap_or_default(),
+            form => context! { username => f.text("username"), full_name => f.text("full_name"), id_number => f.text("id_number"), phone => f.text("phone"), email => f.text("email"), unit_id => f.text("unit_id") },
+        }),
+    )
 }
 
 #[handler]
@@ -688,7 +714,7 @@ async fn staff_page(req: &Request, Data(app): Data<&Arc<App>>) -> Response {
         return error_page(app, req, Some(&actor), &e);
     }
     let ctx = staff_ctx(app, &actor, None, None, None).await;
-    page(app, req, "console/staff.html", StatusCode::OK, ctx)
+    ctx.render(app, req, StatusCode::OK)
 }
 
 #[handler]
@@ -724,7 +750,7 @@ async fn staff_create(req: &Request, body: Body, Data(app): Data<&Arc<App>>) -> 
                 Some(&form),
             )
             .await;
-            page(app, req, "console/staff.html", status_of(&e), ctx)
+            ctx.render(app, req, status_of(&e))
         }
     }
 }
@@ -740,7 +766,7 @@ async fn grants_ctx(
     username: &str,
     extra_unit: Option<u64>,
     error: Option<String>,
-) -> Result<minijinja::Value, AppError> {
+) -> Result<Framed<GrantsPage>, AppError> {
     let u = username.to_string();
     let person = app
         .db(move |app| Ok(app.store.read(|r| accounts::get(r, &u))?))
@@ -788,12 +814,13 @@ async fn grants_ctx(
         .into_iter()
         .filter(|r| !unit_ids.contains(&r.id))
         .collect();
-    Ok(
-        context! { ..shell(app, Some(actor), "Phân quyền", "staff"), ..context! {
+    Ok(Framed(
+        frame(app, Some(actor), "Phân quyền", "staff"),
+        page_ctx!(GrantsPage {
             person => context! { username => person.username, full_name => person.full_name },
             units => units, groups => groups, other_units => super::ctx::v(&others), error => error,
-        }},
-    )
+        }),
+    ))
 }
 
 #[handler]
@@ -811,7 +838,7 @@ async fn grants_page(
         return error_page(app, req, Some(&actor), &e);
     }
     match grants_ctx(app, &actor, &username, q.unit, None).await {
-        Ok(ctx) => page(app, req, "console/grants.html", StatusCode::OK, ctx),
+        Ok(ctx) => ctx.render(app, req, StatusCode::OK),
         Err(e) => error_page(app, req, Some(&actor), &e),
     }
 }
@@ -851,7 +878,7 @@ async fn grants_submit(
     match admin::set_grants(app, &actor, &username, unit, perms).await {
         Ok(_) => redirect(&format!("/quan-tri/can-bo/{username}?ok=phan-quyen")),
         Err(e) => match grants_ctx(app, &actor, &username, Some(unit), Some(e.to_string())).await {
-            Ok(ctx) => page(app, req, "console/grants.html", status_of(&e), ctx),
+            Ok(ctx) => ctx.render(app, req, status_of(&e)),
             Err(e2) => error_page(app, req, Some(&actor), &e2),
         },
     }
@@ -912,10 +939,13 @@ async fn audit_page(
         .iter()
         .map(|(code, label)| context! { code => *code, label => *label })
         .collect();
-    let ctx = context! { ..shell(app, Some(&actor), "Nhật ký hệ thống", "audit"), ..context! {
-        entries => rows, actions => actions, filter => context! { actor => q.actor, action => q.action, from => q.from, to => q.to },
-    }};
-    page(app, req, "console/audit.html", StatusCode::OK, ctx)
+    let ctx = Framed(
+        frame(app, Some(&actor), "Nhật ký hệ thống", "audit"),
+        page_ctx!(AuditPage {
+            entries => rows, actions => actions, filter => context! { actor => q.actor, action => q.action, from => q.from, to => q.to },
+        }),
+    );
+    ctx.render(app, req, StatusCode::OK)
 }
 
 #[handler]
@@ -946,8 +976,11 @@ async fn sms_page(req: &Request, Data(app): Data<&Arc<App>>) -> Response {
         crate::config::SmsProvider::Esms => "esms",
         crate::config::SmsProvider::SpeedSms => "speedsms",
     };
-    let ctx = context! { ..shell(app, Some(&actor), "Tin nhắn SMS", "sms"), ..context! { messages => rows, provider => provider } };
-    page(app, req, "console/sms.html", StatusCode::OK, ctx)
+    let ctx = Framed(
+        frame(app, Some(&actor), "Tin nhắn SMS", "sms"),
+        page_ctx!(SmsPage { messages => rows, provider => provider }),
+    );
+    ctx.render(app, req, StatusCode::OK)
 }
 
 #[handler]
@@ -956,13 +989,11 @@ async fn notices_page(req: &Request, Data(app): Data<&Arc<App>>) -> Response {
         Ok(a) => a,
         Err(r) => return r,
     };
-    page(
-        app,
-        req,
-        "console/notices.html",
-        StatusCode::OK,
-        shell(app, Some(&actor), "Thông báo", "notices"),
+    Framed(
+        frame(app, Some(&actor), "Thông báo", "notices"),
+        NoticesPage::default(),
     )
+    .render(app, req, StatusCode::OK)
 }
 
 #[allow(dead_code)]
@@ -980,7 +1011,7 @@ async fn access_ctx(
     actor: &Actor,
     status: &str,
     error: Option<String>,
-) -> minijinja::Value {
+) -> Framed<AccessPage> {
     use crate::store::access_requests::Status;
     let st = Status::parse(status).unwrap_or(Status::Pending);
     let list = crate::flows::access_requests::visible(app, actor, Some(st))
@@ -1011,7 +1042,10 @@ async fn access_ctx(
         .iter()
         .map(|g| context! { name => *g, perms => Permission::ALL.iter().filter(|p| p.group_vi() == *g).map(|p| context! { key => p.as_str(), label => p.label_vi() }).collect::<Vec<_>>() })
         .collect();
-    context! { ..shell(app, Some(actor), "Yêu cầu cấp quyền", "access"), ..context! { items => items, groups => groups, status => st.as_str(), error => error } }
+    Framed(
+        frame(app, Some(actor), "Yêu cầu cấp quyền", "access"),
+        page_ctx!(AccessPage { items => items, groups => groups, status => st.as_str(), error => error }),
+    )
 }
 
 #[handler]
@@ -1028,13 +1062,7 @@ async fn access_page(
         return error_page(app, req, Some(&actor), &AppError::Forbidden);
     }
     let ctx = access_ctx(app, &actor, q.status.as_deref().unwrap_or("pending"), None).await;
-    page(
-        app,
-        req,
-        "console/access_requests.html",
-        StatusCode::OK,
-        ctx,
-    )
+    ctx.render(app, req, StatusCode::OK)
 }
 
 #[handler]
@@ -1068,7 +1096,7 @@ async fn access_approve(
         Ok(_) => redirect("/quan-tri/yeu-cau-cap-quyen?ok=duyet"),
         Err(e) => {
             let ctx = access_ctx(app, &actor, "pending", Some(e.to_string())).await;
-            page(app, req, "console/access_requests.html", status_of(&e), ctx)
+            ctx.render(app, req, status_of(&e))
         }
     }
 }
@@ -1095,7 +1123,7 @@ async fn access_reject(
         Ok(_) => redirect("/quan-tri/yeu-cau-cap-quyen?ok=tu-choi"),
         Err(e) => {
             let ctx = access_ctx(app, &actor, "pending", Some(e.to_string())).await;
-            page(app, req, "console/access_requests.html", status_of(&e), ctx)
+            ctx.render(app, req, status_of(&e))
         }
     }
 }

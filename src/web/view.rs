@@ -20,6 +20,10 @@ pub trait Page: Serialize {
     /// The template's name under `web/templates/`.
     const TEMPLATE: &'static str;
 
+    /// Whether the test renders the default value (false for pages of
+    /// opaque [`Val`] fields, which are checked by name).
+    const RENDER_DEFAULT: bool = true;
+
     /// Filled examples for the render-every-template test (the default one
     /// is always rendered too). Fill every `Option` and give every list an
     /// element, so that each branch of the template is rendered once.
@@ -29,6 +33,65 @@ pub trait Page: Serialize {
     {
         Vec::new()
     }
+}
+
+/// A nested value a page passes through as it is (a list of rows, a
+/// record): the page's struct names it, so the template cannot read a
+/// top-level name the handler did not give. Empty (a map with no keys) by
+/// default; the template test does not look inside an empty one.
+#[derive(Serialize, Clone, Debug)]
+#[serde(transparent)]
+pub struct Val(pub minijinja::Value);
+
+impl Default for Val {
+    fn default() -> Self {
+        Val(minijinja::Value::from(std::collections::BTreeMap::<
+            String,
+            String,
+        >::new()))
+    }
+}
+
+impl From<minijinja::Value> for Val {
+    fn from(v: minijinja::Value) -> Self {
+        Val(v)
+    }
+}
+
+impl Val {
+    /// Any serialisable value.
+    pub fn of<T: Serialize>(x: &T) -> Val {
+        Val(minijinja::Value::from(minijinja::value::Serde(x)))
+    }
+}
+
+/// Field messages of a form that failed validation (an open map: a field
+/// without an error has no key).
+pub type Fields = std::collections::BTreeMap<String, String>;
+
+/// Declares a page: its struct (every value its template reads) and its
+/// template. `samples` (optional) are filled examples for the test.
+#[macro_export]
+macro_rules! page_type {
+    ($(#[$m:meta])* $name:ident = $tmpl:literal { $($(#[$fm:meta])* $field:ident : $ty:ty),* $(,)? }) => {
+        $(#[$m])*
+        #[derive(serde::Serialize, Default)]
+        pub struct $name { $($(#[$fm])* pub $field: $ty),* }
+        impl $crate::web::view::Page for $name {
+            const TEMPLATE: &'static str = $tmpl;
+            const RENDER_DEFAULT: bool = false;
+        }
+    };
+}
+
+/// Builds a page struct declared with [`page_type!`] whose fields are
+/// [`Val`]: every field must be given (the compiler checks), each value
+/// converted as `minijinja::context!` would.
+#[macro_export]
+macro_rules! page_ctx {
+    ($name:ident { $($k:ident => $e:expr),* $(,)? }) => {
+        $name { $($k: $crate::web::view::Val(minijinja::Value::from($e))),* }
+    };
 }
 
 /// What every page reads, whatever its area.
@@ -182,6 +245,8 @@ pub mod check {
     pub struct Registered {
         pub template: &'static str,
         pub contexts: Vec<Value>,
+        /// The first context that is also rendered.
+        pub render_from: usize,
     }
 
     /// Registers a page type, rendered in the frame `S::default()` and a
@@ -207,6 +272,9 @@ pub mod check {
         Registered {
             template: P::TEMPLATE,
             contexts,
+            // A page of `Val` fields has empty defaults that a template
+            // cannot compute with: checked by name only.
+            render_from: if P::RENDER_DEFAULT { 0 } else { 2 },
         }
     }
 
@@ -255,6 +323,8 @@ pub mod check {
             return true;
         };
         match v.kind() {
+            // An empty map is opaque (a `Val` default, an open map).
+            ValueKind::Map if v.len() == Some(0) => true,
             ValueKind::Map => match v.get_attr(first) {
                 Ok(x) if !x.is_undefined() => readable(&x, rest),
                 _ => false,
@@ -307,7 +377,7 @@ pub mod check {
         // is a normal "no message"; every other name was checked above.
         let mut lenient = env.clone();
         lenient.set_undefined_behavior(UndefinedBehavior::Lenient);
-        for (i, c) in r.contexts.iter().enumerate() {
+        for (i, c) in r.contexts.iter().enumerate().skip(r.render_from) {
             if let Err(e) = lenient
                 .get_template(r.template)
                 .and_then(|t| t.render(c.clone()))

@@ -1298,7 +1298,7 @@ async fn browser_staff_creates_account_end_to_end() {
         "Thông tin công dân",
         "Thông tin cán bộ",
         "Yêu cầu số điện thoại của chính chủ",
-        "Chọn đơn vị là Bộ phận 1 của cán bộ đang làm việc",
+        "Chọn đơn vị là Bộ phận một cửa nơi cán bộ đang làm việc",
         "Đề nghị đính kèm 1 file định dạng file doc, docx, pdf gồm 2 mặt CCCD/CMND",
     ] {
         assert!(body.contains(label), "form lacks {label}");
