@@ -10,8 +10,9 @@ use poem::http::{StatusCode, header};
 use poem::web::{Data, Path, Query};
 use poem::{Body, FromRequest, Request, Response, Route, get, handler, post};
 
-use super::console::{error_page, shell, staff};
-use super::ctx::{page, read_form, redirect, status_of, v};
+use super::console::{Framed, error_page, frame, staff};
+use super::ctx::{read_form, redirect, status_of, v};
+use super::view::{Fields, Val, render};
 use crate::app::App;
 use crate::domain::Permission;
 use crate::error::AppError;
@@ -20,6 +21,7 @@ use crate::flows::{Actor, staff_units};
 use crate::store::citizens::CitizenRecord;
 use crate::upload;
 use crate::util;
+use crate::{page_ctx, page_type};
 
 const BASE: &str = "/quan-tri/tao-tai-khoan-cong-dan";
 const TITLE: &str = "Tạo tài khoản công dân";
@@ -55,16 +57,19 @@ fn file_response(mime: &str, name: &str, bytes: Vec<u8>) -> Response {
 /// reason and who can fix it.
 fn no_permission(app: &App, req: &Request, actor: &Actor) -> Response {
     let units = staff_units::for_staff(app, &actor.account);
-    let ctx = context! { ..shell(app, Some(actor), TITLE, "citizen"), ..context! {
-        forbidden => true, reason => v(&units.reason), filter => context! {}, units => Vec::<u8>::new(),
+    let p = page_ctx!(CitizenListPage {
+        forbidden => true, reason => v(&units.reason), filter => context! {},
+        filter_units => Vec::<u8>::new(),
         items => Vec::<u8>::new(), total => 0, page => 1, pages => 1,
-    }};
-    page(
+        first_index => 0, prev_link => None::<String>, next_link => None::<String>,
+        error => None::<String>, fields => Fields::new(),
+    });
+    render(
         app,
         req,
-        "console/citizen_accounts.html",
         StatusCode::FORBIDDEN,
-        ctx,
+        &frame(app, Some(actor), TITLE, "citizen"),
+        &p,
     )
 }
 
@@ -111,16 +116,17 @@ async fn list_page(
         frame.flash =
             Some("Đã hủy yêu cầu tạo tài khoản. Mã OTP đã gửi không còn hiệu lực.".into());
     }
-    let ctx = context! { ..minijinja::Value::from(minijinja::value::Serde(frame)), ..context! {
+    let p = page_ctx!(CitizenListPage {
+        forbidden => false,
         reason => v(&units.reason),
         filter => v(&f), filter_units => v(&filter_units),
         items => items, total => total, page => page_no, pages => pages,
         first_index => (page_no - 1) * per_page,
         prev_link => (page_no > 1).then(|| format!("{BASE}?{q}&page={}", page_no - 1)),
         next_link => (page_no < pages).then(|| format!("{BASE}?{q}&page={}", page_no + 1)),
-        error => error, fields => fields,
-    }};
-    page(app, req, "console/citizen_accounts.html", status, ctx)
+        error => error, fields => fields.unwrap_or_default(),
+    });
+    render(app, req, status, &frame, &p)
 }
 
 /// Context of the Thêm mới page. `form` = the values typed so far; with
@@ -134,20 +140,23 @@ fn new_ctx(
     lookup: Option<&ca::Lookup>,
     error: Option<String>,
     fields: Option<std::collections::BTreeMap<String, String>>,
-) -> minijinja::Value {
+) -> Framed<CitizenNewPage> {
     let units = staff_units::for_staff(app, &actor.account);
     let selectable: Vec<&staff_units::UnitChoice> =
         units.units.iter().filter(|u| u.selectable).collect();
-    context! { ..shell(app, Some(actor), TITLE, "citizen"), ..context! {
-        show_form => show_form, form => form, lookup => v(&lookup), error => error, fields => fields,
-        units => v(&selectable), reason => v(&units.reason),
-        staff => context! {
-            full_name => actor.account.full_name.clone(),
-            phone => actor.account.phone.clone(),
-            now => util::fmt_time(app.now()),
-        },
-        max_mb => upload::MAX_SCAN_BYTES / (1024 * 1024),
-    }}
+    Framed(
+        frame(app, Some(actor), TITLE, "citizen"),
+        page_ctx!(CitizenNewPage {
+            show_form => show_form, form => form, lookup => v(&lookup), error => error, fields => fields.unwrap_or_default(),
+            units => v(&selectable), reason => v(&units.reason),
+            staff => context! {
+                full_name => actor.account.full_name.clone(),
+                phone => actor.account.phone.clone(),
+                now => util::fmt_time(app.now()),
+            },
+            max_mb => upload::MAX_SCAN_BYTES / (1024 * 1024),
+        }),
+    )
 }
 
 #[handler]
@@ -160,7 +169,7 @@ async fn new_page(req: &Request, Data(app): Data<&Arc<App>>) -> Response {
         return no_permission(app, req, &actor);
     }
     let ctx = new_ctx(app, &actor, false, context! {}, None, None, None);
-    page(app, req, "console/citizen_new.html", StatusCode::OK, ctx)
+    ctx.render(app, req, StatusCode::OK)
 }
 
 #[handler]
@@ -189,7 +198,7 @@ async fn lookup_submit(req: &Request, body: Body, Data(app): Data<&Arc<App>>) ->
                 None,
                 None,
             );
-            page(app, req, "console/citizen_new.html", StatusCode::OK, ctx)
+            ctx.render(app, req, StatusCode::OK)
         }
         Err(e) => {
             let ctx = new_ctx(
@@ -201,7 +210,7 @@ async fn lookup_submit(req: &Request, body: Body, Data(app): Data<&Arc<App>>) ->
                 Some(e.to_string()),
                 e.field_map().cloned(),
             );
-            page(app, req, "console/citizen_new.html", status_of(&e), ctx)
+            ctx.render(app, req, status_of(&e))
         }
     }
 }
@@ -240,7 +249,7 @@ async fn create_submit(req: &Request, body: Body, Data(app): Data<&Arc<App>>) ->
                 Some(e.to_string()),
                 e.field_map().cloned(),
             );
-            return page(app, req, "console/citizen_new.html", status_of(&e), ctx);
+            return ctx.render(app, req, status_of(&e));
         }
     };
     let csrf = super::ctx::cookie(req, super::ctx::CSRF_COOKIE);
@@ -281,7 +290,7 @@ async fn create_submit(req: &Request, body: Body, Data(app): Data<&Arc<App>>) ->
                 Some(e.to_string()),
                 Some(fields),
             );
-            page(app, req, "console/citizen_new.html", status_of(&e), ctx)
+            ctx.render(app, req, status_of(&e))
         }
     }
 }
@@ -303,13 +312,15 @@ async fn render_request(
         Ok(r) => {
             let status = error.as_ref().map_or(StatusCode::OK, |e| e.0);
             let unit_name = app.tree().name(r.data.unit);
-            let ctx = context! { ..shell(app, Some(actor), TITLE, "citizen"), ..context! {
+            let mut fr = frame(app, Some(actor), TITLE, "citizen");
+            fr.flash = flash.map(|f| f.to_string());
+            let p = page_ctx!(CitizenRequestPage {
                 r => v(&r), unit_name => unit_name, created => util::fmt_time(r.data.created_at),
                 base => format!("{BASE}/yeu-cau/{}", r.id),
-                flash => flash, error => error.map(|e| e.1),
+                error => error.map(|e| e.1),
                 size_kb => r.data.scan.size.div_ceil(1024),
-            }};
-            page(app, req, "console/citizen_request.html", status, ctx)
+            });
+            render(app, req, status, &fr, &p)
         }
         Err(e) => error_page(app, req, Some(actor), &e),
     }
@@ -422,11 +433,13 @@ async fn confirm(
             error_page(app, req, Some(&actor), &e)
         }
         Err(e @ AppError::Conflict(_)) => {
-            let ctx = context! { ..shell(app, Some(&actor), TITLE, "citizen"), ..context! {
-                heading => "Công dân đã có tài khoản", message => e.to_string(),
-                link => BASE, link_text => "Về danh sách",
-            }};
-            page(app, req, "console/message.html", StatusCode::CONFLICT, ctx)
+            let p = super::console::MessagePage {
+                heading: "Công dân đã có tài khoản".into(),
+                message: e.to_string(),
+                link: Some(BASE.into()),
+                link_text: "Về danh sách".into(),
+            };
+            super::console::message(app, req, Some(&actor), StatusCode::CONFLICT, &p)
         }
         Err(e) => {
             render_request(
@@ -485,14 +498,20 @@ async fn detail_page(
             n
         }
     };
-    let ctx = context! { ..shell(app, Some(&actor), TITLE, "citizen"), ..context! {
+    let p = page_ctx!(CitizenDetailPage {
         rec => v(&rec), created => util::fmt_time(rec.created_at), unit_name => unit_name,
         just_created => q.moi.is_some(), phone_masked => phone_masked,
         base => format!("{BASE}/tai-khoan/{}", rec.seq),
         scan_kind => rec.scan.kind.ext().to_uppercase(), size_kb => rec.scan.size.div_ceil(1024),
         portal_url => app.cfg.public_url.clone(),
-    }};
-    page(app, req, "console/citizen_detail.html", StatusCode::OK, ctx)
+    });
+    render(
+        app,
+        req,
+        StatusCode::OK,
+        &frame(app, Some(&actor), TITLE, "citizen"),
+        &p,
+    )
 }
 
 #[handler]
@@ -539,8 +558,31 @@ async fn form_download(
     }
 }
 
+page_type!(CitizenListPage = "console/citizen_accounts.html" {
+    forbidden: Val, reason: Val, filter: Val, filter_units: Val, items: Val, total: Val,
+    page: Val, pages: Val, first_index: Val, prev_link: Val, next_link: Val, error: Val, fields: Val,
+});
+page_type!(CitizenNewPage = "console/citizen_new.html" {
+    show_form: Val, form: Val, lookup: Val, error: Val, fields: Val, units: Val, reason: Val,
+    staff: Val, max_mb: Val,
+});
+page_type!(CitizenRequestPage = "console/citizen_request.html" {
+    r: Val, unit_name: Val, created: Val, base: Val, error: Val, size_kb: Val,
+});
+page_type!(CitizenDetailPage = "console/citizen_detail.html" {
+    rec: Val, created: Val, unit_name: Val, just_created: Val, phone_masked: Val, base: Val,
+    scan_kind: Val, size_kb: Val, portal_url: Val,
+});
+
 /// This module's page types, for the template tests.
 #[cfg(test)]
 pub(crate) fn pages() -> Vec<super::view::check::Registered> {
-    Vec::new()
+    use super::console::sample_frame;
+    use super::view::check::register;
+    vec![
+        register::<CitizenListPage, super::view::ConsoleShell>(sample_frame()),
+        register::<CitizenNewPage, super::view::ConsoleShell>(sample_frame()),
+        register::<CitizenRequestPage, super::view::ConsoleShell>(sample_frame()),
+        register::<CitizenDetailPage, super::view::ConsoleShell>(sample_frame()),
+    ]
 }
