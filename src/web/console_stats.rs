@@ -5,18 +5,18 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{Datelike, NaiveDate};
-use minijinja::context;
 use poem::http::StatusCode;
 use poem::web::{Data, Path, Query};
 use poem::{IntoResponse, Request, Response, Route, get, handler};
 
-use super::console::{error_page, shell, staff};
-use super::ctx::page;
+use super::console::{Framed, error_page, frame, staff};
+use super::view::Val;
 use crate::app::App;
 use crate::domain::Permission;
 use crate::error::AppError;
 use crate::flows::Actor;
 use crate::store::stats;
+use crate::{page_ctx, page_type};
 
 pub fn routes() -> Route {
     Route::new()
@@ -377,15 +377,18 @@ async fn stats_page(
             Group::Month => "month",
         }
     );
-    let ctx = context! { ..shell(app, Some(&actor), "Thống kê", "stats"), ..context! {
-        tables => super::ctx::v(&tabs),
-        from => range.from.format("%d/%m/%Y").to_string(),
-        to => range.to.format("%d/%m/%Y").to_string(),
-        group => match range.group { Group::Day => "day", Group::Week => "week", Group::Month => "month" },
-        qs => qs,
-        error => error,
-    }};
-    page(app, req, "console/stats.html", StatusCode::OK, ctx)
+    let ctx = Framed(
+        frame(app, Some(&actor), "Thống kê", "stats"),
+        page_ctx!(StatsPage {
+            tables => super::ctx::v(&tabs),
+            from => range.from.format("%d/%m/%Y").to_string(),
+            to => range.to.format("%d/%m/%Y").to_string(),
+            group => match range.group { Group::Day => "day", Group::Week => "week", Group::Month => "month" },
+            qs => qs,
+            error => error,
+        }),
+    );
+    ctx.render(app, req, StatusCode::OK)
 }
 
 fn csv_field(s: &str) -> String {
@@ -453,10 +456,15 @@ async fn csv_export(
         .into_response()
 }
 
+page_type!(StatsPage = "console/stats.html" { tables: Val, from: Val, to: Val, group: Val, qs: Val, error: Val });
+
 /// This module's page types, for the template tests.
 #[cfg(test)]
 pub(crate) fn pages() -> Vec<super::view::check::Registered> {
-    Vec::new()
+    use super::view::check::register;
+    vec![register::<StatsPage, super::view::ConsoleShell>(
+        super::console::sample_frame(),
+    )]
 }
 
 #[cfg(test)]

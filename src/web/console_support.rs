@@ -10,8 +10,9 @@ use poem::http::StatusCode;
 use poem::web::{Data, Path, Query};
 use poem::{Body, Request, Response, Route, get, handler, post};
 
-use super::console::{error_page, shell, staff};
-use super::ctx::{page, read_form, redirect, status_of};
+use super::console::{Framed, error_page, frame, staff};
+use super::ctx::{read_form, redirect, status_of};
+use super::view::Val;
 use crate::app::App;
 use crate::error::AppError;
 use crate::flows::Actor;
@@ -19,6 +20,7 @@ use crate::flows::chat;
 use crate::helpdesk::Lang;
 use crate::store::conversations::{Sender, Ticket, TicketStatus};
 use crate::util;
+use crate::{page_ctx, page_type};
 
 /// Mounted at /quan-tri/ho-tro.
 pub fn support_routes() -> Route {
@@ -143,10 +145,13 @@ async fn list_page(
         .filter(|t| filter.is_none_or(|f| t.status == f))
         .map(|t| ticket_row(app, t))
         .collect();
-    let ctx = context! { ..shell(app, Some(&actor), "Quản lý yêu cầu hỗ trợ", "support"), ..context! {
-        tabs => tabs, rows => rows, all_current => filter.is_none(), total => all.len(),
-    }};
-    page(app, req, "console/support.html", StatusCode::OK, ctx)
+    let ctx = Framed(
+        frame(app, Some(&actor), "Quản lý yêu cầu hỗ trợ", "support"),
+        page_ctx!(SupportListPage {
+            tabs => tabs, rows => rows, all_current => filter.is_none(), total => all.len(),
+        }),
+    );
+    ctx.render(app, req, StatusCode::OK)
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -160,7 +165,7 @@ async fn detail_ctx(
     id: u64,
     draft: &str,
     error: Option<String>,
-) -> Result<minijinja::Value, AppError> {
+) -> Result<Framed<SupportDetailPage>, AppError> {
     let (t, c, msgs) = chat::ticket_detail(app, actor, id).await?;
     let messages: Vec<minijinja::Value> = msgs
         .iter()
@@ -186,15 +191,21 @@ async fn detail_ctx(
         .into_iter()
         .map(|(k, title, text)| context! { key => k, title => title, text => text })
         .collect();
-    Ok(
-        context! { ..shell(app, Some(actor), &format!("Yêu cầu hỗ trợ số {id}"), "support"), ..context! {
+    Ok(Framed(
+        frame(
+            app,
+            Some(actor),
+            &format!("Yêu cầu hỗ trợ số {id}"),
+            "support",
+        ),
+        page_ctx!(SupportDetailPage {
             t => ticket_row(app, &t), messages => messages, canned => canned, draft => draft,
             open => t.status != TicketStatus::Done, error => error,
             lang => if c.lang == Lang::En.code() { "Tiếng Anh" } else { "Tiếng Việt" },
             statuses => TicketStatus::ALL.iter().filter(|s| **s != t.status).map(|s| context! { key => s.as_str(), label => s.label_vi() }).collect::<Vec<_>>(),
             max_len => chat::MAX_STAFF_TEXT,
-        }},
-    )
+        }),
+    ))
 }
 
 fn parse_id(s: &str) -> Result<u64, AppError> {
@@ -228,7 +239,7 @@ async fn detail_page(
         Err(e) => Err(e),
     };
     match r {
-        Ok(ctx) => page(app, req, "console/support_detail.html", StatusCode::OK, ctx),
+        Ok(ctx) => ctx.render(app, req, StatusCode::OK),
         Err(e) => error_page(app, req, Some(&actor), &e),
     }
 }
@@ -266,7 +277,7 @@ async fn reply_submit(
             error_page(app, req, Some(&actor), &e)
         }
         Err(e) => match detail_ctx(app, &actor, id, &text, Some(e.to_string())).await {
-            Ok(ctx) => page(app, req, "console/support_detail.html", status_of(&e), ctx),
+            Ok(ctx) => ctx.render(app, req, status_of(&e)),
             Err(e2) => error_page(app, req, Some(&actor), &e2),
         },
     }
@@ -305,7 +316,7 @@ async fn status_submit(
             error_page(app, req, Some(&actor), &e)
         }
         Err(e) => match detail_ctx(app, &actor, id, "", Some(e.to_string())).await {
-            Ok(ctx) => page(app, req, "console/support_detail.html", status_of(&e), ctx),
+            Ok(ctx) => ctx.render(app, req, status_of(&e)),
             Err(e2) => error_page(app, req, Some(&actor), &e2),
         },
     }
@@ -346,11 +357,14 @@ async fn survey_page(req: &Request, Data(app): Data<&Arc<App>>) -> Response {
             v
         })
         .collect();
-    let ctx = context! { ..shell(app, Some(&actor), "Xử lý phiếu khảo sát", "survey"), ..context! {
-        total => total, average => average, dist => dist, rows => rows,
-        with_comments => list.iter().filter(|t| t.comment.is_some()).count(),
-    }};
-    page(app, req, "console/survey.html", StatusCode::OK, ctx)
+    let ctx = Framed(
+        frame(app, Some(&actor), "Xử lý phiếu khảo sát", "survey"),
+        page_ctx!(SurveyPage {
+            total => total, average => average, dist => dist, rows => rows,
+            with_comments => list.iter().filter(|t| t.comment.is_some()).count(),
+        }),
+    );
+    ctx.render(app, req, StatusCode::OK)
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -393,10 +407,18 @@ async fn unanswered_page(
     .iter()
     .map(|(d, l)| context! { days => *d, label => *l, current => *d == days })
     .collect();
-    let ctx = context! { ..shell(app, Some(&actor), "Câu hỏi chưa có câu trả lời", "unanswered"), ..context! {
-        total => total, groups => groups, periods => periods,
-    }};
-    page(app, req, "console/unanswered.html", StatusCode::OK, ctx)
+    let ctx = Framed(
+        frame(
+            app,
+            Some(&actor),
+            "Câu hỏi chưa có câu trả lời",
+            "unanswered",
+        ),
+        page_ctx!(UnansweredPage {
+            total => total, groups => groups, periods => periods,
+        }),
+    );
+    ctx.render(app, req, StatusCode::OK)
 }
 
 /// `/start` and the like: a command to the bot, one word after a slash.
@@ -409,8 +431,23 @@ fn is_bot_command(text: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
+page_type!(SupportListPage = "console/support.html" { tabs: Val, rows: Val, all_current: Val, total: Val });
+page_type!(SupportDetailPage = "console/support_detail.html" {
+    t: Val, messages: Val, canned: Val, draft: Val, open: Val, error: Val, lang: Val, statuses: Val, max_len: Val,
+});
+page_type!(SurveyPage = "console/survey.html" { total: Val, average: Val, dist: Val, rows: Val, with_comments: Val });
+page_type!(UnansweredPage = "console/unanswered.html" { total: Val, groups: Val, periods: Val });
+
 /// This module's page types, for the template tests.
 #[cfg(test)]
 pub(crate) fn pages() -> Vec<super::view::check::Registered> {
-    Vec::new()
+    use super::console::sample_frame;
+    use super::view::ConsoleShell;
+    use super::view::check::register;
+    vec![
+        register::<SupportListPage, ConsoleShell>(sample_frame()),
+        register::<SupportDetailPage, ConsoleShell>(sample_frame()),
+        register::<SurveyPage, ConsoleShell>(sample_frame()),
+        register::<UnansweredPage, ConsoleShell>(sample_frame()),
+    ]
 }
