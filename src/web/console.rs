@@ -118,11 +118,6 @@ pub fn frame(app: &App, actor: Option<&Actor>, title: &str, nav: &str) -> Consol
     }
 }
 
-/// The console frame as an untyped value (pages not yet typed).
-pub fn shell(app: &App, actor: Option<&Actor>, title: &str, nav: &str) -> minijinja::Value {
-    minijinja::Value::from(minijinja::value::Serde(frame(app, actor, title, nav)))
-}
-
 /// A signed-in frame for the template tests.
 #[cfg(test)]
 pub(crate) fn sample_frame() -> ConsoleShell {

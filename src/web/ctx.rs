@@ -135,22 +135,6 @@ pub fn with_cookie(mut r: Response, cookie: &str) -> Response {
     r
 }
 
-/// Renders a page. `base` is merged with what every page needs.
-/// (Untyped; pages move to [`super::view::render`].)
-pub fn page(
-    app: &App,
-    req: &Request,
-    name: &str,
-    status: StatusCode,
-    ctx: minijinja::Value,
-) -> Response {
-    render_with(app, req, name, status, |csrf| {
-        let mut base = super::view::Base::of(app, csrf);
-        base.saved = super::view::saved_notice(req);
-        minijinja::context! { ..ctx, ..minijinja::Value::from(minijinja::value::Serde(&base)) }
-    })
-}
-
 /// Renders template `name` with the context that `make` builds from the
 /// request's CSRF token, and sets the CSRF cookie when it is new.
 pub fn render_with(

@@ -12,15 +12,15 @@ use poem::{Body, Request, Response, Route, get, handler, post};
 
 use super::api_portal::{masked_id, sign_in_start};
 use super::ctx::{
-    FormData, clear_session_cookie, page, read_form, redirect, session_cookie, status_of,
-    with_cookie,
+    FormData, clear_session_cookie, read_form, redirect, session_cookie, status_of, with_cookie,
 };
-use super::view::{Page, PortalMe, PortalShell};
+use super::view::{Page, PortalMe, PortalShell, Val};
 use crate::app::App;
 use crate::error::AppError;
 use crate::flows::{Actor, admin, password_reset, registration, staff_login};
 use crate::store::accounts::Origin;
 use crate::subscriber::MISMATCH_NOTE;
+use crate::{page_ctx, page_type};
 
 pub fn routes() -> Route {
     Route::new()
@@ -189,6 +189,26 @@ impl Page for MessagePage {
     }
 }
 
+/// A page in the portal frame, ready to render.
+pub struct PFramed<P: Page>(pub PortalShell, pub P);
+
+impl<P: Page> PFramed<P> {
+    pub fn render(&self, app: &App, req: &Request, status: StatusCode) -> Response {
+        super::view::render(app, req, status, &self.0, &self.1)
+    }
+}
+
+page_type!(HomePage = "portal/home.html" {});
+page_type!(InfoPage = "portal/info.html" { heading: Val, paragraphs: Val, items: Val, contact: Val, links: Val });
+page_type!(RegisterChoicePage = "portal/register_choice.html" { kind: Val });
+page_type!(RegisterFormPage = "portal/register_form.html" { form: Val, captcha: Val, note: Val, fields: Val, error: Val });
+page_type!(OtpPage = "portal/otp.html" { note: Val, sent_label: Val, phone_masked: Val, action: Val, resend_action: Val, resend_in: Val, error: Val, notice: Val, flow: Val, login_links: Val, back: Val, back_text: Val });
+page_type!(PasswordPage = "portal/password.html" { heading: Val, lead: Val, action: Val, button: Val, fields: Val, error: Val });
+page_type!(LoginPage = "portal/login.html" { tab: Val, username: Val, captcha: Val, notice: Val, fields: Val, error: Val });
+page_type!(ForgotPage = "portal/forgot.html" { username: Val, captcha: Val, fields: Val, error: Val });
+page_type!(AccountPage = "portal/account.html" { profile: Val, notice: Val });
+page_type!(ChangePasswordPage = "portal/change_password.html" { forced: Val, fields: Val, error: Val });
+
 /// Renders a message page (an error page) in the portal's frame.
 pub fn message(
     app: &App,
@@ -205,18 +225,6 @@ pub fn message(
         link_text: "Về trang chủ".into(),
     };
     super::view::render(app, req, status, &frame(actor, heading), &p)
-}
-
-/// What every portal page needs besides its own data.
-fn shell(actor: Option<&Actor>, title: &str) -> Value {
-    context! {
-        title => title,
-        me => actor.map(|a| context! { full_name => a.account.full_name.clone() }),
-    }
-}
-
-fn render(app: &App, req: &Request, name: &str, status: StatusCode, ctx: Value) -> Response {
-    page(app, req, name, status, ctx)
 }
 
 /// One value of the query string.
@@ -250,10 +258,13 @@ fn info(
         .iter()
         .map(|(href, text)| context! { href => *href, text => *text })
         .collect();
-    let ctx = context! { ..shell(actor, heading), ..context! {
-        heading => heading, paragraphs => paragraphs.iter().map(|s| s.to_string()).collect::<Vec<_>>(), items => items.iter().map(|s| s.to_string()).collect::<Vec<_>>(), contact => contact, links => links,
-    }};
-    render(app, req, "portal/info.html", status, ctx)
+    let ctx = PFramed(
+        frame(actor, heading),
+        page_ctx!(InfoPage {
+            heading => heading, paragraphs => paragraphs.iter().map(|s| s.to_string()).collect::<Vec<_>>(), items => items.iter().map(|s| s.to_string()).collect::<Vec<_>>(), contact => contact, links => links,
+        }),
+    );
+    ctx.render(app, req, status)
 }
 
 /// A refused form post (bad CSRF pair, too large, …).
@@ -315,12 +326,12 @@ fn typed_otp(form: &FormData) -> String {
 #[handler]
 async fn home(req: &Request, Data(app): Data<&Arc<App>>) -> Response {
     let me = super::ctx::current(app, req, false).await;
-    render(
+    super::view::render(
         app,
         req,
-        "portal/home.html",
         StatusCode::OK,
-        shell(me.as_ref(), "Trang chủ"),
+        &frame(me.as_ref(), "Trang chủ"),
+        &HomePage::default(),
     )
 }
 
@@ -349,9 +360,11 @@ async fn terms(req: &Request, Data(app): Data<&Arc<App>>) -> Response {
 #[handler]
 async fn register_choice(req: &Request, Data(app): Data<&Arc<App>>) -> Response {
     let me = super::ctx::current(app, req, false).await;
-    let ctx =
-        context! { ..shell(me.as_ref(), "Đăng ký"), ..context! { kind => query(req, "loai") } };
-    render(app, req, "portal/register_choice.html", StatusCode::OK, ctx)
+    let ctx = PFramed(
+        frame(me.as_ref(), "Đăng ký"),
+        page_ctx!(RegisterChoicePage { kind => query(req, "loai") }),
+    );
+    ctx.render(app, req, StatusCode::OK)
 }
 
 fn kind_of(slug: &str) -> Option<&'static str> {
@@ -460,15 +473,18 @@ async fn register_form_page(
     error: Option<&AppError>,
 ) -> Response {
     let me = super::ctx::current(app, req, false).await;
-    let ctx = context! { ..shell(me.as_ref(), "Đăng ký"), ..context! {
-        form => super::ctx::v(form),
-        captcha => captcha_ctx(app, req).await,
-        note => MISMATCH_NOTE,
-        fields => fields_of(error),
-        error => error.and_then(general_error),
-    }};
+    let ctx = PFramed(
+        frame(me.as_ref(), "Đăng ký"),
+        page_ctx!(RegisterFormPage {
+            form => super::ctx::v(form),
+            captcha => captcha_ctx(app, req).await,
+            note => MISMATCH_NOTE,
+            fields => fields_of(error),
+            error => error.and_then(general_error),
+        }),
+    );
     let status = error.map_or(StatusCode::OK, status_of);
-    render(app, req, "portal/register_form.html", status, ctx)
+    ctx.render(app, req, status)
 }
 
 #[handler]
@@ -549,21 +565,24 @@ fn otp_page(
     let note = (base == REG_OTP).then_some(
         "Nếu thông tin hợp lệ, mã OTP đã được gửi tới số điện thoại trên; nếu số CMND/CCCD đã có tài khoản, anh/chị sẽ nhận tin nhắn hướng dẫn đăng nhập hoặc lấy lại mật khẩu thay cho mã OTP.",
     );
-    let ctx = context! { ..shell(None, title), ..context! {
-        note => note,
-        sent_label => sent_label,
-        phone_masked => phone_masked,
-        action => format!("{base}/{flow}"),
-        resend_action => format!("{base}/{flow}/gui-lai"),
-        resend_in => resend_in,
-        error => error,
-        notice => notice,
-        flow => flow,
-        login_links => login_links,
-        back => back,
-        back_text => "Hủy và về trang chủ",
-    }};
-    render(app, req, "portal/otp.html", status, ctx)
+    let ctx = PFramed(
+        frame(None, title),
+        page_ctx!(OtpPage {
+            note => note,
+            sent_label => sent_label,
+            phone_masked => phone_masked,
+            action => format!("{base}/{flow}"),
+            resend_action => format!("{base}/{flow}/gui-lai"),
+            resend_in => resend_in,
+            error => error,
+            notice => notice,
+            flow => flow,
+            login_links => login_links,
+            back => back,
+            back_text => "Hủy và về trang chủ",
+        }),
+    );
+    ctx.render(app, req, status)
 }
 
 const REG_OTP: &str = "/dang-ky/xac-thuc";
@@ -653,19 +672,22 @@ fn password_page(
     button: &str,
     error: Option<&AppError>,
 ) -> Response {
-    let ctx = context! { ..shell(None, heading), ..context! {
-        heading => heading,
-        lead => lead,
-        action => action,
-        button => button,
-        fields => fields_of(error),
-        error => error.and_then(|e| match e {
-            AppError::Invalid { .. } => None,
-            other => Some(other.to_string()),
+    let ctx = PFramed(
+        frame(None, heading),
+        page_ctx!(PasswordPage {
+            heading => heading,
+            lead => lead,
+            action => action,
+            button => button,
+            fields => fields_of(error),
+            error => error.and_then(|e| match e {
+                AppError::Invalid { .. } => None,
+                other => Some(other.to_string()),
+            }),
         }),
-    }};
+    );
     let status = error.map_or(StatusCode::OK, status_of);
-    render(app, req, "portal/password.html", status, ctx)
+    ctx.render(app, req, status)
 }
 
 #[handler]
@@ -761,21 +783,24 @@ async fn login_form(
     };
     let notice =
         query(req, "het-phien").map(|_| "Phiên đăng nhập đã kết thúc. Vui lòng đăng nhập lại.");
-    let ctx = context! { ..shell(None, "Đăng nhập"), ..context! {
-        tab => tab,
-        username => username,
-        captcha => captcha,
-        notice => notice,
-        fields => fields_of(error),
-        error => error.map(|e| match e {
-            AppError::Invalid { fields, .. } if fields.contains_key("captcha") && fields.len() == 1 => {
-                "Mã xác thực không đúng. Vui lòng nhập lại mật khẩu và mã xác thực mới.".to_string()
-            }
-            other => other.to_string(),
+    let ctx = PFramed(
+        frame(None, "Đăng nhập"),
+        page_ctx!(LoginPage {
+            tab => tab,
+            username => username,
+            captcha => captcha,
+            notice => notice,
+            fields => fields_of(error),
+            error => error.map(|e| match e {
+                AppError::Invalid { fields, .. } if fields.contains_key("captcha") && fields.len() == 1 => {
+                    "Mã xác thực không đúng. Vui lòng nhập lại mật khẩu và mã xác thực mới.".to_string()
+                }
+                other => other.to_string(),
+            }),
         }),
-    }};
+    );
     let status = error.map_or(StatusCode::OK, status_of);
-    render(app, req, "portal/login.html", status, ctx)
+    ctx.render(app, req, status)
 }
 
 #[handler]
@@ -965,17 +990,20 @@ async fn forgot_form(
     username: &str,
     error: Option<&AppError>,
 ) -> Response {
-    let ctx = context! { ..shell(None, "Quên mật khẩu"), ..context! {
-        username => username,
-        captcha => captcha_ctx(app, req).await,
-        fields => fields_of(error),
-        error => error.and_then(|e| match e {
-            AppError::Invalid { .. } => None,
-            other => Some(other.to_string()),
+    let ctx = PFramed(
+        frame(None, "Quên mật khẩu"),
+        page_ctx!(ForgotPage {
+            username => username,
+            captcha => captcha_ctx(app, req).await,
+            fields => fields_of(error),
+            error => error.and_then(|e| match e {
+                AppError::Invalid { .. } => None,
+                other => Some(other.to_string()),
+            }),
         }),
-    }};
+    );
     let status = error.map_or(StatusCode::OK, status_of);
-    render(app, req, "portal/forgot.html", status, ctx)
+    ctx.render(app, req, status)
 }
 
 #[handler]
@@ -1209,8 +1237,11 @@ async fn account_home(req: &Request, Data(app): Data<&Arc<App>>) -> Response {
     };
     let notice = query(req, "da-doi")
         .map(|_| "Đổi mật khẩu thành công. Các phiên đăng nhập khác của anh/chị đã kết thúc.");
-    let ctx = context! { ..shell(Some(&actor), "Thông tin tài khoản"), ..context! { profile => profile, notice => notice } };
-    render(app, req, "portal/account.html", StatusCode::OK, ctx)
+    let ctx = PFramed(
+        frame(Some(&actor), "Thông tin tài khoản"),
+        page_ctx!(AccountPage { profile => profile, notice => notice }),
+    );
+    ctx.render(app, req, StatusCode::OK)
 }
 
 fn change_password_view(
@@ -1219,16 +1250,19 @@ fn change_password_view(
     actor: &Actor,
     error: Option<&AppError>,
 ) -> Response {
-    let ctx = context! { ..shell(Some(actor), "Đổi mật khẩu"), ..context! {
-        forced => actor.account.must_change_password,
-        fields => fields_of(error),
-        error => error.and_then(|e| match e {
-            AppError::Invalid { .. } => None,
-            other => Some(other.to_string()),
+    let ctx = PFramed(
+        frame(Some(actor), "Đổi mật khẩu"),
+        page_ctx!(ChangePasswordPage {
+            forced => actor.account.must_change_password,
+            fields => fields_of(error),
+            error => error.and_then(|e| match e {
+                AppError::Invalid { .. } => None,
+                other => Some(other.to_string()),
+            }),
         }),
-    }};
+    );
     let status = error.map_or(StatusCode::OK, status_of);
-    render(app, req, "portal/change_password.html", status, ctx)
+    ctx.render(app, req, status)
 }
 
 #[handler]
@@ -1295,7 +1329,19 @@ pub(crate) fn sample_frame() -> PortalShell {
 #[cfg(test)]
 pub(crate) fn pages() -> Vec<super::view::check::Registered> {
     use super::view::check::register;
-    vec![register::<MessagePage, PortalShell>(sample_frame())]
+    vec![
+        register::<MessagePage, PortalShell>(sample_frame()),
+        register::<HomePage, PortalShell>(sample_frame()),
+        register::<InfoPage, PortalShell>(sample_frame()),
+        register::<RegisterChoicePage, PortalShell>(sample_frame()),
+        register::<RegisterFormPage, PortalShell>(sample_frame()),
+        register::<OtpPage, PortalShell>(sample_frame()),
+        register::<PasswordPage, PortalShell>(sample_frame()),
+        register::<LoginPage, PortalShell>(sample_frame()),
+        register::<ForgotPage, PortalShell>(sample_frame()),
+        register::<AccountPage, PortalShell>(sample_frame()),
+        register::<ChangePasswordPage, PortalShell>(sample_frame()),
+    ]
 }
 
 #[cfg(test)]

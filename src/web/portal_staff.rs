@@ -8,10 +8,12 @@ use poem::http::StatusCode;
 use poem::web::Data;
 use poem::{Body, Request, Response, Route, get, handler};
 
-use super::ctx::{page, read_form, redirect, status_of};
+use super::ctx::{read_form, redirect, status_of};
+use super::view::Val;
 use crate::app::App;
 use crate::flows::Actor;
 use crate::flows::access_requests::{self, NewRequest};
+use crate::{page_ctx, page_type};
 
 pub fn routes() -> Route {
     Route::new().at("/", get(form_page).post(submit))
@@ -29,7 +31,7 @@ async fn ctx(
     error: Option<String>,
     fields: Option<std::collections::BTreeMap<String, String>>,
     done: bool,
-) -> minijinja::Value {
+) -> super::portal::PFramed<AccessRequestPage> {
     let mine = access_requests::mine(app, &actor.account.username)
         .await
         .unwrap_or_default();
@@ -45,16 +47,17 @@ async fn ctx(
         .and_then(|i| crate::domain::CitizenId::parse(i).ok())
         .map(|i| i.masked())
         .unwrap_or_default();
-    context! {
-        title => "Đề nghị cấp quyền cán bộ",
-        me => context! { full_name => actor.account.full_name.clone() },
-        id_masked => id_masked,
-        units => super::ctx::v(&tree.rows()),
-        history => history,
-        error => error,
-        fields => fields.unwrap_or_default(),
-        done => done,
-    }
+    super::portal::PFramed(
+        super::portal::frame(Some(actor), "Đề nghị cấp quyền cán bộ"),
+        page_ctx!(AccessRequestPage {
+            id_masked => id_masked,
+            units => super::ctx::v(&tree.rows()),
+            history => history,
+            error => error,
+            fields => fields.unwrap_or_default(),
+            done => done,
+        }),
+    )
 }
 
 #[handler]
@@ -64,7 +67,7 @@ async fn form_page(req: &Request, Data(app): Data<&Arc<App>>) -> Response {
         Err(r) => return r,
     };
     let c = ctx(app, &actor, None, None, false).await;
-    page(app, req, "portal/access_request.html", StatusCode::OK, c)
+    c.render(app, req, StatusCode::OK)
 }
 
 #[handler]
@@ -77,7 +80,7 @@ async fn submit(req: &Request, body: Body, Data(app): Data<&Arc<App>>) -> Respon
         Ok(f) => f,
         Err(e) => {
             let c = ctx(app, &actor, Some(e.to_string()), None, false).await;
-            return page(app, req, "portal/access_request.html", status_of(&e), c);
+            return c.render(app, req, status_of(&e));
         }
     };
     let input = NewRequest {
@@ -89,13 +92,7 @@ async fn submit(req: &Request, body: Body, Data(app): Data<&Arc<App>>) -> Respon
     match access_requests::submit(app, &actor, input).await {
         Ok(_) => {
             let c = ctx(app, &actor, None, None, true).await;
-            page(
-                app,
-                req,
-                "portal/access_request.html",
-                StatusCode::CREATED,
-                c,
-            )
+            c.render(app, req, StatusCode::CREATED)
         }
         Err(e) => {
             let c = ctx(
@@ -106,13 +103,20 @@ async fn submit(req: &Request, body: Body, Data(app): Data<&Arc<App>>) -> Respon
                 false,
             )
             .await;
-            page(app, req, "portal/access_request.html", status_of(&e), c)
+            c.render(app, req, status_of(&e))
         }
     }
 }
 
+page_type!(AccessRequestPage = "portal/access_request.html" {
+    id_masked: Val, units: Val, history: Val, error: Val, fields: Val, done: Val,
+});
+
 /// This module's page types, for the template tests.
 #[cfg(test)]
 pub(crate) fn pages() -> Vec<super::view::check::Registered> {
-    Vec::new()
+    use super::view::check::register;
+    vec![register::<AccessRequestPage, super::view::PortalShell>(
+        super::portal::sample_frame(),
+    )]
 }

@@ -370,16 +370,18 @@ fn temp_password(text: &str) -> String {
 /// Creates a staff member through the JSON API with the admin's browser
 /// session (cookie + CSRF header), grants `perms` on `unit`, and returns
 /// the temporary password from the SMS.
+/// A staff member to create: username, phone, ID number.
+struct Who<'a>(&'a str, &'a str, &'a str);
+
 async fn staff_via_api(
     w: &Walk,
     admin: &Browser,
     sms: &SmsReceiver,
-    username: &str,
-    phone: &str,
-    id_number: &str,
+    who: Who<'_>,
     unit: u64,
     perms: &[&str],
 ) -> String {
+    let Who(username, phone, id_number) = who;
     let cookies = admin.cookie_header().await;
     let csrf = admin.cookie("mc_csrf").await.unwrap_or_default();
     let r = w
@@ -543,9 +545,7 @@ async fn every_page_works_for_every_role() {
         &w,
         &admin,
         &sms,
-        "motcua.vanlam",
-        "0988222333",
-        "033090007777",
+        Who("motcua.vanlam", "0988222333", "033090007777"),
         one_stop,
         &["citizen_accounts.create", "support.manage"],
     )
@@ -554,9 +554,7 @@ async fn every_page_works_for_every_role() {
         &w,
         &admin,
         &sms,
-        "tuphap.canbo",
-        "0988333444",
-        "033078006666",
+        Who("tuphap.canbo", "0988333444", "033078006666"),
         not_one_stop,
         &["citizen_accounts.create"],
     )
