@@ -134,7 +134,9 @@ impl Password {
         if !s.chars().any(is_special) {
             broken.push(PasswordRule::Special);
         }
-        if is_common(&s) {
+        // "Too common" is said of a password that is long enough: a short
+        // one is refused for its length, not for a word it contains.
+        if count >= MIN_CHARS && is_common(&s) {
             broken.push(PasswordRule::Common);
         }
         if contains_personal_data(&s, ctx) {
@@ -333,6 +335,21 @@ fn below(n: usize, next_u32: &mut impl FnMut() -> u32) -> usize {
 }
 
 #[cfg(test)]
+mod common_tests {
+    use super::*;
+
+    #[test]
+    fn a_short_password_is_refused_for_its_length_not_as_common() {
+        let ctx = PasswordContext::default();
+        let r = Password::parse("abc", &ctx).unwrap_err();
+        assert!(r.contains(&PasswordRule::MinLength));
+        assert!(!r.contains(&PasswordRule::Common), "{r:?}");
+        let r = Password::parse("Matkhau@123", &ctx).unwrap_err();
+        assert_eq!(r, vec![PasswordRule::Common]);
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -370,10 +387,8 @@ mod tests {
             rules(""),
             vec![MinLength, Lowercase, Uppercase, Digit, Special]
         );
-        assert_eq!(
-            rules("abc"),
-            vec![MinLength, Uppercase, Digit, Special, Common]
-        );
+        // Too short: refused for its length, not as "too common".
+        assert_eq!(rules("abc"), vec![MinLength, Uppercase, Digit, Special]);
         assert_eq!(rules("Ab1!"), vec![MinLength]);
         assert_eq!(rules("Ab1!xyz"), vec![MinLength]);
         assert_eq!(rules("password"), vec![Uppercase, Digit, Special, Common]);

@@ -480,3 +480,88 @@ async fn the_web_chat_continues_in_a_new_tab_until_sign_out() {
 async fn js_now(b: &crate::webdriver::Browser) -> f64 {
     b.exec("return Date.now();").await.as_f64().unwrap()
 }
+
+#[tokio::test]
+async fn saving_says_so_and_the_staff_form_keeps_the_unit() {
+    let t = spawn_app().await;
+    let admin = t.admin_token().await;
+    let unit = t.unit_id(VAN_LAM).await;
+    t.staff_with(
+        &admin,
+        "canbo.quyen",
+        "0988000333",
+        "033185000303",
+        unit,
+        &["support.manage"],
+    )
+    .await;
+    let r = console_post(
+        &t,
+        "/quan-tri/can-bo/canbo.quyen/quyen",
+        &admin,
+        &[
+            ("unit_id", &unit.to_string()),
+            ("perm", "citizen_accounts.create"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let to = r.headers()["location"].to_str().unwrap().to_string();
+    let (s, _, html) = page(&t, &to, Some(&admin)).await;
+    assert_eq!(s, 200);
+    assert!(html.contains("Đã lưu phân quyền cho cán bộ."), "{html}");
+    // A staff form with a bad phone: the message, and the unit still chosen.
+    let r = console_post(
+        &t,
+        "/quan-tri/can-bo",
+        &admin,
+        &[
+            ("username", "canbo.loi"),
+            ("full_name", "Lê Văn Lỗi"),
+            ("id_number", "033185000404"),
+            ("phone", "12345"),
+            ("unit_id", &unit.to_string()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 400);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains(&format!("<option value=\"{unit}\" selected>")),
+        "the chosen unit is kept"
+    );
+    assert!(html.contains("value=\"canbo.loi\""));
+}
+
+#[tokio::test]
+async fn a_look_up_by_staff_of_a_unit_that_is_not_one_stop_says_why() {
+    let t = spawn_app().await;
+    let admin = t.admin_token().await;
+    let unit = t.unit_id("Sở Tư pháp").await;
+    let staff = t
+        .staff_with(
+            &admin,
+            "tuphap.cb",
+            "0988000555",
+            "033185000505",
+            unit,
+            &["citizen_accounts.create"],
+        )
+        .await;
+    let r = console_post(
+        &t,
+        "/quan-tri/tao-tai-khoan-cong-dan/them-moi/tra-cuu",
+        &staff,
+        &[("id_number", "033301004567")],
+    )
+    .await;
+    let html = r.text().await.unwrap();
+    let result = html.split("id=\"lookup-result\"").nth(1).unwrap_or("");
+    assert!(result.contains("chưa tạo được tài khoản"), "{result}");
+    assert!(result.contains("Bộ phận một cửa"), "{result}");
+    assert!(
+        !result.contains("Vui lòng nhập thông tin công dân"),
+        "{result}"
+    );
+    assert!(!html.contains("id=\"create-form\""));
+}
