@@ -97,10 +97,13 @@ impl App {
     /// Opens the data folder and the database, seeding the demo unit tree
     /// into an empty database.
     pub fn open(cfg: Config) -> Result<Arc<App>, StartError> {
-        std::fs::create_dir_all(&cfg.data_dir).map_err(|source| StartError::DataDir {
-            path: cfg.data_dir.clone(),
-            source,
-        })?;
+        // Owner-only folders (0700), also for a data dir made before.
+        crate::util::private_dir(&cfg.data_dir)
+            .and_then(|()| crate::util::tighten_dirs(&cfg.data_dir))
+            .map_err(|source| StartError::DataDir {
+                path: cfg.data_dir.clone(),
+                source,
+            })?;
         let store = Store::open(&cfg.db_path())?;
         let key = store.write(meta::secret_key)?;
         let now = chrono::Utc::now().timestamp();

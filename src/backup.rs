@@ -164,7 +164,7 @@ pub fn verify(file: &Path) -> Result<(String, u32), BackupError> {
 /// database is kept beside it as `motcua.redb.before-restore-<time>`.
 pub fn restore(file: &Path, data_dir: &Path, progress: &Progress) -> Result<Summary, BackupError> {
     verify(file)?;
-    std::fs::create_dir_all(data_dir).map_err(|e| BackupError::Io(data_dir.to_path_buf(), e))?;
+    crate::util::private_dir(data_dir).map_err(|e| BackupError::Io(data_dir.to_path_buf(), e))?;
     let live = data_dir.join("motcua.redb");
     if live.exists() {
         // Refuses while a server holds the database.
@@ -209,7 +209,7 @@ pub fn restore(file: &Path, data_dir: &Path, progress: &Progress) -> Result<Summ
         }
         let dest = uploads.join(rel);
         if let Some(parent) = dest.parent() {
-            std::fs::create_dir_all(parent)
+            crate::util::private_dir(parent)
                 .map_err(|e| BackupError::Io(parent.to_path_buf(), e))?;
         }
         std::fs::write(&dest, v.value()).map_err(|e| BackupError::Io(dest.clone(), e))?;
@@ -236,7 +236,7 @@ pub fn restore(file: &Path, data_dir: &Path, progress: &Progress) -> Result<Summ
 /// newest `keep`.
 pub fn scheduled(store: &Store, data_dir: &Path, keep: usize) -> Result<PathBuf, BackupError> {
     let dir = data_dir.join("backups");
-    std::fs::create_dir_all(&dir).map_err(|e| BackupError::Io(dir.clone(), e))?;
+    crate::util::private_dir(&dir).map_err(|e| BackupError::Io(dir.clone(), e))?;
     let dest = dir.join(format!(
         "motcua-{}.redb",
         chrono::Utc::now().format("%Y%m%d-%H%M%S")

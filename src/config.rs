@@ -95,6 +95,12 @@ pub struct Config {
     pub backup_keep: usize,
     /// Take the client IP from X-Forwarded-For (behind a reverse proxy).
     pub trust_proxy: bool,
+    /// `MOTCUA_MAX_JSON_BYTES`: the largest JSON (or other non-upload)
+    /// body any route reads; larger → 413.
+    pub max_json_bytes: usize,
+    /// `MOTCUA_METRICS_TOKEN`: `/metrics` needs this bearer token when
+    /// set; unset, it answers loopback clients only.
+    pub metrics_token: Option<String>,
 }
 
 /// The file form: every field optional, same names as the variables in lower case
@@ -135,6 +141,8 @@ struct FileConfig {
     backup_every_hours: Option<u64>,
     backup_keep: Option<usize>,
     trust_proxy: Option<String>,
+    max_json_bytes: Option<usize>,
+    metrics_token: Option<String>,
 }
 
 /// The SMS gateway's part of the settings file.
@@ -351,6 +359,22 @@ impl Config {
                     .into(),
             });
         }
+        let max_json_bytes = match pick(
+            "MOTCUA_MAX_JSON_BYTES",
+            file.max_json_bytes.map(|v| v.to_string()),
+        ) {
+            None => 65_536,
+            Some(v) => match v.trim().parse::<usize>() {
+                Ok(n) if n >= 1024 => n,
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        name: "MOTCUA_MAX_JSON_BYTES",
+                        message: format!("'{v}' is not a number of bytes (at least 1024)"),
+                    });
+                }
+            },
+        };
+        let metrics_token = pick("MOTCUA_METRICS_TOKEN", file.metrics_token);
         let argon2_m_kib = env("MOTCUA_ARGON2_M_KIB")
             .and_then(|v| v.parse().ok())
             .unwrap_or(19_456);
@@ -405,6 +429,8 @@ impl Config {
             )
             .and_then(|v| v.parse().ok())
             .unwrap_or(7),
+            max_json_bytes,
+            metrics_token,
             trust_proxy: matches!(
                 pick("MOTCUA_TRUST_PROXY", file.trust_proxy).as_deref(),
                 Some("on" | "true" | "1")

@@ -374,7 +374,10 @@ pub fn store(data_dir: &Path, bytes: &[u8]) -> std::io::Result<String> {
     let dir = path
         .parent()
         .ok_or_else(|| std::io::Error::other("no parent"))?;
-    std::fs::create_dir_all(dir)?;
+    crate::util::private_dir(dir)?;
+    if let Some(p) = dir.parent() {
+        crate::util::private_dir(p)?;
+    }
     let tmp = dir.join(format!(".{}.{}.tmp", hash, crate::util::random_hex(6)));
     {
         let mut opts = std::fs::OpenOptions::new();

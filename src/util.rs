@@ -65,6 +65,42 @@ pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// Replaces every run of 4 or more digits by stars of the same length, for
 /// log lines (codes, phone and ID numbers never reach a log in full).
+/// Creates `dir` (and its parents) and makes it readable by the owner
+/// only (0700 on Unix): data, uploads and backups hold citizens' records.
+pub fn private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+/// Makes every folder under `root` (and `root`) owner-only (0700), for a
+/// data dir made before folders were created private.
+pub fn tighten_dirs(root: &std::path::Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if !root.is_dir() {
+            return Ok(());
+        }
+        let mut stack = vec![root.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o700))?;
+            for e in std::fs::read_dir(&d)?.flatten() {
+                if e.file_type().is_ok_and(|t| t.is_dir()) {
+                    stack.push(e.path());
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = root;
+    Ok(())
+}
+
 pub fn mask_digits(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut run = String::new();

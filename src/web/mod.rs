@@ -37,6 +37,20 @@ use crate::metrics::Metrics;
 
 /// Every page type with its samples, for the template tests.
 #[cfg(test)]
+mod metrics_tests {
+    #[test]
+    fn metrics_need_the_token_or_loopback() {
+        use super::metrics_allowed as ok;
+        assert!(ok(None, None, true));
+        assert!(!ok(None, None, false));
+        assert!(!ok(None, Some("x"), false));
+        assert!(ok(Some("s3cret"), Some("s3cret"), false));
+        assert!(!ok(Some("s3cret"), Some("wrong"), true));
+        assert!(!ok(Some("s3cret"), None, true));
+    }
+}
+
+#[cfg(test)]
 pub fn registered_pages() -> Vec<view::check::Registered> {
     let mut all = Vec::new();
     all.extend(console::pages());
@@ -84,7 +98,7 @@ pub fn routes(app: Arc<App>) -> impl Endpoint {
         .nest("/", portal::routes().around(portal::bind_flows))
         .with(AddData::new(app2))
         .with(poem::middleware::CatchPanic::new())
-        .around(move |ep, req| {
+        .around(move |ep, mut req| {
             let app = app.clone();
             async move {
                 let page = is_page_path(req.uri().path()).then(|| {
@@ -95,6 +109,13 @@ pub fn routes(app: Arc<App>) -> impl Endpoint {
                     *copy.headers_mut() = req.headers().clone();
                     copy
                 });
+                if let Err(r) = cap_body(&app, &mut req).await {
+                    let r = match page {
+                        Some(copy) => error_as_page(&app, copy, Ok(r)).await,
+                        None => Ok(r),
+                    };
+                    return Ok(harden(&app, r));
+                }
                 let res = ep.call(req).await;
                 let res = match page {
                     Some(copy) => error_as_page(&app, copy, res).await,
@@ -103,6 +124,61 @@ pub fn routes(app: Arc<App>) -> impl Endpoint {
                 Ok(harden(&app, res))
             }
         })
+}
+
+/// Caps every request body that is not an upload: a body declared larger
+/// than `MOTCUA_MAX_JSON_BYTES` is refused before a byte of it is read, a
+/// chunked one is read up to the cap and no further. Uploads (multipart)
+/// stream through `upload` with caps of their own; webhooks read theirs.
+/// So memory per request stays at the cap, whatever a client sends.
+async fn cap_body(app: &App, req: &mut Request) -> Result<(), Response> {
+    use poem::http::Method;
+    if !matches!(
+        *req.method(),
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    ) {
+        return Ok(());
+    }
+    let path = req.uri().path();
+    let multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+    if multipart || path.starts_with("/webhooks/") {
+        return Ok(());
+    }
+    let cap = app.cfg.max_json_bytes;
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let too_large = || {
+        let e = crate::error::AppError::TooLarge(format!(
+            "Dữ liệu gửi lên quá lớn (tối đa {} KB).",
+            cap / 1024
+        ));
+        let mut r = Response::builder()
+            .status(StatusCode::PAYLOAD_TOO_LARGE)
+            .content_type("application/json; charset=utf-8")
+            .body(e.body().to_string());
+        // The rest of the body is not read: the connection is not reused.
+        r.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        r
+    };
+    if declared.is_some_and(|n| n > cap as u64) {
+        return Err(too_large());
+    }
+    let body = req.take_body();
+    match body.into_bytes_limit(cap).await {
+        Ok(bytes) => {
+            req.set_body(bytes);
+            Ok(())
+        }
+        Err(_) => Err(too_large()),
+    }
 }
 
 /// Paths answered with HTML pages (everything but the API, webhooks,
@@ -220,8 +296,34 @@ async fn healthz(poem::web::Data(app): poem::web::Data<&Arc<App>>) -> Response {
     }
 }
 
+/// Who may read `/metrics`: with `MOTCUA_METRICS_TOKEN` set, whoever sends
+/// `Authorization: Bearer <token>`; without it, loopback clients only.
+pub fn metrics_allowed(token: Option<&str>, bearer: Option<&str>, peer_is_loopback: bool) -> bool {
+    match token {
+        Some(t) => bearer.is_some_and(|b| crate::util::ct_eq(b.as_bytes(), t.as_bytes())),
+        None => peer_is_loopback,
+    }
+}
+
 #[handler]
-async fn metrics(poem::web::Data(app): poem::web::Data<&Arc<App>>) -> Response {
+async fn metrics(req: &Request, poem::web::Data(app): poem::web::Data<&Arc<App>>) -> Response {
+    let loopback = req
+        .remote_addr()
+        .as_socket_addr()
+        .is_some_and(|a| a.ip().is_loopback());
+    let bearer = ctx::bearer(req);
+    if !metrics_allowed(
+        app.cfg.metrics_token.as_deref(),
+        bearer.as_deref(),
+        loopback,
+    ) {
+        let status = if app.cfg.metrics_token.is_some() {
+            StatusCode::UNAUTHORIZED
+        } else {
+            StatusCode::FORBIDDEN
+        };
+        return (status, "metrics: not allowed from here").into_response();
+    }
     let mut out = String::new();
     app.metrics.render(&mut out);
     let (queued, units) = app
@@ -321,7 +423,7 @@ async fn internal_backup(
     let t2 = tmp.clone();
     let made = app
         .db(move |app| {
-            std::fs::create_dir_all(&dir)
+            crate::util::private_dir(&dir)
                 .map_err(|e| crate::error::AppError::Internal(e.to_string()))?;
             crate::backup::create(
                 &app.store,
