@@ -225,6 +225,14 @@ async fn detail_page(
         Ok(a) => a,
         Err(r) => return r,
     };
+    // Staff who hold support.manage nowhere: 403, as for other objects
+    // (docs/design/permissions.md); another unit's request stays 404.
+    if !actor
+        .account
+        .has_any(crate::domain::Permission::SupportManage)
+    {
+        return error_page(app, req, Some(&actor), &AppError::Forbidden);
+    }
     let draft = q
         .mau
         .and_then(|k| {
@@ -255,6 +263,14 @@ async fn reply_submit(
         Ok(a) => a,
         Err(r) => return r,
     };
+    // Staff who hold support.manage nowhere: 403, as for other objects
+    // (docs/design/permissions.md); another unit's request stays 404.
+    if !actor
+        .account
+        .has_any(crate::domain::Permission::SupportManage)
+    {
+        return error_page(app, req, Some(&actor), &AppError::Forbidden);
+    }
     let form = match read_form(req, body).await {
         Ok(f) => f,
         Err(e) => return error_page(app, req, Some(&actor), &e),
@@ -294,6 +310,14 @@ async fn status_submit(
         Ok(a) => a,
         Err(r) => return r,
     };
+    // Staff who hold support.manage nowhere: 403, as for other objects
+    // (docs/design/permissions.md); another unit's request stays 404.
+    if !actor
+        .account
+        .has_any(crate::domain::Permission::SupportManage)
+    {
+        return error_page(app, req, Some(&actor), &AppError::Forbidden);
+    }
     let form = match read_form(req, body).await {
         Ok(f) => f,
         Err(e) => return error_page(app, req, Some(&actor), &e),

@@ -254,3 +254,57 @@ async fn four_parallel_150mb_bodies_keep_memory_bounded() {
         "RSS rose from {before} kB to {peak} kB"
     );
 }
+
+/// As docs/design/permissions.md says: a ticket page answers 403 to staff
+/// who hold `support.manage` nowhere, 404 to those who hold it elsewhere.
+#[tokio::test]
+async fn ticket_pages_answer_403_without_the_permission_and_404_elsewhere() {
+    let t = spawn_app().await;
+    let admin = t.admin_token().await;
+    let (_, v) = t
+        .post_json("/api/v1/chat", None, &json!({"text": "quên mật khẩu"}))
+        .await;
+    let conv = v["conversation_id"].as_str().unwrap().to_string();
+    let (s, v) = t
+        .post_json(&format!("/api/v1/chat/{conv}/handoff"), None, &json!({}))
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let ticket = v["ticket_id"].as_u64().unwrap();
+    let unit = t.unit_id("Sở Tư pháp").await;
+    let none = t
+        .staff_with(
+            &admin,
+            "khong.hotro",
+            "0988000666",
+            "033185000606",
+            unit,
+            &["citizen_accounts.create"],
+        )
+        .await;
+    let elsewhere = t
+        .staff_with(
+            &admin,
+            "hotro.tuphap",
+            "0988000777",
+            "033185000707",
+            unit,
+            &["support.manage"],
+        )
+        .await;
+    let get = |tok: String| {
+        let t = &t;
+        async move {
+            t.http
+                .get(t.url(&format!("/quan-tri/ho-tro/{ticket}")))
+                .bearer_auth(tok)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(get(none).await, 403);
+    assert_eq!(get(elsewhere).await, 404);
+    assert_eq!(get(admin).await, 200);
+}
