@@ -37,9 +37,20 @@ pub enum Command {
     Backup {
         #[arg(long)]
         out: PathBuf,
+        /// Encrypt with a passphrase (MOTCUA_BACKUP_PASSPHRASE, or read
+        /// from stdin).
+        #[arg(long)]
+        encrypt: bool,
     },
-    /// Check FILE, then restore it into the data dir (stop `serve` first).
-    Restore { file: PathBuf },
+    /// Check FILE (checksums; the passphrase of an encrypted one, from
+    /// MOTCUA_BACKUP_PASSPHRASE or stdin), then restore it into the data
+    /// dir (stop `serve` first).
+    Restore {
+        file: PathBuf,
+        /// Restore a backup made before backups carried a checksum.
+        #[arg(long)]
+        unverified: bool,
+    },
     /// The support bot's FAQ matcher.
     Faq {
         #[command(subcommand)]
@@ -128,8 +139,8 @@ pub fn run() -> std::process::ExitCode {
         match cli.command {
             Command::Serve => serve(cfg).await,
             Command::Admin { command } => admin(cfg, command).await,
-            Command::Backup { out } => backup(cfg, out).await,
-            Command::Restore { file } => restore(cfg, file).await,
+            Command::Backup { out, encrypt } => backup(cfg, out, encrypt).await,
+            Command::Restore { file, unverified } => restore(cfg, file, unverified).await,
             Command::Faq { .. } => Ok(()),
             Command::Units {
                 command: UnitsCommand::Import { file, dry_run },
@@ -264,7 +275,25 @@ async fn admin(cfg: Config, command: AdminCommand) -> CliResult {
     }
 }
 
-async fn backup(cfg: Config, out: PathBuf) -> CliResult {
+/// The backup passphrase: `MOTCUA_BACKUP_PASSPHRASE`, else one line of
+/// stdin (asked for on stderr).
+fn passphrase(cfg: &Config, why: &str) -> Result<String, String> {
+    if let Some(p) = &cfg.backup_passphrase {
+        return Ok(p.clone());
+    }
+    eprint!("{why}: ");
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read the passphrase: {e}"))?;
+    let p = line.trim_end_matches(['\r', '\n']).to_string();
+    if p.is_empty() {
+        return Err("no passphrase given (stdin or MOTCUA_BACKUP_PASSPHRASE)".into());
+    }
+    Ok(p)
+}
+
+async fn backup(cfg: Config, out: PathBuf, encrypt: bool) -> CliResult {
     if out.exists() {
         return Err(format!("{} already exists; choose a new file", out.display()).into());
     }
@@ -275,26 +304,44 @@ async fn backup(cfg: Config, out: PathBuf) -> CliResult {
         )
         .into());
     }
+    let pass = if encrypt {
+        let p = passphrase(&cfg, "Backup passphrase")?;
+        if p.chars().count() < 12 {
+            return Err("the passphrase must have at least 12 characters".into());
+        }
+        Some(p)
+    } else {
+        None
+    };
     let progress = crate::backup::Progress::new("Copying uploaded files", false);
     match crate::store::Store::open(&cfg.db_path()) {
         Ok(store) => {
-            let s = crate::backup::create(&store, &cfg.uploads_dir(), &out, &progress)?;
+            let s = crate::backup::create(
+                &store,
+                &cfg.uploads_dir(),
+                &out,
+                &progress,
+                pass.as_deref(),
+            )?;
             println!(
-                "Backup written to {} ({} records, {} files)",
+                "Backup written to {} ({} records, {} files{})",
                 out.display(),
                 s.records,
-                s.files
+                s.files,
+                if encrypt { ", encrypted" } else { "" }
             );
             Ok(())
         }
-        Err(crate::store::StoreError::InUse { .. }) => online_backup(&cfg, &out).await,
+        Err(crate::store::StoreError::InUse { .. }) => {
+            online_backup(&cfg, &out, pass.as_deref()).await
+        }
         Err(e) => Err(e.into()),
     }
 }
 
 /// Asks the running server (which holds the database) for a backup, proving
 /// local access with the token it wrote into the data dir.
-async fn online_backup(cfg: &Config, out: &std::path::Path) -> CliResult {
+async fn online_backup(cfg: &Config, out: &std::path::Path, pass: Option<&str>) -> CliResult {
     let token_file = cfg.data_dir.join("serve.token");
     let text = std::fs::read_to_string(&token_file).map_err(|e| format!("the database is in use, and {} cannot be read ({e}): is `motcua serve` running from this data dir?", token_file.display()))?;
     let mut lines = text.lines();
@@ -316,6 +363,7 @@ async fn online_backup(cfg: &Config, out: &std::path::Path) -> CliResult {
     let progress = crate::backup::Progress::new("Receiving backup (bytes)", false);
     let tmp = out.with_extension("partial");
     let mut f = std::fs::File::create(&tmp)?;
+    crate::store::restrict_permissions(&tmp);
     let mut done = 0u64;
     while let Some(chunk) = resp.chunk().await? {
         std::io::Write::write_all(&mut f, &chunk)?;
@@ -324,26 +372,65 @@ async fn online_backup(cfg: &Config, out: &std::path::Path) -> CliResult {
     }
     f.sync_all()?;
     drop(f);
-    crate::backup::verify(&tmp)?;
-    std::fs::rename(&tmp, out)?;
+    crate::backup::verify(&tmp, None)?;
+    match pass {
+        Some(p) => {
+            let r = crate::backup::reseal(&tmp, out, p);
+            let _ = std::fs::remove_file(&tmp);
+            r?;
+        }
+        None => std::fs::rename(&tmp, out)?,
+    }
     crate::store::restrict_permissions(out);
-    println!("Backup written to {} ({done} bytes)", out.display());
+    println!(
+        "Backup written to {} ({done} bytes{})",
+        out.display(),
+        if pass.is_some() { ", encrypted" } else { "" }
+    );
     Ok(())
 }
 
-async fn restore(cfg: Config, file: PathBuf) -> CliResult {
-    let (created, version) = crate::backup::verify(&file)?;
-    println!(
-        "{} is a motcua backup made {created} (schema {version}).",
-        file.display()
-    );
+async fn restore(cfg: Config, file: PathBuf, unverified: bool) -> CliResult {
     let progress = crate::backup::Progress::new("Restoring uploaded files", false);
-    let s = crate::backup::restore(&file, &cfg.data_dir, &progress).map_err(|e| match e {
+    let in_use = |e: crate::backup::BackupError| match e {
         crate::backup::BackupError::Store(crate::store::StoreError::InUse { .. }) => {
             "the database is in use: stop `motcua serve` first".to_string()
         }
         other => other.to_string(),
+    };
+    if unverified {
+        eprintln!(
+            "Restoring {} WITHOUT a checksum (a backup made before checksums existed).",
+            file.display()
+        );
+        let s =
+            crate::backup::restore_unverified(&file, &cfg.data_dir, &progress).map_err(in_use)?;
+        println!(
+            "Restored {} records and {} files into {}",
+            s.records,
+            s.files,
+            cfg.data_dir.display()
+        );
+        return Ok(());
+    }
+    let pass = match crate::backup::is_encrypted(&file) {
+        Some(true) => Some(passphrase(&cfg, "Passphrase of the backup")?),
+        _ => None,
+    };
+    let (created, version) = crate::backup::verify(&file, pass.as_deref()).map_err(|e| {
+        let hint = if e.to_string().contains("before backups carried a checksum") {
+            " (to restore such an old backup anyway: motcua restore --unverified FILE)"
+        } else {
+            ""
+        };
+        format!("{e}{hint}")
     })?;
+    println!(
+        "{} is a motcua backup made {created} (schema {version}); its checksums are right.",
+        file.display()
+    );
+    let s =
+        crate::backup::restore(&file, &cfg.data_dir, &progress, pass.as_deref()).map_err(in_use)?;
     println!(
         "Restored {} records and {} files into {}",
         s.records,

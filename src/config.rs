@@ -101,6 +101,9 @@ pub struct Config {
     /// `MOTCUA_METRICS_TOKEN`: `/metrics` needs this bearer token when
     /// set; unset, it answers loopback clients only.
     pub metrics_token: Option<String>,
+    /// `MOTCUA_BACKUP_PASSPHRASE`: encrypts scheduled backups; also read by
+    /// `backup --encrypt` and `restore` instead of asking on stdin.
+    pub backup_passphrase: Option<String>,
 }
 
 /// The file form: every field optional, same names as the variables in lower case
@@ -143,6 +146,7 @@ struct FileConfig {
     trust_proxy: Option<String>,
     max_json_bytes: Option<usize>,
     metrics_token: Option<String>,
+    backup_passphrase: Option<String>,
 }
 
 /// The SMS gateway's part of the settings file.
@@ -375,6 +379,7 @@ impl Config {
             },
         };
         let metrics_token = pick("MOTCUA_METRICS_TOKEN", file.metrics_token);
+        let backup_passphrase = pick("MOTCUA_BACKUP_PASSPHRASE", file.backup_passphrase);
         let argon2_m_kib = env("MOTCUA_ARGON2_M_KIB")
             .and_then(|v| v.parse().ok())
             .unwrap_or(19_456);
@@ -431,6 +436,7 @@ impl Config {
             .unwrap_or(7),
             max_json_bytes,
             metrics_token,
+            backup_passphrase,
             trust_proxy: matches!(
                 pick("MOTCUA_TRUST_PROXY", file.trust_proxy).as_deref(),
                 Some("on" | "true" | "1")

@@ -62,8 +62,13 @@ async fn backup_loop(app: Arc<App>, mut stop: tokio::sync::watch::Receiver<bool>
         let keep = app.cfg.backup_keep;
         let r = app
             .db(move |app| {
-                crate::backup::scheduled(&app.store, &app.cfg.data_dir, keep)
-                    .map_err(|e| crate::error::AppError::Internal(e.to_string()))
+                crate::backup::scheduled(
+                    &app.store,
+                    &app.cfg.data_dir,
+                    keep,
+                    app.cfg.backup_passphrase.as_deref(),
+                )
+                .map_err(|e| crate::error::AppError::Internal(e.to_string()))
             })
             .await;
         match r {

@@ -430,6 +430,9 @@ async fn internal_backup(
                 &app.cfg.uploads_dir(),
                 &t2,
                 &crate::backup::Progress::new("", true),
+                // Plain over loopback: `motcua backup --encrypt` seals it
+                // with the passphrase on the operator's side.
+                None,
             )
             .map_err(|e| crate::error::AppError::Internal(e.to_string()))
         })

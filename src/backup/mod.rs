@@ -1,7 +1,8 @@
-//! Backups: one redb file holding a consistent copy of every table (from one
-//! read snapshot) plus the uploaded files, and the restore that checks it
-//! first. A backup is itself a database, so `restore` can verify it before
-//! touching anything.
+//! Backups: a consistent copy of every table (from one read snapshot) plus
+//! the uploaded files, in one redb database, sealed in an envelope
+//! (`envelope`) with a checksum over the whole file and its sections, and
+//! encrypted when a passphrase is given. `restore` checks everything (and
+//! decrypts) into a new file before touching anything.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -9,6 +10,8 @@ use std::path::{Path, PathBuf};
 use redb::{
     Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition, TableHandle,
 };
+
+pub mod envelope;
 
 use crate::store::{SCHEMA_VERSION, Store, StoreError, meta};
 
@@ -25,6 +28,8 @@ pub enum BackupError {
     Io(PathBuf, std::io::Error),
     #[error("database error: {0}")]
     Db(String),
+    #[error("{0}: {1}")]
+    Envelope(PathBuf, envelope::EnvelopeError),
 }
 
 fn db<E: std::fmt::Display>(e: E) -> BackupError {
@@ -93,6 +98,35 @@ pub fn create(
     uploads: &Path,
     dest: &Path,
     progress: &Progress,
+    passphrase: Option<&str>,
+) -> Result<Summary, BackupError> {
+    let raw = dest.with_extension("copying");
+    let _ = std::fs::remove_file(&raw);
+    let r = create_raw(store, uploads, &raw, progress).and_then(|summary| {
+        let header = envelope::Header {
+            format: 0,
+            created_at: chrono::Utc::now().to_rfc3339(),
+            schema_version: SCHEMA_VERSION,
+            tool: concat!("motcua ", env!("CARGO_PKG_VERSION")).into(),
+            payload_len: 0,
+            payload_sha256: String::new(),
+            encryption: None,
+        };
+        envelope::seal(&raw, dest, header, passphrase)
+            .map_err(|e| BackupError::Envelope(dest.to_path_buf(), e))?;
+        crate::store::restrict_permissions(dest);
+        Ok(summary)
+    });
+    let _ = std::fs::remove_file(&raw);
+    r
+}
+
+/// The database copy (tables + files) a backup seals.
+fn create_raw(
+    store: &Store,
+    uploads: &Path,
+    dest: &Path,
+    progress: &Progress,
 ) -> Result<Summary, BackupError> {
     let records = store.snapshot_to(dest)?;
     let out = Database::builder().create(dest).map_err(db)?;
@@ -132,14 +166,84 @@ pub fn create(
     Ok(summary)
 }
 
-/// Checks that `file` is a backup this build can restore; returns its
-/// creation time and schema version.
-pub fn verify(file: &Path) -> Result<(String, u32), BackupError> {
-    let not = |why: &str| BackupError::NotABackup(file.to_path_buf(), why.to_string());
-    if !file.is_file() {
-        return Err(not("no such file"));
+/// Checks that `file` is a backup this build can restore (its checksums,
+/// its passphrase when encrypted, and the database inside); returns its
+/// creation time and schema version. Nothing is written but a temporary
+/// copy, removed again.
+pub fn verify(file: &Path, passphrase: Option<&str>) -> Result<(String, u32), BackupError> {
+    let tmp =
+        std::env::temp_dir().join(format!("motcua-verify-{}.redb", crate::util::random_hex(8)));
+    let r = unpack(file, &tmp, passphrase).and_then(|()| check_copy(file, &tmp));
+    let _ = std::fs::remove_file(&tmp);
+    r
+}
+
+/// Restores a backup made before backups carried a checksum (a bare redb
+/// copy), at the operator's explicit request (`restore --unverified`).
+pub fn restore_unverified(
+    file: &Path,
+    data_dir: &Path,
+    progress: &Progress,
+) -> Result<Summary, BackupError> {
+    match envelope::header(file) {
+        Err(envelope::EnvelopeError::Legacy) => {}
+        Ok(_) => {
+            return Err(BackupError::NotABackup(
+                file.to_path_buf(),
+                "it carries a checksum: restore it without --unverified".into(),
+            ));
+        }
+        Err(e) => return Err(BackupError::Envelope(file.to_path_buf(), e)),
     }
-    let d = redb::ReadOnlyDatabase::open(file).map_err(|e| not(&e.to_string()))?;
+    crate::util::private_dir(data_dir).map_err(|e| BackupError::Io(data_dir.to_path_buf(), e))?;
+    check_copy(file, file)?;
+    restore_copy(file, file, data_dir, progress)
+}
+
+/// Seals the database copy inside the plain backup `plain` again into
+/// `dest`, encrypted with `passphrase` (for online backups, which the
+/// server sends plain over loopback).
+pub fn reseal(plain: &Path, dest: &Path, passphrase: &str) -> Result<(), BackupError> {
+    let raw = dest.with_extension("copying");
+    let r = unpack(plain, &raw, None).and_then(|()| {
+        let mut h =
+            envelope::header(plain).map_err(|e| BackupError::Envelope(plain.to_path_buf(), e))?;
+        h.encryption = None;
+        envelope::seal(&raw, dest, h, Some(passphrase))
+            .map_err(|e| BackupError::Envelope(dest.to_path_buf(), e))
+    });
+    let _ = std::fs::remove_file(&raw);
+    crate::store::restrict_permissions(dest);
+    r
+}
+
+/// Whether `file` is sealed with a passphrase (`None`: not a readable backup).
+pub fn is_encrypted(file: &Path) -> Option<bool> {
+    envelope::header(file).ok().map(|h| h.encryption.is_some())
+}
+
+/// Checks the envelope of `file` and writes the database copy to `out`.
+fn unpack(file: &Path, out: &Path, passphrase: Option<&str>) -> Result<(), BackupError> {
+    if !file.is_file() {
+        return Err(BackupError::NotABackup(
+            file.to_path_buf(),
+            "no such file".into(),
+        ));
+    }
+    envelope::open(file, out, passphrase)
+        .map(|_| ())
+        .map_err(|e| match e {
+            envelope::EnvelopeError::NotABackup => {
+                BackupError::NotABackup(file.to_path_buf(), "it is not a motcua backup".into())
+            }
+            other => BackupError::Envelope(file.to_path_buf(), other),
+        })
+}
+
+/// Checks the database copy `copy` unpacked from `file`.
+fn check_copy(file: &Path, copy: &Path) -> Result<(String, u32), BackupError> {
+    let not = |why: &str| BackupError::NotABackup(file.to_path_buf(), why.to_string());
+    let d = redb::ReadOnlyDatabase::open(copy).map_err(|e| not(&e.to_string()))?;
     let r = d.begin_read().map_err(|e| not(&e.to_string()))?;
     let info = r
         .open_table(INFO)
@@ -162,9 +266,30 @@ pub fn verify(file: &Path) -> Result<(String, u32), BackupError> {
 
 /// Restores `file` into `data_dir` (the server must be stopped). The current
 /// database is kept beside it as `motcua.redb.before-restore-<time>`.
-pub fn restore(file: &Path, data_dir: &Path, progress: &Progress) -> Result<Summary, BackupError> {
-    verify(file)?;
+pub fn restore(
+    file: &Path,
+    data_dir: &Path,
+    progress: &Progress,
+    passphrase: Option<&str>,
+) -> Result<Summary, BackupError> {
     crate::util::private_dir(data_dir).map_err(|e| BackupError::Io(data_dir.to_path_buf(), e))?;
+    // Everything is checked (and decrypted) into a new file first.
+    let unpacked = data_dir.join("motcua.redb.unpacking");
+    let _ = std::fs::remove_file(&unpacked);
+    unpack(file, &unpacked, passphrase)?;
+    let r =
+        check_copy(file, &unpacked).and_then(|_| restore_copy(&unpacked, file, data_dir, progress));
+    let _ = std::fs::remove_file(&unpacked);
+    r
+}
+
+/// Restores from a checked database copy.
+fn restore_copy(
+    copy: &Path,
+    file: &Path,
+    data_dir: &Path,
+    progress: &Progress,
+) -> Result<Summary, BackupError> {
     let live = data_dir.join("motcua.redb");
     if live.exists() {
         // Refuses while a server holds the database.
@@ -173,7 +298,7 @@ pub fn restore(file: &Path, data_dir: &Path, progress: &Progress) -> Result<Summ
     }
     let tmp = data_dir.join("motcua.redb.restoring");
     let _ = std::fs::remove_file(&tmp);
-    let src = redb::ReadOnlyDatabase::open(file).map_err(db)?;
+    let src = redb::ReadOnlyDatabase::open(copy).map_err(db)?;
     let r = src.begin_read().map_err(db)?;
     let out = Database::builder().create(&tmp).map_err(db)?;
     let w = out.begin_write().map_err(db)?;
@@ -234,7 +359,12 @@ pub fn restore(file: &Path, data_dir: &Path, progress: &Progress) -> Result<Summ
 
 /// Scheduled backups: `<data dir>/backups/motcua-<time>.redb`, keeping the
 /// newest `keep`.
-pub fn scheduled(store: &Store, data_dir: &Path, keep: usize) -> Result<PathBuf, BackupError> {
+pub fn scheduled(
+    store: &Store,
+    data_dir: &Path,
+    keep: usize,
+    passphrase: Option<&str>,
+) -> Result<PathBuf, BackupError> {
     let dir = data_dir.join("backups");
     crate::util::private_dir(&dir).map_err(|e| BackupError::Io(dir.clone(), e))?;
     let dest = dir.join(format!(
@@ -246,6 +376,7 @@ pub fn scheduled(store: &Store, data_dir: &Path, keep: usize) -> Result<PathBuf,
         &data_dir.join("uploads"),
         &dest,
         &Progress::new("", true),
+        passphrase,
     )?;
     let mut all: Vec<PathBuf> = std::fs::read_dir(&dir)
         .map_err(|e| BackupError::Io(dir.clone(), e))?
@@ -300,13 +431,14 @@ mod tests {
             &data.join("uploads"),
             &file,
             &Progress::new("", true),
+            None,
         )
         .unwrap();
         assert_eq!(s.files, 1);
         drop(store);
-        verify(&file).unwrap();
+        verify(&file, None).unwrap();
         let target = dir.path().join("restored");
-        restore(&file, &target, &Progress::new("", true)).unwrap();
+        restore(&file, &target, &Progress::new("", true), None).unwrap();
         let s2 = Store::open(&target.join("motcua.redb")).unwrap();
         assert_eq!(
             s2.read(|r| meta::get_flag(r, "hello")).unwrap(),
@@ -318,17 +450,92 @@ mod tests {
         );
     }
 
+    /// The probe's case: one changed byte in a backup (here: in every
+    /// eighth position of the database copy's region) is refused before the
+    /// data dir is touched; an encrypted backup restores with its passphrase
+    /// only.
+    #[test]
+    fn a_changed_byte_is_refused_and_nothing_is_touched() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let store = Store::open(&data.join("motcua.redb")).unwrap();
+        store
+            .write(|w| meta::set_flag(w, "who", b"an account"))
+            .unwrap();
+        let plain = dir.path().join("plain.bak");
+        let sealed = dir.path().join("sealed.bak");
+        create(
+            &store,
+            &data.join("uploads"),
+            &plain,
+            &Progress::new("", true),
+            None,
+        )
+        .unwrap();
+        create(
+            &store,
+            &data.join("uploads"),
+            &sealed,
+            &Progress::new("", true),
+            Some("long passphrase 2026"),
+        )
+        .unwrap();
+        drop(store);
+        let target = dir.path().join("live");
+        restore(&plain, &target, &Progress::new("", true), None).unwrap();
+        let before = std::fs::read(target.join("motcua.redb")).unwrap();
+        let good = std::fs::read(&plain).unwrap();
+        for pos in (0..good.len()).step_by((good.len() / 40).max(1)) {
+            let mut bad = good.clone();
+            bad[pos] = bad[pos].wrapping_add(1);
+            let f = dir.path().join("bad.bak");
+            std::fs::write(&f, &bad).unwrap();
+            assert!(verify(&f, None).is_err(), "byte {pos}");
+            assert!(
+                restore(&f, &target, &Progress::new("", true), None).is_err(),
+                "byte {pos}"
+            );
+            assert_eq!(std::fs::read(target.join("motcua.redb")).unwrap(), before);
+        }
+        assert!(restore(&sealed, &target, &Progress::new("", true), None).is_err());
+        assert!(
+            restore(
+                &sealed,
+                &target,
+                &Progress::new("", true),
+                Some("wrong passphrase x")
+            )
+            .is_err()
+        );
+        assert_eq!(std::fs::read(target.join("motcua.redb")).unwrap(), before);
+        restore(
+            &sealed,
+            &target,
+            &Progress::new("", true),
+            Some("long passphrase 2026"),
+        )
+        .unwrap();
+        let s = Store::open(&target.join("motcua.redb")).unwrap();
+        assert_eq!(
+            s.read(|r| meta::get_flag(r, "who")).unwrap(),
+            Some(b"an account".to_vec())
+        );
+    }
+
     #[test]
     fn refuses_what_is_not_a_backup() {
         let dir = tempfile::tempdir().unwrap();
         let junk = dir.path().join("junk");
         std::fs::write(&junk, b"hello").unwrap();
-        assert!(matches!(verify(&junk), Err(BackupError::NotABackup(..))));
+        assert!(matches!(
+            verify(&junk, None),
+            Err(BackupError::NotABackup(..))
+        ));
         // A plain database is not a backup either.
         let plain = dir.path().join("plain.redb");
         drop(Store::open(&plain).unwrap());
-        assert!(matches!(verify(&plain), Err(BackupError::NotABackup(..))));
-        assert!(restore(&junk, &dir.path().join("x"), &Progress::new("", true)).is_err());
+        assert!(verify(&plain, None).is_err());
+        assert!(restore(&junk, &dir.path().join("x"), &Progress::new("", true), None).is_err());
         assert!(!dir.path().join("x/motcua.redb").exists());
     }
 
@@ -337,7 +544,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("motcua.redb")).unwrap();
         for _ in 0..3 {
-            scheduled(&store, dir.path(), 2).unwrap();
+            scheduled(&store, dir.path(), 2, None).unwrap();
             std::thread::sleep(std::time::Duration::from_millis(1100));
         }
         let n = std::fs::read_dir(dir.path().join("backups"))
