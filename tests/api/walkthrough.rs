@@ -565,3 +565,60 @@ async fn a_look_up_by_staff_of_a_unit_that_is_not_one_stop_says_why() {
     );
     assert!(!html.contains("id=\"create-form\""));
 }
+
+/// The phone menu with the captcha-off banner: the drawer opens below the
+/// header (its toggle stays visible), Esc and a tap outside close it; an
+/// OTP page puts the focus in the code field.
+#[tokio::test]
+async fn the_phone_drawer_closes_on_esc_and_outside_and_otp_gets_focus() {
+    let t = spawn_app_with(|c| c.captcha = false).await;
+    t.create_superadmin().await;
+    let b = crate::webdriver::Browser::start(360, 740).await;
+    b.goto(&t.url("/quan-tri/dang-nhap")).await;
+    b.type_into("#username", ADMIN).await;
+    b.type_into("#password", ADMIN_PASSWORD).await;
+    b.click("button[type=submit].primary").await;
+    b.find("#otp").await;
+    let focused = b
+        .exec("return document.activeElement && document.activeElement.id;")
+        .await;
+    assert_eq!(
+        focused,
+        Value::String("otp".into()),
+        "the OTP field has the focus"
+    );
+    let code = t.sms.wait_code(ADMIN_PHONE, 0).await;
+    b.type_into("#otp", &code).await;
+    b.click("button[type=submit].primary").await;
+    b.wait_text("Xin chào").await;
+    assert!(
+        b.body_text().await.contains("captcha"),
+        "the test banner shows"
+    );
+    let open = "return document.getElementById('side-menu').classList.contains('open');";
+    b.click(".menu-toggle").await;
+    assert_eq!(b.exec(open).await, Value::Bool(true));
+    // The drawer starts below the header: the toggle is not covered.
+    let v = b
+        .exec("const t = document.querySelector('.menu-toggle').getBoundingClientRect(); const s = document.getElementById('side-menu').getBoundingClientRect(); return [t.bottom, s.top];")
+        .await;
+    assert!(
+        v[0].as_f64().unwrap() <= v[1].as_f64().unwrap() + 0.5,
+        "{v}"
+    );
+    b.screenshot("console-drawer-open-360").await;
+    b.exec("document.dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape', bubbles: true}));")
+        .await;
+    assert_eq!(b.exec(open).await, Value::Bool(false), "Esc closes it");
+    b.click(".menu-toggle").await;
+    assert_eq!(b.exec(open).await, Value::Bool(true));
+    // A tap on the page beside the drawer (its right edge, mid height).
+    b.exec("(document.elementFromPoint(window.innerWidth - 40, 500) || document.querySelector('main')).dispatchEvent(new MouseEvent('click', {bubbles: true}));")
+        .await;
+    assert_eq!(
+        b.exec(open).await,
+        Value::Bool(false),
+        "a tap outside closes it"
+    );
+    b.quit().await;
+}
