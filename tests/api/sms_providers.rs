@@ -136,6 +136,32 @@ async fn sign_in_sends_otp(t: &TestApp) -> String {
     r.1["flow_id"].as_str().unwrap().to_string()
 }
 
+/// A console bearer session for the province admin, made in the store (the
+/// SMS provider under test may be refusing sign-in codes).
+fn admin_session(t: &TestApp) -> String {
+    let now = t.app.now();
+    t.app
+        .store
+        .write(|w| {
+            let a = motcua::store::accounts::get(w, ADMIN)?.expect("admin");
+            motcua::auth::session::create(w, &a, true, true, now)
+        })
+        .unwrap()
+}
+
+async fn sms_page(t: &TestApp) -> String {
+    let tok = admin_session(t);
+    let r = t
+        .http
+        .get(t.url("/quan-tri/tin-nhan"))
+        .bearer_auth(tok)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.text().await.unwrap()
+}
+
 fn job_to(t: &TestApp, phone: &str) -> store_sms::SmsJob {
     t.app
         .store
@@ -285,6 +311,14 @@ async fn esms_configuration_error_is_held_and_shown_not_retried_every_second() {
     let job = job_to(&t, ADMIN_PHONE);
     assert_eq!(job.status, store_sms::SmsStatus::Pending);
     assert!(job.next_attempt_at >= t.app.now() + 500);
+    // The province admin sees it, once, in plain words.
+    let html = sms_page(&t).await;
+    assert!(
+        html.contains("Nhà cung cấp SMS từ chối gửi tin (mã lỗi 101)"),
+        "{html}"
+    );
+    assert_eq!(html.matches("id=\"sms-health\"").count(), 1);
+    assert!(html.contains("Sai ApiKey hoặc SecretKey"));
 }
 
 #[tokio::test]
