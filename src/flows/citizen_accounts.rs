@@ -500,7 +500,7 @@ pub async fn send_otp(app: &Arc<App>, actor: &Actor, id: &str) -> AppResult<Requ
                 let resend = flow.otp.is_some();
                 send_code(app, w, &mut flow, now, |code| {
                     format!(
-                        "Mã OTP xác nhận tạo tài khoản Cổng Dịch vụ công quốc gia của Ông/Bà là {code}, có hiệu lực trong 2 phút. Chỉ đọc mã này cho cán bộ một cửa đang trực tiếp làm thủ tục cho Ông/Bà."
+                        "Mã OTP tạo tài khoản Cổng Dịch vụ công quốc gia của Ông/Bà là {code}, hiệu lực 2 phút. Chỉ đọc mã này cho cán bộ một cửa đang làm thủ tục cho Ông/Bà."
                     )
                 })?;
                 audit::record(

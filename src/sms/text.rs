@@ -169,6 +169,12 @@ mod tests {
     }
 
     #[test]
+    fn the_counter_otp_fits_one_segment_unaccented() {
+        let t = "Mã OTP tạo tài khoản Cổng Dịch vụ công quốc gia của Ông/Bà là 123456, hiệu lực 2 phút. Chỉ đọc mã này cho cán bộ một cửa đang làm thủ tục cho Ông/Bà.";
+        assert_eq!(cost(&unaccented(t)).segments, 1);
+    }
+
+    #[test]
     fn todays_otp_text_fits_one_segment_unaccented() {
         // The OTP text of flows::otp_flow, with its longest purpose.
         let t = "Mã OTP đăng ký tài khoản là 123456, có hiệu lực trong 2 phút. Tuyệt đối không cung cấp mã này cho bất kỳ ai.";

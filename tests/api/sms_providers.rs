@@ -62,7 +62,7 @@ impl Double {
                     path,
                     body,
                 });
-                let (status, answer) = {
+                let (status, mut answer) = {
                     let mut s = state.script.lock().unwrap();
                     if s.is_empty() {
                         state.default.clone()
@@ -70,6 +70,11 @@ impl Double {
                         s.remove(0)
                     }
                 };
+                // A default eSMS answer gets a fresh SMSID per message.
+                if answer["SMSID"] == "x" {
+                    answer["SMSID"] =
+                        Value::String(format!("sms-{}", state.seen.lock().unwrap().len()));
+                }
                 poem::Response::builder()
                     .status(poem::http::StatusCode::from_u16(status).unwrap())
                     .content_type("application/json")
@@ -498,4 +503,193 @@ async fn queued_messages_go_out_through_the_provider_after_a_restart() {
         "the same message, same id"
     );
     assert_eq!(last.body["Phone"], ADMIN_PHONE);
+}
+
+/// Part I of the seed through the eSMS double: a staff member signs in
+/// (OTP by SMS), files the citizen's request, sends the OTP, creates the
+/// account (password by SMS); eSMS reports each message delivered.
+#[tokio::test]
+async fn part_one_journey_through_esms_with_receipts() {
+    let d = Double::start("/esms", esms_ok("x")).await;
+    let t = esms_app(&d, false).await;
+    t.create_superadmin().await;
+    let admin = admin_session(&t);
+    let unit = t.unit_id("Bộ phận một cửa UBND huyện Văn Lâm").await;
+    let (s, v) = t
+        .post_json(
+            "/api/v1/staff",
+            Some(&admin),
+            &json!({"username": "motcua.vl", "full_name": "Lê Thị Một Cửa", "id_number": "033185000808", "phone": "0988000808", "unit_ids": [unit]}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let (s, v) = t
+        .put_json(
+            "/api/v1/staff/motcua.vl/grants",
+            Some(&admin),
+            &json!({"unit_id": unit, "permissions": ["citizen_accounts.create"]}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let last_to = |phone: &str| -> String {
+        d.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .rev()
+            .find(|x| x.body["Phone"] == phone)
+            .map(|x| x.body["Content"].as_str().unwrap_or("").to_string())
+            .unwrap_or_default()
+    };
+    let wait_for = |phone: &'static str, n: usize| {
+        let d = d.clone();
+        async move {
+            for _ in 0..200 {
+                if d.seen
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .filter(|x| x.body["Phone"] == phone)
+                    .count()
+                    >= n
+                {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            panic!("no SMS #{n} to {phone}");
+        }
+    };
+    wait_for("0988000808", 1).await;
+    let temp = last_to("0988000808");
+    let temp = temp
+        .split("Mat khau tam thoi: ")
+        .nth(1)
+        .and_then(|r| r.split(". Vui long").next())
+        .unwrap_or_else(|| panic!("{temp}"))
+        .to_string();
+    // The staff member signs in: password, then the OTP from eSMS.
+    let (s, v) = t
+        .post_json(
+            "/api/v1/staff/login",
+            None,
+            &json!({"username": "motcua.vl", "password": temp}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let flow = v["flow_id"].as_str().unwrap().to_string();
+    wait_for("0988000808", 2).await;
+    let code = extract_code(&last_to("0988000808")).unwrap();
+    let (s, v) = t
+        .post_json(
+            &format!("/api/v1/staff/login/{flow}/otp"),
+            None,
+            &json!({"otp": code}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let staff = v["token"].as_str().unwrap().to_string();
+    assert_eq!(v["must_change_password"], true, "{v}");
+    let (s, v) = t
+        .post_json(
+            "/api/v1/me/password",
+            Some(&staff),
+            &json!({"current_password": temp, "password": "MotCua#VanLam26", "password_confirm": "MotCua#VanLam26"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let staff = v["token"].as_str().map(str::to_string).unwrap_or(staff);
+    // Steps 1-3 at the counter.
+    let pdf = motcua::upload::samples::pdf();
+    let (ct, body) = crate::helpers::multipart(
+        &[
+            ("id_number", "033301004567"),
+            ("full_name", "Phạm Thị Dung"),
+            ("birth_date", "09/09/2001"),
+            ("phone", "0356789012"),
+            ("email", ""),
+            ("unit_id", &unit.to_string()),
+        ],
+        &[("id_scan", "CCCD.pdf", &pdf)],
+    );
+    let r = t
+        .http
+        .post(t.url("/api/v1/citizen-account-requests"))
+        .bearer_auth(&staff)
+        .header("content-type", ct)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(status, 201, "{v}");
+    let req = v["request_id"].as_str().unwrap().to_string();
+    let (s, _) = t
+        .post_json(
+            &format!("/api/v1/citizen-account-requests/{req}/otp"),
+            Some(&staff),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    wait_for("0356789012", 1).await;
+    let code = extract_code(&last_to("0356789012")).unwrap();
+    let (s, v) = t
+        .post_json(
+            &format!("/api/v1/citizen-account-requests/{req}/confirm"),
+            Some(&staff),
+            &json!({"otp": code}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    wait_for("0356789012", 2).await;
+    assert!(
+        last_to("0356789012").contains("mat khau"),
+        "the password SMS"
+    );
+    // Each message's segments, and eSMS reports each one delivered.
+    let jobs = t.app.store.read(|r| store_sms::recent(r, 20)).unwrap();
+    assert_eq!(
+        jobs.len(),
+        4,
+        "temporary password, staff OTP, citizen OTP, citizen password: {jobs:?}"
+    );
+    for j in &jobs {
+        let rec = t
+            .app
+            .store
+            .read(|r| store_sms::receipt(r, j.id))
+            .unwrap()
+            .unwrap();
+        // OTPs are one GSM-7 segment unaccented; the password messages
+        // (with the portal address) are two.
+        let max = if j.kind == "otp" { 1 } else { 2 };
+        assert!(
+            rec.segments >= 1 && rec.segments <= max,
+            "{} {}",
+            j.kind,
+            rec.segments
+        );
+        let r = t
+            .http
+            .get(t.url(&format!(
+                "/webhooks/sms/esms/{SECRET}?SMSID={}&SendStatus=5&SendSuccess=1&SendFailed=0&TypeId=2&telcoid=1&phonenumber={}",
+                rec.provider_id.clone().unwrap(),
+                j.to
+            )))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    for j in &jobs {
+        let rec = t
+            .app
+            .store
+            .read(|r| store_sms::receipt(r, j.id))
+            .unwrap()
+            .unwrap();
+        assert_eq!(rec.delivered, Some(true), "{}", j.kind);
+    }
 }
