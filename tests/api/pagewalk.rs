@@ -173,6 +173,30 @@ impl Walk {
             .push(name.to_string());
     }
 
+    /// Proves the checker can fail: an image without a text alternative,
+    /// added to the page, must be reported (`image-alt`, critical).
+    async fn probe_axe(&mut self, b: &Browser) {
+        b.exec(&format!("{}\nreturn true;", self.axe)).await;
+        let r = b
+            .exec_async(
+                "const done = arguments[arguments.length - 1];
+                 const img = document.createElement('img'); img.src = 'data:image/png;base64,iVBORw0KGgo='; img.id = 'axe-probe';
+                 document.body.appendChild(img);
+                 axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a']}, resultTypes: ['violations']})
+                   .then(r => { img.remove(); done(r.violations.map(v => v.id)); })
+                   .catch(e => done({error: String(e)}));",
+                json!([]),
+            )
+            .await;
+        let found = r
+            .as_array()
+            .is_some_and(|a| a.iter().any(|v| v == "image-alt"));
+        assert!(
+            found,
+            "axe did not report a planted image-alt violation: {r}"
+        );
+    }
+
     /// The final status of a GET of `path` with the browser's cookies,
     /// following redirects; a loop or too many hops is an error. Also
     /// whether the answer is HTML.
@@ -458,6 +482,8 @@ async fn every_page_works_for_every_role() {
 
     // ---- Anonymous.
     let anon = new_browser().await;
+    anon.goto(&format!("{}/", w.base)).await;
+    w.probe_axe(&anon).await;
     w.crawl(&anon, "anonymous", &["/", "/quan-tri/dang-nhap"], 25)
         .await;
     w.visit(&anon, "anonymous", "/trang-khong-ton-tai", 404)
