@@ -407,14 +407,12 @@ impl Api {
         Data(app): Data<&Arc<App>>,
         body: Json<LoginRequest>,
     ) -> ApiResult<Json<LoginStarted>> {
-        let s = staff_login::start(
-            app,
-            &body.username,
-            &body.password,
-            &super::client_ip(req),
-            true,
-        )
-        .await?;
+        let client = staff_login::Client {
+            ip: super::client_ip(req),
+            device_cookie: super::ctx::device_cookie(app, req),
+            captcha_passed: false,
+        };
+        let s = staff_login::start_from(app, &body.username, &body.password, &client, true).await?;
         Ok(Json(LoginStarted {
             flow_id: s.flow_id,
             phone_masked: s.phone_masked,

@@ -155,20 +155,9 @@ pub fn csrf_ok(app: &App, req: &Request, sent: Option<&str>) -> bool {
     by_session || by_pre
 }
 
-/// A device cookie value for `username`: a random id and its HMAC.
-pub fn device_value(app: &App, username: &str) -> String {
-    let id = util::random_token();
-    let mac = util::hmac_sha256(&app.key, &[b"device", username.as_bytes(), id.as_bytes()]);
-    format!("{id}.{}", b64(mac))
-}
-
-/// The id of this browser's device cookie if the server issued it for
-/// `username` (a successful sign-in there).
-pub fn device_for(app: &App, req: &Request, username: &str) -> Option<String> {
-    let v = app_cookie(app, req, DEVICE_COOKIE)?;
-    let (id, mac) = v.split_once('.')?;
-    let want = util::hmac_sha256(&app.key, &[b"device", username.as_bytes(), id.as_bytes()]);
-    util::ct_eq(b64(want).as_bytes(), mac.as_bytes()).then(|| id.to_string())
+/// The raw device cookie of this browser (checked by the sign-in flow).
+pub fn device_cookie(app: &App, req: &Request) -> Option<String> {
+    app_cookie(app, req, DEVICE_COOKIE).filter(|v| v.len() <= 200)
 }
 
 /// The device cookie to set on a page of a signed-in browser that has
@@ -179,7 +168,7 @@ fn device_cookie_to_set(app: &App, req: &Request) -> Option<String> {
         return None;
     }
     let username = session::username_of(&app.store, &token).ok().flatten()?;
-    let v = device_value(app, &username);
+    let v = crate::auth::device::issue(&app.key, &username);
     // A year: it only marks the browser where this person signed in.
     Some(set_cookie(secure(app), DEVICE_COOKIE, &v, Some(365 * 86400)))
 }
