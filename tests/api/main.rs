@@ -12,6 +12,7 @@ mod chat;
 mod citizen_accounts;
 mod crash;
 mod foundation;
+mod hardening;
 mod logs;
 mod portal;
 mod robustness;
