@@ -130,7 +130,11 @@ pub struct WindowCap {
 
 impl std::fmt::Debug for WindowCap {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "WindowCap({}, {}/{}s)", self.name, self.limit, self.window)
+        write!(
+            f,
+            "WindowCap({}, {}/{}s)",
+            self.name, self.limit, self.window
+        )
     }
 }
 

@@ -14,9 +14,7 @@ use crate::app::App;
 use crate::domain::{Password, PasswordContext};
 use crate::error::{AppError, AppResult};
 use crate::flows::admin::password_error;
-use crate::flows::otp_flow::{
-    live_flow, otp_sms_text, send_code, take_ip_send, take_ip_send_in,
-};
+use crate::flows::otp_flow::{live_flow, otp_sms_text, send_code, take_ip_send, take_ip_send_in};
 use crate::flows::registration::{audit_object, issue_silently};
 use crate::otp;
 use crate::store::accounts;

@@ -20,9 +20,7 @@ use crate::domain::{
 };
 use crate::error::{AppError, AppResult};
 use crate::flows::admin::{new_account, password_error};
-use crate::flows::otp_flow::{
-    live_flow, otp_sms_text, send_code, take_ip_send, take_ip_send_in,
-};
+use crate::flows::otp_flow::{live_flow, otp_sms_text, send_code, take_ip_send, take_ip_send_in};
 use crate::otp::{self, OtpState};
 use crate::store::accounts::{self, Origin};
 use crate::store::flows::{FLOWS, Flow, OTP_SENDS};

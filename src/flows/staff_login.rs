@@ -146,10 +146,7 @@ pub async fn start_from(
     if login.is_empty() || password.is_empty() || login.len() > 100 || password.len() > 256 {
         return Err(AppError::BadCredentials);
     }
-    if !trusted
-        && !client.captcha_passed
-        && untrusted.expires >= now
-        && untrusted.count >= BACKSTOP
+    if !trusted && !client.captcha_passed && untrusted.expires >= now && untrusted.count >= BACKSTOP
     {
         return Err(AppError::field(
             "captcha",

@@ -429,7 +429,10 @@ async fn logout(req: &Request, body: Body, Data(app): Data<&Arc<App>>) -> Respon
     {
         let _ = staff_login::sign_out(app, t).await;
     }
-    with_cookie(redirect("/quan-tri/dang-nhap"), &clear_session_cookie(secure(app)))
+    with_cookie(
+        redirect("/quan-tri/dang-nhap"),
+        &clear_session_cookie(secure(app)),
+    )
 }
 
 #[handler]

@@ -91,7 +91,9 @@ fn set_cookie(secure: bool, base: &str, value: &str, max_age: Option<i64>) -> St
     format!(
         "{}={value}; Path=/; HttpOnly; SameSite=Strict{}{}",
         cookie_name(secure, base),
-        max_age.map(|a| format!("; Max-Age={a}")).unwrap_or_default(),
+        max_age
+            .map(|a| format!("; Max-Age={a}"))
+            .unwrap_or_default(),
         if secure { "; Secure" } else { "" }
     )
 }
@@ -119,7 +121,10 @@ pub fn csrf_for_session(app: &App, session_token: &str) -> String {
 
 /// The CSRF token the server derives for a pre-session cookie value.
 fn csrf_for_pre(app: &App, pre: &str) -> String {
-    b64(util::hmac_sha256(&app.key, &[b"csrf", b"pre", pre.as_bytes()]))
+    b64(util::hmac_sha256(
+        &app.key,
+        &[b"csrf", b"pre", pre.as_bytes()],
+    ))
 }
 
 fn pre_value(app: &App, req: &Request) -> Option<String> {
@@ -170,7 +175,12 @@ fn device_cookie_to_set(app: &App, req: &Request) -> Option<String> {
     let username = session::username_of(&app.store, &token).ok().flatten()?;
     let v = crate::auth::device::issue(&app.key, &username);
     // A year: it only marks the browser where this person signed in.
-    Some(set_cookie(secure(app), DEVICE_COOKIE, &v, Some(365 * 86400)))
+    Some(set_cookie(
+        secure(app),
+        DEVICE_COOKIE,
+        &v,
+        Some(365 * 86400),
+    ))
 }
 
 /// A parsed urlencoded form.

@@ -6,8 +6,8 @@ use std::process::{Child, Command, Stdio};
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    ADMIN, ADMIN_PASSWORD, ADMIN_PHONE, SmsReceiver, TestApp, csrf_in, free_port, spawn_app,
-    spawn_app_with, wait_healthy,
+    ADMIN, ADMIN_PASSWORD, ADMIN_PHONE, SmsReceiver, TestApp, csrf_in, free_port, spawn_app_with,
+    wait_healthy,
 };
 
 /// All `Set-Cookie` headers of a response.
@@ -114,20 +114,27 @@ async fn forged_equal_cookie_and_form_pairs_are_refused() {
     let (session, good, _) = console_sign_in(&t, "198.51.100.7", "").await;
     let r = t
         .http
-        .post(t.url("/quan-tri/dang-xuat"))
+        .post(t.url("/quan-tri/doi-mat-khau"))
         .header("cookie", format!("{session}; mc_csrf={forged}"))
-        .form(&[("_csrf", forged.as_str())])
+        .form(&[
+            ("_csrf", forged.as_str()),
+            ("current_password", ADMIN_PASSWORD),
+            ("password", "Bi#ChiemQuyen2026"),
+            ("password_confirm", "Bi#ChiemQuyen2026"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 403, "console form with a forged pair");
-    let body = json!({"current_password": ADMIN_PASSWORD, "password": "Moi#MatKhau2026", "password_confirm": "Moi#MatKhau2026"});
+    let ok =
+        motcua::flows::staff_login::start(&t.app, ADMIN, ADMIN_PASSWORD, "192.0.2.1", true).await;
+    assert!(ok.is_ok(), "the password did not change");
     let r = t
         .http
-        .post(t.url("/api/v1/me/password"))
+        .post(t.url("/api/v1/units"))
         .header("cookie", format!("{session}; mc_csrf={forged}"))
         .header("x-csrf-token", &forged)
-        .json(&body)
+        .json(&json!({"name": "Xã Thử Nghiệm", "level": "xa", "parent_id": null}))
         .send()
         .await
         .unwrap();
@@ -317,7 +324,11 @@ async fn strangers_failures_do_not_lock_the_staff_member_out() {
         last = stranger(format!("203.0.113.{}", 20 + i)).await;
     }
     assert_eq!(last.0, 400, "{}", last.1);
-    assert!(last.1["error"]["fields"]["captcha"].is_string(), "{}", last.1);
+    assert!(
+        last.1["error"]["fields"]["captcha"].is_string(),
+        "{}",
+        last.1
+    );
     // The staff member at their usual browser signs in.
     let (session, _, _) = console_sign_in(&t, office, &device).await;
     assert!(session.starts_with("mc_session="));
