@@ -109,23 +109,37 @@ pub async fn start_from(
     // on the office's kiosks (one IP) must not lock the counter staff out.
     let side = if console { "console" } else { "portal" };
     let ip_key = format!("{side}:{ip}");
-    let acct = format!("{side}:{}", login.to_lowercase());
-    let client_key = match &device {
-        Some(id) => format!("{acct}|dev:{id}"),
-        None => format!("{acct}|ip:{ip}"),
-    };
-    let (ip_wait, client_wait, untrusted) = {
-        let (ip_key, client_key, acct) = (ip_key.clone(), client_key.clone(), acct.clone());
+    // Keys name the account by what was typed plus a fingerprint of its
+    // password hash: a new password (reset, change) starts fresh counters,
+    // and unknown logins are counted like real ones (no enumeration).
+    let l2 = login.clone();
+    let (account, acct, client_key, ip_wait, client_wait, untrusted) = {
+        let (ip_key, device) = (ip_key.clone(), device.clone());
+        let ip = ip.to_string();
         app.db(move |app| {
             Ok(app.store.read(|r| {
+                let account = accounts::find_login(r, &l2)?;
+                let fp = account.as_ref().map_or_else(
+                    || "-".to_string(),
+                    |a| util::sha256_hex(a.password_hash.as_bytes())[..12].to_string(),
+                );
+                let acct = format!("{side}:{}:{fp}", l2.to_lowercase());
+                let client_key = match &device {
+                    Some(id) => format!("{acct}|dev:{id}"),
+                    None => format!("{acct}|ip:{ip}"),
+                };
                 Ok((
                     app.ip_throttle.counter_in(r, &ip_key)?.until - now,
                     app.signin_throttle.counter_in(r, &client_key)?.until - now,
                     app.untrusted_failures.counter_in(r, &acct)?,
+                    account,
+                    acct,
+                    client_key,
                 ))
             })?)
         })
-        .await?
+        .await
+        .map(|(a, b, c, d, e, f)| (d, e, f, a, b, c))?
     };
     if !trusted && ip_wait > 0 {
         return Err(AppError::Limited {
@@ -135,13 +149,11 @@ pub async fn start_from(
             retry_after: ip_wait,
         });
     }
+    // This account and client must wait: the same answer as a wrong
+    // password, like the account lock it replaces (docs/design/no-enumeration.md).
     if client_wait > 0 {
-        return Err(AppError::Limited {
-            message: format!(
-                "Có quá nhiều lần đăng nhập sai. Vui lòng thử lại sau {client_wait} giây."
-            ),
-            retry_after: client_wait,
-        });
+        Metrics::inc(&app.metrics.sign_in_failures_total);
+        return Err(AppError::BadCredentials);
     }
     if login.is_empty() || password.is_empty() || login.len() > 100 || password.len() > 256 {
         return Err(AppError::BadCredentials);
@@ -153,10 +165,6 @@ pub async fn start_from(
             "Tài khoản này vừa có nhiều lần đăng nhập sai. Vui lòng nhập mã xác thực trong hình để tiếp tục.",
         ));
     }
-    let l2 = login.clone();
-    let account = app
-        .db(move |app| Ok(app.store.read(|r| accounts::find_login(r, &l2))?))
-        .await?;
     let hash = account.as_ref().map(|a| a.password_hash.clone());
     let ok = app.hasher.verify(password.to_string(), hash).await;
     let usable = account
@@ -176,8 +184,10 @@ pub async fn start_from(
                     app.untrusted_failures.fail_in(w, &acct, now)?;
                 }
                 if let Some(mut a) = accounts::find_login(w, &login)? {
-                    a.failed_logins += 1;
-                    accounts::put(w, &a)?;
+                    if a.locked_until <= now {
+                        a.failed_logins += 1;
+                        accounts::put(w, &a)?;
+                    }
                     audit::record(w, now, &audit_actor(&a), "sign_in_failed", "", &ip, "")?;
                 }
                 Ok::<_, StoreError>(())
