@@ -66,6 +66,40 @@ pub struct Client {
     pub captcha_passed: bool,
 }
 
+/// The account a login names (if any), its counter key (the typed login and
+/// a fingerprint of the password hash: a new password starts fresh counters;
+/// unknown logins are counted like real ones) and the key of this client.
+fn keys(
+    r: &impl crate::store::Tx,
+    login: &str,
+    ip: &str,
+    device: Option<&str>,
+    side: &str,
+) -> crate::store::Result<(Option<Account>, String, String)> {
+    let account = accounts::find_login(r, login)?;
+    let fp = account.as_ref().map_or_else(
+        || "-".to_string(),
+        |a| util::sha256_hex(a.password_hash.as_bytes())[..12].to_string(),
+    );
+    let acct = format!("{side}:{}:{fp}", login.to_lowercase());
+    let client_key = match device {
+        Some(id) => format!("{acct}|dev:{id}"),
+        None => format!("{acct}|ip:{ip}"),
+    };
+    Ok((account, acct, client_key))
+}
+
+/// Seconds `login` must still wait from `ip` without a device cookie (for
+/// tests and support: the wait is not shown to the client).
+pub fn client_wait(app: &App, login: &str, ip: &str, console: bool) -> AppResult<i64> {
+    let side = if console { "console" } else { "portal" };
+    let now = app.now();
+    Ok(app.store.read(|r| {
+        let (_, _, k) = keys(r, login.trim(), ip, None, side)?;
+        Ok((app.signin_throttle.counter_in(r, &k)?.until - now).max(0))
+    })?)
+}
+
 /// Step 1: the password. Unknown user, wrong password, locked account and
 /// (for the console) an account without staff rights all get the same answer
 /// in the same time.
@@ -118,16 +152,7 @@ pub async fn start_from(
         let ip = ip.to_string();
         app.db(move |app| {
             Ok(app.store.read(|r| {
-                let account = accounts::find_login(r, &l2)?;
-                let fp = account.as_ref().map_or_else(
-                    || "-".to_string(),
-                    |a| util::sha256_hex(a.password_hash.as_bytes())[..12].to_string(),
-                );
-                let acct = format!("{side}:{}:{fp}", l2.to_lowercase());
-                let client_key = match &device {
-                    Some(id) => format!("{acct}|dev:{id}"),
-                    None => format!("{acct}|ip:{ip}"),
-                };
+                let (account, acct, client_key) = keys(r, &l2, &ip, device.as_deref(), side)?;
                 Ok((
                     app.ip_throttle.counter_in(r, &ip_key)?.until - now,
                     app.signin_throttle.counter_in(r, &client_key)?.until - now,
@@ -153,6 +178,15 @@ pub async fn start_from(
     // password, like the account lock it replaces (docs/design/no-enumeration.md).
     if client_wait > 0 {
         Metrics::inc(&app.metrics.sign_in_failures_total);
+        // Hammering during the wait still counts against the IP.
+        if !trusted {
+            app.db(move |app| {
+                Ok(app
+                    .store
+                    .write(|w| app.ip_throttle.fail_in(w, &ip_key, now))?)
+            })
+            .await?;
+        }
         return Err(AppError::BadCredentials);
     }
     if login.is_empty() || password.is_empty() || login.len() > 100 || password.len() > 256 {

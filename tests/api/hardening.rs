@@ -328,11 +328,16 @@ async fn strangers_failures_do_not_lock_the_staff_member_out() {
     for _ in 0..20 {
         assert_eq!(stranger("203.0.113.9".into()).await.0, 401);
     }
+    let wait = motcua::flows::staff_login::client_wait(&t.app, ADMIN, "203.0.113.9", true).unwrap();
+    assert!(wait > 0, "the stranger waits on this account");
     let blocked = t
         .app
         .ip_throttle
         .blocked_for("console:203.0.113.9", t.app.now());
-    assert_eq!(blocked, 0, "waiting attempts are not counted again");
+    assert!(
+        blocked > 0,
+        "and, hammering on, on every account from that IP"
+    );
     // Spread over many IPs: past the backstop, browsers without the device
     // cookie must answer a captcha.
     let mut last = (0, Value::Null);
@@ -349,7 +354,7 @@ async fn strangers_failures_do_not_lock_the_staff_member_out() {
     let (session, _, _) = console_sign_in(&t, office, &device).await;
     assert!(session.starts_with("mc_session="));
     // The stranger is still slowed: from their IP even the right password
-    // is refused, and no code is sent.
+    // is refused (429: the IP waits), and no code is sent.
     let sent = t.sms.all_to(ADMIN_PHONE).len();
     let r = t
         .http
@@ -359,7 +364,7 @@ async fn strangers_failures_do_not_lock_the_staff_member_out() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 401);
+    assert_eq!(r.status(), 429);
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(t.sms.all_to(ADMIN_PHONE).len(), sent);
 }
