@@ -43,8 +43,18 @@ pub struct App {
     pub clock: Clock,
     /// HMAC key for OTP digests.
     pub key: [u8; 32],
-    /// Failed sign-ins per client IP.
+    /// Failed sign-ins per client IP (counters in the store, like every
+    /// throttle and cap below; see docs/design/throttles.md).
     pub ip_throttle: Throttle,
+    /// Failed passwords per account and client (device cookie, else IP).
+    pub signin_throttle: Throttle,
+    /// Failed passwords per account from clients without its device cookie:
+    /// past `staff_login::BACKSTOP` they must answer a captcha.
+    pub untrusted_failures: Throttle,
+    /// Captcha pictures per client IP and minute.
+    pub captcha_cap: WindowCap,
+    /// Web chat conversations started per client IP.
+    pub chat_start_cap: WindowCap,
     /// Per-staff rate limit of sensitive look-ups (and similar).
     pub action_throttle: Throttle,
     /// OTP sends of anonymous flows (registration, password reset) per
@@ -124,7 +134,7 @@ impl App {
         let bot = Bot::load(&cfg);
         Ok(Arc::new(App {
             cfg: Arc::new(cfg),
-            store,
+            store: store.clone(),
             tree: RwLock::new(tree),
             hasher,
             heavy: crate::pool::Pool::new("scan", crate::pool::cores(), HEAVY_NICE, false),
@@ -132,9 +142,32 @@ impl App {
             background: crate::pool::Pool::new("background", 1, HEAVY_NICE, false),
             clock: Clock::default(),
             key,
-            ip_throttle: Throttle::new(20),
-            action_throttle: Throttle::new(30),
-            otp_ip_cap: WindowCap::new(crate::otp::PER_IP_HOUR, crate::flows::otp_flow::IP_WINDOW),
+            ip_throttle: Throttle::new(store.clone(), "signin_ip", 20),
+            signin_throttle: Throttle::new(
+                store.clone(),
+                "signin_client",
+                crate::auth::throttle::FREE_FAILURES,
+            ),
+            untrusted_failures: Throttle::new(store.clone(), "signin_untrusted", u32::MAX),
+            captcha_cap: WindowCap::new(
+                store.clone(),
+                "captcha_ip",
+                crate::captcha::PER_IP_PER_MINUTE,
+                60,
+            ),
+            chat_start_cap: WindowCap::new(
+                store.clone(),
+                "chat_start_ip",
+                crate::channels::web::NEW_PER_WINDOW,
+                crate::channels::web::WINDOW_SECS,
+            ),
+            action_throttle: Throttle::new(store.clone(), "action", 30),
+            otp_ip_cap: WindowCap::new(
+                store.clone(),
+                "otp_ip",
+                crate::otp::PER_IP_HOUR,
+                crate::flows::otp_flow::IP_WINDOW,
+            ),
             sms_wake: tokio::sync::Notify::new(),
             metrics: Metrics::default(),
             templates: crate::web::templates::Templates::new(),

@@ -53,8 +53,6 @@ struct Entry {
 #[derive(Debug, Default)]
 struct Inner {
     entries: HashMap<String, Entry>,
-    /// ip → (minute, pictures in that minute)
-    per_ip: HashMap<String, (i64, u32)>,
 }
 
 /// The challenges in flight.
@@ -82,24 +80,6 @@ fn normalize(answer: &str) -> String {
 impl CaptchaStore {
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Counts a picture for `ip`; false when the IP is over its minute budget.
-    fn admit(&self, ip: &str, now: i64) -> bool {
-        let mut g = self.lock();
-        let minute = now.div_euclid(60);
-        if g.per_ip.len() > 100_000 {
-            g.per_ip.retain(|_, (m, _)| *m == minute);
-        }
-        let e = g.per_ip.entry(ip.to_string()).or_insert((minute, 0));
-        if e.0 != minute {
-            *e = (minute, 0);
-        }
-        if e.1 >= PER_IP_PER_MINUTE {
-            return false;
-        }
-        e.1 += 1;
-        true
     }
 
     /// Keeps a new challenge's answer; returns its id.
@@ -182,11 +162,16 @@ pub fn draw() -> Option<(String, Vec<u8>)> {
 /// runtime's priority (`App::draw_off_runtime`).
 pub async fn new_challenge(app: &Arc<App>, ip: &str) -> AppResult<Challenge> {
     let now = app.now();
-    if !store().admit(ip, now) {
+    // The per-IP budget is counted in the store (survives restarts).
+    let ip2 = ip.to_string();
+    let admitted = app
+        .db(move |app| Ok(app.captcha_cap.take(&ip2, now)))
+        .await?;
+    if let Err(retry_after) = admitted {
         return Err(AppError::Limited {
             message: "Anh/chị đã yêu cầu quá nhiều mã xác thực. Vui lòng thử lại sau ít phút."
                 .into(),
-            retry_after: 60 - now.rem_euclid(60),
+            retry_after,
         });
     }
     let drawn = if app.cfg.captcha {
@@ -265,17 +250,6 @@ mod tests {
             s.insert("aaaaa", i as i64);
         }
         assert!(s.len() <= MAX_ENTRIES);
-    }
-
-    #[test]
-    fn per_ip_budget() {
-        let s = CaptchaStore::default();
-        for _ in 0..PER_IP_PER_MINUTE {
-            assert!(s.admit("1.2.3.4", 120));
-        }
-        assert!(!s.admit("1.2.3.4", 150));
-        assert!(s.admit("5.6.7.8", 150));
-        assert!(s.admit("1.2.3.4", 180), "a new minute, a new budget");
     }
 
     #[test]

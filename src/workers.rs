@@ -31,6 +31,7 @@ async fn cleanup_loop(app: Arc<App>, mut stop: tokio::sync::watch::Receiver<bool
                     let s = sessions::purge_expired(w, now - IDLE_SECS, now - ABSOLUTE_SECS)?;
                     // Outbox texts with codes or passwords stay readable 15 minutes.
                     crate::store::sms::scrub_before(w, now - 15 * 60)?;
+                    crate::store::throttles::purge_expired(w, now)?;
                     Ok::<_, crate::store::StoreError>((f, s))
                 })?)
             })

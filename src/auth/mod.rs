@@ -1,5 +1,6 @@
 //! Password hashing, sign-in throttling and sessions.
 
+pub mod device;
 pub mod session;
 pub mod throttle;
 

@@ -80,3 +80,9 @@ pub fn resolve(store: &Store, token: &str, now: i64) -> Result<Option<(Session, 
     }
     Ok(Some((s, a)))
 }
+
+/// The username of a stored session (no liveness check, no write).
+pub fn username_of(store: &Store, token: &str) -> Result<Option<String>> {
+    let k = key(token);
+    store.read(|r| Ok(SESSIONS.get(r, &k)?.map(|s| s.username)))
+}

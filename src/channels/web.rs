@@ -5,8 +5,7 @@
 //! request to abuse (see docs/design/webhooks.md). Staff replies and the
 //! rating question reach the widget through `GET /chat/{id}/messages`.
 
-use std::collections::HashMap;
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::Arc;
 
 use crate::app::App;
 use crate::error::{AppError, AppResult};
@@ -16,32 +15,18 @@ use crate::store::conversations::{self as conv, Button, Message, Sender, TicketS
 pub const NEW_PER_WINDOW: u32 = 60;
 pub const WINDOW_SECS: i64 = 600;
 
-/// (app, ip) → (window start, conversations started).
-type Starts = Mutex<HashMap<(usize, String), (i64, u32)>>;
-static STARTS: LazyLock<Starts> = LazyLock::new(|| Mutex::new(HashMap::new()));
-
 /// Counts a new conversation from `ip`; refuses when the IP started too
-/// many lately (each one is a row in the database).
+/// many lately (each one is a row in the database). Counted in the store
+/// (`App::chat_start_cap`), so a restart does not reset it.
 pub fn allow_new(app: &Arc<App>, ip: &str) -> AppResult<()> {
     let now = app.now();
-    let k = (Arc::as_ptr(app) as usize, ip.to_string());
-    let mut map = STARTS.lock().unwrap_or_else(|e| e.into_inner());
-    if map.len() > 50_000 {
-        map.retain(|_, (start, _)| now - *start < WINDOW_SECS);
-    }
-    let e = map.entry(k).or_insert((now, 0));
-    if now - e.0 >= WINDOW_SECS {
-        *e = (now, 0);
-    }
-    if e.1 >= NEW_PER_WINDOW {
-        return Err(AppError::Limited {
+    app.chat_start_cap
+        .take(ip, now)
+        .map_err(|retry_after| AppError::Limited {
             message: "Anh/chị đã mở quá nhiều cuộc trò chuyện. Vui lòng thử lại sau ít phút."
                 .into(),
-            retry_after: (e.0 + WINDOW_SECS - now).max(1),
-        });
-    }
-    e.1 += 1;
-    Ok(())
+            retry_after,
+        })
 }
 
 /// A message as the widget shows it.

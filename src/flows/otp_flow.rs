@@ -20,14 +20,23 @@ pub const IP_WINDOW: i64 = 3600;
 /// flows, staff sign-in) never pass here, so citizens sharing the office's
 /// IP cannot block them.
 pub fn take_ip_send(app: &App, ip: &str, now: i64) -> AppResult<()> {
-    app.otp_ip_cap
-        .take(ip, now)
-        .map_err(|retry_after| AppError::Limited {
-            message: format!(
-                "Có quá nhiều yêu cầu mã OTP từ địa chỉ này. Vui lòng thử lại sau {retry_after} giây."
-            ),
-            retry_after,
-        })
+    ip_limited(app.otp_ip_cap.take(ip, now))
+}
+
+/// [`take_ip_send`] inside an open write transaction (a second write
+/// transaction there would wait for this one forever). The count commits
+/// with `w`.
+pub fn take_ip_send_in(app: &App, w: &WriteTransaction, ip: &str, now: i64) -> AppResult<()> {
+    ip_limited(app.otp_ip_cap.take_in(w, ip, now)?)
+}
+
+fn ip_limited(r: Result<(), i64>) -> AppResult<()> {
+    r.map_err(|retry_after| AppError::Limited {
+        message: format!(
+            "Có quá nhiều yêu cầu mã OTP từ địa chỉ này. Vui lòng thử lại sau {retry_after} giây."
+        ),
+        retry_after,
+    })
 }
 
 /// The flow if it exists and has not expired; 410 otherwise.

@@ -14,7 +14,7 @@ use crate::app::App;
 use crate::domain::{Password, PasswordContext};
 use crate::error::{AppError, AppResult};
 use crate::flows::admin::password_error;
-use crate::flows::otp_flow::{live_flow, otp_sms_text, send_code, take_ip_send};
+use crate::flows::otp_flow::{live_flow, otp_sms_text, send_code, take_ip_send, take_ip_send_in};
 use crate::flows::registration::{audit_object, issue_silently};
 use crate::otp;
 use crate::store::accounts;
@@ -141,7 +141,7 @@ pub async fn resend(app: &Arc<App>, flow_id: &str) -> AppResult<Started> {
                         "Mã OTP đã được xác thực. Vui lòng đặt mật khẩu mới.".into(),
                     ));
                 }
-                take_ip_send(app, &flow.ip, now)?;
+                take_ip_send_in(app, w, &flow.ip, now)?;
                 issue(app, w, &mut flow, now)?;
                 Ok(started(&flow, now))
             })

@@ -20,7 +20,7 @@ use crate::domain::{
 };
 use crate::error::{AppError, AppResult};
 use crate::flows::admin::{new_account, password_error};
-use crate::flows::otp_flow::{live_flow, otp_sms_text, send_code, take_ip_send};
+use crate::flows::otp_flow::{live_flow, otp_sms_text, send_code, take_ip_send, take_ip_send_in};
 use crate::otp::{self, OtpState};
 use crate::store::accounts::{self, Origin};
 use crate::store::flows::{FLOWS, Flow, OTP_SENDS};
@@ -320,7 +320,7 @@ pub async fn resend(app: &Arc<App>, flow_id: &str) -> AppResult<Started> {
                             .into(),
                     ));
                 }
-                take_ip_send(app, &flow.ip, now)?;
+                take_ip_send_in(app, w, &flow.ip, now)?;
                 if payload(&flow)?.decoy {
                     let phone = flow.phone.clone();
                     issue_silently(w, &mut flow, phone.as_deref(), now)?;

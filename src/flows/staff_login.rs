@@ -51,6 +51,55 @@ pub fn mask_phone(p: &str) -> String {
         .unwrap_or_else(|_| "***".into())
 }
 
+/// Failed passwords on one account from clients without its device cookie
+/// (any IP) after which such clients must answer a captcha: the per-account
+/// backstop against guessing spread over many IPs. It never refuses the
+/// right password (see docs/design/throttles.md).
+pub const BACKSTOP: u32 = 10;
+
+/// Who is signing in: the client IP, the raw device cookie if any, and
+/// whether a captcha was answered correctly for this attempt.
+#[derive(Debug, Clone, Default)]
+pub struct Client {
+    pub ip: String,
+    pub device_cookie: Option<String>,
+    pub captcha_passed: bool,
+}
+
+/// The account a login names (if any), its counter key (the typed login and
+/// a fingerprint of the password hash: a new password starts fresh counters;
+/// unknown logins are counted like real ones) and the key of this client.
+fn keys(
+    r: &impl crate::store::Tx,
+    login: &str,
+    ip: &str,
+    device: Option<&str>,
+    side: &str,
+) -> crate::store::Result<(Option<Account>, String, String)> {
+    let account = accounts::find_login(r, login)?;
+    let fp = account.as_ref().map_or_else(
+        || "-".to_string(),
+        |a| util::sha256_hex(a.password_hash.as_bytes())[..12].to_string(),
+    );
+    let acct = format!("{side}:{}:{fp}", login.to_lowercase());
+    let client_key = match device {
+        Some(id) => format!("{acct}|dev:{id}"),
+        None => format!("{acct}|ip:{ip}"),
+    };
+    Ok((account, acct, client_key))
+}
+
+/// Seconds `login` must still wait from `ip` without a device cookie (for
+/// tests and support: the wait is not shown to the client).
+pub fn client_wait(app: &App, login: &str, ip: &str, console: bool) -> AppResult<i64> {
+    let side = if console { "console" } else { "portal" };
+    let now = app.now();
+    Ok(app.store.read(|r| {
+        let (_, _, k) = keys(r, login.trim(), ip, None, side)?;
+        Ok((app.signin_throttle.counter_in(r, &k)?.until - now).max(0))
+    })?)
+}
+
 /// Step 1: the password. Unknown user, wrong password, locked account and
 /// (for the console) an account without staff rights all get the same answer
 /// in the same time.
@@ -79,32 +128,100 @@ pub async fn start(
     ip: &str,
     console: bool,
 ) -> AppResult<Started> {
+    let client = Client {
+        ip: ip.to_string(),
+        device_cookie: None,
+        // The portal checks its captcha before calling this.
+        captcha_passed: !console,
+    };
+    start_from(app, login, password, &client, console).await
+}
+
+/// [`start`] with the client's device cookie. Failures count per account
+/// and client (the device cookie's id when it is valid for this login, else
+/// the IP): a stranger's failures slow the stranger, not the staff member at
+/// their usual browser. Clients without the device cookie also count per IP
+/// and, past [`BACKSTOP`] on the account, must answer a captcha.
+pub async fn start_from(
+    app: &Arc<App>,
+    login: &str,
+    password: &str,
+    client: &Client,
+    console: bool,
+) -> AppResult<Started> {
     // Empty fields are a form slip: field messages, no try spent.
     let blanks = blank_fields(login, password);
     if !blanks.is_empty() {
         return Err(AppError::fields(blanks));
     }
     let now = app.now();
+    let ip = client.ip.as_str();
+    let login = login.trim().to_string();
+    let device = client
+        .device_cookie
+        .as_deref()
+        .and_then(|v| crate::auth::device::verify(&app.key, &login, v));
+    let trusted = device.is_some();
     // Console and portal sign-ins fail separately per IP: citizens mistyping
     // on the office's kiosks (one IP) must not lock the counter staff out.
-    let ip_key = format!("{}:{ip}", if console { "console" } else { "portal" });
-    let wait = app.ip_throttle.blocked_for(&ip_key, now);
-    if wait > 0 {
+    let side = if console { "console" } else { "portal" };
+    let ip_key = format!("{side}:{ip}");
+    // Keys name the account by what was typed plus a fingerprint of its
+    // password hash: a new password (reset, change) starts fresh counters,
+    // and unknown logins are counted like real ones (no enumeration).
+    let l2 = login.clone();
+    let (account, acct, client_key, ip_wait, client_wait, untrusted) = {
+        let (ip_key, device) = (ip_key.clone(), device.clone());
+        let ip = ip.to_string();
+        app.db(move |app| {
+            Ok(app.store.read(|r| {
+                let (account, acct, client_key) = keys(r, &l2, &ip, device.as_deref(), side)?;
+                Ok((
+                    app.ip_throttle.counter_in(r, &ip_key)?.until - now,
+                    app.signin_throttle.counter_in(r, &client_key)?.until - now,
+                    app.untrusted_failures.counter_in(r, &acct)?,
+                    account,
+                    acct,
+                    client_key,
+                ))
+            })?)
+        })
+        .await
+        .map(|(a, b, c, d, e, f)| (d, e, f, a, b, c))?
+    };
+    if !trusted && ip_wait > 0 {
         return Err(AppError::Limited {
             message: format!(
-                "Có quá nhiều lần đăng nhập sai từ địa chỉ này. Vui lòng thử lại sau {wait} giây."
+                "Có quá nhiều lần đăng nhập sai từ địa chỉ này. Vui lòng thử lại sau {ip_wait} giây."
             ),
-            retry_after: wait,
+            retry_after: ip_wait,
         });
     }
-    let login = login.trim().to_string();
+    // This account and client must wait: the same answer as a wrong
+    // password, like the account lock it replaces (docs/design/no-enumeration.md).
+    if client_wait > 0 {
+        Metrics::inc(&app.metrics.sign_in_failures_total);
+        // Hammering during the wait still counts against the IP.
+        if !trusted {
+            app.db(move |app| {
+                Ok(app
+                    .store
+                    .write(|w| app.ip_throttle.fail_in(w, &ip_key, now))?)
+            })
+            .await?;
+        }
+        return Err(AppError::BadCredentials);
+    }
     if login.is_empty() || password.is_empty() || login.len() > 100 || password.len() > 256 {
         return Err(AppError::BadCredentials);
     }
-    let l2 = login.clone();
-    let account = app
-        .db(move |app| Ok(app.store.read(|r| accounts::find_login(r, &l2))?))
-        .await?;
+    if !trusted && !client.captcha_passed && untrusted.expires >= now && untrusted.count >= BACKSTOP
+    {
+        return Err(AppError::field(
+            "captcha",
+            "Tài khoản này vừa có nhiều lần đăng nhập sai. Vui lòng nhập mã xác thực trong hình để tiếp tục.",
+        ));
+    }
     let hash = account.as_ref().map(|a| a.password_hash.clone());
     let ok = app.hasher.verify(password.to_string(), hash).await;
     let usable = account
@@ -112,14 +229,20 @@ pub async fn start(
         .is_some_and(|a| !a.disabled && a.locked_until <= now && (!console || a.is_staff()));
     let Some(account) = account.filter(|_| ok && usable) else {
         Metrics::inc(&app.metrics.sign_in_failures_total);
-        app.ip_throttle.fail(&ip_key, now);
         let ip = ip.to_string();
+        let client_key = client_key.clone();
         app.db(move |app| {
             app.store.write(|w| {
+                // Wrong passwords no longer lock the account itself (anyone
+                // could keep its owner out); they slow this client.
+                app.signin_throttle.fail_in(w, &client_key, now)?;
+                if !trusted {
+                    app.ip_throttle.fail_in(w, &ip_key, now)?;
+                    app.untrusted_failures.fail_in(w, &acct, now)?;
+                }
                 if let Some(mut a) = accounts::find_login(w, &login)? {
                     if a.locked_until <= now {
                         a.failed_logins += 1;
-                        a.locked_until = now + wait_after(a.failed_logins, FREE_FAILURES);
                         accounts::put(w, &a)?;
                     }
                     audit::record(w, now, &audit_actor(&a), "sign_in_failed", "", &ip, "")?;
@@ -131,8 +254,8 @@ pub async fn start(
         .await?;
         return Err(AppError::BadCredentials);
     };
-    app.ip_throttle.succeed(&ip_key);
     let ip = ip.to_string();
+    let ip_key_ok = format!("{side}:{ip}");
     let started = app
         .db(move |app| {
             app.store.write(|w| {
@@ -148,6 +271,12 @@ pub async fn start(
                     payload: vec![],
                     ip,
                 };
+                // The right password clears this client's failures (in the
+                // same write as the flow).
+                app.signin_throttle.succeed_in(w, &client_key)?;
+                if !trusted {
+                    app.ip_throttle.succeed_in(w, &ip_key_ok)?;
+                }
                 send_code(app, w, &mut flow, now, |c| otp_sms_text("đăng nhập", c))?;
                 Ok::<_, AppError>(Started {
                     flow_id: flow.id,

@@ -25,6 +25,7 @@ pub mod outbox;
 pub mod sessions;
 pub mod sms;
 pub mod stats;
+pub mod throttles;
 pub mod units;
 
 use std::marker::PhantomData;

@@ -188,27 +188,28 @@ pub async fn staff_actor(app: &Arc<App>, req: &Request) -> ApiResult<Actor> {
     let actor = super::ctx::current(app, req, true)
         .await
         .ok_or(AppError::Unauthorized)?;
-    check_csrf(req)?;
+    check_csrf(app, req)?;
     if actor.account.must_change_password {
         return Err(AppError::Forbidden.into());
     }
     Ok(actor)
 }
 
-/// Cookie-authenticated writes must carry the CSRF token in a header; bearer
-/// clients need not.
-pub fn check_csrf(req: &Request) -> ApiResult<()> {
+/// Cookie-authenticated writes must carry, in `X-CSRF-Token`, the token the
+/// server derived for this session (the `_csrf` of its pages); bearer clients
+/// need not.
+pub fn check_csrf(app: &App, req: &Request) -> ApiResult<()> {
     if req.method().is_safe() || super::ctx::bearer(req).is_some() {
         return Ok(());
     }
-    let cookie = super::ctx::cookie(req, super::ctx::CSRF_COOKIE);
     let header = req
         .headers()
         .get("x-csrf-token")
         .and_then(|v| v.to_str().ok());
-    match (cookie, header) {
-        (Some(c), Some(h)) if crate::util::ct_eq(c.as_bytes(), h.as_bytes()) => Ok(()),
-        _ => Err(AppError::Forbidden.into()),
+    if super::ctx::csrf_ok(app, req, header) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden.into())
     }
 }
 
@@ -406,14 +407,12 @@ impl Api {
         Data(app): Data<&Arc<App>>,
         body: Json<LoginRequest>,
     ) -> ApiResult<Json<LoginStarted>> {
-        let s = staff_login::start(
-            app,
-            &body.username,
-            &body.password,
-            &super::client_ip(req),
-            true,
-        )
-        .await?;
+        let client = staff_login::Client {
+            ip: super::client_ip(req),
+            device_cookie: super::ctx::device_cookie(app, req),
+            captcha_passed: false,
+        };
+        let s = staff_login::start_from(app, &body.username, &body.password, &client, true).await?;
         Ok(Json(LoginStarted {
             flow_id: s.flow_id,
             phone_masked: s.phone_masked,
@@ -467,9 +466,9 @@ impl Api {
     #[oai(path = "/logout", method = "post")]
     async fn logout(&self, req: &Request, Data(app): Data<&Arc<App>>) -> ApiResult<Json<Ok_>> {
         let token = super::ctx::bearer(req)
-            .or_else(|| super::ctx::cookie(req, crate::auth::session::COOKIE))
+            .or_else(|| super::ctx::session_token(app, req))
             .ok_or(AppError::Unauthorized)?;
-        check_csrf(req)?;
+        check_csrf(app, req)?;
         staff_login::sign_out(app, &token).await?;
         Ok(Json(Ok_ { ok: true }))
     }
@@ -541,7 +540,7 @@ impl Api {
                 .await
                 .ok_or(AppError::Unauthorized)?,
         };
-        check_csrf(req)?;
+        check_csrf(app, req)?;
         let token = admin::change_password(
             app,
             &actor,

@@ -129,7 +129,7 @@ impl AccessApi {
         let actor = super::ctx::current(app, req, false)
             .await
             .ok_or(AppError::Unauthorized)?;
-        check_csrf(req)?;
+        check_csrf(app, req)?;
         let b = body.0;
         let r = access_requests::submit(
             app,

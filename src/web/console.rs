@@ -330,12 +330,16 @@ async fn login_submit(req: &Request, body: Body, Data(app): Data<&Arc<App>>) -> 
         Ok(f) => f,
         Err(e) => return error_page(app, req, None, &e),
     };
-    let ip = super::client_ip(req);
-    match staff_login::start(
+    let client = staff_login::Client {
+        ip: super::client_ip(req),
+        device_cookie: super::ctx::device_cookie(app, req),
+        captcha_passed: false,
+    };
+    match staff_login::start_from(
         app,
         &form.text("username"),
         &form.text("password"),
-        &ip,
+        &client,
         true,
     )
     .await
@@ -444,7 +448,10 @@ async fn logout(req: &Request, body: Body, Data(app): Data<&Arc<App>>) -> Respon
     {
         let _ = staff_login::sign_out(app, t).await;
     }
-    with_cookie(redirect("/quan-tri/dang-nhap"), &clear_session_cookie())
+    with_cookie(
+        redirect("/quan-tri/dang-nhap"),
+        &clear_session_cookie(secure(app)),
+    )
 }
 
 #[handler]

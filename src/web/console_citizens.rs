@@ -252,10 +252,8 @@ async fn create_submit(req: &Request, body: Body, Data(app): Data<&Arc<App>>) ->
             return ctx.render(app, req, status_of(&e));
         }
     };
-    let csrf = super::ctx::cookie(req, super::ctx::CSRF_COOKIE);
-    match (csrf, form.get("_csrf")) {
-        (Some(c), Some(s)) if !c.is_empty() && util::ct_eq(c.as_bytes(), s.as_bytes()) => {}
-        _ => return error_page(app, req, Some(&actor), &AppError::Forbidden),
+    if !super::ctx::csrf_ok(app, req, form.get("_csrf")) {
+        return error_page(app, req, Some(&actor), &AppError::Forbidden);
     }
     let typed = context! {
         id_number => form.text("id_number"), full_name => form.text("full_name"),

@@ -12,7 +12,15 @@ use crate::error::AppError;
 use crate::flows::Actor;
 use crate::util;
 
+/// The pre-session cookie: a random value (HttpOnly) that binds the CSRF
+/// token of a browser without a session (sign-in, registration, setup link).
+/// Under an https public URL every cookie gets the `__Host-` prefix (see
+/// [`cookie_name`]).
 pub const CSRF_COOKIE: &str = "mc_csrf";
+/// The device cookie: set after a successful sign-in, it lets that browser
+/// keep signing in while strangers' failures throttle their own clients
+/// (see `flows::staff_login` and docs/design/throttles.md).
+pub const DEVICE_COOKIE: &str = "mc_device";
 /// Largest urlencoded form body accepted.
 pub const MAX_FORM: usize = 64 * 1024;
 
@@ -32,10 +40,34 @@ pub fn bearer(req: &Request) -> Option<String> {
     v.strip_prefix("Bearer ").map(|t| t.trim().to_string())
 }
 
+/// Whether cookies are `Secure` and `__Host-` prefixed: the public URL is https.
+pub fn secure(app: &App) -> bool {
+    app.cfg.public_url.starts_with("https://")
+}
+
+/// The name of cookie `base` as set and read: `__Host-<base>` under https.
+pub fn cookie_name(secure: bool, base: &str) -> String {
+    if secure {
+        format!("__Host-{base}")
+    } else {
+        base.to_string()
+    }
+}
+
+/// The value of this app's cookie `base` (by its prefixed name under https).
+pub fn app_cookie(app: &App, req: &Request, base: &str) -> Option<String> {
+    cookie(req, &cookie_name(secure(app), base)).filter(|v| !v.is_empty())
+}
+
+/// The session token of the cookie.
+pub fn session_token(app: &App, req: &Request) -> Option<String> {
+    app_cookie(app, req, session::COOKIE).filter(|t| t.len() <= 100)
+}
+
 /// The signed-in person, from the bearer header or the session cookie.
 /// `console` selects which kind of session is acceptable.
 pub async fn current(app: &Arc<App>, req: &Request, console: bool) -> Option<Actor> {
-    let token = bearer(req).or_else(|| cookie(req, session::COOKIE))?;
+    let token = bearer(req).or_else(|| session_token(app, req))?;
     let now = app.now();
     let t2 = token.clone();
     let found = app
@@ -55,33 +87,100 @@ pub async fn current(app: &Arc<App>, req: &Request, console: bool) -> Option<Act
     })
 }
 
-pub fn session_cookie(token: &str, secure: bool) -> String {
+fn set_cookie(secure: bool, base: &str, value: &str, max_age: Option<i64>) -> String {
     format!(
-        "{}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
-        session::COOKIE,
-        session::ABSOLUTE_SECS,
+        "{}={value}; Path=/; HttpOnly; SameSite=Strict{}{}",
+        cookie_name(secure, base),
+        max_age
+            .map(|a| format!("; Max-Age={a}"))
+            .unwrap_or_default(),
         if secure { "; Secure" } else { "" }
     )
 }
 
-pub fn clear_session_cookie() -> String {
-    format!(
-        "{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0",
-        session::COOKIE
-    )
+pub fn session_cookie(token: &str, secure: bool) -> String {
+    set_cookie(secure, session::COOKIE, token, Some(session::ABSOLUTE_SECS))
 }
 
-/// The CSRF token of this browser (double-submit cookie), and whether the
-/// cookie must be set on the response.
-pub fn csrf_token(req: &Request) -> (String, bool) {
-    match cookie(req, CSRF_COOKIE).filter(|c| c.len() == 43) {
-        Some(c) => (c, false),
-        None => (util::random_token(), true),
+pub fn clear_session_cookie(secure: bool) -> String {
+    set_cookie(secure, session::COOKIE, "", Some(0))
+}
+
+fn b64(mac: [u8; 32]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac)
+}
+
+/// The CSRF token the server derives for a session token.
+pub fn csrf_for_session(app: &App, session_token: &str) -> String {
+    b64(util::hmac_sha256(
+        &app.key,
+        &[b"csrf", b"session", session_token.as_bytes()],
+    ))
+}
+
+/// The CSRF token the server derives for a pre-session cookie value.
+fn csrf_for_pre(app: &App, pre: &str) -> String {
+    b64(util::hmac_sha256(
+        &app.key,
+        &[b"csrf", b"pre", pre.as_bytes()],
+    ))
+}
+
+fn pre_value(app: &App, req: &Request) -> Option<String> {
+    app_cookie(app, req, CSRF_COOKIE).filter(|c| c.len() == 43)
+}
+
+/// The CSRF token of this browser: the HMAC (server key) of its session
+/// token, or without a session of its pre-session cookie; and the
+/// pre-session cookie to set when the browser has neither.
+pub fn csrf_token(app: &App, req: &Request) -> (String, Option<String>) {
+    if let Some(t) = session_token(app, req) {
+        return (csrf_for_session(app, &t), None);
     }
+    if let Some(p) = pre_value(app, req) {
+        return (csrf_for_pre(app, &p), None);
+    }
+    let p = util::random_token();
+    let set = set_cookie(secure(app), CSRF_COOKIE, &p, None);
+    (csrf_for_pre(app, &p), Some(set))
 }
 
-pub fn csrf_cookie(token: &str) -> String {
-    format!("{CSRF_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict")
+/// Whether `sent` is a token the server derived from this browser's session
+/// or pre-session cookie. Equal cookie/form pairs the server never issued,
+/// and tokens of other sessions, fail.
+pub fn csrf_ok(app: &App, req: &Request, sent: Option<&str>) -> bool {
+    let Some(sent) = sent.filter(|s| !s.is_empty()) else {
+        return false;
+    };
+    let by_session = session_token(app, req)
+        .is_some_and(|t| util::ct_eq(csrf_for_session(app, &t).as_bytes(), sent.as_bytes()));
+    let by_pre = pre_value(app, req)
+        .is_some_and(|p| util::ct_eq(csrf_for_pre(app, &p).as_bytes(), sent.as_bytes()));
+    by_session || by_pre
+}
+
+/// The raw device cookie of this browser (checked by the sign-in flow).
+pub fn device_cookie(app: &App, req: &Request) -> Option<String> {
+    app_cookie(app, req, DEVICE_COOKIE).filter(|v| v.len() <= 200)
+}
+
+/// The device cookie to set on a page of a signed-in browser that has
+/// none (a read of the session; only until the cookie is there).
+fn device_cookie_to_set(app: &App, req: &Request) -> Option<String> {
+    let token = session_token(app, req)?;
+    if app_cookie(app, req, DEVICE_COOKIE).is_some() {
+        return None;
+    }
+    let username = session::username_of(&app.store, &token).ok().flatten()?;
+    let v = crate::auth::device::issue(&app.key, &username);
+    // A year: it only marks the browser where this person signed in.
+    Some(set_cookie(
+        secure(app),
+        DEVICE_COOKIE,
+        &v,
+        Some(365 * 86400),
+    ))
 }
 
 /// A parsed urlencoded form.
@@ -104,8 +203,12 @@ impl FormData {
     }
 }
 
-/// Reads a form body and checks its CSRF token against the cookie.
+/// Reads a form body and checks its CSRF token (see [`csrf_ok`]).
 pub async fn read_form(req: &Request, body: poem::Body) -> Result<FormData, AppError> {
+    let app = req
+        .data::<Arc<App>>()
+        .cloned()
+        .ok_or_else(|| AppError::Internal("no app in the request".into()))?;
     let bytes = body
         .into_bytes_limit(MAX_FORM)
         .await
@@ -113,11 +216,10 @@ pub async fn read_form(req: &Request, body: poem::Body) -> Result<FormData, AppE
     let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes)
         .map_err(|_| AppError::invalid("Dữ liệu biểu mẫu không hợp lệ."))?;
     let form = FormData(pairs);
-    let cookie = cookie(req, CSRF_COOKIE);
-    let sent = form.get("_csrf");
-    match (cookie, sent) {
-        (Some(c), Some(s)) if !c.is_empty() && util::ct_eq(c.as_bytes(), s.as_bytes()) => Ok(form),
-        _ => Err(AppError::Forbidden),
+    if csrf_ok(&app, req, form.get("_csrf")) {
+        Ok(form)
+    } else {
+        Err(AppError::Forbidden)
     }
 }
 
@@ -136,7 +238,8 @@ pub fn with_cookie(mut r: Response, cookie: &str) -> Response {
 }
 
 /// Renders template `name` with the context that `make` builds from the
-/// request's CSRF token, and sets the CSRF cookie when it is new.
+/// request's CSRF token, and sets the pre-session cookie when it is new (and
+/// the device cookie on the first page after a sign-in).
 pub fn render_with(
     app: &App,
     req: &Request,
@@ -144,8 +247,8 @@ pub fn render_with(
     status: StatusCode,
     make: impl FnOnce(String) -> minijinja::Value,
 ) -> Response {
-    let (csrf, set) = csrf_token(req);
-    let merged = make(csrf.clone());
+    let (csrf, set) = csrf_token(app, req);
+    let merged = make(csrf);
     let r = match app.templates.render(name, merged) {
         Ok(html) => Response::builder()
             .status(status)
@@ -156,10 +259,13 @@ pub fn render_with(
             fallback_error_page()
         }
     };
-    if set {
-        with_cookie(r, &csrf_cookie(&csrf))
-    } else {
-        r
+    let r = match set {
+        Some(c) => with_cookie(r, &c),
+        None => r,
+    };
+    match device_cookie_to_set(app, req) {
+        Some(c) => with_cookie(r, &c),
+        None => r,
     }
 }
 

@@ -1166,7 +1166,7 @@ async fn reset_password_submit(
     {
         Ok(()) => with_cookie(
             redirect("/quen-mat-khau/thanh-cong"),
-            &clear_session_cookie(),
+            &clear_session_cookie(secure(app)),
         ),
         Err(e @ AppError::Gone(_)) => expired_reset(app, req, &e),
         Err(e) => password_page(
@@ -1311,7 +1311,7 @@ async fn logout(req: &Request, body: Body, Data(app): Data<&Arc<App>>) -> Respon
     if let Some(t) = signed_in.and_then(|a| a.token) {
         let _ = staff_login::sign_out(app, &t).await;
     }
-    with_cookie(redirect("/"), &clear_session_cookie())
+    with_cookie(redirect("/"), &clear_session_cookie(secure(app)))
 }
 
 /// A signed-in frame for the template tests.

@@ -13,8 +13,10 @@ const KC_ONE_STOP: &str = "Bộ phận một cửa UBND huyện Khoái Châu";
 const DT_ONE_STOP: &str = "Bộ phận một cửa UBND xã Đông Tảo";
 const BM_ONE_STOP: &str = "Bộ phận một cửa UBND xã Bình Minh";
 const CITIZENS: &str = "/quan-tri/tao-tai-khoan-cong-dan";
-/// A double-submit CSRF token as the console's pages hand out (43 chars).
-const CSRF: &str = "csrfTokenForAccessTests0123456789abcdefghij";
+/// The CSRF token the console's pages hand out for this session.
+fn csrf(t: &TestApp, token: &str) -> String {
+    motcua::web::ctx::csrf_for_session(&t.app, token)
+}
 
 /// A staff-assisted request with the scanned ID, through the API; returns
 /// the request id.
@@ -53,12 +55,13 @@ async fn console_post(
     path: &str,
     fields: &[(&str, &str)],
 ) -> (u16, String) {
-    let mut form: Vec<(&str, &str)> = vec![("_csrf", CSRF)];
+    let csrf = csrf(t, token);
+    let mut form: Vec<(&str, &str)> = vec![("_csrf", csrf.as_str())];
     form.extend_from_slice(fields);
     let r = t
         .http
         .post(t.url(path))
-        .header("cookie", format!("mc_session={token}; mc_csrf={CSRF}"))
+        .header("cookie", format!("mc_session={token}"))
         .form(&form)
         .send()
         .await
@@ -75,13 +78,14 @@ async fn console_multipart(
     fields: &[(&str, &str)],
     scan: &[u8],
 ) -> (u16, String) {
-    let mut all: Vec<(&str, &str)> = vec![("_csrf", CSRF)];
+    let csrf = csrf(t, token);
+    let mut all: Vec<(&str, &str)> = vec![("_csrf", csrf.as_str())];
     all.extend_from_slice(fields);
     let (ct, body) = multipart(&all, &[("id_scan", "CCCD.pdf", scan)]);
     let r = t
         .http
         .post(t.url(path))
-        .header("cookie", format!("mc_session={token}; mc_csrf={CSRF}"))
+        .header("cookie", format!("mc_session={token}"))
         .header("content-type", ct)
         .body(body)
         .send()

@@ -1,310 +1,370 @@
-//! Issue 15's hardening that is built: body caps (every JSON and form
-//! route stops reading at `MOTCUA_MAX_JSON_BYTES`, memory stays bounded
-//! under oversized bodies), `/metrics` for loopback or a bearer token, and
-//! owner-only data folders.
+//! Issue 15 items 3–5: CSRF tokens bound to the session, limits that
+//! survive a restart, and no staff lock-out by strangers.
 
-use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::process::{Child, Command, Stdio};
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::helpers::*;
+use crate::helpers::{
+    ADMIN, ADMIN_PASSWORD, ADMIN_PHONE, SmsReceiver, TestApp, csrf_in, free_port, spawn_app_with,
+    wait_healthy,
+};
 
-/// Sends a raw HTTP/1.1 POST with a body of `total` bytes, either with a
-/// `Content-Length` or chunked; stops when the server stops reading, and
-/// returns the status line the server answered (if any).
-async fn raw_post(addr: &str, path: &str, total: usize, chunked: bool) -> Option<String> {
-    let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
-    let head = if chunked {
-        format!(
-            "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
-        )
-    } else {
-        format!(
-            "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {total}\r\n\r\n"
-        )
-    };
-    s.write_all(head.as_bytes()).await.ok()?;
-    let chunk = vec![b' '; 64 * 1024];
-    let mut sent = 0;
-    let (mut rd, mut wr) = s.into_split();
-    let reader = tokio::spawn(async move {
-        let mut buf = vec![0u8; 4096];
-        let n = tokio::time::timeout(Duration::from_secs(30), rd.read(&mut buf))
-            .await
-            .ok()?
-            .ok()?;
-        let text = String::from_utf8_lossy(&buf[..n]).to_string();
-        text.lines().next().map(str::to_string)
-    });
-    while sent < total {
-        let r = if chunked {
-            let mut framed = format!("{:x}\r\n", chunk.len()).into_bytes();
-            framed.extend_from_slice(&chunk);
-            framed.extend_from_slice(b"\r\n");
-            wr.write_all(&framed).await
-        } else {
-            wr.write_all(&chunk).await
-        };
-        if r.is_err() {
-            break;
-        }
-        sent += chunk.len();
-        if reader.is_finished() {
-            break;
-        }
-    }
-    drop(wr);
-    reader.await.ok().flatten()
+/// All `Set-Cookie` headers of a response.
+fn set_cookies(r: &reqwest::Response) -> Vec<String> {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect()
+}
+
+/// `name=value` of the Set-Cookie whose name is `name`.
+fn cookie_pair(r: &reqwest::Response, name: &str) -> Option<String> {
+    set_cookies(r)
+        .into_iter()
+        .map(|c| c.split(';').next().unwrap().to_string())
+        .find(|c| c.split('=').next() == Some(name))
+}
+
+/// Signs the admin in through the console's forms as a browser at `ip`
+/// (X-Forwarded-For; the app trusts the proxy), sending `extra` cookies.
+/// Returns the session cookie pair and the CSRF token of a signed-in page,
+/// plus the device cookie set on that page.
+async fn console_sign_in(t: &TestApp, ip: &str, extra: &str) -> (String, String, Option<String>) {
+    let page = t
+        .http
+        .get(t.url("/quan-tri/dang-nhap"))
+        .header("x-forwarded-for", ip)
+        .header("cookie", extra)
+        .send()
+        .await
+        .unwrap();
+    let pre = cookie_pair(&page, "mc_csrf");
+    let html = page.text().await.unwrap();
+    let csrf = csrf_in(&html);
+    let cookies = [extra.to_string(), pre.unwrap_or_default()]
+        .into_iter()
+        .filter(|c| !c.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ");
+    let seen = t.sms.all_to(ADMIN_PHONE).len();
+    let r = t
+        .http
+        .post(t.url("/quan-tri/dang-nhap"))
+        .header("x-forwarded-for", ip)
+        .header("cookie", &cookies)
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("username", ADMIN),
+            ("password", ADMIN_PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "password step");
+    let otp_url = r.headers()["location"].to_str().unwrap().to_string();
+    let code = t.sms.wait_code(ADMIN_PHONE, seen).await;
+    let r = t
+        .http
+        .post(t.url(&otp_url))
+        .header("x-forwarded-for", ip)
+        .header("cookie", &cookies)
+        .form(&[("_csrf", csrf.as_str()), ("otp", code.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "OTP step");
+    let session = cookie_pair(&r, "mc_session").expect("session cookie");
+    let page = t
+        .http
+        .get(t.url("/quan-tri"))
+        .header("x-forwarded-for", ip)
+        .header("cookie", format!("{session}; {cookies}"))
+        .send()
+        .await
+        .unwrap();
+    let device = cookie_pair(&page, "mc_device");
+    let html = page.text().await.unwrap();
+    (session, csrf_in(&html), device)
 }
 
 #[tokio::test]
-async fn oversized_bodies_get_413_json_and_small_ones_pass() {
-    let t = spawn_app().await;
-    let big = "x".repeat(100 * 1024);
-    for path in ["/api/v1/chat", "/api/v1/login", "/api/v1/staff/login"] {
+async fn forged_equal_cookie_and_form_pairs_are_refused() {
+    let t = spawn_app_with(|c| c.trust_proxy = true).await;
+    t.create_superadmin().await;
+    let forged = "a".repeat(43);
+    // Console form (sign-in) and portal form (sign-in), no session.
+    for path in ["/quan-tri/dang-nhap", "/dang-nhap"] {
         let r = t
             .http
             .post(t.url(path))
-            .header("content-type", "application/json")
-            .body(json!({"text": big, "username": big}).to_string())
+            .header("cookie", format!("mc_csrf={forged}"))
+            .form(&[
+                ("_csrf", forged.as_str()),
+                ("username", ADMIN),
+                ("password", ADMIN_PASSWORD),
+            ])
             .send()
             .await
             .unwrap();
-        assert_eq!(r.status(), 413, "{path}");
-        let v: Value = r.json().await.unwrap();
-        assert_eq!(v["error"]["code"], "too_large", "{path}: {v}");
-        assert!(v["error"]["message"].as_str().unwrap().contains("quá lớn"));
+        assert_eq!(r.status(), 403, "{path}: a pair the server never issued");
     }
-    // Chunked, with no length: cut off at the cap.
-    let status = raw_post(&t.addr.to_string(), "/api/v1/chat", 2 * 1024 * 1024, true).await;
-    assert!(
-        status.as_deref().is_some_and(|s| s.contains(" 413 ")),
-        "{status:?}"
-    );
-    // A page form that is too large: a Vietnamese page, 413.
+    // A signed-in console form and the API's X-CSRF-Token path.
+    let (session, good, _) = console_sign_in(&t, "198.51.100.7", "").await;
     let r = t
         .http
-        .post(t.url("/dang-nhap"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!("username={big}"))
+        .post(t.url("/quan-tri/doi-mat-khau"))
+        .header("cookie", format!("{session}; mc_csrf={forged}"))
+        .form(&[
+            ("_csrf", forged.as_str()),
+            ("current_password", ADMIN_PASSWORD),
+            ("password", "Bi#ChiemQuyen2026"),
+            ("password_confirm", "Bi#ChiemQuyen2026"),
+        ])
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 413);
-    assert!(r.text().await.unwrap().contains("lang=\"vi\""));
-    // A normal message still works.
-    let (s, v) = t
-        .post_json("/api/v1/chat", None, &json!({"text": "quên mật khẩu"}))
-        .await;
-    assert_eq!(s, 200, "{v}");
-}
-
-#[tokio::test]
-async fn the_cap_follows_the_setting() {
-    let t = spawn_app_with(|c| c.max_json_bytes = 2048).await;
-    let (s, _) = t
-        .post_json("/api/v1/chat", None, &json!({"text": "a".repeat(3000)}))
-        .await;
-    assert_eq!(s, 413);
-    let (s, _) = t
-        .post_json("/api/v1/chat", None, &json!({"text": "a".repeat(500)}))
-        .await;
-    assert_eq!(s, 200);
-}
-
-#[tokio::test]
-async fn metrics_answer_loopback_or_the_token() {
-    let t = spawn_app().await;
-    let r = t.http.get(t.url("/metrics")).send().await.unwrap();
-    assert_eq!(r.status(), 200, "loopback, no token set");
-    assert!(r.text().await.unwrap().contains("motcua_"));
-    let t = spawn_app_with(|c| c.metrics_token = Some("tok-metrics-123".into())).await;
-    let r = t.http.get(t.url("/metrics")).send().await.unwrap();
-    assert_eq!(r.status(), 401, "the token is needed once set");
+    assert_eq!(r.status(), 403, "console form with a forged pair");
+    let ok =
+        motcua::flows::staff_login::start(&t.app, ADMIN, ADMIN_PASSWORD, "192.0.2.1", true).await;
+    assert!(ok.is_ok(), "the password did not change");
     let r = t
         .http
-        .get(t.url("/metrics"))
-        .bearer_auth("wrong")
+        .post(t.url("/api/v1/units"))
+        .header("cookie", format!("{session}; mc_csrf={forged}"))
+        .header("x-csrf-token", &forged)
+        .json(&json!({"name": "Xã Thử Nghiệm", "level": "xa", "parent_id": null}))
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 401);
+    assert_eq!(r.status(), 403, "API with a forged pair");
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "forbidden", "{v}");
+    // The token the server derived for this session works.
     let r = t
         .http
-        .get(t.url("/metrics"))
-        .bearer_auth("tok-metrics-123")
+        .get(t.url("/api/v1/staff/me"))
+        .header("cookie", &session)
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+    let r = t
+        .http
+        .post(t.url("/api/v1/logout"))
+        .header("cookie", &session)
+        .header("x-csrf-token", &good)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "the session's own token is accepted");
 }
 
-#[cfg(unix)]
 #[tokio::test]
-async fn data_folders_are_owner_only() {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::tempdir().unwrap();
-    // A data dir made by an older version: 0755 folders.
-    let data = dir.path().join("data");
-    std::fs::create_dir_all(data.join("uploads/id-scans/ab")).unwrap();
-    for d in [
-        &data,
-        &data.join("uploads"),
-        &data.join("uploads/id-scans/ab"),
-    ] {
-        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+async fn a_token_from_another_session_is_refused() {
+    let t = spawn_app_with(|c| c.trust_proxy = true).await;
+    t.create_superadmin().await;
+    let (_a, token_a, _) = console_sign_in(&t, "198.51.100.7", "").await;
+    let (b, token_b, _) = console_sign_in(&t, "198.51.100.8", "").await;
+    assert_ne!(token_a, token_b);
+    for (token, want) in [(&token_a, 403), (&token_b, 200)] {
+        let r = t
+            .http
+            .post(t.url("/api/v1/logout"))
+            .header("cookie", &b)
+            .header("x-csrf-token", token.as_str())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), want);
     }
-    let d2 = data.clone();
-    let t = spawn_in(dir, move |c| c.data_dir = d2).await;
-    let _kept = t.stop().await;
-    let dir2 = tempfile::tempdir().unwrap();
-    let cfg_dir = dir2.path().join("fresh");
-    let t2 = spawn_in(dir2, |c| c.data_dir = cfg_dir.clone()).await;
-    for d in [
-        data.clone(),
-        data.join("uploads"),
-        data.join("uploads/id-scans/ab"),
-        cfg_dir.clone(),
-    ] {
-        let mode = std::fs::metadata(&d).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o700, "{}", d.display());
-    }
-    drop(t2);
 }
 
-fn rss_kb(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
-/// Four parallel 150 MB bodies (two with a length, two chunked) against
-/// the real binary: RSS may not rise by more than 20 MB.
-#[cfg(target_os = "linux")]
 #[tokio::test]
-async fn four_parallel_150mb_bodies_keep_memory_bounded() {
-    let dir = tempfile::tempdir().unwrap();
+async fn https_public_url_gives_host_prefixed_secure_cookies() {
+    let t = spawn_app_with(|c| c.public_url = "https://motcua.example.vn".into()).await;
+    t.create_superadmin().await;
+    let link = motcua::flows::setup::new_setup_link(&t.app, Some(ADMIN)).unwrap();
+    let link = link.replace("https://motcua.example.vn", &t.base);
+    let page = t.http.get(&link).send().await.unwrap();
+    let mut all = set_cookies(&page);
+    let pre = cookie_pair(&page, "__Host-mc_csrf").expect("__Host- pre-session cookie");
+    let csrf = csrf_in(&page.text().await.unwrap());
+    let r = t
+        .http
+        .post(&link)
+        .header("cookie", &pre)
+        .form(&[("_csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    all.extend(set_cookies(&r));
+    let session = cookie_pair(&r, "__Host-mc_session").expect("__Host- session cookie");
+    let page = t
+        .http
+        .get(t.url("/quan-tri"))
+        .header("cookie", format!("{session}; {pre}"))
+        .send()
+        .await
+        .unwrap();
+    all.extend(set_cookies(&page));
+    assert!(
+        cookie_pair(&page, "__Host-mc_device").is_some(),
+        "device cookie: {all:?}"
+    );
+    assert!(all.len() >= 3, "{all:?}");
+    for c in &all {
+        assert!(c.starts_with("__Host-"), "{c}");
+        assert!(c.contains("; Secure"), "{c}");
+        assert!(c.contains("Path=/"), "{c}");
+        assert!(!c.to_lowercase().contains("domain="), "{c}");
+    }
+}
+
+fn start_binary(dir: &std::path::Path, sms: &SmsReceiver) -> (Child, String) {
     let port = free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_motcua"))
+    let base = format!("http://127.0.0.1:{port}");
+    let child = Command::new(env!("CARGO_BIN_EXE_motcua"))
         .arg("serve")
-        .env("MOTCUA_DATA_DIR", dir.path().join("data"))
+        .env("MOTCUA_DATA_DIR", dir)
         .env("MOTCUA_LISTEN", format!("127.0.0.1:{port}"))
+        .env("MOTCUA_SMS_PROVIDER", "http")
+        .env("MOTCUA_SMS_HTTP_URL", sms.url())
+        .env("MOTCUA_CAPTCHA", "off")
         .env("MOTCUA_ARGON2_M_KIB", "1024")
+        .env("MOTCUA_BACKUP_EVERY_HOURS", "0")
+        .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
+        .stdin(Stdio::null())
         .spawn()
         .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    wait_healthy(&reqwest::Client::new(), &base).await;
-    // Warm up: a few ordinary requests.
-    for _ in 0..5 {
-        let _ = reqwest::Client::new()
-            .post(format!("{base}/api/v1/chat"))
-            .json(&json!({"text": "quên mật khẩu"}))
-            .send()
-            .await;
-    }
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let pid = child.id();
-    let before = rss_kb(pid);
-    let addr = format!("127.0.0.1:{port}");
-    let sampler = tokio::spawn(async move {
-        let mut peak = 0;
-        for _ in 0..400 {
-            peak = peak.max(rss_kb(pid));
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        peak
-    });
-    let mut attacks = vec![];
-    for (i, path) in [
-        "/api/v1/chat",
-        "/api/v1/login",
-        "/api/v1/chat",
-        "/api/v1/login",
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let addr = addr.clone();
-        attacks.push(tokio::spawn(async move {
-            raw_post(&addr, path, 150 * 1024 * 1024, i % 2 == 1).await
-        }));
-    }
-    for a in attacks {
-        let status = a.await.unwrap();
-        assert!(
-            status.as_deref().is_none_or(|s| s.contains(" 413 ")),
-            "{status:?}"
-        );
-    }
-    let peak = sampler.await.unwrap();
-    let after = rss_kb(pid);
-    let _ = child.kill();
-    let _ = child.wait();
-    eprintln!("RSS before {before} kB, peak {peak} kB, after {after} kB");
-    assert!(
-        peak.saturating_sub(before) <= 20 * 1024,
-        "RSS rose from {before} kB to {peak} kB"
-    );
+    (child, base)
 }
 
-/// As docs/design/permissions.md says: a ticket page answers 403 to staff
-/// who hold `support.manage` nowhere, 404 to those who hold it elsewhere.
+async fn post(http: &reqwest::Client, url: String, body: &Value) -> u16 {
+    http.post(url)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
 #[tokio::test]
-async fn ticket_pages_answer_403_without_the_permission_and_404_elsewhere() {
-    let t = spawn_app().await;
-    let admin = t.admin_token().await;
-    let (_, v) = t
-        .post_json("/api/v1/chat", None, &json!({"text": "quên mật khẩu"}))
-        .await;
-    let conv = v["conversation_id"].as_str().unwrap().to_string();
-    let (s, v) = t
-        .post_json(&format!("/api/v1/chat/{conv}/handoff"), None, &json!({}))
-        .await;
-    assert_eq!(s, 201, "{v}");
-    let ticket = v["ticket_id"].as_u64().unwrap();
-    let unit = t.unit_id("Sở Tư pháp").await;
-    let none = t
-        .staff_with(
-            &admin,
-            "khong.hotro",
-            "0988000666",
-            "033185000606",
-            unit,
-            &["citizen_accounts.create"],
-        )
-        .await;
-    let elsewhere = t
-        .staff_with(
-            &admin,
-            "hotro.tuphap",
-            "0988000777",
-            "033185000707",
-            unit,
-            &["support.manage"],
-        )
-        .await;
-    let get = |tok: String| {
-        let t = &t;
+async fn per_ip_code_cap_and_sign_in_wait_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let app = motcua::app::App::open(motcua::config::Config::for_tests(dir.path())).unwrap();
+        motcua::flows::setup::create_superadmin(&app, ADMIN, ADMIN_PHONE, ADMIN_PASSWORD)
+            .await
+            .unwrap();
+    }
+    let sms = SmsReceiver::start().await;
+    let http = reqwest::Client::new();
+    let (mut child, base) = start_binary(dir.path(), &sms);
+    wait_healthy(&http, &base).await;
+    let reset = json!({"username": "012345678901", "captcha_id": "x", "captcha": "x"});
+    for i in 0..motcua::otp::PER_IP_HOUR {
+        let s = post(&http, format!("{base}/api/v1/password-resets"), &reset).await;
+        assert_eq!(s, 202, "reset {i}");
+    }
+    let s = post(&http, format!("{base}/api/v1/password-resets"), &reset).await;
+    assert_eq!(s, 429, "over the per-IP cap");
+    let wrong = json!({"username": ADMIN, "password": "sai-mat-khau"});
+    let right = json!({"username": ADMIN, "password": ADMIN_PASSWORD});
+    for i in 0..motcua::auth::throttle::FREE_FAILURES {
+        let s = post(&http, format!("{base}/api/v1/staff/login"), &wrong).await;
+        assert_eq!(s, 401, "wrong password {i}");
+    }
+    let s = post(&http, format!("{base}/api/v1/staff/login"), &right).await;
+    assert_eq!(s, 401, "this account and client must wait");
+    // Kill -9, as an attacker who can crash the server would.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let (mut child, base) = start_binary(dir.path(), &sms);
+    wait_healthy(&http, &base).await;
+    let s = post(&http, format!("{base}/api/v1/password-resets"), &reset).await;
+    assert_eq!(s, 429, "the cap survives the restart");
+    let s = post(&http, format!("{base}/api/v1/staff/login"), &right).await;
+    assert_eq!(s, 401, "the wait survives the restart");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        sms.all_to(ADMIN_PHONE).len(),
+        0,
+        "no code sent while waiting"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[tokio::test]
+async fn strangers_failures_do_not_lock_the_staff_member_out() {
+    let t = spawn_app_with(|c| c.trust_proxy = true).await;
+    t.create_superadmin().await;
+    let office = "198.51.100.7";
+    let (_s, _, device) = console_sign_in(&t, office, "").await;
+    let device = device.expect("a device cookie after sign-in");
+    let wrong = json!({"username": ADMIN, "password": "doan-bua-1"});
+    let stranger = |ip: String| {
+        let (http, url, wrong) = (t.http.clone(), t.url("/api/v1/staff/login"), wrong.clone());
         async move {
-            t.http
-                .get(t.url(&format!("/quan-tri/ho-tro/{ticket}")))
-                .bearer_auth(tok)
+            let r = http
+                .post(url)
+                .header("x-forwarded-for", ip)
+                .json(&wrong)
                 .send()
                 .await
-                .unwrap()
-                .status()
-                .as_u16()
+                .unwrap();
+            let s = r.status().as_u16();
+            (s, r.json::<Value>().await.unwrap())
         }
     };
-    assert_eq!(get(none).await, 403);
-    assert_eq!(get(elsewhere).await, 404);
-    assert_eq!(get(admin).await, 200);
+    // 20 wrong passwords from one IP: after 5 the stranger waits (the
+    // answer stays "wrong password"; the password is not even checked).
+    for _ in 0..20 {
+        assert_eq!(stranger("203.0.113.9".into()).await.0, 401);
+    }
+    let wait = motcua::flows::staff_login::client_wait(&t.app, ADMIN, "203.0.113.9", true).unwrap();
+    assert!(wait > 0, "the stranger waits on this account");
+    let blocked = t
+        .app
+        .ip_throttle
+        .blocked_for("console:203.0.113.9", t.app.now());
+    assert!(
+        blocked > 0,
+        "and, hammering on, on every account from that IP"
+    );
+    // Spread over many IPs: past the backstop, browsers without the device
+    // cookie must answer a captcha.
+    let mut last = (0, Value::Null);
+    for i in 0..12 {
+        last = stranger(format!("203.0.113.{}", 20 + i)).await;
+    }
+    assert_eq!(last.0, 400, "{}", last.1);
+    assert!(
+        last.1["error"]["fields"]["captcha"].is_string(),
+        "{}",
+        last.1
+    );
+    // The staff member at their usual browser signs in.
+    let (session, _, _) = console_sign_in(&t, office, &device).await;
+    assert!(session.starts_with("mc_session="));
+    // The stranger is still slowed: from their IP even the right password
+    // is refused (429: the IP waits), and no code is sent.
+    let sent = t.sms.all_to(ADMIN_PHONE).len();
+    let r = t
+        .http
+        .post(t.url("/api/v1/staff/login"))
+        .header("x-forwarded-for", "203.0.113.9")
+        .json(&json!({"username": ADMIN, "password": ADMIN_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(t.sms.all_to(ADMIN_PHONE).len(), sent);
 }

@@ -149,7 +149,7 @@ pub async fn admin_via_setup_link(
 ) -> (String, String) {
     let page = http.get(link).send().await.unwrap();
     let csrf_cookie = session_cookie(&page);
-    let csrf = csrf_cookie.split('=').nth(1).unwrap().to_string();
+    let csrf = csrf_in(&page.text().await.unwrap());
     let r = http
         .post(link)
         .header("cookie", &csrf_cookie)
@@ -206,6 +206,15 @@ pub fn session_cookie(r: &reqwest::Response) -> String {
         .to_string()
 }
 
+/// The `_csrf` token of the first form in a page.
+pub fn csrf_in(html: &str) -> String {
+    html.split("name=\"_csrf\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("a _csrf field")
+        .to_string()
+}
+
 /// The first run of exactly 6 digits in a text.
 pub fn extract_code(text: &str) -> Option<String> {
     let mut run = String::new();
@@ -255,7 +264,9 @@ pub async fn spawn_in(dir: tempfile::TempDir, tweak: impl FnOnce(&mut Config)) -
     tweak(&mut cfg);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    cfg.public_url = format!("http://{addr}");
+    if !cfg.public_url.starts_with("https://") {
+        cfg.public_url = format!("http://{addr}");
+    }
     let app = App::open(cfg).unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let a2 = app.clone();

@@ -13,6 +13,7 @@ mod citizen_accounts;
 mod crash;
 mod foundation;
 mod hardening;
+mod limits;
 mod logs;
 mod pagewalk;
 mod portal;

@@ -407,7 +407,13 @@ async fn staff_via_api(
 ) -> String {
     let Who(username, phone, id_number) = who;
     let cookies = admin.cookie_header().await;
-    let csrf = admin.cookie("mc_csrf").await.unwrap_or_default();
+    // The CSRF token is bound to the session: read it from a console form.
+    let csrf = admin
+        .exec("const f = document.querySelector('input[name=_csrf]'); return f ? f.value : '';")
+        .await
+        .as_str()
+        .unwrap_or("")
+        .to_string();
     let r = w
         .http
         .post(format!("{}/api/v1/staff", w.base))

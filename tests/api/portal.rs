@@ -1221,8 +1221,8 @@ async fn portal_pages_register_with_errors_kept_and_counter_account_forced_chang
         .await
         .unwrap();
     let cookie = session_cookie(&r);
-    let csrf = cookie.split_once('=').unwrap().1.to_string();
     let html = r.text().await.unwrap();
+    let csrf = crate::helpers::csrf_in(&html);
     let cap_id = html
         .split("name=\"captcha_id\" value=\"")
         .nth(1)

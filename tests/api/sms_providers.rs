@@ -167,6 +167,17 @@ async fn sms_page(t: &TestApp) -> String {
     r.text().await.unwrap()
 }
 
+/// The receipt of job `id` once the worker has recorded the outcome.
+async fn receipt_of(t: &TestApp, id: u64) -> store_sms::Receipt {
+    for _ in 0..100 {
+        if let Some(r) = t.app.store.read(|r| store_sms::receipt(r, id)).unwrap() {
+            return r;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no outcome recorded for job {id}");
+}
+
 fn job_to(t: &TestApp, phone: &str) -> store_sms::SmsJob {
     t.app
         .store
@@ -233,12 +244,7 @@ async fn esms_request_has_every_documented_field_and_the_receipt_is_recorded() {
         .await
         .unwrap();
     assert_eq!(bad.status(), 403);
-    let rec = t
-        .app
-        .store
-        .read(|r| store_sms::receipt(r, job.id))
-        .unwrap()
-        .unwrap();
+    let rec = receipt_of(&t, job.id).await;
     assert_eq!(rec.provider_id.as_deref(), Some("sms-77"));
     assert_eq!(rec.delivered, None);
 
@@ -281,12 +287,7 @@ async fn unicode_off_sends_an_unaccented_one_segment_otp() {
     assert!(content.chars().count() <= 160, "{content}");
     assert!(extract_code(content).is_some());
     let job = job_to(&t, ADMIN_PHONE);
-    let rec = t
-        .app
-        .store
-        .read(|r| store_sms::receipt(r, job.id))
-        .unwrap()
-        .unwrap();
+    let rec = receipt_of(&t, job.id).await;
     assert_eq!(rec.segments, 1);
 }
 
@@ -401,12 +402,7 @@ async fn speedsms_request_auth_and_report() {
     assert_eq!(s.body["sender"], "UBND-HY");
     assert!(extract_code(s.body["content"].as_str().unwrap()).is_some());
     let job = job_to(&t, ADMIN_PHONE);
-    let rec = t
-        .app
-        .store
-        .read(|r| store_sms::receipt(r, job.id))
-        .unwrap()
-        .unwrap();
+    let rec = receipt_of(&t, job.id).await;
     assert_eq!(rec.provider_id.as_deref(), Some("987654"));
 
     // Its delivery report: a wrong secret is refused, the right one applies.
@@ -488,12 +484,7 @@ async fn queued_messages_go_out_through_the_provider_after_a_restart() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let rec = t
-        .app
-        .store
-        .read(|r| store_sms::receipt(r, job.id))
-        .unwrap()
-        .unwrap();
+    let rec = receipt_of(&t, job.id).await;
     assert_eq!(rec.provider_id.as_deref(), Some("after-restart"));
     let seen = d.seen.lock().unwrap().clone();
     let last = seen.last().unwrap();

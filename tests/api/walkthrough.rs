@@ -25,6 +25,23 @@ async fn page(t: &TestApp, path: &str, token: Option<&str>) -> (u16, String, Str
     (status, ct, r.text().await.unwrap_or_default())
 }
 
+/// A signed-out browser's pre-session cookie and the CSRF token of the
+/// form on `path`.
+async fn anon_csrf(t: &TestApp, path: &str) -> (String, String) {
+    let r = t.http.get(t.url(path)).send().await.unwrap();
+    let cookie = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("mc_csrf="))
+        .and_then(|v| v.split(';').next())
+        .expect("a pre-session cookie")
+        .to_string();
+    let html = r.text().await.unwrap();
+    (cookie, csrf_in(&html))
+}
+
 /// Posts a console form with a bearer token and a CSRF pair.
 async fn console_post(
     t: &TestApp,
@@ -32,13 +49,17 @@ async fn console_post(
     token: &str,
     form: &[(&str, &str)],
 ) -> reqwest::Response {
-    let csrf = "c".repeat(43);
+    // The token the server derives for this session (CSRF is bound to it).
+    let csrf = motcua::web::ctx::csrf_for_session(&t.app, token);
     let mut fields = vec![("_csrf", csrf.as_str())];
     fields.extend_from_slice(form);
     t.http
         .post(t.url(path))
         .bearer_auth(token)
-        .header("cookie", format!("mc_csrf={csrf}"))
+        .header(
+            "cookie",
+            format!("{}={token}", motcua::auth::session::COOKIE),
+        )
         .form(&fields)
         .send()
         .await
@@ -145,11 +166,11 @@ async fn empty_sign_in_fields_get_field_messages() {
     assert_eq!(s, 400, "{v}");
     assert_eq!(v["error"]["fields"]["password"], "Vui lòng nhập mật khẩu.");
     // The page shows the field messages.
-    let csrf = "d".repeat(43);
+    let (cookie, csrf) = anon_csrf(&t, "/dang-nhap").await;
     let r = t
         .http
         .post(t.url("/dang-nhap"))
-        .header("cookie", format!("mc_csrf={csrf}"))
+        .header("cookie", cookie)
         .form(&[
             ("_csrf", csrf.as_str()),
             ("username", ""),
@@ -230,11 +251,11 @@ async fn a_reset_checks_the_username_format_and_refuses_the_current_password() {
 async fn the_registration_otp_page_says_what_happens_for_an_existing_id() {
     let t = spawn_app_with(|c| c.captcha = false).await;
     portal_account(&t, "033090001234", "Nguyễn Văn An", "0372123456").await;
-    let csrf = "e".repeat(43);
+    let (cookie, csrf) = anon_csrf(&t, "/dang-ky/cong-dan/thue-bao").await;
     let r = t
         .http
         .post(t.url("/dang-ky/cong-dan/thue-bao"))
-        .header("cookie", format!("mc_csrf={csrf}"))
+        .header("cookie", cookie)
         .form(&[
             ("_csrf", csrf.as_str()),
             ("id_number", "033090001234"),
