@@ -211,7 +211,7 @@ impl<P: Page> Framed<P> {
 }
 
 page_type!(DashboardPage = "console/dashboard.html" { stats: Val, me_grants: Val });
-page_type!(LoginPage = "console/login.html" { error: Val, fields: Val, username: Val });
+page_type!(LoginPage = "console/login.html" { error: Val, fields: Val, username: Val, captcha: Val });
 page_type!(OtpPage = "console/otp.html" { phone_masked: Val, resend_in: Val, action: Val, resend_action: Val, error: Val });
 page_type!(SigninLinkPage = "console/signin_link.html" { username: Val });
 page_type!(UnitsPage = "console/units.html" { rows: Val, manageable: Val, manageable_ids: Val, error: Val, form: Val });
@@ -319,7 +319,7 @@ async fn login_page(req: &Request, Data(app): Data<&Arc<App>>) -> Response {
     }
     Framed(
         frame(app, None, "Đăng nhập", ""),
-        page_ctx!(LoginPage { error => None::<String>, fields => Fields::new(), username => "" }),
+        page_ctx!(LoginPage { error => None::<String>, fields => Fields::new(), username => "", captcha => None::<String> }),
     )
     .render(app, req, StatusCode::OK)
 }
@@ -330,27 +330,69 @@ async fn login_submit(req: &Request, body: Body, Data(app): Data<&Arc<App>>) -> 
         Ok(f) => f,
         Err(e) => return error_page(app, req, None, &e),
     };
+    let username = form.text("username");
+    // The page again, with a captcha when the account's backstop asks
+    // for one (sign-ins from browsers without the device cookie).
+    let again = |error: Option<String>, fields: Fields, captcha: bool| {
+        let username = username.clone();
+        async move {
+            let captcha = if captcha {
+                Some(super::portal::captcha_ctx(app, req).await)
+            } else {
+                None
+            };
+            let status = if error.is_some() || !fields.is_empty() {
+                StatusCode::BAD_REQUEST
+            } else {
+                StatusCode::OK
+            };
+            Framed(
+                frame(app, None, "Đăng nhập", ""),
+                page_ctx!(LoginPage { error => error, fields => fields, username => username, captcha => captcha }),
+            )
+            .render(app, req, status)
+        }
+    };
+    // "Đổi mã khác": a new picture, nothing else.
+    if form.get("doi_ma").is_some() {
+        return again(None, Fields::new(), true).await;
+    }
+    let captcha_id = form.text("captcha_id");
+    let captcha_passed = if captcha_id.is_empty() {
+        false
+    } else {
+        match crate::captcha::verify(app, &captcha_id, &form.text("captcha")) {
+            Ok(()) => true,
+            Err(e) => {
+                let fields = Fields::from([("captcha".to_string(), e.0)]);
+                return again(
+                    Some(
+                        "Mã xác thực không đúng. Vui lòng nhập lại mật khẩu và mã xác thực mới."
+                            .into(),
+                    ),
+                    fields,
+                    true,
+                )
+                .await;
+            }
+        }
+    };
     let client = staff_login::Client {
         ip: super::client_ip(req),
         device_cookie: super::ctx::device_cookie(app, req),
-        captcha_passed: false,
+        captcha_passed,
     };
-    match staff_login::start_from(
-        app,
-        &form.text("username"),
-        &form.text("password"),
-        &client,
-        true,
-    )
-    .await
-    {
+    match staff_login::start_from(app, &username, &form.text("password"), &client, true).await {
         Ok(s) => redirect(&format!("/quan-tri/xac-thuc/{}", s.flow_id)),
         Err(e) => {
-            let ctx = Framed(
-                frame(app, None, "Đăng nhập", ""),
-                page_ctx!(LoginPage { error => e.to_string(), fields => e.field_map().cloned().unwrap_or_default(), username => form.text("username") }),
-            );
-            ctx.render(app, req, status_of(&e))
+            let fields = e.field_map().cloned().unwrap_or_default();
+            let captcha = fields.contains_key("captcha");
+            let r = again(Some(e.to_string()), fields, captcha).await;
+            let mut r = r;
+            if let Ok(s) = StatusCode::from_u16(e.status()) {
+                r.set_status(s);
+            }
+            r
         }
     }
 }

@@ -290,7 +290,8 @@ fn form_error(app: &App, req: &Request, e: &AppError) -> Response {
 }
 
 /// A new captcha for a form, or the reason there is none.
-async fn captcha_ctx(app: &Arc<App>, req: &Request) -> Value {
+/// A new captcha challenge for a form (`portal/_captcha.html`).
+pub(crate) async fn captcha_ctx(app: &Arc<App>, req: &Request) -> Value {
     match crate::captcha::new_challenge(app, &super::client_ip(req)).await {
         Ok(c) => context! { id => c.id, image => c.image },
         Err(e) => context! { id => "", image => "", error => e.to_string() },

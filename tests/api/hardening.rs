@@ -368,3 +368,83 @@ async fn strangers_failures_do_not_lock_the_staff_member_out() {
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(t.sms.all_to(ADMIN_PHONE).len(), sent);
 }
+
+/// Past the backstop, the console sign-in page itself shows the captcha:
+/// a staff member on a new browser answers it and signs in with the right
+/// password (the backstop asks, it does not refuse).
+#[tokio::test]
+async fn the_console_page_asks_for_the_captcha_past_the_backstop() {
+    let t = spawn_app_with(|c| c.trust_proxy = true).await;
+    t.create_superadmin().await;
+    let wrong = json!({"username": ADMIN, "password": "doan-bua-1"});
+    for i in 0..12 {
+        t.http
+            .post(t.url("/api/v1/staff/login"))
+            .header("x-forwarded-for", format!("203.0.113.{}", 40 + i))
+            .json(&wrong)
+            .send()
+            .await
+            .unwrap();
+    }
+    // A new browser (no device cookie) at the office.
+    let ip = "198.51.100.50";
+    let page = t
+        .http
+        .get(t.url("/quan-tri/dang-nhap"))
+        .header("x-forwarded-for", ip)
+        .send()
+        .await
+        .unwrap();
+    let cookie = page
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("mc_csrf="))
+        .and_then(|v| v.split(';').next())
+        .unwrap()
+        .to_string();
+    let csrf = csrf_in(&page.text().await.unwrap());
+    let post = |fields: Vec<(&'static str, String)>| {
+        let (http, url, cookie) = (t.http.clone(), t.url("/quan-tri/dang-nhap"), cookie.clone());
+        async move {
+            http.post(url)
+                .header("x-forwarded-for", ip)
+                .header("cookie", cookie)
+                .form(&fields)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let r = post(vec![
+        ("_csrf", csrf.clone()),
+        ("username", ADMIN.into()),
+        ("password", ADMIN_PASSWORD.into()),
+    ])
+    .await;
+    assert_eq!(r.status(), 400);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("class=\"captcha-img\""),
+        "the page shows a captcha"
+    );
+    let cap_id = html
+        .split("name=\"captcha_id\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_string();
+    let answer = motcua::captcha::store().peek_answer(&cap_id).unwrap();
+    let r = post(vec![
+        ("_csrf", csrf),
+        ("username", ADMIN.into()),
+        ("password", ADMIN_PASSWORD.into()),
+        ("captcha_id", cap_id),
+        ("captcha", answer),
+    ])
+    .await;
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap_or_default());
+    let to = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(to.starts_with("/quan-tri/xac-thuc/"), "{to}");
+}
