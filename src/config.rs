@@ -149,6 +149,18 @@ struct FileConfig {
     backup_passphrase: Option<String>,
 }
 
+/// An on/off setting that is on unless set otherwise.
+fn switch(name: &'static str, value: Option<String>) -> Result<bool, ConfigError> {
+    match value.as_deref().unwrap_or("on") {
+        "on" | "true" | "1" => Ok(true),
+        "off" | "false" | "0" => Ok(false),
+        other => Err(ConfigError::Invalid {
+            name,
+            message: format!("'{other}' is not on or off"),
+        }),
+    }
+}
+
 /// The SMS gateway's part of the settings file.
 struct SmsFile {
     esms_api_key: Option<String>,
@@ -180,19 +192,10 @@ fn sms_settings(
     };
     let esms = provider == SmsProvider::Esms;
     let speed = provider == SmsProvider::SpeedSms;
-    let unicode = match pick("MOTCUA_SMS_UNICODE", file.sms_unicode)
-        .unwrap_or("on".into())
-        .as_str()
-    {
-        "on" | "true" | "1" => true,
-        "off" | "false" | "0" => false,
-        other => {
-            return Err(ConfigError::Invalid {
-                name: "MOTCUA_SMS_UNICODE",
-                message: format!("'{other}' is not on or off"),
-            });
-        }
-    };
+    let unicode = switch(
+        "MOTCUA_SMS_UNICODE",
+        pick("MOTCUA_SMS_UNICODE", file.sms_unicode),
+    )?;
     let callback_secret = pick("MOTCUA_SMS_CALLBACK_SECRET", file.sms_callback_secret);
     if let Some(s) = &callback_secret
         && (s.len() < 16
@@ -334,19 +337,7 @@ impl Config {
             sms_daily_limit: file.sms_daily_limit,
         };
         let sms = sms_settings(sms_provider, &pick, sms_file)?;
-        let captcha = match pick("MOTCUA_CAPTCHA", file.captcha)
-            .unwrap_or("on".into())
-            .as_str()
-        {
-            "on" | "true" | "1" => true,
-            "off" | "false" | "0" => false,
-            other => {
-                return Err(ConfigError::Invalid {
-                    name: "MOTCUA_CAPTCHA",
-                    message: format!("'{other}' is not on or off"),
-                });
-            }
-        };
+        let captcha = switch("MOTCUA_CAPTCHA", pick("MOTCUA_CAPTCHA", file.captcha))?;
         let telegram_webhook_secret = pick(
             "MOTCUA_TELEGRAM_WEBHOOK_SECRET",
             file.telegram_webhook_secret,

@@ -101,12 +101,22 @@ pub fn routes(app: Arc<App>) -> impl Endpoint {
         .around(move |ep, mut req| {
             let app = app.clone();
             async move {
+                // What an error page needs of the request (who is signed in,
+                // the CSRF cookie, the client address), kept in case the
+                // handler or the router fails: a few headers, not all.
                 let page = is_page_path(req.uri().path()).then(|| {
                     let mut copy = Request::builder()
                         .method(req.method().clone())
                         .uri(req.uri().clone())
                         .finish();
-                    *copy.headers_mut() = req.headers().clone();
+                    for name in [header::COOKIE, header::AUTHORIZATION] {
+                        for v in req.headers().get_all(&name) {
+                            copy.headers_mut().append(name.clone(), v.clone());
+                        }
+                    }
+                    if let Some(v) = req.headers().get("x-forwarded-for") {
+                        copy.headers_mut().insert("x-forwarded-for", v.clone());
+                    }
                     copy
                 });
                 if let Err(r) = cap_body(&app, &mut req).await {

@@ -52,19 +52,6 @@ impl Default for Val {
     }
 }
 
-impl From<minijinja::Value> for Val {
-    fn from(v: minijinja::Value) -> Self {
-        Val(v)
-    }
-}
-
-impl Val {
-    /// Any serialisable value.
-    pub fn of<T: Serialize>(x: &T) -> Val {
-        Val(minijinja::Value::from(minijinja::value::Serde(x)))
-    }
-}
-
 /// Field messages of a form that failed validation (an open map: a field
 /// without an error has no key).
 pub type Fields = std::collections::BTreeMap<String, String>;

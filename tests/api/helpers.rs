@@ -468,6 +468,36 @@ pub async fn portal_account(t: &TestApp, id_number: &str, name: &str, phone: &st
         .unwrap()
 }
 
+/// Files the demo citizen's (Phạm Thị Dung, 0356789012) account request
+/// at the counter through the API with a PDF scan; returns the status and
+/// the answer.
+pub async fn file_dung_request(t: &TestApp, staff: &str, unit: u64) -> (u16, Value) {
+    let pdf = motcua::upload::samples::pdf();
+    let unit = unit.to_string();
+    let (ct, body) = multipart(
+        &[
+            ("id_number", "033301004567"),
+            ("full_name", "Phạm Thị Dung"),
+            ("birth_date", "09/09/2001"),
+            ("phone", "0356789012"),
+            ("email", ""),
+            ("unit_id", &unit),
+        ],
+        &[("id_scan", "CCCD.pdf", &pdf)],
+    );
+    let r = t
+        .http
+        .post(t.url("/api/v1/citizen-account-requests"))
+        .bearer_auth(staff)
+        .header("content-type", ct)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let s = r.status().as_u16();
+    (s, r.json().await.unwrap_or(Value::Null))
+}
+
 /// A multipart/form-data body: text fields, then files as
 /// `(field, file name, bytes)`.
 pub fn multipart(fields: &[(&str, &str)], files: &[(&str, &str, &[u8])]) -> (String, Vec<u8>) {

@@ -348,6 +348,23 @@ impl Walk {
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
 
+    /// A new browser for a staff member created with a temporary password:
+    /// signed in (password + OTP) and through the forced change.
+    async fn staff_browser(
+        &mut self,
+        sms: &SmsReceiver,
+        role: &str,
+        username: &str,
+        phone: &str,
+        temp: &str,
+    ) -> Browser {
+        let b = new_browser().await;
+        self.console_sign_in(&b, sms, role, username, temp, phone)
+            .await;
+        self.forced_change(&b, role, temp).await;
+        b
+    }
+
     /// A temporary password forces a change first: the page, then the
     /// change, then the console.
     async fn forced_change(&mut self, b: &Browser, role: &str, temp: &str) {
@@ -594,17 +611,9 @@ async fn every_page_works_for_every_role() {
     admin.quit().await;
 
     // ---- The staff member created in the console: forced change first.
-    let created = new_browser().await;
-    w.console_sign_in(
-        &created,
-        &sms,
-        "created-staff",
-        "canbo.moi",
-        &temp,
-        "0988111222",
-    )
-    .await;
-    w.forced_change(&created, "created-staff", &temp).await;
+    let created = w
+        .staff_browser(&sms, "created-staff", "canbo.moi", "0988111222", &temp)
+        .await;
     // No permission yet: the citizen-account page explains why (403).
     w.crawl_allowing(
         &created,
@@ -617,17 +626,9 @@ async fn every_page_works_for_every_role() {
     created.quit().await;
 
     // ---- One-stop staff: the request steps 1–3.
-    let os = new_browser().await;
-    w.console_sign_in(
-        &os,
-        &sms,
-        "one-stop",
-        "motcua.vanlam",
-        &temp_os,
-        "0988222333",
-    )
-    .await;
-    w.forced_change(&os, "one-stop", &temp_os).await;
+    let os = w
+        .staff_browser(&sms, "one-stop", "motcua.vanlam", "0988222333", &temp_os)
+        .await;
     w.crawl(&os, "one-stop", &["/quan-tri"], 25).await;
     w.visit(&os, "one-stop", "/quan-tri/don-vi", 403).await;
     w.visit(
@@ -698,17 +699,15 @@ async fn every_page_works_for_every_role() {
     os.quit().await;
 
     // ---- Staff of a unit that is not one-stop (the seed's problem 1).
-    let nos = new_browser().await;
-    w.console_sign_in(
-        &nos,
-        &sms,
-        "not-one-stop",
-        "tuphap.canbo",
-        &temp_nos,
-        "0988333444",
-    )
-    .await;
-    w.forced_change(&nos, "not-one-stop", &temp_nos).await;
+    let nos = w
+        .staff_browser(
+            &sms,
+            "not-one-stop",
+            "tuphap.canbo",
+            "0988333444",
+            &temp_nos,
+        )
+        .await;
     w.crawl(&nos, "not-one-stop", &["/quan-tri"], 20).await;
     nos.goto(&format!(
         "{}/quan-tri/tao-tai-khoan-cong-dan/them-moi",

@@ -259,12 +259,7 @@ async fn esms_request_has_every_documented_field_and_the_receipt_is_recorded() {
         .await
         .unwrap();
     assert_eq!(ok.status(), 200);
-    let rec = t
-        .app
-        .store
-        .read(|r| store_sms::receipt(r, job.id))
-        .unwrap()
-        .unwrap();
+    let rec = receipt_of(&t, job.id).await;
     assert_eq!(rec.delivered, Some(true));
     assert_eq!(
         rec.segments, 2,
@@ -423,12 +418,7 @@ async fn speedsms_request_auth_and_report() {
         .await
         .unwrap();
     assert_eq!(ok.status(), 200);
-    let rec = t
-        .app
-        .store
-        .read(|r| store_sms::receipt(r, job.id))
-        .unwrap()
-        .unwrap();
+    let rec = receipt_of(&t, job.id).await;
     assert_eq!(rec.delivered, Some(true));
 
     // A balance error is a configuration error.
@@ -591,29 +581,7 @@ async fn part_one_journey_through_esms_with_receipts() {
     assert_eq!(s, 200, "{v}");
     let staff = v["token"].as_str().map(str::to_string).unwrap_or(staff);
     // Steps 1-3 at the counter.
-    let pdf = motcua::upload::samples::pdf();
-    let (ct, body) = crate::helpers::multipart(
-        &[
-            ("id_number", "033301004567"),
-            ("full_name", "Phạm Thị Dung"),
-            ("birth_date", "09/09/2001"),
-            ("phone", "0356789012"),
-            ("email", ""),
-            ("unit_id", &unit.to_string()),
-        ],
-        &[("id_scan", "CCCD.pdf", &pdf)],
-    );
-    let r = t
-        .http
-        .post(t.url("/api/v1/citizen-account-requests"))
-        .bearer_auth(&staff)
-        .header("content-type", ct)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status();
-    let v: Value = r.json().await.unwrap();
+    let (status, v) = crate::helpers::file_dung_request(&t, &staff, unit).await;
     assert_eq!(status, 201, "{v}");
     let req = v["request_id"].as_str().unwrap().to_string();
     let (s, _) = t
@@ -647,12 +615,7 @@ async fn part_one_journey_through_esms_with_receipts() {
         "temporary password, staff OTP, citizen OTP, citizen password: {jobs:?}"
     );
     for j in &jobs {
-        let rec = t
-            .app
-            .store
-            .read(|r| store_sms::receipt(r, j.id))
-            .unwrap()
-            .unwrap();
+        let rec = receipt_of(&t, j.id).await;
         // OTPs are one GSM-7 segment unaccented; the password messages
         // (with the portal address) are two.
         let max = if j.kind == "otp" { 1 } else { 2 };
@@ -675,12 +638,7 @@ async fn part_one_journey_through_esms_with_receipts() {
         assert_eq!(r.status(), 200);
     }
     for j in &jobs {
-        let rec = t
-            .app
-            .store
-            .read(|r| store_sms::receipt(r, j.id))
-            .unwrap()
-            .unwrap();
+        let rec = receipt_of(&t, j.id).await;
         assert_eq!(rec.delivered, Some(true), "{}", j.kind);
     }
 }

@@ -322,29 +322,8 @@ async fn a_request_can_be_cancelled_by_its_filer_only_and_the_audit_reads_in_vie
             &["citizen_accounts.create"],
         )
         .await;
-    let pdf = motcua::upload::samples::pdf();
-    let (ct, body) = multipart(
-        &[
-            ("id_number", "033301004567"),
-            ("full_name", "Phạm Thị Dung"),
-            ("birth_date", "09/09/2001"),
-            ("phone", "0356789012"),
-            ("email", ""),
-            ("unit_id", &unit.to_string()),
-        ],
-        &[("id_scan", "CCCD.pdf", &pdf)],
-    );
-    let r = t
-        .http
-        .post(t.url("/api/v1/citizen-account-requests"))
-        .bearer_auth(&staff)
-        .header("content-type", ct)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let req: Value = r.json().await.unwrap();
+    let (s, req) = file_dung_request(&t, &staff, unit).await;
+    assert_eq!(s, 201, "{req}");
     let req = req["request_id"].as_str().unwrap().to_string();
     let (s, _) = t
         .post_json(

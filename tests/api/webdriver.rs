@@ -295,14 +295,6 @@ impl Browser {
             .unwrap_or_default()
     }
 
-    /// One cookie's value.
-    pub async fn cookie(&self, name: &str) -> Option<String> {
-        let v = self
-            .cmd("GET", &format!("/cookie/{name}"), Value::Null)
-            .await;
-        v["value"].as_str().map(str::to_string)
-    }
-
     /// Sets a file input's file (the path must exist on this machine).
     pub async fn upload(&self, css: &str, path: &std::path::Path) {
         let e = self.find(css).await;
