@@ -87,7 +87,9 @@ pub async fn current(app: &Arc<App>, req: &Request, console: bool) -> Option<Act
     })
 }
 
-fn set_cookie(secure: bool, base: &str, value: &str, max_age: Option<i64>) -> String {
+/// A `Set-Cookie` value: HttpOnly, SameSite=Strict, Path=/, and under
+/// https `Secure` with the `__Host-` name.
+pub fn set_cookie(secure: bool, base: &str, value: &str, max_age: Option<i64>) -> String {
     format!(
         "{}={value}; Path=/; HttpOnly; SameSite=Strict{}{}",
         cookie_name(secure, base),

@@ -109,7 +109,7 @@ pub async fn bind_flows<E: poem::Endpoint>(ep: Arc<E>, req: Request) -> poem::Re
     let path = req.uri().path().to_string();
     if let Some((cookie, flow)) = flow_step(&path) {
         let want = flow_proof(&app, flow);
-        let have = super::ctx::cookie(&req, cookie).unwrap_or_default();
+        let have = super::ctx::app_cookie(&app, &req, cookie).unwrap_or_default();
         if !crate::util::ct_eq(want.as_bytes(), have.as_bytes()) {
             let (start, heading) = match cookie {
                 "mc_flow_dk" => ("/dang-ky", "Phiên đăng ký đã hết hạn"),
@@ -142,11 +142,7 @@ pub async fn bind_flows<E: poem::Endpoint>(ep: Arc<E>, req: Request) -> poem::Re
             .map(str::to_string)
         && let Some((cookie, flow)) = flow_step(&to)
     {
-        let c = format!(
-            "{cookie}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age=3600{}",
-            flow_proof(&app, flow),
-            if secure(&app) { "; Secure" } else { "" }
-        );
+        let c = super::ctx::set_cookie(secure(&app), cookie, &flow_proof(&app, flow), Some(3600));
         if let Ok(v) = c.parse() {
             res.headers_mut().append(poem::http::header::SET_COOKIE, v);
         }

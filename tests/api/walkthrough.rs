@@ -622,3 +622,72 @@ async fn the_phone_drawer_closes_on_esc_and_outside_and_otp_gets_focus() {
     );
     b.quit().await;
 }
+
+/// Under an https public URL the flow cookie is `__Host-` and `Secure`,
+/// like every cookie, and the step needs it under that name.
+#[tokio::test]
+async fn flow_cookies_are_host_prefixed_under_https() {
+    let t = spawn_app_with(|c| {
+        c.captcha = false;
+        c.public_url = "https://dvc.example.vn".into();
+    })
+    .await;
+    portal_account(&t, "033090001234", "Nguyễn Văn An", "0372123456").await;
+    let page = t.http.get(t.url("/dang-nhap")).send().await.unwrap();
+    let pre = page
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("__Host-mc_csrf="))
+        .and_then(|v| v.split(';').next())
+        .expect("a __Host- pre-session cookie")
+        .to_string();
+    let csrf = csrf_in(&page.text().await.unwrap());
+    let r = t
+        .http
+        .post(t.url("/dang-nhap"))
+        .header("cookie", &pre)
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("username", "033090001234"),
+            ("password", PORTAL_PASSWORD),
+            ("captcha_id", "x"),
+            ("captcha", "x"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let to = r.headers()["location"].to_str().unwrap().to_string();
+    let flow = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.contains("mc_flow_dn="))
+        .expect("a flow cookie")
+        .to_string();
+    assert!(flow.starts_with("__Host-mc_flow_dn="), "{flow}");
+    assert!(
+        flow.contains("; Secure") && flow.contains("HttpOnly") && flow.contains("Path=/"),
+        "{flow}"
+    );
+    let flow = flow.split(';').next().unwrap().to_string();
+    let with = t
+        .http
+        .get(t.url(&to))
+        .header("cookie", format!("{pre}; {flow}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with.status(), 200);
+    let without = t
+        .http
+        .get(t.url(&to))
+        .header("cookie", &pre)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(without.status(), 410);
+}
