@@ -3,7 +3,7 @@
 //! 30 minutes, absolute 12 hours; a new token at every sign-in; bumping the
 //! account's session epoch ends all its sessions. See docs/design/sessions.md.
 
-use redb::WriteTransaction;
+use crate::store::WriteTx;
 
 use crate::store::accounts::{self, Account};
 use crate::store::sessions::{SESSIONS, Session};
@@ -22,7 +22,7 @@ fn key(token: &str) -> String {
 }
 
 pub fn create(
-    w: &WriteTransaction,
+    w: &WriteTx,
     a: &Account,
     console: bool,
     bearer: bool,
@@ -44,7 +44,7 @@ pub fn create(
     Ok(token)
 }
 
-pub fn end(w: &WriteTransaction, token: &str) -> Result<()> {
+pub fn end(w: &WriteTx, token: &str) -> Result<()> {
     SESSIONS.delete(w, &key(token))?;
     Ok(())
 }
