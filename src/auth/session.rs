@@ -21,13 +21,7 @@ fn key(token: &str) -> String {
     util::sha256_hex(token.as_bytes())
 }
 
-pub fn create(
-    w: &WriteTx,
-    a: &Account,
-    console: bool,
-    bearer: bool,
-    now: i64,
-) -> Result<String> {
+pub fn create(w: &WriteTx, a: &Account, console: bool, bearer: bool, now: i64) -> Result<String> {
     let token = util::random_token();
     SESSIONS.put(
         w,

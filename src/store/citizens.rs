@@ -451,12 +451,7 @@ fn pending_key(expires_at: i64, request_id: &str) -> Vec<u8> {
     k
 }
 
-pub fn add_pending(
-    w: &WriteTx,
-    expires_at: i64,
-    request_id: &str,
-    hash: &str,
-) -> Result<()> {
+pub fn add_pending(w: &WriteTx, expires_at: i64, request_id: &str, hash: &str) -> Result<()> {
     PENDING.put(w, &pending_key(expires_at, request_id), &hash.to_string())
 }
 

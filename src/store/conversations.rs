@@ -313,11 +313,7 @@ pub fn ticket(tx: &impl Tx, id: u64) -> Result<Option<Ticket>> {
 }
 
 /// Saves a ticket, keeping the status index in step with `old_status`.
-pub fn put_ticket(
-    w: &WriteTx,
-    t: &Ticket,
-    old_status: Option<TicketStatus>,
-) -> Result<()> {
+pub fn put_ticket(w: &WriteTx, t: &Ticket, old_status: Option<TicketStatus>) -> Result<()> {
     if let Some(old) = old_status {
         TICKETS_BY_STATUS.delete(w, &status_key(old, t.id))?;
     }
@@ -393,12 +389,7 @@ pub fn unanswered_since(tx: &impl Tx, since: i64, limit: usize) -> Result<Vec<Un
 }
 
 /// Marks an event id as seen; false when it was seen before.
-pub fn first_sighting(
-    w: &WriteTx,
-    channel: Channel,
-    event: &str,
-    now: i64,
-) -> Result<bool> {
+pub fn first_sighting(w: &WriteTx, channel: Channel, event: &str, now: i64) -> Result<bool> {
     let k = key(&[&[channel.byte()], event.as_bytes()]);
     if SEEN.get(w, &k)?.is_some() {
         return Ok(false);

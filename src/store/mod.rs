@@ -15,8 +15,8 @@
 //! store offers, so a distributed one can sit behind the same repositories.
 
 pub mod access_requests;
-pub mod archive;
 pub mod accounts;
+pub mod archive;
 pub mod audit;
 pub mod citizens;
 pub mod conversations;
