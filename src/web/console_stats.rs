@@ -323,15 +323,6 @@ fn allowed(actor: &Actor) -> Result<(), AppError> {
     }
 }
 
-/// The signed-in staff member, if they hold `stats.view` somewhere; else
-/// the page to answer with (sign-in redirect or refusal).
-fn stats_staff(app: &Arc<App>, req: &Request, actor: Actor) -> Result<Actor, Response> {
-    if let Err(e) = allowed(&actor) {
-        return Err(error_page(app, req, Some(&actor), &e));
-    }
-    Ok(actor)
-}
-
 #[handler]
 async fn stats_page(
     req: &Request,
@@ -339,10 +330,9 @@ async fn stats_page(
     Query(q): Query<RangeQuery>,
     Data(app): Data<&Arc<App>>,
 ) -> Response {
-    let actor = match stats_staff(app, req, actor) {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+    if let Err(e) = allowed(&actor) {
+        return error_page(app, req, Some(&actor), &e);
+    }
     let (range, error) = match parse_range(&q, today(app)) {
         Ok(r) => (r, None),
         Err(e) => (
@@ -410,10 +400,9 @@ async fn csv_export(
     Query(q): Query<RangeQuery>,
     Data(app): Data<&Arc<App>>,
 ) -> Response {
-    let actor = match stats_staff(app, req, actor) {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+    if let Err(e) = allowed(&actor) {
+        return error_page(app, req, Some(&actor), &e);
+    }
     let Some(id) = table.strip_suffix(".csv").map(str::to_string) else {
         return error_page(app, req, Some(&actor), &AppError::not_found());
     };
