@@ -21,8 +21,9 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
 
 use crate::app::App;
+use crate::domain::{Button, Channel};
 use crate::flows::chat;
-use crate::store::conversations::{self as conv, Button, Channel};
+use crate::store::conversations as conv;
 use crate::store::outbox::{self, OutJob, OutStatus};
 
 /// One wake-up signal per channel. A process-wide `watch` (not a `Notify`):

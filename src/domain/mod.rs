@@ -5,6 +5,7 @@
 //! broken [`PasswordRule`]s) whose message is polite Vietnamese for the user.
 
 pub mod birth_date;
+pub mod chat;
 pub mod citizen_id;
 pub mod email;
 pub mod name;
@@ -15,6 +16,7 @@ pub mod text;
 pub mod unit;
 
 pub use birth_date::BirthDate;
+pub use chat::{Button, Channel, TicketStatus};
 pub use citizen_id::{CitizenId, IdKind, Sex};
 pub use email::Email;
 pub use name::PersonName;

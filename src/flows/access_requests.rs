@@ -104,7 +104,7 @@ pub async fn submit(app: &Arc<App>, actor: &Actor, input: NewRequest) -> AppResu
                 reason: None,
                 permissions: vec![],
             };
-            REQUESTS.put(w, &id, &r)?;
+            crate::store::access_requests::put(w, &r)?;
             audit::record(
                 w,
                 now,
@@ -218,7 +218,7 @@ pub async fn approve(
                 r.decided_by = Some(actor2.account.username.clone());
                 r.decided_at = Some(now);
                 r.permissions = perms.iter().map(|p| p.as_str().to_string()).collect();
-                REQUESTS.put(w, &id, &r)?;
+                crate::store::access_requests::put(w, &r)?;
                 let unit_name = app.tree().name(r.unit);
                 let labels: Vec<&str> = perms.iter().map(|p| p.label_vi()).collect();
                 sms::enqueue(
@@ -264,7 +264,7 @@ pub async fn reject(
                 r.decided_by = Some(actor2.account.username.clone());
                 r.decided_at = Some(now);
                 r.reason = Some(reason.clone());
-                REQUESTS.put(w, &id, &r)?;
+                crate::store::access_requests::put(w, &r)?;
                 if let Some(a) = accounts::get(w, &r.username)? {
                     let unit_name = app.tree().name(r.unit);
                     sms::enqueue(w, &a.phone, &format!("Đề nghị cấp quyền cán bộ tại {unit_name} chưa được chấp thuận. Lý do: {reason}"), "notice", now)?;

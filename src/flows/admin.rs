@@ -17,6 +17,54 @@ use crate::store::units::{self, Unit};
 use crate::store::{audit, sms};
 use crate::util;
 
+/// The console menu's badges: access requests waiting for this staff
+/// member's decision, and new support requests they may handle. Two
+/// counter reads (per unit, see `store::counters`) on the store pool.
+pub async fn menu_counts(app: &Arc<App>, a: &Account) -> MenuCounts {
+    let users = a.has_any(Permission::UsersCreate);
+    let support = a.has_any(Permission::SupportManage);
+    if !users && !support {
+        return MenuCounts::default();
+    }
+    let a = a.clone();
+    app.db(move |app| {
+        use crate::store::counters::{self, ACCESS_PENDING, TICKETS_NEW};
+        let (pending, new) = app.store.read(|r| {
+            Ok((
+                counters::by_unit(r, ACCESS_PENDING)?,
+                counters::by_unit(r, TICKETS_NEW)?,
+            ))
+        })?;
+        let tree = app.tree();
+        let sum = |v: &[(u64, u64)], p: Permission| -> usize {
+            v.iter()
+                .filter(|(unit, _)| tree.allows(&a, p, *unit))
+                .map(|(_, n)| *n as usize)
+                .sum()
+        };
+        Ok(MenuCounts {
+            access: if users {
+                sum(&pending, Permission::UsersCreate)
+            } else {
+                0
+            },
+            support: if support {
+                sum(&new, Permission::SupportManage)
+            } else {
+                0
+            },
+        })
+    })
+    .await
+    .unwrap_or_default()
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MenuCounts {
+    pub access: usize,
+    pub support: usize,
+}
+
 /// Staff usernames: 3–64 of a–z, 0–9, `.`, `_`, `-` (case-folded); citizens'
 /// usernames are their ID numbers, which also fit.
 pub fn parse_username(s: &str) -> Result<String, Invalid> {

@@ -8,6 +8,7 @@ pub mod citizen_accounts;
 pub mod otp_flow;
 pub mod password_reset;
 pub mod registration;
+pub mod reports;
 pub mod setup;
 pub mod staff_login;
 pub mod staff_units;

@@ -403,3 +403,16 @@ pub async fn sign_out(app: &Arc<App>, token: &str) -> AppResult<()> {
     app.db(move |app| Ok(app.store.write(|w| session::end(w, &token))?))
         .await
 }
+
+/// Exchanges the cookie session of a finished sign-in for a bearer session
+/// (API clients): the cookie session ends, the new token is returned.
+pub async fn to_bearer(app: &Arc<App>, s: SignedIn, console: bool) -> AppResult<String> {
+    app.db(move |app| {
+        let now = app.now();
+        Ok(app.store.write(|w| {
+            session::end(w, &s.token)?;
+            session::create(w, &s.account, console, true, now)
+        })?)
+    })
+    .await
+}

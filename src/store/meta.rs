@@ -45,6 +45,11 @@ pub fn migrate(w: &WriteTx) -> Result<()> {
         if v == 1 {
             accounts::rebuild_phone_index(w)?;
         }
+        // v2 → v3: counters of new tickets and pending access requests.
+        if v == 2 {
+            super::conversations::rebuild_counters(w)?;
+            super::access_requests::rebuild_counters(w)?;
+        }
         v += 1;
         tracing::info!(version = v, "database migrated");
     }

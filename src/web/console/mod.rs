@@ -72,9 +72,23 @@ fn secure(app: &App) -> bool {
     app.cfg.public_url.starts_with("https://")
 }
 
-/// The console frame for `actor` (typed).
-pub fn frame(app: &App, actor: Option<&Actor>, title: &str, nav: &str) -> ConsoleShell {
-    let tree = app.tree();
+/// The console frame for `actor` with the menu's counts (read on the
+/// store pool).
+pub async fn frame(app: &Arc<App>, actor: Option<&Actor>, title: &str, nav: &str) -> ConsoleShell {
+    let mut shell = frame_plain(actor, title, nav);
+    if let Some(a) = actor {
+        let c = admin::menu_counts(app, &a.account).await;
+        shell.counts = ConsoleCounts {
+            access: c.access,
+            support: c.support,
+        };
+    }
+    shell
+}
+
+/// The console frame without the menu's counts (message and error pages,
+/// which must not wait on the store).
+pub fn frame_plain(actor: Option<&Actor>, title: &str, nav: &str) -> ConsoleShell {
     let can = actor.map(|a| {
         let acc = &a.account;
         ConsoleCan {
@@ -86,22 +100,6 @@ pub fn frame(app: &App, actor: Option<&Actor>, title: &str, nav: &str) -> Consol
             survey: acc.has_any(Permission::SurveyProcess),
         }
     });
-    let access = actor
-        .filter(|a| a.account.has_any(Permission::UsersCreate))
-        .map(|a| {
-            app.store
-                .read(crate::store::access_requests::all)
-                .map(|all| {
-                    all.iter()
-                        .filter(|r| {
-                            r.status == crate::store::access_requests::Status::Pending
-                                && tree.allows(&a.account, Permission::UsersCreate, r.unit)
-                        })
-                        .count()
-                })
-                .unwrap_or(0)
-        })
-        .unwrap_or(0);
     ConsoleShell {
         title: title.to_string(),
         nav: nav.to_string(),
@@ -113,12 +111,7 @@ pub fn frame(app: &App, actor: Option<&Actor>, title: &str, nav: &str) -> Consol
             superadmin: a.account.superadmin,
         }),
         can,
-        counts: ConsoleCounts {
-            access,
-            support: actor
-                .map(|a| crate::flows::chat::new_count(app, &a.account))
-                .unwrap_or(0),
-        },
+        counts: ConsoleCounts::default(),
     }
 }
 
@@ -202,7 +195,7 @@ pub fn message(
     status: StatusCode,
     p: &MessagePage,
 ) -> Response {
-    render(app, req, status, &frame(app, actor, &p.heading, ""), p)
+    render(app, req, status, &frame_plain(actor, &p.heading, ""), p)
 }
 
 /// A page in the console frame, ready to render.
@@ -252,7 +245,7 @@ async fn dashboard(
         .map(|g| context! { unit => tree.name(g.unit), perms => g.perms.iter().map(|p| p.label_vi()).collect::<Vec<_>>() })
         .collect();
     let ctx = Framed(
-        frame(app, Some(&actor), "Dashboard", "dashboard"),
+        frame(app, Some(&actor), "Dashboard", "dashboard").await,
         page_ctx!(DashboardPage {
             stats => context! { units => rows.len(), eligible => rows.iter().filter(|r| r.eligible).count(), staff => staff_count },
             me_grants => grants,
@@ -272,7 +265,7 @@ async fn notices_page(
     Data(app): Data<&Arc<App>>,
 ) -> Response {
     Framed(
-        frame(app, Some(&actor), "Thông báo", "notices"),
+        frame(app, Some(&actor), "Thông báo", "notices").await,
         NoticesPage::default(),
     )
     .render(app, req, StatusCode::OK)

@@ -143,7 +143,7 @@ fn tables(app: &App, actor: &Actor, r: &Range) -> Result<Vec<Table>, AppError> {
         r.from.format("%Y%m%d").to_string(),
         r.to.format("%Y%m%d").to_string(),
     );
-    let get = |metric: &str| app.store.read(|t| stats::range(t, metric, &from, &to));
+    let get = |metric: &str| crate::flows::reports::stats_rows(app, actor, metric, &from, &to);
     let in_scope = |unit: &str| unit.parse::<u64>().is_ok_and(|u| sc.units.contains(&u));
     let mut out = vec![];
 
@@ -369,7 +369,7 @@ async fn stats_page(
         }
     );
     let ctx = Framed(
-        frame(app, Some(&actor), "Thống kê", "stats"),
+        frame(app, Some(&actor), "Thống kê", "stats").await,
         page_ctx!(StatsPage {
             tables => crate::web::ctx::v(&tabs),
             from => range.from.format("%d/%m/%Y").to_string(),
