@@ -9,6 +9,7 @@ pub mod otp_flow;
 pub mod password_reset;
 pub mod registration;
 pub mod setup;
+pub mod sms_templates;
 pub mod staff_login;
 pub mod staff_units;
 
