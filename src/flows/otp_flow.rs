@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use redb::WriteTransaction;
+use crate::store::WriteTx;
 
 use crate::app::App;
 use crate::error::{AppError, AppResult};
@@ -32,7 +32,7 @@ pub fn take_ip_send(app: &App, ip: &str, template: sms::template::Id, now: i64) 
 /// with `w`.
 pub fn take_ip_send_in(
     app: &App,
-    w: &WriteTransaction,
+    w: &WriteTx,
     ip: &str,
     template: sms::template::Id,
     now: i64,
@@ -68,7 +68,7 @@ pub fn live_flow(tx: &impl Tx, id: &str, kind: &str, now: i64) -> AppResult<Flow
 /// is refused (429) and, the transaction failing, nothing changes.
 pub fn send_code(
     app: &App,
-    w: &WriteTransaction,
+    w: &WriteTx,
     flow: &mut Flow,
     now: i64,
     template: sms::template::Id,
@@ -100,7 +100,7 @@ pub fn send_code(
 /// either way. Returns Ok(true) when right.
 pub fn check_code(
     app: &App,
-    w: &WriteTransaction,
+    w: &WriteTx,
     flow: &mut Flow,
     code: &str,
     now: i64,

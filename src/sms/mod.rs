@@ -114,7 +114,7 @@ pub fn check_template_budget(app: &App, tx: &impl Tx, id: template::Id, now: i64
 /// nothing queued: the caller's transaction then changes nothing).
 pub fn queue(
     app: &App,
-    w: &redb::WriteTransaction,
+    w: &crate::store::WriteTx,
     id: template::Id,
     to: &str,
     vars: &template::Vars,
@@ -360,7 +360,7 @@ async fn attempt(
 
 /// Records one attempt's outcome in the caller's transaction.
 fn record(
-    w: &redb::WriteTransaction,
+    w: &crate::store::WriteTx,
     provider: &str,
     job: &SmsJob,
     result: &Attempt,

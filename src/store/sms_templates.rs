@@ -1,7 +1,7 @@
 //! The office's edits of the SMS templates (`sms::template`). A template
 //! without a row here uses its default (today's text).
 
-use redb::WriteTransaction;
+use super::WriteTx;
 use serde::{Deserialize, Serialize};
 
 use super::{Result, Table, Tx};
@@ -34,12 +34,12 @@ pub fn all(tx: &impl Tx) -> Result<Vec<(String, Stored)>> {
     Ok(out)
 }
 
-pub fn put(w: &WriteTransaction, key: &str, value: &Stored) -> Result<()> {
+pub fn put(w: &WriteTx, key: &str, value: &Stored) -> Result<()> {
     SMS_TEMPLATES.put(w, key, value)
 }
 
 /// Back to the default; true when there was an edit.
-pub fn reset(w: &WriteTransaction, key: &str) -> Result<bool> {
+pub fn reset(w: &WriteTx, key: &str) -> Result<bool> {
     SMS_TEMPLATES.delete(w, key)
 }
 
