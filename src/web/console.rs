@@ -39,6 +39,7 @@ pub fn routes() -> Route {
         .at("/tin-nhan", get(sms_page))
         .nest("/tao-tai-khoan-cong-dan", super::console_citizens::routes())
         .nest("/thong-ke", super::console_stats::routes())
+        .nest("/mau-tin-nhan", super::console_sms_templates::routes())
         .nest("/ho-tro", super::console_support::support_routes())
         .nest("/khao-sat", super::console_support::survey_routes())
         .nest(
@@ -197,7 +198,7 @@ impl<P: Page> Framed<P> {
     }
 }
 
-page_type!(DashboardPage = "console/dashboard.html" { stats: Val, me_grants: Val });
+page_type!(DashboardPage = "console/dashboard.html" { stats: Val, me_grants: Val, sms_budget: Val });
 page_type!(LoginPage = "console/login.html" { error: Val, fields: Val, username: Val, captcha: Val });
 page_type!(OtpPage = "console/otp.html" { phone_masked: Val, resend_in: Val, action: Val, resend_action: Val, error: Val });
 page_type!(SigninLinkPage = "console/signin_link.html" { username: Val });
@@ -289,11 +290,13 @@ async fn dashboard(
         .iter()
         .map(|g| context! { unit => tree.name(g.unit), perms => g.perms.iter().map(|p| p.label_vi()).collect::<Vec<_>>() })
         .collect();
+    let sms_budget = super::console_sms_templates::budget_alert(app, &actor).await;
     let ctx = Framed(
         frame(app, Some(&actor), "Dashboard", "dashboard"),
         page_ctx!(DashboardPage {
             stats => context! { units => rows.len(), eligible => rows.iter().filter(|r| r.eligible).count(), staff => staff_count },
             me_grants => grants,
+            sms_budget => sms_budget,
         }),
     );
     ctx.render(app, req, StatusCode::OK)
@@ -983,6 +986,7 @@ async fn sms_page(
                 at => util::fmt_time(j.created_at), to => j.to.clone(), text => j.text.clone(), attempts => j.attempts,
                 status => match j.status { sms::SmsStatus::Sent => "Đã gửi", sms::SmsStatus::Pending => "Đang chờ gửi", sms::SmsStatus::GaveUp => "Không gửi được" },
                 delivery => delivery,
+                by => j.initiator.label_vi(),
                 code => code.clone(),
                 problem => code.as_deref().filter(|_| j.status != sms::SmsStatus::Sent).map(explain),
             }

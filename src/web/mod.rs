@@ -9,6 +9,7 @@ pub mod api_portal;
 pub mod audit_labels;
 pub mod console;
 pub mod console_citizens;
+pub mod console_sms_templates;
 pub mod console_stats;
 pub mod console_support;
 pub mod ctx;
@@ -56,6 +57,7 @@ pub fn registered_pages() -> Vec<view::check::Registered> {
     let mut all = Vec::new();
     all.extend(console::pages());
     all.extend(console_citizens::pages());
+    all.extend(console_sms_templates::pages());
     all.extend(console_stats::pages());
     all.extend(console_support::pages());
     all.extend(portal::pages());
