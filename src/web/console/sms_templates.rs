@@ -12,13 +12,13 @@ use poem::http::StatusCode;
 use poem::web::{Data, Path};
 use poem::{Request, Response, Route, get, handler, post};
 
-use super::console::{Framed, error_page, frame};
-use super::ctx::{FormData, redirect, status_of};
-use super::extract::{CsrfForm, StaffActor};
-use super::view::Val;
 use crate::app::App;
 use crate::flows::sms_templates::{self, View};
 use crate::sms::template::Id;
+use crate::web::console::{Framed, error_page, frame};
+use crate::web::ctx::{FormData, redirect, status_of};
+use crate::web::extract::{CsrfForm, StaffActor};
+use crate::web::view::Val;
 use crate::{page_ctx, page_type, util};
 
 pub fn routes() -> Route {
@@ -33,11 +33,11 @@ page_type!(SmsTemplatePage = "console/sms_template.html" { t: Val, error: Val, u
 
 /// This module's page types, for the template tests.
 #[cfg(test)]
-pub(crate) fn pages() -> Vec<super::view::check::Registered> {
-    use super::view::check::register;
+pub(crate) fn pages() -> Vec<crate::web::view::check::Registered> {
+    use crate::web::view::check::register;
     vec![
-        register::<SmsTemplatesPage, super::view::ConsoleShell>(super::console::sample_frame()),
-        register::<SmsTemplatePage, super::view::ConsoleShell>(super::console::sample_frame()),
+        register::<SmsTemplatesPage, crate::web::view::ConsoleShell>(super::sample_frame()),
+        register::<SmsTemplatePage, crate::web::view::ConsoleShell>(super::sample_frame()),
     ]
 }
 

@@ -1,5 +1,10 @@
 //! The JSON API at /api/v1 (poem-openapi), per shared/spec/api.md.
 
+pub mod access;
+pub mod chat;
+pub mod citizens;
+pub mod portal;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -136,20 +141,20 @@ pub fn error_mapping(ep: impl Endpoint + 'static) -> impl Endpoint {
 
 pub type AllApis = (
     Api,
-    super::api_citizens::CitizenAccountsApi,
-    super::api_portal::PortalApi,
-    super::api_access::AccessApi,
-    super::api_chat::ChatApi,
+    super::api::citizens::CitizenAccountsApi,
+    super::api::portal::PortalApi,
+    super::api::access::AccessApi,
+    super::api::chat::ChatApi,
 );
 
 pub fn service(public_url: &str) -> OpenApiService<AllApis, ()> {
     OpenApiService::new(
         (
             Api,
-            super::api_citizens::CitizenAccountsApi,
-            super::api_portal::PortalApi,
-            super::api_access::AccessApi,
-            super::api_chat::ChatApi,
+            super::api::citizens::CitizenAccountsApi,
+            super::api::portal::PortalApi,
+            super::api::access::AccessApi,
+            super::api::chat::ChatApi,
         ), "motcua API", env!("CARGO_PKG_VERSION"))
         .description("Citizen accounts for one-stop public service offices. Errors: {\"error\": {\"code\", \"message\", \"fields\"}}. Send `Authorization: Bearer <token>` from a sign-in.")
         .server(format!("{public_url}/api/v1"))

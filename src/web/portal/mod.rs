@@ -3,6 +3,8 @@
 //! Every page works without JavaScript; `app.js`/`portal.js` only enhance
 //! (OTP boxes, resend countdown, live password policy, captcha reload).
 
+pub mod access_request;
+
 use std::sync::Arc;
 
 use minijinja::{Value, context};
@@ -10,7 +12,7 @@ use poem::http::StatusCode;
 use poem::web::{Data, Path};
 use poem::{Body, Request, Response, Route, get, handler, post};
 
-use super::api_portal::{masked_id, sign_in_start};
+use super::api::portal::{masked_id, sign_in_start};
 use super::ctx::{
     FormData, clear_session_cookie, read_form, redirect, session_cookie, status_of, with_cookie,
 };
