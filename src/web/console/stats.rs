@@ -383,7 +383,10 @@ fn receipt_tables(by_day: &[stats::Row], by_prefix: &[stats::Row], r: &Range) ->
                     ]
                 })
                 .collect(),
-            chart: Some(crate::web::svg::bars("SMS đã đến máy người nhận", &delivered)),
+            chart: Some(crate::web::svg::bars(
+                "SMS đã đến máy người nhận",
+                &delivered,
+            )),
         },
         Table {
             id: "sms-theo-nha-mang",
