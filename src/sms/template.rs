@@ -408,9 +408,18 @@ impl Problem {
             Problem::Missing { placeholder } => format!(
                 "Mẫu tin nhắn phải có chỗ điền {{{}}} ({}). Mẫu thiếu chỗ điền này chưa được lưu; nội dung cũ vẫn được dùng.",
                 placeholder.name,
-                placeholder.label.to_lowercase()
+                lower_first(placeholder.label)
             ),
         }
+    }
+}
+
+/// "Mã OTP …" → "mã OTP …" (inside a sentence; acronyms kept).
+fn lower_first(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().chain(c).collect(),
+        None => String::new(),
     }
 }
 
@@ -593,6 +602,7 @@ mod tests {
         let msg = e.message(d);
         assert!(msg.contains("{ma_otp}"), "{msg}");
         assert!(msg.contains("chưa được lưu"), "{msg}");
+        assert!(msg.contains("(mã OTP gồm 6 chữ số)"), "{msg}");
         assert_eq!(check(d, "Ma OTP: {ma_otp}"), Ok(()));
     }
 
