@@ -22,7 +22,7 @@ pub use email::Email;
 pub use name::PersonName;
 pub use password::{Password, PasswordContext, PasswordRule};
 pub use permission::{Permission, PermissionSet};
-pub use phone::PhoneNumber;
+pub use phone::{Carrier, PhoneNumber};
 pub use unit::UnitName;
 
 /// A value refused by a domain rule; the message is Vietnamese, for the user.

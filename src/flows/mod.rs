@@ -10,6 +10,7 @@ pub mod password_reset;
 pub mod registration;
 pub mod reports;
 pub mod setup;
+pub mod sms_templates;
 pub mod staff_login;
 pub mod staff_units;
 

@@ -47,6 +47,7 @@ pub fn registered_pages() -> Vec<view::check::Registered> {
     let mut all = Vec::new();
     all.extend(console::pages());
     all.extend(console::citizens::pages());
+    all.extend(console::sms_templates::pages());
     all.extend(console::stats::pages());
     all.extend(console::support::pages());
     all.extend(portal::pages());

@@ -5,6 +5,7 @@ mod audit;
 pub mod citizens;
 mod session;
 mod sms;
+pub mod sms_templates;
 mod staff;
 pub mod stats;
 pub mod support;
@@ -56,6 +57,7 @@ pub fn routes() -> Route {
         .at("/tin-nhan", get(sms::sms_page))
         .nest("/tao-tai-khoan-cong-dan", citizens::routes())
         .nest("/thong-ke", stats::routes())
+        .nest("/mau-tin-nhan", sms_templates::routes())
         .nest("/ho-tro", support::support_routes())
         .nest("/khao-sat", support::survey_routes())
         .nest("/cau-hoi-chua-tra-loi", support::unanswered_routes())
@@ -207,7 +209,7 @@ impl<P: Page> Framed<P> {
     }
 }
 
-page_type!(DashboardPage = "console/dashboard.html" { stats: Val, me_grants: Val });
+page_type!(DashboardPage = "console/dashboard.html" { stats: Val, me_grants: Val, sms_budget: Val });
 page_type!(NoticesPage = "console/notices.html" {});
 pub fn error_page(app: &App, req: &Request, actor: Option<&Actor>, e: &AppError) -> Response {
     let heading = match e {
@@ -244,11 +246,13 @@ async fn dashboard(
         .iter()
         .map(|g| context! { unit => tree.name(g.unit), perms => g.perms.iter().map(|p| p.label_vi()).collect::<Vec<_>>() })
         .collect();
+    let sms_budget = sms_templates::budget_alert(app, &actor).await;
     let ctx = Framed(
         frame(app, Some(&actor), "Dashboard", "dashboard").await,
         page_ctx!(DashboardPage {
             stats => context! { units => rows.len(), eligible => rows.iter().filter(|r| r.eligible).count(), staff => staff_count },
             me_grants => grants,
+            sms_budget => sms_budget,
         }),
     );
     ctx.render(app, req, StatusCode::OK)

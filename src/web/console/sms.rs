@@ -48,6 +48,7 @@ pub(super) async fn sms_page(
                 at => util::fmt_time(j.created_at), to => j.to.clone(), text => j.text.clone(), attempts => j.attempts,
                 status => match j.status { sms::SmsStatus::Sent => "Đã gửi", sms::SmsStatus::Pending => "Đang chờ gửi", sms::SmsStatus::GaveUp => "Không gửi được" },
                 delivery => delivery,
+                by => j.initiator.label_vi(),
                 code => code.clone(),
                 problem => code.as_deref().filter(|_| j.status != sms::SmsStatus::Sent).map(explain),
             }
