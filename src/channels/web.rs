@@ -12,9 +12,7 @@ use crate::domain::{Button, TicketStatus};
 use crate::error::{AppError, AppResult};
 use crate::store::conversations::{self as conv, Message, Sender};
 
-/// New conversations one client IP may start per window.
-pub const NEW_PER_WINDOW: u32 = 60;
-pub const WINDOW_SECS: i64 = 600;
+pub use crate::flows::chat::{NEW_PER_WINDOW, WINDOW_SECS};
 
 /// Counts a new conversation from `ip`; refuses when the IP started too
 /// many lately (each one is a row in the database). Counted in the store

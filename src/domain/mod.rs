@@ -12,6 +12,7 @@ pub mod name;
 pub mod password;
 pub mod permission;
 pub mod phone;
+pub mod scan;
 pub mod text;
 pub mod unit;
 
@@ -23,6 +24,7 @@ pub use name::PersonName;
 pub use password::{Password, PasswordContext, PasswordRule};
 pub use permission::{Permission, PermissionSet};
 pub use phone::{Carrier, PhoneNumber};
+pub use scan::ScanKind;
 pub use unit::UnitName;
 
 /// A value refused by a domain rule; the message is Vietnamese, for the user.

@@ -25,6 +25,10 @@ use crate::store::conversations::{self as conv, Conversation, Message, Sender, T
 use crate::store::{StoreError, audit, outbox, stats};
 
 /// Longest citizen message kept and matched (longer ones are truncated).
+/// New conversations one client IP may start per window (web chat).
+pub const NEW_PER_WINDOW: u32 = 60;
+pub const WINDOW_SECS: i64 = 600;
+
 pub const MAX_TEXT: usize = 1000;
 /// Longest staff reply.
 pub const MAX_STAFF_TEXT: usize = 2000;
@@ -467,7 +471,7 @@ pub async fn receive(app: &Arc<App>, inc: Incoming) -> AppResult<Outcome> {
         })
         .await?;
     if applied.queued {
-        crate::channels::wake(channel);
+        app.outbox_wake.wake(channel);
     }
     Ok(applied.outcome)
 }
@@ -1063,7 +1067,7 @@ pub async fn staff_reply(app: &Arc<App>, actor: &Actor, id: u64, text: &str) -> 
         })
         .await?;
     if let Some(ch) = channel {
-        crate::channels::wake(ch);
+        app.outbox_wake.wake(ch);
     }
     Ok(())
 }
@@ -1135,7 +1139,7 @@ pub async fn set_status(
         })
         .await?;
     if let Some(ch) = channel {
-        crate::channels::wake(ch);
+        app.outbox_wake.wake(ch);
     }
     Ok(())
 }

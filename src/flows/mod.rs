@@ -13,6 +13,7 @@ pub mod setup;
 pub mod sms_templates;
 pub mod staff_login;
 pub mod staff_units;
+pub mod unit_import;
 
 use crate::store::accounts::Account;
 

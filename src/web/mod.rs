@@ -6,6 +6,7 @@ pub mod audit_labels;
 pub mod console;
 pub mod ctx;
 pub mod extract;
+pub mod multipart;
 pub mod portal;
 pub mod svg;
 pub mod templates;

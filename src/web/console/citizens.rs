@@ -236,7 +236,7 @@ async fn create_submit(
             return error_page(app, req, Some(&actor), &e);
         }
     };
-    let form = match upload::read_multipart(mp, content_length, "id_scan").await {
+    let form = match crate::web::multipart::read_multipart(mp, content_length, "id_scan").await {
         Ok(f) => f,
         Err(e) => {
             let ctx = new_ctx(
