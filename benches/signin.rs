@@ -290,7 +290,7 @@ fn main() {
                 .map_err(|e| motcua::store::StoreError::Db(e.0))?;
             let phone = motcua::domain::PhoneNumber::parse(&format!("091{:07}", i))
                 .map_err(|e| motcua::store::StoreError::Db(e.0))?;
-            let a = motcua::flows::admin::new_account(
+            let a = motcua::store::accounts::Account::new(
                 id.as_str(),
                 Some(&id),
                 "Người Dùng Thử",

@@ -49,7 +49,7 @@ pub struct App {
     /// Failed passwords per account and client (device cookie, else IP).
     pub signin_throttle: Throttle,
     /// Failed passwords per account from clients without its device cookie:
-    /// past `staff_login::BACKSTOP` they must answer a captcha.
+    /// past `sign_in::BACKSTOP` they must answer a captcha.
     pub untrusted_failures: Throttle,
     /// Captcha pictures per client IP and minute.
     pub captcha_cap: WindowCap,

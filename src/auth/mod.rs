@@ -92,6 +92,11 @@ pub fn verify_blocking(password: &str, hash: &str) -> bool {
     PasswordVerifier::<str>::verify_password(&argon, password.as_bytes(), hash).is_ok()
 }
 
+/// A generated password that meets the policy, from the OS CSPRNG.
+pub fn generate_password() -> String {
+    crate::domain::password::generate_with(|| u32::from_le_bytes(crate::util::random_bytes::<4>()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,6 +15,7 @@ pub mod phone;
 pub mod scan;
 pub mod text;
 pub mod unit;
+pub mod username;
 
 pub use birth_date::BirthDate;
 pub use chat::{Button, Channel, TicketStatus};

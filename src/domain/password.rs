@@ -334,6 +334,13 @@ fn below(n: usize, next_u32: &mut impl FnMut() -> u32) -> usize {
     (wide >> 32) as usize
 }
 
+/// The Vietnamese messages of the broken rules, as one sentence each.
+pub fn rules_message(rules: &[PasswordRule]) -> String {
+    let mut parts: Vec<&str> = rules.iter().map(|r| r.message_vi()).collect();
+    parts.dedup();
+    parts.join(" ")
+}
+
 #[cfg(test)]
 mod common_tests {
     use super::*;

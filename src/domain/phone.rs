@@ -20,6 +20,13 @@ pub struct PhoneNumber(String);
 const LENGTH_MESSAGE: &str =
     "Số điện thoại di động gồm 10 chữ số, bắt đầu bằng 0 (ví dụ: 0912345678) hoặc +84.";
 
+/// A stored phone number masked for display (`***` when it does not parse).
+pub fn mask(p: &str) -> String {
+    PhoneNumber::parse(p)
+        .map(|p| p.masked())
+        .unwrap_or_else(|_| "***".into())
+}
+
 impl PhoneNumber {
     /// Parses and normalises a Vietnamese mobile number.
     pub fn parse(s: &str) -> Result<PhoneNumber, Invalid> {

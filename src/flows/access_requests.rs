@@ -77,7 +77,7 @@ pub async fn submit(app: &Arc<App>, actor: &Actor, input: NewRequest) -> AppResu
     }
     let now = app.now();
     let username = actor.account.username.clone();
-    let who = crate::flows::staff_login::audit_actor(&actor.account);
+    let who = crate::store::audit::actor_label(&actor.account);
     let ip = actor.ip.clone();
     app.db(move |app| {
         app.store.write(|w| {

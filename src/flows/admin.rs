@@ -7,15 +7,13 @@ use crate::app::App;
 use crate::auth::session;
 use crate::domain::unit::UnitName;
 use crate::domain::{
-    CitizenId, Email, Invalid, Password, PasswordContext, PasswordRule, Permission, PermissionSet,
-    PersonName, PhoneNumber,
+    CitizenId, Email, Password, PasswordContext, Permission, PermissionSet, PersonName, PhoneNumber,
 };
 use crate::error::{AppError, AppResult};
 use crate::flows::Actor;
 use crate::store::accounts::{self, Account, Origin};
 use crate::store::audit;
 use crate::store::units::{self, Unit};
-use crate::util;
 
 /// The console menu's badges: access requests waiting for this staff
 /// member's decision, and new support requests they may handle. Two
@@ -63,71 +61,6 @@ pub async fn menu_counts(app: &Arc<App>, a: &Account) -> MenuCounts {
 pub struct MenuCounts {
     pub access: usize,
     pub support: usize,
-}
-
-/// Staff usernames: 3–64 of a–z, 0–9, `.`, `_`, `-` (case-folded); citizens'
-/// usernames are their ID numbers, which also fit.
-pub fn parse_username(s: &str) -> Result<String, Invalid> {
-    let u = s.trim().to_lowercase();
-    if u.is_empty() {
-        return Err(Invalid("Vui lòng nhập tên đăng nhập.".into()));
-    }
-    if !(3..=64).contains(&u.len())
-        || !u
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-    {
-        return Err(Invalid(
-            "Tên đăng nhập gồm 3–64 ký tự: chữ cái không dấu, chữ số, dấu chấm, gạch dưới hoặc gạch ngang."
-                .into(),
-        ));
-    }
-    Ok(u)
-}
-
-pub fn password_error(rules: &[PasswordRule]) -> String {
-    let mut parts: Vec<&str> = rules.iter().map(|r| r.message_vi()).collect();
-    parts.dedup();
-    parts.join(" ")
-}
-
-#[allow(clippy::too_many_arguments)]
-pub fn new_account(
-    username: &str,
-    id_number: Option<&CitizenId>,
-    full_name: &str,
-    phone: &PhoneNumber,
-    email: Option<&Email>,
-    password_hash: String,
-    origin: Origin,
-    now: i64,
-) -> Account {
-    Account {
-        username: username.to_string(),
-        id_number: id_number.map(|i| i.as_str().to_string()),
-        full_name: full_name.to_string(),
-        birth_date: None,
-        phone: phone.as_str().to_string(),
-        email: email.map(|e| e.as_str().to_string()),
-        password_hash,
-        must_change_password: false,
-        superadmin: false,
-        units: vec![],
-        grants: vec![],
-        origin,
-        created_at: now,
-        created_by: None,
-        created_unit: None,
-        failed_logins: 0,
-        locked_until: 0,
-        session_epoch: 0,
-        disabled: false,
-    }
-}
-
-/// A generated password that meets the policy, from the OS CSPRNG.
-pub fn generate_password() -> String {
-    crate::domain::password::generate_with(|| u32::from_le_bytes(util::random_bytes::<4>()))
 }
 
 fn require(app: &App, actor: &Actor, p: Permission, unit: u64) -> AppResult<()> {
@@ -237,7 +170,7 @@ pub struct NewStaff {
 /// by SMS and must be changed at first sign-in.
 pub async fn create_staff(app: &Arc<App>, actor: &Actor, input: NewStaff) -> AppResult<Account> {
     let mut fields = BTreeMap::new();
-    let username = parse_username(&input.username)
+    let username = crate::domain::username::parse(&input.username)
         .map_err(|e| fields.insert("username".into(), e.0))
         .ok();
     let name = PersonName::parse(&input.full_name)
@@ -275,7 +208,7 @@ pub async fn create_staff(app: &Arc<App>, actor: &Actor, input: NewStaff) -> App
     for u in &input.unit_ids {
         require(app, actor, Permission::UsersCreate, *u)?;
     }
-    let temp = generate_password();
+    let temp = crate::auth::generate_password();
     let hash = app
         .hasher
         .hash(temp.clone())
@@ -296,7 +229,7 @@ pub async fn create_staff(app: &Arc<App>, actor: &Actor, input: NewStaff) -> App
                             .into(),
                     ));
                 }
-                let mut a = new_account(&username, Some(&id), name.as_str(), &phone, email.as_ref(), hash, Origin::StaffByAdmin, now);
+                let mut a = Account::new(&username, Some(&id), name.as_str(), &phone, email.as_ref(), hash, Origin::StaffByAdmin, now);
                 a.units = units_;
                 a.must_change_password = true;
                 a.created_by = Some(actor_name.clone());
@@ -400,7 +333,10 @@ pub async fn change_password(
     };
     let mut fields = BTreeMap::new();
     if let Err(r) = Password::parse(new, &ctx) {
-        fields.insert("password".to_string(), password_error(&r));
+        fields.insert(
+            "password".to_string(),
+            crate::domain::password::rules_message(&r),
+        );
     }
     if new != confirm {
         fields.insert(

@@ -19,7 +19,7 @@ use crate::domain::{
 };
 use crate::error::{AppError, AppResult};
 use crate::flows::otp_flow::{check_code, live_flow, send_code};
-use crate::flows::{Actor, admin, staff_units};
+use crate::flows::{Actor, staff_units};
 use crate::store::accounts::{self, Origin};
 use crate::store::citizens::{self, CitizenRecord, ScanRef};
 use crate::store::flows::{FLOWS, Flow};
@@ -155,7 +155,7 @@ pub async fn lookup(app: &Arc<App>, actor: &Actor, id_number: &str) -> AppResult
             Ok(Lookup {
                 id_number: id.as_str().to_string(),
                 exists: found.is_some(),
-                phone_masked: found.map(|a| crate::flows::staff_login::mask_phone(&a.phone)),
+                phone_masked: found.map(|a| crate::domain::phone::mask(&a.phone)),
             })
         })
     })
@@ -342,7 +342,7 @@ pub async fn create_request(app: &Arc<App>, actor: &Actor, input: NewRequest) ->
                 &format!(
                     "unit:{} phone {} scan {} {} B",
                     data.unit,
-                    crate::flows::staff_login::mask_phone(&data.phone),
+                    crate::domain::phone::mask(&data.phone),
                     data.scan.kind.ext(),
                     data.scan.size
                 ),
@@ -380,7 +380,7 @@ fn view(flow: &Flow, now: i64) -> AppResult<RequestView> {
     let otp = flow.otp.as_ref();
     Ok(RequestView {
         id: flow.id.clone(),
-        phone_masked: crate::flows::staff_login::mask_phone(&data.phone),
+        phone_masked: crate::domain::phone::mask(&data.phone),
         data,
         otp_sent: otp.is_some(),
         resend_in: otp.map_or(0, |o| o.resend_wait(now)),
@@ -547,12 +547,12 @@ pub async fn confirm(
         full_name: Some(&d.full_name),
         username: Some(&d.id_number),
     };
-    let mut password = admin::generate_password();
+    let mut password = crate::auth::generate_password();
     for _ in 0..16 {
         if Password::parse(&password, &ctx).is_ok() {
             break;
         }
-        password = admin::generate_password();
+        password = crate::auth::generate_password();
     }
     let hash = app
         .hasher
@@ -601,7 +601,7 @@ pub async fn confirm(
                 }
                 let phone = PhoneNumber::parse(&d.phone)?;
                 let email = d.email.as_deref().map(Email::parse).transpose()?;
-                let mut account = admin::new_account(
+                let mut account = crate::store::accounts::Account::new(
                     &d.id_number,
                     Some(&cid),
                     &d.full_name,

@@ -10,8 +10,8 @@ pub mod password_reset;
 pub mod registration;
 pub mod reports;
 pub mod setup;
+pub mod sign_in;
 pub mod sms_templates;
-pub mod staff_login;
 pub mod staff_units;
 pub mod unit_import;
 

@@ -156,3 +156,24 @@ pub async fn verify_flow_otp(
     })
     .await
 }
+/// Issues an OTP state whose code nobody ever learns (hashed under a random
+/// key), with the same cooldown and caps as a real one: the decoy flows of
+/// registration and reset. `phone`, if any, is charged a send like a real
+/// code, so the per-phone caps answer the same.
+pub fn issue_silently(
+    w: &WriteTx,
+    flow: &mut Flow,
+    phone: Option<&str>,
+    now: i64,
+) -> AppResult<()> {
+    let throwaway: [u8; 32] = crate::util::random_bytes();
+    let (state, _code) = OtpState::issue(flow.otp.as_ref(), &throwaway, &flow.id, now)?;
+    if let Some(phone) = phone {
+        let sends = OTP_SENDS.get(w, phone)?.unwrap_or_default();
+        let sends = otp::check_phone_caps(&sends, now)?;
+        OTP_SENDS.put(w, phone, &sends)?;
+    }
+    flow.otp = Some(state);
+    FLOWS.put(w, &flow.id, flow)?;
+    Ok(())
+}

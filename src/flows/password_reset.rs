@@ -11,15 +11,16 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::app::App;
+use crate::domain::password::rules_message as password_error;
 use crate::domain::{Password, PasswordContext};
 use crate::error::{AppError, AppResult};
-use crate::flows::admin::password_error;
+use crate::flows::otp_flow::issue_silently;
 use crate::flows::otp_flow::{live_flow, send_code, take_ip_send, take_ip_send_in};
-use crate::flows::registration::{audit_object, issue_silently};
 use crate::otp;
 use crate::sms::template::{Id as Template, THOI_GIAN, Vars};
 use crate::store::accounts;
 use crate::store::audit;
+use crate::store::audit::object_label as audit_object;
 use crate::store::flows::{FLOWS, Flow, OTP_SENDS};
 use crate::util;
 
@@ -74,7 +75,7 @@ pub async fn start(
     // The format is checked first (it says nothing about who has an
     // account): a username that cannot exist gets a field message instead
     // of a code that never comes.
-    if let Err(e) = crate::flows::admin::parse_username(&login) {
+    if let Err(e) = crate::domain::username::parse(&login) {
         fields.insert("username".to_string(), e.0);
     }
     if let Err(e) = captcha {

@@ -15,14 +15,15 @@ use crate::store::WriteTx;
 use serde::{Deserialize, Serialize};
 
 use crate::app::App;
+use crate::domain::password::rules_message as password_error;
 use crate::domain::{
     BirthDate, CitizenId, Email, Password, PasswordContext, PersonName, PhoneNumber,
 };
 use crate::error::{AppError, AppResult};
-use crate::flows::admin::{new_account, password_error};
 use crate::flows::otp_flow::{live_flow, send_code, take_ip_send, take_ip_send_in};
-use crate::otp::{self, OtpState};
+use crate::otp::{self};
 use crate::sms::template::{Id as Template, THOI_GIAN, Vars};
+use crate::store::accounts::Account;
 use crate::store::accounts::{self, Origin};
 use crate::store::audit;
 use crate::store::flows::{FLOWS, Flow, OTP_SENDS};
@@ -110,28 +111,6 @@ fn started(flow: &Flow, now: i64) -> Started {
         resend_in: flow.otp.as_ref().map_or(0, |o| o.resend_wait(now)),
         expires_in: (flow.expires_at - now).max(0),
     }
-}
-
-/// Issues an OTP state whose code nobody ever learns (hashed under a random
-/// key), with the same cooldown and caps as a real one: the decoy flows of
-/// registration and reset. `phone`, if any, is charged a send like a real
-/// code, so the per-phone caps answer the same.
-pub fn issue_silently(
-    w: &WriteTx,
-    flow: &mut Flow,
-    phone: Option<&str>,
-    now: i64,
-) -> AppResult<()> {
-    let throwaway: [u8; 32] = util::random_bytes();
-    let (state, _code) = OtpState::issue(flow.otp.as_ref(), &throwaway, &flow.id, now)?;
-    if let Some(phone) = phone {
-        let sends = OTP_SENDS.get(w, phone)?.unwrap_or_default();
-        let sends = otp::check_phone_caps(&sends, now)?;
-        OTP_SENDS.put(w, phone, &sends)?;
-    }
-    flow.otp = Some(state);
-    FLOWS.put(w, &flow.id, flow)?;
-    Ok(())
 }
 
 fn insert_err<T>(
@@ -244,14 +223,19 @@ pub async fn start(app: &Arc<App>, input: NewRegistration, ip: &str) -> AppResul
                 match &existing {
                     None => send_code(app, w, &mut flow, now, Template::OtpRegistration)?,
                     Some(a) => {
-                        issue_silently(w, &mut flow, Some(phone.as_str()), now)?;
+                        crate::flows::otp_flow::issue_silently(
+                            w,
+                            &mut flow,
+                            Some(phone.as_str()),
+                            now,
+                        )?;
                         notify_existing(app, w, a, a.phone != phone.as_str(), now)?;
                         audit::record(
                             w,
                             now,
                             "-",
                             "self_register_existing_id",
-                            &audit_object(a),
+                            &crate::store::audit::object_label(a),
                             &ip,
                             "",
                         )?;
@@ -263,14 +247,6 @@ pub async fn start(app: &Arc<App>, input: NewRegistration, ip: &str) -> AppResul
         .await?;
     app.sms_wake.notify_one();
     Ok(r)
-}
-
-/// How an account is named in the audit log: citizens' ID numbers masked.
-pub fn audit_object(a: &accounts::Account) -> String {
-    match CitizenId::parse(&a.username) {
-        Ok(id) => format!("account:{}", id.masked()),
-        Err(_) => format!("account:{}", a.username),
-    }
 }
 
 /// Tells the holder of an existing account that someone tried to register
@@ -324,7 +300,7 @@ pub async fn resend(app: &Arc<App>, flow_id: &str) -> AppResult<Started> {
                 take_ip_send_in(app, w, &flow.ip, Template::OtpRegistration, now)?;
                 if payload(&flow)?.decoy {
                     let phone = flow.phone.clone();
-                    issue_silently(w, &mut flow, phone.as_deref(), now)?;
+                    crate::flows::otp_flow::issue_silently(w, &mut flow, phone.as_deref(), now)?;
                 } else {
                     send_code(app, w, &mut flow, now, Template::OtpRegistration)?;
                 }
@@ -422,7 +398,7 @@ pub async fn set_password(
             let id = CitizenId::parse(&p.id_number)?;
             let phone = PhoneNumber::parse(flow.phone.as_deref().unwrap_or_default())?;
             let email = p.email.as_deref().map(Email::parse).transpose()?;
-            let mut a = new_account(
+            let mut a = Account::new(
                 id.as_str(),
                 Some(&id),
                 &p.full_name,
@@ -438,7 +414,7 @@ pub async fn set_password(
             audit::record(
                 w,
                 now,
-                &crate::flows::staff_login::audit_actor(&a),
+                &crate::store::audit::actor_label(&a),
                 "self_register",
                 &format!("account:{}", id.masked()),
                 &ip,

@@ -5,10 +5,12 @@ use std::sync::Arc;
 
 use crate::app::App;
 use crate::auth::session;
+use crate::domain::password::rules_message as password_error;
+use crate::domain::username::parse as parse_username;
 use crate::domain::{Password, PasswordContext, PersonName, PhoneNumber};
 use crate::error::{AppError, AppResult};
-use crate::flows::admin::{new_account, parse_username, password_error};
-use crate::flows::staff_login::SignedIn;
+use crate::flows::sign_in::SignedIn;
+use crate::store::accounts::Account;
 use crate::store::accounts::{self, Origin};
 use crate::store::flows::{FLOWS, Flow};
 use crate::store::{StoreError, audit};
@@ -211,7 +213,7 @@ pub async fn complete(
                 ));
             }
             FLOWS.delete(w, &id)?;
-            let mut a = new_account(
+            let mut a = Account::new(
                 &username,
                 None,
                 name.as_str(),
@@ -269,7 +271,7 @@ pub async fn create_superadmin(
                     false
                 }
                 None => {
-                    let mut a = new_account(
+                    let mut a = Account::new(
                         &username,
                         None,
                         "Quản trị cấp cao",

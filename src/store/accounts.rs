@@ -5,7 +5,7 @@ use super::WriteTx;
 use serde::{Deserialize, Serialize};
 
 use super::{Index, Result, Table, Tx, key};
-use crate::domain::{Permission, PermissionSet};
+use crate::domain::{CitizenId, Email, Permission, PermissionSet, PhoneNumber};
 
 pub const ACCOUNTS: Table<Account> = Table::new("accounts");
 /// id_number → username
@@ -159,5 +159,42 @@ impl Holder for Account {
     }
     fn grants(&self) -> &[Grant] {
         &self.grants
+    }
+}
+
+impl Account {
+    /// A new account with no grants, not locked, password set.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        username: &str,
+        id_number: Option<&CitizenId>,
+        full_name: &str,
+        phone: &PhoneNumber,
+        email: Option<&Email>,
+        password_hash: String,
+        origin: Origin,
+        now: i64,
+    ) -> Account {
+        Account {
+            username: username.to_string(),
+            id_number: id_number.map(|i| i.as_str().to_string()),
+            full_name: full_name.to_string(),
+            birth_date: None,
+            phone: phone.as_str().to_string(),
+            email: email.map(|e| e.as_str().to_string()),
+            password_hash,
+            must_change_password: false,
+            superadmin: false,
+            units: vec![],
+            grants: vec![],
+            origin,
+            created_at: now,
+            created_by: None,
+            created_unit: None,
+            failed_logins: 0,
+            locked_until: 0,
+            session_epoch: 0,
+            disabled: false,
+        }
     }
 }

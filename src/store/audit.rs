@@ -77,3 +77,21 @@ pub fn search(tx: &impl Tx, f: &AuditFilter, limit: usize) -> Result<Vec<AuditEn
     })?;
     Ok(out)
 }
+/// How an account is named in the audit log: citizens' ID numbers masked.
+pub fn object_label(a: &crate::store::accounts::Account) -> String {
+    match crate::domain::CitizenId::parse(&a.username) {
+        Ok(id) => format!("account:{}", id.masked()),
+        Err(_) => format!("account:{}", a.username),
+    }
+}
+
+/// How an account appears in the audit log: citizens' usernames are their
+/// ID numbers, which the log keeps masked.
+pub fn actor_label(a: &crate::store::accounts::Account) -> String {
+    match &a.id_number {
+        Some(id) if *id == a.username => crate::domain::CitizenId::parse(id)
+            .map(|c| c.masked())
+            .unwrap_or_else(|_| "***".into()),
+        _ => a.username.clone(),
+    }
+}

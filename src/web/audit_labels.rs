@@ -211,7 +211,7 @@ mod tests {
                             || lit.starts_with("access_request_")
                             || lit.starts_with("support.")
                             || lit.ends_with("_superadmin")
-                            || lit.contains("sign_in")
+                            || lit.contains("staff_login")
                             || lit.starts_with("password_")
                             || lit.starts_with("self_register")
                             || lit.starts_with("unit_")
@@ -238,6 +238,7 @@ mod tests {
                 "unit_ids",
                 "citizen_account",
                 "units_seeded",
+                "staff_login",
             ]
             .iter()
             .any(|x| m.ends_with(&format!(": {x}")))

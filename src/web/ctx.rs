@@ -19,7 +19,7 @@ use crate::util;
 pub const CSRF_COOKIE: &str = "mc_csrf";
 /// The device cookie: set after a successful sign-in, it lets that browser
 /// keep signing in while strangers' failures throttle their own clients
-/// (see `flows::staff_login` and docs/design/throttles.md).
+/// (see `flows::sign_in` and docs/design/throttles.md).
 pub const DEVICE_COOKIE: &str = "mc_device";
 /// Largest urlencoded form body accepted.
 pub const MAX_FORM: usize = 64 * 1024;

@@ -242,7 +242,7 @@ async fn browser_request_and_approval() {
     let id = motcua::domain::CitizenId::parse("033190007777").unwrap();
     let ph = motcua::domain::PhoneNumber::parse("0372555999").unwrap();
     let now = t.app.now();
-    let a = motcua::flows::admin::new_account(
+    let a = motcua::store::accounts::Account::new(
         "033190007777",
         Some(&id),
         "Đinh Thị Thu",

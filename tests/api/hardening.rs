@@ -9,6 +9,7 @@ use crate::helpers::{
     ADMIN, ADMIN_PASSWORD, ADMIN_PHONE, SmsReceiver, TestApp, csrf_in, free_port, spawn_app_with,
     wait_healthy,
 };
+use motcua::flows::sign_in::Audience;
 
 /// All `Set-Cookie` headers of a response.
 fn set_cookies(r: &reqwest::Response) -> Vec<String> {
@@ -126,8 +127,14 @@ async fn forged_equal_cookie_and_form_pairs_are_refused() {
         .await
         .unwrap();
     assert_eq!(r.status(), 403, "console form with a forged pair");
-    let ok =
-        motcua::flows::staff_login::start(&t.app, ADMIN, ADMIN_PASSWORD, "192.0.2.1", true).await;
+    let ok = motcua::flows::sign_in::start(
+        &t.app,
+        ADMIN,
+        ADMIN_PASSWORD,
+        "192.0.2.1",
+        Audience::Console,
+    )
+    .await;
     assert!(ok.is_ok(), "the password did not change");
     let r = t
         .http
@@ -328,7 +335,8 @@ async fn strangers_failures_do_not_lock_the_staff_member_out() {
     for _ in 0..20 {
         assert_eq!(stranger("203.0.113.9".into()).await.0, 401);
     }
-    let wait = motcua::flows::staff_login::client_wait(&t.app, ADMIN, "203.0.113.9", true).unwrap();
+    let wait = motcua::flows::sign_in::client_wait(&t.app, ADMIN, "203.0.113.9", Audience::Console)
+        .unwrap();
     assert!(wait > 0, "the stranger waits on this account");
     let blocked = t
         .app

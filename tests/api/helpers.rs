@@ -449,7 +449,7 @@ pub async fn portal_account(t: &TestApp, id_number: &str, name: &str, phone: &st
     let id = motcua::domain::CitizenId::parse(id_number).unwrap();
     let ph = motcua::domain::PhoneNumber::parse(phone).unwrap();
     let now = t.app.now();
-    let a = motcua::flows::admin::new_account(
+    let a = motcua::store::accounts::Account::new(
         id_number,
         Some(&id),
         name,

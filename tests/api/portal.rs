@@ -1006,7 +1006,7 @@ async fn counter_account(t: &TestApp, p: &Person, temp: &str) {
     let hash = t.app.hasher.hash(temp.to_string()).await.unwrap();
     let id = motcua::domain::CitizenId::parse(p.id).unwrap();
     let phone = motcua::domain::PhoneNumber::parse(p.phone).unwrap();
-    let mut a = motcua::flows::admin::new_account(
+    let mut a = motcua::store::accounts::Account::new(
         p.id,
         Some(&id),
         p.name,

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, spawn_app_with};
+use motcua::flows::sign_in::Audience;
 
 /// The demo subscriber registry's first two rows.
 const AN: (&str, &str, &str, &str) = ("033090001234", "Nguyễn Văn An", "15/03/1990", "0372123456");
@@ -272,8 +273,8 @@ async fn sign_in_waits_grow_per_account_and_per_ip() {
         assert_eq!(s, 401, "locked account refuses the right password");
         // The wait is per account and client (here the IP), see
         // tests/api/hardening.rs for strangers.
-        let wait =
-            motcua::flows::staff_login::client_wait(&t.app, AN.0, "10.2.0.1", false).unwrap();
+        let wait = motcua::flows::sign_in::client_wait(&t.app, AN.0, "10.2.0.1", Audience::Portal)
+            .unwrap();
         waits.push(wait);
         t.app.clock.advance(wait + 1);
         if i < 2 {

@@ -18,7 +18,8 @@ use poem_openapi::{ApiResponse, Object, OpenApi, OpenApiService};
 use crate::app::App;
 use crate::domain::{Permission, PermissionSet};
 use crate::error::AppError;
-use crate::flows::{Actor, admin, staff_login, staff_units};
+use crate::flows::sign_in::Audience;
+use crate::flows::{Actor, admin, sign_in, staff_units};
 
 #[derive(Object, Debug)]
 #[oai(skip_serializing_if_is_none)]
@@ -397,7 +398,7 @@ fn parse_perms(list: &[String]) -> Result<PermissionSet, AppError> {
 }
 
 fn mask(p: &str) -> String {
-    staff_login::mask_phone(p)
+    crate::domain::phone::mask(p)
 }
 
 pub struct Api;
@@ -406,18 +407,25 @@ pub struct Api;
 impl Api {
     /// Staff sign-in, step 1: password. An OTP goes to the staff member's phone.
     #[oai(path = "/staff/login", method = "post")]
-    async fn staff_login(
+    async fn sign_in(
         &self,
         req: &Request,
         Data(app): Data<&Arc<App>>,
         body: Json<LoginRequest>,
     ) -> ApiResult<Json<LoginStarted>> {
-        let client = staff_login::Client {
+        let client = sign_in::Client {
             ip: super::client_ip(req),
             device_cookie: super::ctx::device_cookie(app, req),
             captcha_passed: false,
         };
-        let s = staff_login::start_from(app, &body.username, &body.password, &client, true).await?;
+        let s = sign_in::start_from(
+            app,
+            &body.username,
+            &body.password,
+            &client,
+            Audience::Console,
+        )
+        .await?;
         Ok(Json(LoginStarted {
             flow_id: s.flow_id,
             phone_masked: s.phone_masked,
@@ -426,17 +434,24 @@ impl Api {
 
     /// Staff sign-in, step 2: the OTP. Returns a bearer token.
     #[oai(path = "/staff/login/:flow_id/otp", method = "post")]
-    async fn staff_login_otp(
+    async fn sign_in_otp(
         &self,
         req: &Request,
         Data(app): Data<&Arc<App>>,
         flow_id: Path<String>,
         body: Json<OtpRequest>,
     ) -> ApiResult<Json<TokenResponse>> {
-        let s = staff_login::verify(app, &flow_id, &body.otp, &super::client_ip(req), true).await?;
+        let s = sign_in::verify(
+            app,
+            &flow_id,
+            &body.otp,
+            &super::client_ip(req),
+            Audience::Console,
+        )
+        .await?;
         let must = s.account.must_change_password;
         // API clients get a bearer session instead of the cookie one.
-        let token = staff_login::to_bearer(app, s, true).await?;
+        let token = sign_in::to_bearer(app, s, Audience::Console).await?;
         Ok(Json(TokenResponse {
             token,
             must_change_password: must,
@@ -445,12 +460,12 @@ impl Api {
 
     /// Staff sign-in: send a new OTP (after the cooldown).
     #[oai(path = "/staff/login/:flow_id/otp/resend", method = "post")]
-    async fn staff_login_resend(
+    async fn sign_in_resend(
         &self,
         Data(app): Data<&Arc<App>>,
         flow_id: Path<String>,
     ) -> ApiResult<Json<ResendResponse>> {
-        let s = staff_login::resend(app, &flow_id, true).await?;
+        let s = sign_in::resend(app, &flow_id, Audience::Console).await?;
         Ok(Json(ResendResponse {
             phone_masked: s.phone_masked,
             expires_in: crate::otp::TTL,
@@ -464,7 +479,7 @@ impl Api {
             .or_else(|| super::ctx::session_token(app, req))
             .ok_or(AppError::Unauthorized)?;
         check_csrf(app, req)?;
-        staff_login::sign_out(app, &token).await?;
+        sign_in::sign_out(app, &token).await?;
         Ok(Json(Ok_ { ok: true }))
     }
 

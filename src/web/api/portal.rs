@@ -13,7 +13,8 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use crate::app::App;
 use crate::domain::{CitizenId, PhoneNumber};
 use crate::error::{AppError, AppResult};
-use crate::flows::{password_reset, registration, staff_login};
+use crate::flows::sign_in::Audience;
+use crate::flows::{password_reset, registration, sign_in};
 use crate::web::api::{ApiResult, Created, LoginStarted, OtpRequest, TokenResponse};
 
 /// A request accepted for processing (202).
@@ -154,8 +155,8 @@ pub async fn sign_in_start(
     captcha_id: &str,
     captcha: &str,
     ip: &str,
-) -> AppResult<staff_login::Started> {
-    let mut fields = staff_login::blank_fields(username, password);
+) -> AppResult<sign_in::Started> {
+    let mut fields = sign_in::blank_fields(username, password);
     if let Err(e) = crate::captcha::verify(app, captcha_id, captcha) {
         fields.insert("captcha".to_string(), e.0);
     }
@@ -168,7 +169,7 @@ pub async fn sign_in_start(
     if !fields.is_empty() {
         return Err(AppError::fields(fields));
     }
-    staff_login::start(app, username, password, ip, false).await
+    sign_in::start(app, username, password, ip, Audience::Portal).await
 }
 
 fn masked_phone(p: &str) -> String {
@@ -316,11 +317,17 @@ impl PortalApi {
         flow_id: Path<String>,
         body: Json<OtpRequest>,
     ) -> ApiResult<Json<TokenResponse>> {
-        let s = staff_login::verify(app, &flow_id, &body.otp, &crate::web::client_ip(req), false)
-            .await?;
+        let s = sign_in::verify(
+            app,
+            &flow_id,
+            &body.otp,
+            &crate::web::client_ip(req),
+            Audience::Portal,
+        )
+        .await?;
         let must = s.account.must_change_password;
         // API clients get a bearer session instead of the cookie one.
-        let token = staff_login::to_bearer(app, s, false).await?;
+        let token = sign_in::to_bearer(app, s, Audience::Portal).await?;
         Ok(Json(TokenResponse {
             token,
             must_change_password: must,
@@ -334,7 +341,7 @@ impl PortalApi {
         Data(app): Data<&Arc<App>>,
         flow_id: Path<String>,
     ) -> ApiResult<Accepted<PortalOtpResent>> {
-        let s = staff_login::resend(app, &flow_id, false).await?;
+        let s = sign_in::resend(app, &flow_id, Audience::Portal).await?;
         Ok(Accepted::Accepted(Json(PortalOtpResent {
             phone_masked: s.phone_masked,
             expires_in: crate::otp::TTL,

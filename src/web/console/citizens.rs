@@ -460,7 +460,7 @@ async fn detail_page(
     if let Err(e) = ca::note_view(app, &actor, &rec).await {
         return error_page(app, req, Some(&actor), &e);
     }
-    let phone_masked = crate::flows::staff_login::mask_phone(&rec.phone);
+    let phone_masked = crate::domain::phone::mask(&rec.phone);
     let unit_name = {
         let n = app.tree().name(rec.unit);
         if n.is_empty() {

@@ -8,7 +8,8 @@ use poem::{Body, Request, Response, handler};
 use super::{Framed, MessagePage, error_page, frame, frame_plain, message, secure};
 use crate::app::App;
 use crate::error::AppError;
-use crate::flows::{admin, setup, staff_login};
+use crate::flows::sign_in::Audience;
+use crate::flows::{admin, setup, sign_in};
 use crate::web::ctx::FormData;
 use crate::web::ctx::{
     clear_session_cookie, read_form, redirect, session_cookie, status_of, with_cookie,
@@ -130,12 +131,20 @@ pub(super) async fn login_submit(
             }
         }
     };
-    let client = staff_login::Client {
+    let client = sign_in::Client {
         ip: crate::web::client_ip(req),
         device_cookie: crate::web::ctx::device_cookie(app, req),
         captcha_passed,
     };
-    match staff_login::start_from(app, &username, &form.text("password"), &client, true).await {
+    match sign_in::start_from(
+        app,
+        &username,
+        &form.text("password"),
+        &client,
+        Audience::Console,
+    )
+    .await
+    {
         Ok(s) => redirect(&format!("/quan-tri/xac-thuc/{}", s.flow_id)),
         Err(e) => {
             let fields = e.field_map().cloned().unwrap_or_default();
@@ -150,11 +159,7 @@ pub(super) async fn login_submit(
     }
 }
 
-pub(super) fn otp_ctx(
-    flow: &str,
-    s: &staff_login::Started,
-    error: Option<String>,
-) -> Framed<OtpPage> {
+pub(super) fn otp_ctx(flow: &str, s: &sign_in::Started, error: Option<String>) -> Framed<OtpPage> {
     Framed(
         frame_plain(None, "Xác thực OTP", ""),
         page_ctx!(OtpPage {
@@ -173,7 +178,7 @@ pub(super) async fn otp_page(
     Path(flow): Path<String>,
     Data(app): Data<&Arc<App>>,
 ) -> Response {
-    match staff_login::describe(app, &flow, true).await {
+    match sign_in::describe(app, &flow, Audience::Console).await {
         Ok(s) => otp_ctx(&flow, &s, None).render(app, req, StatusCode::OK),
         Err(e) => expired_login(app, req, &e),
     }
@@ -197,7 +202,7 @@ pub(super) async fn otp_submit(
     Data(app): Data<&Arc<App>>,
 ) -> Response {
     let ip = crate::web::client_ip(req);
-    match staff_login::verify(app, &flow, &form.text("otp"), &ip, true).await {
+    match sign_in::verify(app, &flow, &form.text("otp"), &ip, Audience::Console).await {
         Ok(signed) => {
             let to = if signed.account.must_change_password {
                 "/quan-tri/doi-mat-khau"
@@ -207,7 +212,7 @@ pub(super) async fn otp_submit(
             with_cookie(redirect(to), &session_cookie(&signed.token, secure(app)))
         }
         Err(e @ AppError::Gone(_)) => expired_login(app, req, &e),
-        Err(e) => match staff_login::describe(app, &flow, true).await {
+        Err(e) => match sign_in::describe(app, &flow, Audience::Console).await {
             Ok(s) => otp_ctx(&flow, &s, Some(e.to_string())).render(app, req, status_of(&e)),
             Err(e2) => expired_login(app, req, &e2),
         },
@@ -221,10 +226,10 @@ pub(super) async fn otp_resend(
     CsrfForm(_): CsrfForm<FormData>,
     Data(app): Data<&Arc<App>>,
 ) -> Response {
-    match staff_login::resend(app, &flow, true).await {
+    match sign_in::resend(app, &flow, Audience::Console).await {
         Ok(_) => redirect(&format!("/quan-tri/xac-thuc/{flow}")),
         Err(e @ AppError::Gone(_)) => expired_login(app, req, &e),
-        Err(e) => match staff_login::describe(app, &flow, true).await {
+        Err(e) => match sign_in::describe(app, &flow, Audience::Console).await {
             Ok(s) => otp_ctx(&flow, &s, Some(e.to_string())).render(app, req, status_of(&e)),
             Err(e2) => expired_login(app, req, &e2),
         },
@@ -237,7 +242,7 @@ pub(super) async fn logout(req: &Request, body: Body, Data(app): Data<&Arc<App>>
         && let Some(a) = crate::web::ctx::current(app, req, true).await
         && let Some(t) = &a.token
     {
-        let _ = staff_login::sign_out(app, t).await;
+        let _ = sign_in::sign_out(app, t).await;
     }
     with_cookie(
         redirect("/quan-tri/dang-nhap"),

@@ -9,7 +9,7 @@ use poem::{Body, Request, Response, handler};
 use super::{PFramed, fields_of, frame, query, secure};
 use crate::app::App;
 use crate::error::AppError;
-use crate::flows::{Actor, admin, staff_login};
+use crate::flows::{Actor, admin, sign_in};
 use crate::store::accounts::Origin;
 use crate::web::api::portal::masked_id;
 use crate::web::ctx::{
@@ -38,7 +38,7 @@ pub(super) async fn account_home(
         full_name => a.full_name.clone(),
         id_masked => a.id_number.as_deref().map(masked_id),
         birth_date => a.birth_date.clone(),
-        phone_masked => staff_login::mask_phone(&a.phone),
+        phone_masked => crate::domain::phone::mask(&a.phone),
         email => a.email.clone(),
         origin => origin,
     };
@@ -114,7 +114,7 @@ pub(super) async fn logout(req: &Request, body: Body, Data(app): Data<&Arc<App>>
         Err(_) => None,
     };
     if let Some(t) = signed_in.and_then(|a| a.token) {
-        let _ = staff_login::sign_out(app, &t).await;
+        let _ = sign_in::sign_out(app, &t).await;
     }
     with_cookie(redirect("/"), &clear_session_cookie(secure(app)))
 }

@@ -12,7 +12,8 @@ use super::{
 };
 use crate::app::App;
 use crate::error::AppError;
-use crate::flows::staff_login;
+use crate::flows::sign_in;
+use crate::flows::sign_in::Audience;
 use crate::web::api::portal::sign_in_start;
 use crate::web::ctx::{FormData, redirect, session_cookie, status_of, with_cookie};
 use crate::web::extract::CsrfForm;
@@ -116,7 +117,7 @@ pub(super) async fn login_otp_view(
     flow: &str,
     error: Option<&AppError>,
 ) -> Response {
-    match staff_login::describe(app, flow, false).await {
+    match sign_in::describe(app, flow, Audience::Portal).await {
         Ok(s) => otp_page(
             app,
             req,
@@ -151,7 +152,7 @@ pub(super) async fn login_otp_submit(
     Data(app): Data<&Arc<App>>,
 ) -> Response {
     let ip = crate::web::client_ip(req);
-    match staff_login::verify(app, &flow, &typed_otp(&form), &ip, false).await {
+    match sign_in::verify(app, &flow, &typed_otp(&form), &ip, Audience::Portal).await {
         Ok(signed) => {
             let to = if signed.account.must_change_password {
                 "/tai-khoan/doi-mat-khau"
@@ -172,7 +173,7 @@ pub(super) async fn login_resend(
     CsrfForm(_): CsrfForm<FormData>,
     Data(app): Data<&Arc<App>>,
 ) -> Response {
-    match staff_login::resend(app, &flow, false).await {
+    match sign_in::resend(app, &flow, Audience::Portal).await {
         Ok(_) => redirect(&format!("{LOGIN_OTP}/{flow}?gui-lai=1")),
         Err(e @ AppError::Gone(_)) => expired_login(app, req, &e),
         Err(e) => login_otp_view(app, req, &flow, Some(&e)).await,

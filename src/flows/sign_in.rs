@@ -1,12 +1,11 @@
-//! Sign-in: password, then an OTP to the account's phone. Used by the console
-//! (staff) and, with `console = false`, by the portal.
+//! Sign-in: password, then an OTP to the account's phone. One flow for both
+//! audiences: the console (staff) and the portal (citizens).
 
 use std::sync::Arc;
 
 use crate::app::App;
 use crate::auth::session;
 use crate::auth::throttle::{FREE_FAILURES, wait_after};
-use crate::domain::PhoneNumber;
 use crate::error::{AppError, AppResult};
 use crate::flows::otp_flow::{check_code, live_flow, send_code};
 use crate::metrics::Metrics;
@@ -22,6 +21,20 @@ pub struct Started {
     pub flow_id: String,
     pub phone_masked: String,
     pub resend_in: i64,
+}
+
+/// Who signs in: staff to the console, or anybody with an account to the
+/// portal. It decides the flow kind, the session's realm and who may pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    Console,
+    Portal,
+}
+
+impl Audience {
+    pub fn is_console(self) -> bool {
+        self == Audience::Console
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -43,23 +56,6 @@ fn otp_template(console: bool) -> crate::sms::template::Id {
     } else {
         Id::OtpPortalSignIn
     }
-}
-
-/// How an account appears in the audit log: citizens' usernames are their
-/// ID numbers, which the log keeps masked.
-pub fn audit_actor(a: &Account) -> String {
-    match &a.id_number {
-        Some(id) if *id == a.username => crate::domain::CitizenId::parse(id)
-            .map(|c| c.masked())
-            .unwrap_or_else(|_| "***".into()),
-        _ => a.username.clone(),
-    }
-}
-
-pub fn mask_phone(p: &str) -> String {
-    PhoneNumber::parse(p)
-        .map(|p| p.masked())
-        .unwrap_or_else(|_| "***".into())
 }
 
 /// Failed passwords on one account from clients without its device cookie
@@ -102,7 +98,8 @@ fn keys(
 
 /// Seconds `login` must still wait from `ip` without a device cookie (for
 /// tests and support: the wait is not shown to the client).
-pub fn client_wait(app: &App, login: &str, ip: &str, console: bool) -> AppResult<i64> {
+pub fn client_wait(app: &App, login: &str, ip: &str, audience: Audience) -> AppResult<i64> {
+    let console = audience.is_console();
     let side = if console { "console" } else { "portal" };
     let now = app.now();
     Ok(app.store.read(|r| {
@@ -137,15 +134,16 @@ pub async fn start(
     login: &str,
     password: &str,
     ip: &str,
-    console: bool,
+    audience: Audience,
 ) -> AppResult<Started> {
+    let console = audience.is_console();
     let client = Client {
         ip: ip.to_string(),
         device_cookie: None,
         // The portal checks its captcha before calling this.
         captcha_passed: !console,
     };
-    start_from(app, login, password, &client, console).await
+    start_from(app, login, password, &client, audience).await
 }
 
 /// [`start`] with the client's device cookie. Failures count per account
@@ -158,8 +156,9 @@ pub async fn start_from(
     login: &str,
     password: &str,
     client: &Client,
-    console: bool,
+    audience: Audience,
 ) -> AppResult<Started> {
+    let console = audience.is_console();
     // Empty fields are a form slip: field messages, no try spent.
     let blanks = blank_fields(login, password);
     if !blanks.is_empty() {
@@ -256,7 +255,15 @@ pub async fn start_from(
                         a.failed_logins += 1;
                         accounts::put(w, &a)?;
                     }
-                    audit::record(w, now, &audit_actor(&a), "sign_in_failed", "", &ip, "")?;
+                    audit::record(
+                        w,
+                        now,
+                        &crate::store::audit::actor_label(&a),
+                        "sign_in_failed",
+                        "",
+                        &ip,
+                        "",
+                    )?;
                 }
                 Ok::<_, StoreError>(())
             })?;
@@ -291,7 +298,7 @@ pub async fn start_from(
                 send_code(app, w, &mut flow, now, otp_template(console))?;
                 Ok::<_, AppError>(Started {
                     flow_id: flow.id,
-                    phone_masked: mask_phone(&account.phone),
+                    phone_masked: crate::domain::phone::mask(&account.phone),
                     resend_in: crate::otp::RESEND_COOLDOWN,
                 })
             })
@@ -307,8 +314,9 @@ pub async fn verify(
     flow_id: &str,
     code: &str,
     ip: &str,
-    console: bool,
+    audience: Audience,
 ) -> AppResult<SignedIn> {
+    let console = audience.is_console();
     let now = app.now();
     let flow_id = flow_id.to_string();
     let code = code.to_string();
@@ -336,7 +344,7 @@ pub async fn verify(
                     audit::record(
                         w,
                         now,
-                        &audit_actor(&account),
+                        &crate::store::audit::actor_label(&account),
                         if console {
                             "console_sign_in"
                         } else {
@@ -366,7 +374,8 @@ pub async fn verify(
 }
 
 /// Sends a new code after the cooldown; the old one stops working.
-pub async fn resend(app: &Arc<App>, flow_id: &str, console: bool) -> AppResult<Started> {
+pub async fn resend(app: &Arc<App>, flow_id: &str, audience: Audience) -> AppResult<Started> {
+    let console = audience.is_console();
     let now = app.now();
     let flow_id = flow_id.to_string();
     let r = app
@@ -376,7 +385,7 @@ pub async fn resend(app: &Arc<App>, flow_id: &str, console: bool) -> AppResult<S
                 send_code(app, w, &mut flow, now, otp_template(console))?;
                 Ok::<_, AppError>(Started {
                     flow_id: flow.id.clone(),
-                    phone_masked: mask_phone(flow.phone.as_deref().unwrap_or("")),
+                    phone_masked: crate::domain::phone::mask(flow.phone.as_deref().unwrap_or("")),
                     resend_in: crate::otp::RESEND_COOLDOWN,
                 })
             })
@@ -387,7 +396,8 @@ pub async fn resend(app: &Arc<App>, flow_id: &str, console: bool) -> AppResult<S
 }
 
 /// What the OTP page needs to show for a flow.
-pub async fn describe(app: &Arc<App>, flow_id: &str, console: bool) -> AppResult<Started> {
+pub async fn describe(app: &Arc<App>, flow_id: &str, audience: Audience) -> AppResult<Started> {
+    let console = audience.is_console();
     let now = app.now();
     let flow_id = flow_id.to_string();
     app.db(move |app| {
@@ -401,7 +411,7 @@ pub async fn describe(app: &Arc<App>, flow_id: &str, console: bool) -> AppResult
             }
         };
         Ok(Started {
-            phone_masked: mask_phone(f.phone.as_deref().unwrap_or("")),
+            phone_masked: crate::domain::phone::mask(f.phone.as_deref().unwrap_or("")),
             resend_in: f.otp.as_ref().map_or(0, |o| o.resend_wait(now)),
             flow_id: f.id,
         })
@@ -417,7 +427,8 @@ pub async fn sign_out(app: &Arc<App>, token: &str) -> AppResult<()> {
 
 /// Exchanges the cookie session of a finished sign-in for a bearer session
 /// (API clients): the cookie session ends, the new token is returned.
-pub async fn to_bearer(app: &Arc<App>, s: SignedIn, console: bool) -> AppResult<String> {
+pub async fn to_bearer(app: &Arc<App>, s: SignedIn, audience: Audience) -> AppResult<String> {
+    let console = audience.is_console();
     app.db(move |app| {
         let now = app.now();
         Ok(app.store.write(|w| {
