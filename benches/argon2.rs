@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! Time of one argon2id hash with the production parameters, and sign-in
 //! throughput bound (cores ÷ hash time). Run: cargo bench --bench argon2
 use std::time::Instant;

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! Benchmark of the citizen-account list (Tạo tài khoản công dân) with
 //! 1,000,000 accounts: each filter alone and combined, with paging, through
 //! the same flow the page and the API call (`flows::citizen_accounts::list`).

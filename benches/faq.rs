@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! Support-bot speed: knowledge-base load, matching latency and throughput.
 //!
 //! `cargo bench --bench faq`. Besides criterion's reports it prints the

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! Portal sign-in under load (issue 4, item 12). Not a timed test: it prints
 //! numbers to compare with their bounds.
 //!

@@ -218,7 +218,7 @@ impl App {
         let app = self.clone();
         tokio::task::spawn_blocking(move || f(&app))
             .await
-            .map_err(|e| AppError::Internal(format!("task failed: {e}")))?
+            .map_err(|e| AppError::internal_from("task failed", e))?
     }
 
     /// Like [`App::db`], for reads that may scan a large part of a table:
@@ -240,7 +240,7 @@ impl App {
     ) -> AppResult<T> {
         let app = self.clone();
         pool.run(move || f(&app)).await.unwrap_or_else(|| {
-            Err(AppError::Internal(format!(
+            Err(AppError::internal(format!(
                 "a task on the {} pool failed",
                 pool.name()
             )))

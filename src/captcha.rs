@@ -188,7 +188,7 @@ pub async fn new_challenge(app: &Arc<App>, ip: &str) -> AppResult<Challenge> {
             }
         }
     };
-    let (answer, png) = drawn.ok_or_else(|| AppError::Internal("captcha drawing failed".into()))?;
+    let (answer, png) = drawn.ok_or_else(|| AppError::internal("captcha drawing failed"))?;
     let id = store().insert(&answer, now);
     Ok(Challenge {
         id,

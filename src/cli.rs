@@ -150,7 +150,7 @@ pub fn run() -> std::process::ExitCode {
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("motcua: {e}");
+            eprintln!("motcua: {}", crate::error::chain(&*e));
             std::process::ExitCode::FAILURE
         }
     }

@@ -1,6 +1,7 @@
-//! The one error type the use cases return; each variant maps to one HTTP
-//! status and one stable `code` (api.md). Unexpected causes are logged, never
-//! shown.
+//! The one error type the use cases return. Each variant is one kind of
+//! answer; `web::status` maps it to an HTTP status and api.md's `code` (the
+//! only table of them). An unexpected failure keeps its cause chain
+//! ([`Internal`]), which is logged, never shown.
 
 use std::collections::BTreeMap;
 
@@ -32,7 +33,28 @@ pub enum AppError {
     #[error("{message}")]
     Limited { message: String, retry_after: i64 },
     #[error("Hệ thống đang gặp sự cố, vui lòng thử lại sau.")]
-    Internal(String),
+    Internal(#[source] Internal),
+}
+
+/// What went wrong inside, with the error that caused it (if any).
+#[derive(Debug, thiserror::Error)]
+#[error("{context}")]
+pub struct Internal {
+    pub context: String,
+    #[source]
+    pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+/// `e` and its causes, `: `-joined (for logs).
+pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cur = c.source();
+    }
+    out
 }
 
 pub type AppResult<T> = Result<T, AppError>;
@@ -64,35 +86,23 @@ impl AppError {
         AppError::NotFound("Không tìm thấy dữ liệu yêu cầu.".into())
     }
 
-    pub fn status(&self) -> u16 {
-        match self {
-            AppError::Invalid { .. } => 400,
-            AppError::Unauthorized | AppError::BadCredentials => 401,
-            AppError::Forbidden => 403,
-            AppError::NotFound(_) => 404,
-            AppError::Conflict(_) => 409,
-            AppError::Gone(_) => 410,
-            AppError::TooLarge(_) => 413,
-            AppError::UnsupportedType(_) => 415,
-            AppError::Limited { .. } => 429,
-            AppError::Internal(_) => 500,
-        }
+    /// An unexpected failure described by `context` alone.
+    pub fn internal(context: impl Into<String>) -> AppError {
+        AppError::Internal(Internal {
+            context: context.into(),
+            source: None,
+        })
     }
 
-    pub fn code(&self) -> &'static str {
-        match self {
-            AppError::Invalid { .. } => "invalid_input",
-            AppError::Unauthorized => "unauthorized",
-            AppError::BadCredentials => "invalid_credentials",
-            AppError::Forbidden => "forbidden",
-            AppError::NotFound(_) => "not_found",
-            AppError::Conflict(_) => "conflict",
-            AppError::Gone(_) => "flow_expired",
-            AppError::TooLarge(_) => "too_large",
-            AppError::UnsupportedType(_) => "unsupported_media_type",
-            AppError::Limited { .. } => "rate_limited",
-            AppError::Internal(_) => "internal",
-        }
+    /// An unexpected failure while doing `context`, caused by `source`.
+    pub fn internal_from(
+        context: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> AppError {
+        AppError::Internal(Internal {
+            context: context.into(),
+            source: Some(Box::new(source)),
+        })
     }
 
     pub fn field_map(&self) -> Option<&BTreeMap<String, String>> {
@@ -108,21 +118,11 @@ impl AppError {
             _ => None,
         }
     }
-
-    /// The JSON body of api.md.
-    pub fn body(&self) -> serde_json::Value {
-        let mut e = serde_json::json!({"code": self.code(), "message": self.to_string()});
-        if let Some(f) = self.field_map() {
-            e["fields"] = serde_json::json!(f);
-        }
-        serde_json::json!({ "error": e })
-    }
 }
 
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
-        tracing::error!(error = %e, "store error");
-        AppError::Internal(e.to_string())
+        AppError::internal_from("store", e)
     }
 }
 

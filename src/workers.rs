@@ -69,7 +69,7 @@ async fn backup_loop(app: Arc<App>, mut stop: tokio::sync::watch::Receiver<bool>
                     keep,
                     app.cfg.backup_passphrase.as_deref(),
                 )
-                .map_err(|e| crate::error::AppError::Internal(e.to_string()))
+                .map_err(|e| crate::error::AppError::internal_from("failed", e))
             })
             .await;
         match r {

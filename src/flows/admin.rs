@@ -213,7 +213,7 @@ pub async fn create_staff(app: &Arc<App>, actor: &Actor, input: NewStaff) -> App
         .hasher
         .hash(temp.clone())
         .await
-        .ok_or_else(|| AppError::Internal("hash failed".into()))?;
+        .ok_or_else(|| AppError::internal("hash failed"))?;
     let now = app.now();
     let (actor_name, ip) = (actor.username().to_string(), actor.ip.clone());
     let units_ = input.unit_ids.clone();
@@ -367,7 +367,7 @@ pub async fn change_password(
         .hasher
         .hash(new.to_string())
         .await
-        .ok_or_else(|| AppError::Internal("hash failed".into()))?;
+        .ok_or_else(|| AppError::internal("hash failed"))?;
     let now = app.now();
     let username = a.username.clone();
     let ip = actor.ip.clone();

@@ -493,7 +493,7 @@ fn open_ticket(
         .filter(|u| tree.eligible(*u))
         .or(c.unit)
         .or_else(|| default_unit(tree))
-        .ok_or_else(|| AppError::Internal("no unit to route a support request to".into()))?;
+        .ok_or_else(|| AppError::internal("no unit to route a support request to"))?;
     // The last thing the citizen asked, for the list in the console.
     let summary = conv::messages(w, &c.id, c.next_seq.saturating_sub(40), 40)?
         .into_iter()
@@ -803,7 +803,7 @@ fn bot_turn(
             Ok(welcome(bot, c.channel, lang))
         }
         Input::Help => Ok(help(lang)),
-        Input::Handoff => Err(AppError::Internal("handoff handled by the caller".into())),
+        Input::Handoff => Err(AppError::internal("handoff handled by the caller")),
         Input::Button(id) if id.starts_with(RATE_PREFIX) => {
             let n = id[RATE_PREFIX.len()..].parse::<u8>().ok();
             Ok(rate(w, c, n, lang, now)?)
@@ -943,7 +943,7 @@ pub async fn handoff(app: &Arc<App>, conversation_id: &str, unit: Option<u64>) -
     inc.unit = unit;
     let out = receive(app, inc).await?;
     out.ticket
-        .ok_or_else(|| AppError::Internal("handoff opened no ticket".into()))
+        .ok_or_else(|| AppError::internal("handoff opened no ticket"))
 }
 
 // ---------------------------------------------------------------------------

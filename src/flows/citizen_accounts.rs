@@ -63,7 +63,7 @@ pub struct RequestData {
 
 fn decode(flow: &Flow) -> AppResult<RequestData> {
     postcard::from_bytes(&flow.payload)
-        .map_err(|e| AppError::Internal(format!("bad request payload: {e}")))
+        .map_err(|e| AppError::internal_from("bad request payload", e))
 }
 
 /// The actor must hold the permission somewhere.
@@ -305,7 +305,7 @@ pub async fn create_request(app: &Arc<App>, actor: &Actor, input: NewRequest) ->
     app.db(move |app| {
         let hash = upload::store(&app.cfg.data_dir, &bytes).map_err(|e| {
             tracing::error!(error = %e, "cannot store an uploaded scan");
-            AppError::Internal("upload store failed".into())
+            AppError::internal("upload store failed")
         })?;
         let mut data = data;
         data.scan.hash = hash.clone();
@@ -316,7 +316,7 @@ pub async fn create_request(app: &Arc<App>, actor: &Actor, input: NewRequest) ->
                 return Err(AppError::Conflict(MSG_EXISTS.into()));
             }
             let payload = postcard::to_stdvec(&data)
-                .map_err(|e| AppError::Internal(format!("encode request: {e}")))?;
+                .map_err(|e| AppError::internal_from("encode request", e))?;
             let flow = Flow {
                 id: fid.clone(),
                 kind: FLOW_KIND.into(),
@@ -456,10 +456,10 @@ fn form_of(app: &App, d: &RequestData, printed_at: i64) -> crate::pdf::RequestFo
 async fn render_pdf(form: crate::pdf::RequestForm) -> AppResult<Vec<u8>> {
     tokio::task::spawn_blocking(move || crate::pdf::request_form(&form))
         .await
-        .map_err(|e| AppError::Internal(format!("pdf task: {e}")))?
+        .map_err(|e| AppError::internal_from("pdf task", e))?
         .map_err(|e| {
             tracing::error!(error = %e, "request form PDF failed");
-            AppError::Internal("pdf".into())
+            AppError::internal("pdf")
         })
 }
 
@@ -558,7 +558,7 @@ pub async fn confirm(
         .hasher
         .hash(password.clone())
         .await
-        .ok_or_else(|| AppError::Internal("hash failed".into()))?;
+        .ok_or_else(|| AppError::internal("hash failed"))?;
     let now = app.now();
     let (me, ip, id, otp) = (
         actor.username().to_string(),

@@ -76,7 +76,7 @@ pub fn send_code(
     let phone = flow
         .phone
         .clone()
-        .ok_or_else(|| AppError::Internal("flow without phone".into()))?;
+        .ok_or_else(|| AppError::internal("flow without phone"))?;
     let (state, code) = OtpState::issue(flow.otp.as_ref(), &app.key, &flow.id, now)?;
     let sends = OTP_SENDS.get(w, &phone)?.unwrap_or_default();
     let sends = otp::check_phone_caps(&sends, now)?;

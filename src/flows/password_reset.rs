@@ -233,7 +233,7 @@ pub async fn set_password(
         .hasher
         .hash(password.to_string())
         .await
-        .ok_or_else(|| AppError::Internal("hash failed".into()))?;
+        .ok_or_else(|| AppError::internal("hash failed"))?;
     let fid = flow_id.to_string();
     let ip = ip.to_string();
     app.db(move |app| {

@@ -96,7 +96,7 @@ pub struct Started {
 
 fn payload(flow: &Flow) -> AppResult<Payload> {
     postcard::from_bytes(&flow.payload)
-        .map_err(|e| AppError::Internal(format!("registration payload: {e}")))
+        .map_err(|e| AppError::internal_from("registration payload", e))
 }
 
 fn started(flow: &Flow, now: i64) -> Started {
@@ -206,7 +206,7 @@ pub async fn start(app: &Arc<App>, input: NewRegistration, ip: &str) -> AppResul
                 decoy: existing.is_some(),
             };
             let payload = postcard::to_stdvec(&p)
-                .map_err(|e| AppError::Internal(format!("registration payload: {e}")))?;
+                .map_err(|e| AppError::internal_from("registration payload", e))?;
             app.store.write(|w| {
                 let mut flow = Flow {
                     id: util::random_token(),
@@ -374,7 +374,7 @@ pub async fn set_password(
         .hasher
         .hash(password.to_string())
         .await
-        .ok_or_else(|| AppError::Internal("hash failed".into()))?;
+        .ok_or_else(|| AppError::internal("hash failed"))?;
     let fid = flow_id.to_string();
     let ip = ip.to_string();
     app.db(move |app| {

@@ -194,7 +194,7 @@ pub async fn complete(
         .hasher
         .hash(input.password.clone())
         .await
-        .ok_or_else(|| AppError::Internal("hash failed".into()))?;
+        .ok_or_else(|| AppError::internal("hash failed"))?;
     let ip = ip.to_string();
     app.db(move |app| {
         app.store.write(|w| {
@@ -253,7 +253,7 @@ pub async fn create_superadmin(
         .hasher
         .hash(password.to_string())
         .await
-        .ok_or_else(|| AppError::Internal("hash failed".into()))?;
+        .ok_or_else(|| AppError::internal("hash failed"))?;
     let now = app.now();
     app.db(move |app| {
         app.store.write(|w| {

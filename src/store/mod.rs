@@ -75,6 +75,9 @@ pub enum StoreError {
     InUse { path: PathBuf },
     #[error("database error: {0}")]
     Db(String),
+    /// The storage engine failed; the engine's own error is the source.
+    #[error("database error")]
+    Engine(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("corrupt value in table {table}: {message}")]
     Corrupt {
         table: &'static str,
@@ -106,7 +109,7 @@ type RawItem<'a> = std::result::Result<
 macro_rules! db_err {
     ($($t:ty),*) => {$(
         impl From<$t> for StoreError {
-            fn from(e: $t) -> Self { StoreError::Db(e.to_string()) }
+            fn from(e: $t) -> Self { StoreError::Engine(Box::new(e)) }
         }
     )*};
 }

@@ -217,7 +217,7 @@ pub async fn read_form(req: &Request, body: poem::Body) -> Result<FormData, AppE
     let app = req
         .data::<Arc<App>>()
         .cloned()
-        .ok_or_else(|| AppError::Internal("no app in the request".into()))?;
+        .ok_or_else(|| AppError::internal("no app in the request"))?;
     super::extract::read_checked(&app, req, body).await
 }
 
@@ -277,9 +277,7 @@ pub fn fallback_error_page() -> Response {
         .body(HTML)
 }
 
-pub fn status_of(e: &AppError) -> StatusCode {
-    StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST)
-}
+pub use super::status::status_of;
 
 /// Any serialisable value as a template value.
 pub fn v<T: serde::Serialize>(x: &T) -> minijinja::Value {

@@ -8,6 +8,7 @@ pub mod ctx;
 pub mod extract;
 pub mod multipart;
 pub mod portal;
+pub mod status;
 pub mod svg;
 pub mod templates;
 pub mod view;
@@ -169,7 +170,7 @@ async fn cap_body(app: &App, req: &mut Request) -> Result<(), Response> {
         let mut r = Response::builder()
             .status(StatusCode::PAYLOAD_TOO_LARGE)
             .content_type("application/json; charset=utf-8")
-            .body(e.body().to_string());
+            .body(status::body_of(&e).to_string());
         // The rest of the body is not read: the connection is not reused.
         r.headers_mut()
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
@@ -416,7 +417,7 @@ async fn internal_backup(
     let made = app
         .db(move |app| {
             crate::util::private_dir(&dir)
-                .map_err(|e| crate::error::AppError::Internal(e.to_string()))?;
+                .map_err(|e| crate::error::AppError::internal_from("failed", e))?;
             crate::backup::create(
                 &app.store,
                 &app.cfg.uploads_dir(),
@@ -426,7 +427,7 @@ async fn internal_backup(
                 // with the passphrase on the operator's side.
                 None,
             )
-            .map_err(|e| crate::error::AppError::Internal(e.to_string()))
+            .map_err(|e| crate::error::AppError::internal_from("failed", e))
         })
         .await;
     if let Err(e) = made {

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! The one integration-test binary (cheap linking): real server on port 0,
 //! real redb in a temp dir, real HTTP clients against local fakes of the
 //! outside services, real headless Chromium for pages.

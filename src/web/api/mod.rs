@@ -75,24 +75,23 @@ impl From<AppError> for ApiError {
     fn from(e: AppError) -> Self {
         let body = Json(ErrorBody {
             error: ErrorDetail {
-                code: e.code().to_string(),
+                code: crate::web::status::code_of(&e).to_string(),
                 message: e.to_string(),
                 fields: e.field_map().map(|m| m.clone().into_iter().collect()),
             },
         });
-        match e {
-            AppError::Invalid { .. } => ApiError::BadRequest(body),
-            AppError::Unauthorized | AppError::BadCredentials => ApiError::Unauthorized(body),
-            AppError::Forbidden => ApiError::Forbidden(body),
-            AppError::NotFound(_) => ApiError::NotFound(body),
-            AppError::Conflict(_) => ApiError::Conflict(body),
-            AppError::Gone(_) => ApiError::Gone(body),
-            AppError::TooLarge(_) => ApiError::TooLarge(body),
-            AppError::UnsupportedType(_) => ApiError::UnsupportedType(body),
-            AppError::Limited { retry_after, .. } => {
-                ApiError::Limited(body, retry_after.to_string())
-            }
-            AppError::Internal(_) => ApiError::Internal(body),
+        let retry_after = e.retry_after().unwrap_or(0).to_string();
+        match crate::web::status::status_of(&e) {
+            StatusCode::BAD_REQUEST => ApiError::BadRequest(body),
+            StatusCode::UNAUTHORIZED => ApiError::Unauthorized(body),
+            StatusCode::FORBIDDEN => ApiError::Forbidden(body),
+            StatusCode::NOT_FOUND => ApiError::NotFound(body),
+            StatusCode::CONFLICT => ApiError::Conflict(body),
+            StatusCode::GONE => ApiError::Gone(body),
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge(body),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedType(body),
+            StatusCode::TOO_MANY_REQUESTS => ApiError::Limited(body, retry_after),
+            _ => ApiError::Internal(body),
         }
     }
 }

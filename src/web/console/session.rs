@@ -151,9 +151,7 @@ pub(super) async fn login_submit(
             let captcha = fields.contains_key("captcha");
             let r = again(Some(e.to_string()), fields, captcha).await;
             let mut r = r;
-            if let Ok(s) = StatusCode::from_u16(e.status()) {
-                r.set_status(s);
-            }
+            r.set_status(status_of(&e));
             r
         }
     }
