@@ -90,7 +90,7 @@ impl Default for Params {
             w_char: 0.0,
             alpha: 0.8,
             threshold: 0.35,
-            margin: 0.02,
+            margin: 0.01,
             unknown: 1.3,
             typo: true,
             char_examples: false,
