@@ -128,6 +128,9 @@ pub struct Matcher {
     ex_off: Vec<u32>,
     ex_items: Vec<(u32, f32)>,
     ex_class: Vec<u16>,
+    /// Examples are stored class after class: class `c`'s are
+    /// `class_ex[c]..class_ex[c + 1]`.
+    class_ex: Vec<u32>,
     cen_off: Vec<u32>,
     cen_items: Vec<(u16, f32)>,
     /// Known words (after normalisation) with their frequency.
@@ -462,7 +465,12 @@ impl Matcher {
         }
         let (ex_off, ex_items) = flatten(ex_lists);
         let (cen_off, cen_items) = flatten(cen_lists);
-        let ex_class = examples.iter().map(|(c, _)| *c as u16).collect();
+        let ex_class: Vec<u16> = examples.iter().map(|(c, _)| *c as u16).collect();
+        // Examples were added class by class.
+        debug_assert!(ex_class.windows(2).all(|w| w[0] <= w[1]));
+        let class_ex: Vec<u32> = (0..=n_classes)
+            .map(|c| ex_class.partition_point(|&x| usize::from(x) < c) as u32)
+            .collect();
         Matcher {
             norm,
             params,
@@ -474,6 +482,7 @@ impl Matcher {
             ex_off,
             ex_items,
             ex_class,
+            class_ex,
             cen_off,
             cen_items,
             vocab,
@@ -615,13 +624,24 @@ impl Matcher {
         toks.into_iter().map(str::to_string).collect()
     }
 
-    /// Scores every class; returns `(scores per class, lang)`.
-    fn score(&self, question: &str) -> (Vec<f32>, Lang) {
-        let (folded, marks) = fold_marked(question);
-        let lang = if marks {
+    /// The question's language from its folded text and whether it had
+    /// Vietnamese diacritics.
+    fn lang(&self, folded: &str, marks: bool) -> Lang {
+        if marks {
             Lang::Vi
         } else {
-            self.lang_of_folded(&folded)
+            self.lang_of_folded(folded)
+        }
+    }
+
+    /// Scores every class into `scratch.scores`; returns the question's
+    /// language when `want_lang` (else [`Lang::Vi`], unexamined).
+    fn score(&self, question: &str, want_lang: bool, scratch: &mut Scratch) -> Lang {
+        let (folded, marks) = fold_marked(question);
+        let lang = if want_lang {
+            self.lang(&folded, marks)
+        } else {
+            Lang::Vi
         };
         let mut raw = Vec::with_capacity(16);
         self.norm.tokens(&folded, &mut raw);
@@ -632,18 +652,23 @@ impl Matcher {
                 self.repair(t, &mut toks);
             }
         }
-        let mut feats = Vec::with_capacity(toks.len() * 8);
-        extract(&toks, self.params.w_char > 0.0, &mut feats);
+        let feats = &mut scratch.feats;
+        feats.clear();
+        extract(&toks, self.params.w_char > 0.0, feats);
         feats.sort_unstable_by_key(|(h, _)| *h);
         feats.dedup_by_key(|(h, _)| *h);
 
         let n_classes = self.classes.len();
-        let mut ex_scores = vec![0f32; self.ex_class.len()];
-        let mut cen_scores = vec![0f32; n_classes];
+        let ex_scores = &mut scratch.ex_scores;
+        ex_scores.clear();
+        ex_scores.resize(self.ex_class.len(), 0.0);
+        let cen_scores = &mut scratch.cen_scores;
+        cen_scores.clear();
+        cen_scores.resize(n_classes, 0.0);
         let mut norm2 = 0f32;
         let mut ex_norm2 = 0f32;
         let char_examples = self.params.char_examples;
-        for (h, kind) in &feats {
+        for (h, kind) in feats.iter() {
             let in_examples = char_examples || *kind != Kind::Char;
             match self.features.get(h) {
                 Some(&f) => {
@@ -671,64 +696,104 @@ impl Matcher {
                 }
             }
         }
-        let mut scores = vec![0f32; n_classes];
+        let scores = &mut scratch.scores;
+        scores.clear();
+        scores.resize(n_classes, 0.0);
         if norm2 <= 0.0 || ex_norm2 <= 0.0 {
-            return (scores, lang);
+            return lang;
         }
         let inv = 1.0 / norm2.sqrt();
         let ex_inv = 1.0 / ex_norm2.sqrt();
-        let mut best_ex = vec![0f32; n_classes];
-        for (e, s) in ex_scores.iter().enumerate() {
-            let c = self.ex_class[e] as usize;
-            if *s > best_ex[c] {
-                best_ex[c] = *s;
-            }
-        }
         let alpha = self.params.alpha;
-        for c in 0..n_classes {
-            scores[c] = alpha * best_ex[c] * ex_inv + (1.0 - alpha) * cen_scores[c] * inv;
+        for (c, score) in scores.iter_mut().enumerate() {
+            // The nearest example of the class: a plain maximum over its
+            // contiguous range (vectorises; no per-example class lookup).
+            let range = self.class_ex[c] as usize..self.class_ex[c + 1] as usize;
+            let best_ex = ex_scores[range]
+                .iter()
+                .fold(0f32, |m, &x| if x > m { x } else { m });
+            *score = alpha * best_ex * ex_inv + (1.0 - alpha) * cen_scores[c] * inv;
         }
-        (scores, lang)
+        lang
     }
 
     /// Ranks the intents for a question and decides whether to answer.
     pub fn rank(&self, question: &str) -> Ranking {
-        let (scores, lang) = self.score(question);
-        let (order, best, intent) = self.decide(&scores);
-        Ranking {
-            lang,
-            top: order
-                .iter()
-                .take(TOP_N)
-                .map(|&c| (self.classes[c].id.clone(), scores[c]))
-                .collect(),
-            intent: intent.map(|c| self.classes[c].id.clone()),
-            score: best,
-        }
+        with_scratch(|scratch| {
+            let lang = self.score(question, true, scratch);
+            let scores = &scratch.scores;
+            let top = self.top(scores, TOP_N);
+            let best = top.first().map_or(0.0, |&c| scores[c]);
+            let second = top.get(1).map_or(0.0, |&c| scores[c]);
+            let intent = self.decide(scores, top.first().copied(), best, second);
+            Ranking {
+                lang,
+                top: top
+                    .iter()
+                    .map(|&c| (self.classes[c].id.clone(), scores[c]))
+                    .collect(),
+                intent: intent.map(|c| self.classes[c].id.clone()),
+                score: best,
+            }
+        })
     }
 
     /// Like [`Matcher::rank`] without building strings: `(intent index into
     /// the knowledge base's entries or None, score, lang)`.
     pub fn rank_index(&self, question: &str) -> (Option<usize>, f32, Lang) {
-        let (scores, lang) = self.score(question);
-        let (_, best, intent) = self.decide(&scores);
-        (intent, best, lang)
+        self.index_of(question, true)
     }
 
-    /// Orders the intents and applies the abstention rules.
-    fn decide(&self, scores: &[f32]) -> (Vec<usize>, f32, Option<usize>) {
+    /// Like [`Matcher::rank_index`] without detecting the language (what
+    /// `faq match` needs): `(intent index or None, score)`.
+    pub fn intent_index(&self, question: &str) -> (Option<usize>, f32) {
+        let (i, s, _) = self.index_of(question, false);
+        (i, s)
+    }
+
+    fn index_of(&self, question: &str, want_lang: bool) -> (Option<usize>, f32, Lang) {
+        with_scratch(|scratch| {
+            let lang = self.score(question, want_lang, scratch);
+            let scores = &scratch.scores;
+            // The best two intents in one pass (ties: the earlier intent).
+            let (mut first, mut second) = (None::<usize>, None::<usize>);
+            for c in 0..self.n_intents {
+                if first.is_none_or(|f| scores[c] > scores[f]) {
+                    second = first;
+                    first = Some(c);
+                } else if second.is_none_or(|s| scores[c] > scores[s]) {
+                    second = Some(c);
+                }
+            }
+            let best = first.map_or(0.0, |c| scores[c]);
+            let second = second.map_or(0.0, |c| scores[c]);
+            (self.decide(scores, first, best, second), best, lang)
+        })
+    }
+
+    /// The `n` best intents, best first (ties: the earlier intent).
+    fn top(&self, scores: &[f32], n: usize) -> Vec<usize> {
         let mut order: Vec<usize> = (0..self.n_intents).collect();
         order.sort_by(|a, b| scores[*b].total_cmp(&scores[*a]).then(a.cmp(b)));
-        let best = order.first().map_or(0.0, |&c| scores[c]);
-        let second = order.get(1).map_or(0.0, |&c| scores[c]);
+        order.truncate(n);
+        order
+    }
+
+    /// Applies the abstention rules to the best intent.
+    fn decide(
+        &self,
+        scores: &[f32],
+        first: Option<usize>,
+        best: f32,
+        second: f32,
+    ) -> Option<usize> {
         let oos = scores[self.n_intents..]
             .iter()
             .copied()
             .fold(0.0f32, f32::max);
         let p = &self.params;
         let answer = best >= p.threshold && best - second >= p.margin && best > oos;
-        let intent = if answer { order.first().copied() } else { None };
-        (order, best, intent)
+        if answer { first } else { None }
     }
 
     /// The intent ids, in knowledge-base order.
@@ -784,6 +849,26 @@ impl Matcher {
             0.0
         }
     }
+}
+
+/// Buffers reused from one question to the next (per thread).
+#[derive(Default)]
+struct Scratch {
+    feats: Vec<(u64, Kind)>,
+    ex_scores: Vec<f32>,
+    cen_scores: Vec<f32>,
+    scores: Vec<f32>,
+}
+
+fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
+    }
+    SCRATCH.with(|s| match s.try_borrow_mut() {
+        Ok(mut s) => f(&mut s),
+        // Only if `f` itself ranked a question (it does not).
+        Err(_) => f(&mut Scratch::default()),
+    })
 }
 
 fn flatten<T: Copy>(lists: Vec<Vec<T>>) -> (Vec<u32>, Vec<T>) {

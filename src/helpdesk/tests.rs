@@ -309,6 +309,26 @@ fn account_locked_answer_states_this_deployments_rules() {
 }
 
 #[test]
+fn fast_paths_agree_with_rank() {
+    // `intent_index` (faq match) and `rank_index` pick the best two in one
+    // pass; `rank` sorts: the same intent and score for every question.
+    let (kb, m) = setup();
+    let mut n = 0;
+    for name in ["faq-eval.jsonl", "faq-holdout.jsonl", NEW_EVAL] {
+        for c in read_cases(name) {
+            let r = m.rank(&c.q);
+            let id = |i: Option<usize>| i.map(|i| kb.entries()[i].id.clone());
+            let (i, score) = m.intent_index(&c.q);
+            assert_eq!((id(i), score), (r.intent.clone(), r.score), "{}", c.q);
+            let (i, score, lang) = m.rank_index(&c.q);
+            assert_eq!((id(i), score, lang), (r.intent, r.score, r.lang), "{}", c.q);
+            n += 1;
+        }
+    }
+    assert!(n > 600);
+}
+
+#[test]
 fn numbers_do_not_disturb_matching() {
     let (_, m) = setup();
     let pairs = [
