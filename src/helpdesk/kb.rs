@@ -474,7 +474,7 @@ impl KnowledgeBase {
 /// when it changes, so edits are picked up without a restart.
 pub fn dir_stamp(dir: &Path) -> u64 {
     use std::hash::{Hash, Hasher};
-    let mut h = super::normalize::Fnv::default();
+    let mut h = super::normalize::Fx::default();
     for sub in [dir.to_path_buf(), dir.join("troubleshoot")] {
         let Ok(read) = std::fs::read_dir(&sub) else {
             continue;

@@ -21,7 +21,7 @@ use std::hash::Hasher;
 
 use super::kb::KnowledgeBase;
 use super::normalize::{
-    CODE_TOKEN, Fnv, FnvBuild, FnvMap, ID_TOKEN, Normalizer, PHONE_TOKEN, fold, fold_marked,
+    CODE_TOKEN, Fx, FxBuild, FxMap, ID_TOKEN, Normalizer, PHONE_TOKEN, fold, fold_marked,
     has_vietnamese_marks,
 };
 
@@ -120,7 +120,7 @@ pub struct Matcher {
     /// Number of real intents (classes after them are out-of-scope).
     n_intents: usize,
     /// Feature hash → feature index.
-    features: FnvMap<u64, u32>,
+    features: FxMap<u64, u32>,
     /// Query-side weight of each feature (idf × kind weight).
     fweight: Vec<f32>,
     /// Unknown-feature weight per kind.
@@ -134,15 +134,15 @@ pub struct Matcher {
     cen_off: Vec<u32>,
     cen_items: Vec<(u16, f32)>,
     /// Known words (after normalisation) with their frequency.
-    vocab: FnvMap<Box<str>, u32>,
+    vocab: FxMap<Box<str>, u32>,
     /// One-deletion variants of known words → the most frequent word.
-    deletes: FnvMap<Box<str>, Box<str>>,
-    en_words: HashSet<Box<str>, FnvBuild>,
-    vi_words: HashSet<Box<str>, FnvBuild>,
+    deletes: FxMap<Box<str>, Box<str>>,
+    en_words: HashSet<Box<str>, FxBuild>,
+    vi_words: HashSet<Box<str>, FxBuild>,
 }
 
 fn hash_feature(kind: Kind, a: &str, b: &str) -> u64 {
-    let mut h = Fnv::default();
+    let mut h = Fx::default();
     h.write_u8(kind as u8);
     h.write(a.as_bytes());
     if !b.is_empty() {
@@ -168,7 +168,7 @@ fn extract(tokens: &[&str], with_chars: bool, out: &mut Vec<(u64, Kind)>) {
             let n = b.len();
             // Trigrams of "^token$".
             for s in 0..n {
-                let mut h = Fnv::default();
+                let mut h = Fx::default();
                 h.write_u8(Kind::Char as u8);
                 if s == 0 {
                     h.write_u8(b'^');
@@ -180,7 +180,7 @@ fn extract(tokens: &[&str], with_chars: bool, out: &mut Vec<(u64, Kind)>) {
                 }
                 out.push((h.finish(), Kind::Char));
             }
-            let mut h = Fnv::default();
+            let mut h = Fx::default();
             h.write_u8(Kind::Char as u8);
             h.write(&b[n - 2..]);
             h.write_u8(b'$');
@@ -278,9 +278,9 @@ impl Matcher {
         let n_intents = classes.len();
         // Examples: (class, normalised tokens).
         let mut examples: Vec<(usize, Vec<String>)> = Vec::new();
-        let mut en_words: HashSet<Box<str>, FnvBuild> =
+        let mut en_words: HashSet<Box<str>, FxBuild> =
             ENGLISH_WORDS.split_whitespace().map(Box::from).collect();
-        let mut vi_words: HashSet<Box<str>, FnvBuild> = HashSet::default();
+        let mut vi_words: HashSet<Box<str>, FxBuild> = HashSet::default();
         let mut add =
             |class: usize, text: &str, english: bool, examples: &mut Vec<(usize, Vec<String>)>| {
                 let folded = fold(text);
@@ -338,7 +338,7 @@ impl Matcher {
         }
 
         // Vocabulary for typo repair.
-        let mut vocab: FnvMap<Box<str>, u32> = FnvMap::default();
+        let mut vocab: FxMap<Box<str>, u32> = FxMap::default();
         for (_, toks) in &examples {
             for t in toks {
                 if !is_placeholder(t) {
@@ -346,7 +346,7 @@ impl Matcher {
                 }
             }
         }
-        let mut deletes: FnvMap<Box<str>, Box<str>> = FnvMap::default();
+        let mut deletes: FxMap<Box<str>, Box<str>> = FxMap::default();
         for (w, n) in &vocab {
             if w.len() < 4 || !w.is_ascii() {
                 continue;
@@ -355,8 +355,13 @@ impl Matcher {
                 let mut d = String::with_capacity(w.len() - 1);
                 d.push_str(&w[..i]);
                 d.push_str(&w[i + 1..]);
+                // The more frequent word wins; on a tie the first in
+                // alphabetical order (not the map's order).
                 let better = match deletes.get(d.as_str()) {
-                    Some(old) => vocab.get(old).copied().unwrap_or(0) < *n,
+                    Some(old) => {
+                        let o = vocab.get(old).copied().unwrap_or(0);
+                        o < *n || (o == *n && **w < **old)
+                    }
                     None => true,
                 };
                 if better {
@@ -367,7 +372,7 @@ impl Matcher {
 
         // Features per example.
         let n_classes = classes.len();
-        let mut features: FnvMap<u64, u32> = FnvMap::default();
+        let mut features: FxMap<u64, u32> = FxMap::default();
         let mut kinds: Vec<Kind> = Vec::new();
         let mut ex_feats: Vec<Vec<u32>> = Vec::with_capacity(examples.len());
         let mut buf = Vec::new();
@@ -397,7 +402,7 @@ impl Matcher {
         for (c, _) in &examples {
             class_size[*c] += 1.0;
         }
-        let mut counts: Vec<FnvMap<u16, f32>> = vec![FnvMap::default(); n_feat];
+        let mut counts: Vec<FxMap<u16, f32>> = vec![FxMap::default(); n_feat];
         for ((c, _), ids) in examples.iter().zip(&ex_feats) {
             for &f in ids {
                 *counts[f as usize].entry(*c as u16).or_insert(0.0) +=
@@ -432,7 +437,7 @@ impl Matcher {
 
         // Example postings (normalised vectors) and centroids.
         let mut ex_lists: Vec<Vec<(u32, f32)>> = vec![Vec::new(); n_feat];
-        let mut centroids: Vec<FnvMap<u32, f32>> = vec![FnvMap::default(); n_classes];
+        let mut centroids: Vec<FxMap<u32, f32>> = vec![FxMap::default(); n_classes];
         let in_examples = |f: u32| params.char_examples || kinds[f as usize] != Kind::Char;
         for (e, ((c, _), ids)) in examples.iter().zip(&ex_feats).enumerate() {
             let norm2: f32 = ids.iter().map(|&f| fweight[f as usize].powi(2)).sum();
