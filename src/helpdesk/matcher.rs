@@ -402,11 +402,12 @@ impl Matcher {
         for (c, _) in &examples {
             class_size[*c] += 1.0;
         }
-        let mut counts: Vec<FxMap<u16, f32>> = vec![FxMap::default(); n_feat];
+        // Dense feature × class tables: one allocation each instead of a
+        // small map per feature (start-up time of every `faq` command).
+        let mut counts = vec![0f32; n_feat * n_classes];
         for ((c, _), ids) in examples.iter().zip(&ex_feats) {
             for &f in ids {
-                *counts[f as usize].entry(*c as u16).or_insert(0.0) +=
-                    1.0 / class_size[*c].max(1.0);
+                counts[f as usize * n_classes + *c] += 1.0 / class_size[*c].max(1.0);
             }
         }
         let nc = n_classes.max(1) as f32;
@@ -416,12 +417,12 @@ impl Matcher {
             Kind::Char => params.w_char,
         };
         let fweight: Vec<f32> = counts
-            .iter()
+            .chunks_exact(n_classes.max(1))
             .zip(&kinds)
-            .map(|(m, k)| {
-                let max = m.values().copied().fold(0.0f32, f32::max);
+            .map(|(row, k)| {
+                let max = row.iter().copied().fold(0.0f32, f32::max);
                 let df: f32 = if max > 0.0 {
-                    m.values().map(|v| v / max).sum()
+                    row.iter().map(|v| v / max).sum()
                 } else {
                     1.0
                 };
@@ -435,10 +436,21 @@ impl Matcher {
             0.5 * unknown_idf * params.w_char,
         ];
 
-        // Example postings (normalised vectors) and centroids.
-        let mut ex_lists: Vec<Vec<(u32, f32)>> = vec![Vec::new(); n_feat];
-        let mut centroids: Vec<FxMap<u32, f32>> = vec![FxMap::default(); n_classes];
+        // Example postings (normalised vectors), laid out per feature in
+        // example order, and centroids.
         let in_examples = |f: u32| params.char_examples || kinds[f as usize] != Kind::Char;
+        let mut ex_off = vec![0u32; n_feat + 1];
+        for ids in &ex_feats {
+            for &f in ids.iter().filter(|&&f| in_examples(f)) {
+                ex_off[f as usize + 1] += 1;
+            }
+        }
+        for f in 0..n_feat {
+            ex_off[f + 1] += ex_off[f];
+        }
+        let mut fill: Vec<u32> = ex_off[..n_feat].to_vec();
+        let mut ex_items = vec![(0u32, 0f32); ex_off[n_feat] as usize];
+        let mut centroids = vec![0f32; n_classes * n_feat];
         for (e, ((c, _), ids)) in examples.iter().zip(&ex_feats).enumerate() {
             let norm2: f32 = ids.iter().map(|&f| fweight[f as usize].powi(2)).sum();
             let inv = if norm2 > 0.0 { 1.0 / norm2.sqrt() } else { 0.0 };
@@ -455,21 +467,32 @@ impl Matcher {
             for &f in ids {
                 let w = fweight[f as usize];
                 if in_examples(f) {
-                    ex_lists[f as usize].push((e as u32, w * ex_inv));
+                    let slot = &mut fill[f as usize];
+                    ex_items[*slot as usize] = (e as u32, w * ex_inv);
+                    *slot += 1;
                 }
-                *centroids[*c].entry(f).or_insert(0.0) += w * inv;
+                centroids[*c * n_feat + f as usize] += w * inv;
             }
         }
-        let mut cen_lists: Vec<Vec<(u16, f32)>> = vec![Vec::new(); n_feat];
-        for (c, cen) in centroids.iter().enumerate() {
-            let norm2: f32 = cen.values().map(|v| v * v).sum();
-            let inv = if norm2 > 0.0 { 1.0 / norm2.sqrt() } else { 0.0 };
-            for (&f, &w) in cen {
-                cen_lists[f as usize].push((c as u16, w * inv));
+        let cen_inv: Vec<f32> = centroids
+            .chunks_exact(n_feat.max(1))
+            .map(|row| {
+                let norm2: f32 = row.iter().map(|v| v * v).sum();
+                if norm2 > 0.0 { 1.0 / norm2.sqrt() } else { 0.0 }
+            })
+            .collect();
+        let mut cen_off = Vec::with_capacity(n_feat + 1);
+        let mut cen_items = Vec::new();
+        cen_off.push(0u32);
+        for f in 0..n_feat {
+            for (c, inv) in cen_inv.iter().enumerate() {
+                let w = centroids[c * n_feat + f];
+                if w > 0.0 {
+                    cen_items.push((c as u16, w * inv));
+                }
             }
+            cen_off.push(cen_items.len() as u32);
         }
-        let (ex_off, ex_items) = flatten(ex_lists);
-        let (cen_off, cen_items) = flatten(cen_lists);
         let ex_class: Vec<u16> = examples.iter().map(|(c, _)| *c as u16).collect();
         // Examples were added class by class.
         debug_assert!(ex_class.windows(2).all(|w| w[0] <= w[1]));
@@ -893,17 +916,6 @@ fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
         // Only if `f` itself ranked a question (it does not).
         Err(_) => f(&mut Scratch::default()),
     })
-}
-
-fn flatten<T: Copy>(lists: Vec<Vec<T>>) -> (Vec<u32>, Vec<T>) {
-    let mut off = Vec::with_capacity(lists.len() + 1);
-    let mut items = Vec::with_capacity(lists.iter().map(Vec::len).sum());
-    off.push(0);
-    for l in lists {
-        items.extend(l);
-        off.push(items.len() as u32);
-    }
-    (off, items)
 }
 
 fn looks_english_text(s: &str) -> bool {

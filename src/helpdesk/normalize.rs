@@ -100,14 +100,20 @@ const TABLE_SIZE: usize = 0x1F00;
 /// Table value for a combining mark.
 const MARK: u8 = 1;
 
+/// The code points the table covers: Latin-1 and Latin Extended, the
+/// combining marks, the Vietnamese block. Others (other scripts, rare in
+/// questions) take the slow path: filling them costs start-up time.
+const TABLE_RANGES: [(usize, usize); 3] = [(0x80, 0x250), (0x300, 0x370), (0x1EA0, 0x1F00)];
+
 /// For each code point below [`TABLE_SIZE`]: its folded ASCII byte, a space
 /// for a separator, [`MARK`] for a combining mark, 0 for "not ASCII after
-/// folding" (other scripts: the slow path keeps the letter).
+/// folding" or not in [`TABLE_RANGES`] (the slow path decides).
 fn fold_table() -> &'static [u8; TABLE_SIZE] {
     static TABLE: OnceLock<Box<[u8; TABLE_SIZE]>> = OnceLock::new();
     TABLE.get_or_init(|| {
         let mut t = Box::new([0u8; TABLE_SIZE]);
-        for (cp, slot) in t.iter_mut().enumerate() {
+        for cp in TABLE_RANGES.iter().flat_map(|&(a, b)| a..b) {
+            let slot = &mut t[cp];
             let Some(c) = char::from_u32(cp as u32) else {
                 continue;
             };
