@@ -135,8 +135,11 @@ pub struct Matcher {
     cen_items: Vec<(u16, f32)>,
     /// Known words (after normalisation) with their frequency.
     vocab: FxMap<Box<str>, u32>,
-    /// One-deletion variants of known words → the most frequent word.
-    deletes: FxMap<Box<str>, Box<str>>,
+    /// One-deletion variants of known words → the most frequent word (an
+    /// index into `delete_words`).
+    deletes: FxMap<Box<str>, u32>,
+    /// The words `deletes` points to, with their frequency.
+    delete_words: Vec<(Box<str>, u32)>,
     en_words: HashSet<Box<str>, FxBuild>,
     vi_words: HashSet<Box<str>, FxBuild>,
 }
@@ -309,12 +312,14 @@ impl Matcher {
                 add(c, ex, true, &mut examples);
             }
         }
+        let english: HashSet<&str, FxBuild> = ENGLISH_WORDS.split_whitespace().collect();
         if !kb.out_of_scope().is_empty() {
             classes.push(Class {
                 id: "out-of-scope".into(),
             });
             for ex in kb.out_of_scope() {
-                let english = !has_vietnamese_marks(ex) && ex.is_ascii() && looks_english_text(ex);
+                let english =
+                    !has_vietnamese_marks(ex) && ex.is_ascii() && looks_english_text(ex, &english);
                 add(n_intents, ex, english, &mut examples);
             }
         }
@@ -346,26 +351,31 @@ impl Matcher {
                 }
             }
         }
-        let mut deletes: FxMap<Box<str>, Box<str>> = FxMap::default();
-        for (w, n) in &vocab {
-            if w.len() < 4 || !w.is_ascii() {
-                continue;
-            }
-            for i in 0..w.len() {
-                let mut d = String::with_capacity(w.len() - 1);
-                d.push_str(&w[..i]);
-                d.push_str(&w[i + 1..]);
+        let mut delete_words: Vec<(Box<str>, u32)> = vocab
+            .iter()
+            .filter(|(w, _)| w.len() >= 4 && w.is_ascii())
+            .map(|(w, n)| (w.clone(), *n))
+            .collect();
+        // Alphabetical: the same table whatever the map's order.
+        delete_words.sort_unstable();
+        let mut deletes: FxMap<Box<str>, u32> = FxMap::default();
+        let mut d = String::new();
+        for (i, (w, n)) in delete_words.iter().enumerate() {
+            for cut in 0..w.len() {
+                d.clear();
+                d.push_str(&w[..cut]);
+                d.push_str(&w[cut + 1..]);
                 // The more frequent word wins; on a tie the first in
-                // alphabetical order (not the map's order).
-                let better = match deletes.get(d.as_str()) {
+                // alphabetical order.
+                match deletes.get_mut(d.as_str()) {
                     Some(old) => {
-                        let o = vocab.get(old).copied().unwrap_or(0);
-                        o < *n || (o == *n && **w < **old)
+                        if delete_words[*old as usize].1 < *n {
+                            *old = i as u32;
+                        }
                     }
-                    None => true,
-                };
-                if better {
-                    deletes.insert(d.into_boxed_str(), w.clone());
+                    None => {
+                        deletes.insert(Box::from(d.as_str()), i as u32);
+                    }
                 }
             }
         }
@@ -515,6 +525,7 @@ impl Matcher {
             cen_items,
             vocab,
             deletes,
+            delete_words,
             en_words,
             vi_words,
         }
@@ -587,8 +598,8 @@ impl Matcher {
             out.extend(parts);
             return;
         }
-        if let Some(w) = self.deletes.get(t) {
-            out.push(w);
+        if let Some(&i) = self.deletes.get(t) {
+            out.push(&self.delete_words[i as usize].0);
             return;
         }
         let mut buf = String::with_capacity(t.len());
@@ -602,9 +613,10 @@ impl Matcher {
                 .get_key_value(buf.as_str())
                 .map(|(k, n)| (&**k, *n))
                 .or_else(|| {
-                    self.deletes
-                        .get(buf.as_str())
-                        .map(|w| (&**w, self.vocab.get(w).copied().unwrap_or(0)))
+                    self.deletes.get(buf.as_str()).map(|&i| {
+                        let (w, n) = &self.delete_words[i as usize];
+                        (&**w, *n)
+                    })
                 });
             if let Some((w, n)) = cand
                 && w.len() >= 4
@@ -918,13 +930,10 @@ fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
     })
 }
 
-fn looks_english_text(s: &str) -> bool {
+fn looks_english_text(s: &str, english: &HashSet<&str, FxBuild>) -> bool {
     let f = fold(s);
     let words: Vec<&str> = f.split(' ').collect();
-    let en = words
-        .iter()
-        .filter(|w| ENGLISH_WORDS.split_whitespace().any(|e| e == **w))
-        .count();
+    let en = words.iter().filter(|w| english.contains(**w)).count();
     en * 3 >= words.len().max(1)
 }
 
