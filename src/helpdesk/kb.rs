@@ -174,7 +174,10 @@ struct Source {
 }
 
 pub(crate) fn embedded_text(name: &str) -> Option<String> {
-    FaqFiles::get(name).map(|f| String::from_utf8_lossy(&f.data).into_owned())
+    FaqFiles::get(name).map(|f| match std::str::from_utf8(&f.data) {
+        Ok(s) => s.to_string(),
+        Err(_) => String::from_utf8_lossy(&f.data).into_owned(),
+    })
 }
 
 fn embedded_sources() -> Vec<Source> {

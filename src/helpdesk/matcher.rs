@@ -135,9 +135,9 @@ pub struct Matcher {
     cen_items: Vec<(u16, f32)>,
     /// Known words (after normalisation) with their frequency.
     vocab: FxMap<Box<str>, u32>,
-    /// One-deletion variants of known words → the most frequent word (an
-    /// index into `delete_words`).
-    deletes: FxMap<Box<str>, u32>,
+    /// One-deletion variants of known words (by [`delete_key`]) → the most
+    /// frequent word (an index into `delete_words`).
+    deletes: FxMap<u64, u32>,
     /// The words `deletes` points to, with their frequency.
     delete_words: Vec<(Box<str>, u32)>,
     en_words: HashSet<Box<str>, FxBuild>,
@@ -279,40 +279,15 @@ impl Matcher {
             .map(|e| Class { id: e.id.clone() })
             .collect();
         let n_intents = classes.len();
-        // Examples: (class, normalised tokens).
-        let mut examples: Vec<(usize, Vec<String>)> = Vec::new();
-        let mut en_words: HashSet<Box<str>, FxBuild> =
-            ENGLISH_WORDS.split_whitespace().map(Box::from).collect();
-        let mut vi_words: HashSet<Box<str>, FxBuild> = HashSet::default();
-        let mut add =
-            |class: usize, text: &str, english: bool, examples: &mut Vec<(usize, Vec<String>)>| {
-                let folded = fold(text);
-                let mut tokens = Vec::new();
-                for raw in folded
-                    .split(' ')
-                    .filter(|t| !t.is_empty() && !t.as_bytes()[0].is_ascii_digit())
-                {
-                    if english {
-                        en_words.insert(Box::from(raw));
-                    } else {
-                        vi_words.insert(Box::from(raw));
-                    }
-                }
-                norm.tokens(&folded, &mut tokens);
-                tokens.retain(|t| !is_placeholder(t));
-                if !tokens.is_empty() {
-                    examples.push((class, tokens.iter().map(|t| t.to_string()).collect()));
-                }
-            };
-        for (c, e) in kb.entries().iter().enumerate() {
-            for ex in &e.examples {
-                add(c, ex, false, &mut examples);
-            }
-            for ex in &e.examples_en {
-                add(c, ex, true, &mut examples);
-            }
-        }
+        // Every phrasing folded first (class, folded text, English?); the
+        // tokens below borrow from these and from the dictionary instead of
+        // being copied one by one.
         let english: HashSet<&str, FxBuild> = ENGLISH_WORDS.split_whitespace().collect();
+        let mut folded: Vec<(usize, String, bool)> = Vec::new();
+        for (c, e) in kb.entries().iter().enumerate() {
+            folded.extend(e.examples.iter().map(|ex| (c, fold(ex), false)));
+            folded.extend(e.examples_en.iter().map(|ex| (c, fold(ex), true)));
+        }
         if !kb.out_of_scope().is_empty() {
             classes.push(Class {
                 id: "out-of-scope".into(),
@@ -320,7 +295,29 @@ impl Matcher {
             for ex in kb.out_of_scope() {
                 let english =
                     !has_vietnamese_marks(ex) && ex.is_ascii() && looks_english_text(ex, &english);
-                add(n_intents, ex, english, &mut examples);
+                folded.push((n_intents, fold(ex), english));
+            }
+        }
+        let mut en_words: HashSet<Box<str>, FxBuild> =
+            english.iter().map(|&w| Box::from(w)).collect();
+        let mut vi_words: HashSet<Box<str>, FxBuild> = HashSet::default();
+        // Examples: (class, normalised tokens).
+        let mut examples: Vec<(usize, Vec<&str>)> = Vec::with_capacity(folded.len());
+        for (class, text, is_en) in &folded {
+            let words = if *is_en { &mut en_words } else { &mut vi_words };
+            for raw in text
+                .split(' ')
+                .filter(|t| !t.is_empty() && !t.as_bytes()[0].is_ascii_digit())
+            {
+                if !words.contains(raw) {
+                    words.insert(Box::from(raw));
+                }
+            }
+            let mut tokens = Vec::new();
+            norm.tokens(text, &mut tokens);
+            tokens.retain(|t| !is_placeholder(t));
+            if !tokens.is_empty() {
+                examples.push((*class, tokens));
             }
         }
         // Abbreviation keys are Vietnamese chat words; synonym keys written
@@ -345,9 +342,12 @@ impl Matcher {
         // Vocabulary for typo repair.
         let mut vocab: FxMap<Box<str>, u32> = FxMap::default();
         for (_, toks) in &examples {
-            for t in toks {
-                if !is_placeholder(t) {
-                    *vocab.entry(Box::from(t.as_str())).or_insert(0) += 1;
+            for &t in toks {
+                match vocab.get_mut(t) {
+                    Some(n) => *n += 1,
+                    None => {
+                        vocab.insert(Box::from(t), 1);
+                    }
                 }
             }
         }
@@ -358,7 +358,7 @@ impl Matcher {
             .collect();
         // Alphabetical: the same table whatever the map's order.
         delete_words.sort_unstable();
-        let mut deletes: FxMap<Box<str>, u32> = FxMap::default();
+        let mut deletes: FxMap<u64, u32> = FxMap::default();
         let mut d = String::new();
         for (i, (w, n)) in delete_words.iter().enumerate() {
             for cut in 0..w.len() {
@@ -367,15 +367,9 @@ impl Matcher {
                 d.push_str(&w[cut + 1..]);
                 // The more frequent word wins; on a tie the first in
                 // alphabetical order.
-                match deletes.get_mut(d.as_str()) {
-                    Some(old) => {
-                        if delete_words[*old as usize].1 < *n {
-                            *old = i as u32;
-                        }
-                    }
-                    None => {
-                        deletes.insert(Box::from(d.as_str()), i as u32);
-                    }
+                let slot = deletes.entry(delete_key(&d)).or_insert(i as u32);
+                if delete_words[*slot as usize].1 < *n {
+                    *slot = i as u32;
                 }
             }
         }
@@ -388,8 +382,7 @@ impl Matcher {
         let mut buf = Vec::new();
         for (_, toks) in &examples {
             buf.clear();
-            let refs: Vec<&str> = toks.iter().map(String::as_str).collect();
-            extract(&refs, params.w_char > 0.0, &mut buf);
+            extract(toks, params.w_char > 0.0, &mut buf);
             let mut ids: Vec<u32> = buf
                 .iter()
                 .map(|(h, k)| {
@@ -598,7 +591,7 @@ impl Matcher {
             out.extend(parts);
             return;
         }
-        if let Some(&i) = self.deletes.get(t) {
+        if let Some(&i) = self.deletes.get(&delete_key(t)) {
             out.push(&self.delete_words[i as usize].0);
             return;
         }
@@ -613,7 +606,7 @@ impl Matcher {
                 .get_key_value(buf.as_str())
                 .map(|(k, n)| (&**k, *n))
                 .or_else(|| {
-                    self.deletes.get(buf.as_str()).map(|&i| {
+                    self.deletes.get(&delete_key(&buf)).map(|&i| {
                         let (w, n) = &self.delete_words[i as usize];
                         (&**w, *n)
                     })
@@ -928,6 +921,14 @@ fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
         // Only if `f` itself ranked a question (it does not).
         Err(_) => f(&mut Scratch::default()),
     })
+}
+
+/// The key of a deleted-letter variant: its 64-bit hash (no string kept
+/// per variant; ~15,000 variants, so a false match is a ~1e-11 chance).
+fn delete_key(s: &str) -> u64 {
+    let mut h = Fx::default();
+    h.write(s.as_bytes());
+    h.finish()
 }
 
 fn looks_english_text(s: &str, english: &HashSet<&str, FxBuild>) -> bool {
