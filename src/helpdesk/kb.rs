@@ -181,7 +181,11 @@ pub(crate) fn embedded_text(name: &str) -> Option<String> {
 }
 
 fn embedded_sources() -> Vec<Source> {
-    let mut names: Vec<String> = FaqFiles::iter().map(|n| n.into_owned()).collect();
+    // Only the files the loader reads (not the eval sets or the README).
+    let mut names: Vec<String> = FaqFiles::iter()
+        .filter(|n| kind_of(n) != FileKind::Ignored)
+        .map(|n| n.into_owned())
+        .collect();
     names.sort();
     names
         .into_iter()

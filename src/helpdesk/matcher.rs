@@ -405,13 +405,38 @@ impl Matcher {
         for (c, _) in &examples {
             class_size[*c] += 1.0;
         }
-        // Dense feature × class tables: one allocation each instead of a
-        // small map per feature (start-up time of every `faq` command).
-        let mut counts = vec![0f32; n_feat * n_classes];
-        for ((c, _), ids) in examples.iter().zip(&ex_feats) {
-            for &f in ids {
-                counts[f as usize * n_classes + *c] += 1.0 / class_size[*c].max(1.0);
+        // Examples are grouped by class: count each class's features in
+        // one reused table, keeping per feature only the largest share and
+        // the sum of shares (no feature × class table: start-up time).
+        let mut share_max = vec![0f32; n_feat];
+        let mut share_sum = vec![0f32; n_feat];
+        let mut count = vec![0u32; n_feat];
+        let mut touched: Vec<u32> = Vec::new();
+        let mut start = 0;
+        while start < examples.len() {
+            let c = examples[start].0;
+            let end = start
+                + examples[start..]
+                    .iter()
+                    .take_while(|(x, _)| *x == c)
+                    .count();
+            for ids in &ex_feats[start..end] {
+                for &f in ids {
+                    if count[f as usize] == 0 {
+                        touched.push(f);
+                    }
+                    count[f as usize] += 1;
+                }
             }
+            for &f in &touched {
+                let f = f as usize;
+                let p = count[f] as f32 / class_size[c].max(1.0);
+                share_max[f] = share_max[f].max(p);
+                share_sum[f] += p;
+                count[f] = 0;
+            }
+            touched.clear();
+            start = end;
         }
         let nc = n_classes.max(1) as f32;
         let kind_w = |k: Kind| match k {
@@ -419,16 +444,12 @@ impl Matcher {
             Kind::Bigram => params.w_bigram,
             Kind::Char => params.w_char,
         };
-        let fweight: Vec<f32> = counts
-            .chunks_exact(n_classes.max(1))
-            .zip(&kinds)
-            .map(|(row, k)| {
-                let max = row.iter().copied().fold(0.0f32, f32::max);
-                let df: f32 = if max > 0.0 {
-                    row.iter().map(|v| v / max).sum()
-                } else {
-                    1.0
-                };
+        let fweight: Vec<f32> = kinds
+            .iter()
+            .enumerate()
+            .map(|(f, k)| {
+                let max = share_max[f];
+                let df = if max > 0.0 { share_sum[f] / max } else { 1.0 };
                 (1.0 + nc / df).ln() * kind_w(*k)
             })
             .collect();
@@ -453,7 +474,10 @@ impl Matcher {
         }
         let mut fill: Vec<u32> = ex_off[..n_feat].to_vec();
         let mut ex_items = vec![(0u32, 0f32); ex_off[n_feat] as usize];
-        let mut centroids = vec![0f32; n_classes * n_feat];
+        // Centroids, class by class in one reused dense row; entries
+        // (feature, class, weight) then laid out per feature in class order.
+        let mut row = vec![0f32; n_feat];
+        let mut cen_entries: Vec<(u32, u16, f32)> = Vec::new();
         for (e, ((c, _), ids)) in examples.iter().zip(&ex_feats).enumerate() {
             let norm2: f32 = ids.iter().map(|&f| fweight[f as usize].powi(2)).sum();
             let inv = if norm2 > 0.0 { 1.0 / norm2.sqrt() } else { 0.0 };
@@ -474,27 +498,40 @@ impl Matcher {
                     ex_items[*slot as usize] = (e as u32, w * ex_inv);
                     *slot += 1;
                 }
-                centroids[*c * n_feat + f as usize] += w * inv;
+                if row[f as usize] == 0.0 {
+                    touched.push(f);
+                }
+                row[f as usize] += w * inv;
+            }
+            // The class's last example: its centroid is complete.
+            if examples.get(e + 1).is_none_or(|(next, _)| next != c) {
+                touched.sort_unstable();
+                touched.dedup();
+                let norm2: f32 = touched.iter().map(|&f| row[f as usize].powi(2)).sum();
+                let cinv = if norm2 > 0.0 { 1.0 / norm2.sqrt() } else { 0.0 };
+                for &f in &touched {
+                    let w = row[f as usize];
+                    if w > 0.0 {
+                        cen_entries.push((f, *c as u16, w * cinv));
+                    }
+                    row[f as usize] = 0.0;
+                }
+                touched.clear();
             }
         }
-        let cen_inv: Vec<f32> = centroids
-            .chunks_exact(n_feat.max(1))
-            .map(|row| {
-                let norm2: f32 = row.iter().map(|v| v * v).sum();
-                if norm2 > 0.0 { 1.0 / norm2.sqrt() } else { 0.0 }
-            })
-            .collect();
-        let mut cen_off = Vec::with_capacity(n_feat + 1);
-        let mut cen_items = Vec::new();
-        cen_off.push(0u32);
+        let mut cen_off = vec![0u32; n_feat + 1];
+        for &(f, _, _) in &cen_entries {
+            cen_off[f as usize + 1] += 1;
+        }
         for f in 0..n_feat {
-            for (c, inv) in cen_inv.iter().enumerate() {
-                let w = centroids[c * n_feat + f];
-                if w > 0.0 {
-                    cen_items.push((c as u16, w * inv));
-                }
-            }
-            cen_off.push(cen_items.len() as u32);
+            cen_off[f + 1] += cen_off[f];
+        }
+        let mut fill: Vec<u32> = cen_off[..n_feat].to_vec();
+        let mut cen_items = vec![(0u16, 0f32); cen_entries.len()];
+        for &(f, c, w) in &cen_entries {
+            let slot = &mut fill[f as usize];
+            cen_items[*slot as usize] = (c, w);
+            *slot += 1;
         }
         let ex_class: Vec<u16> = examples.iter().map(|(c, _)| *c as u16).collect();
         // Examples were added class by class.
