@@ -17,6 +17,7 @@ fn vars() -> AnswerVars {
         public_url: "https://motcua.example.vn".into(),
         office_phone: "0221 3829883".into(),
         office_email: "motcua@example.vn".into(),
+        ..AnswerVars::default()
     }
 }
 

@@ -84,6 +84,7 @@ impl Bot {
             public_url: cfg.public_url.clone(),
             office_phone: cfg.office_phone.clone(),
             office_email: cfg.office_email.clone(),
+            portal_signin: cfg.portal_signin,
         }
     }
 

@@ -88,6 +88,9 @@ pub struct Config {
     pub office_name: String,
     pub office_phone: String,
     pub office_email: String,
+    /// `MOTCUA_PORTAL_SIGNIN`: how this portal signs citizens in, as the
+    /// support bot tells them (`account`, `vneid` or `both`).
+    pub portal_signin: crate::helpdesk::PortalSignin,
     /// Argon2 memory cost in KiB (tests lower it to keep debug builds quick).
     pub argon2_m_kib: u32,
     /// Scheduled backups: hours between them (0 = off) and how many to keep.
@@ -141,6 +144,7 @@ struct FileConfig {
     office_name: Option<String>,
     office_phone: Option<String>,
     office_email: Option<String>,
+    portal_signin: Option<String>,
     backup_every_hours: Option<u64>,
     backup_keep: Option<usize>,
     trust_proxy: Option<String>,
@@ -369,6 +373,15 @@ impl Config {
                 }
             },
         };
+        let portal_signin = match pick("MOTCUA_PORTAL_SIGNIN", file.portal_signin) {
+            None => crate::helpdesk::PortalSignin::default(),
+            Some(v) => {
+                crate::helpdesk::PortalSignin::parse(&v).ok_or_else(|| ConfigError::Invalid {
+                    name: "MOTCUA_PORTAL_SIGNIN",
+                    message: format!("'{v}' is not account, vneid or both"),
+                })?
+            }
+        };
         let metrics_token = pick("MOTCUA_METRICS_TOKEN", file.metrics_token);
         let backup_passphrase = pick("MOTCUA_BACKUP_PASSPHRASE", file.backup_passphrase);
         let argon2_m_kib = env("MOTCUA_ARGON2_M_KIB")
@@ -412,6 +425,7 @@ impl Config {
                 .unwrap_or("0221.3856789".into()),
             office_email: pick("MOTCUA_OFFICE_EMAIL", file.office_email)
                 .unwrap_or("motcuahy@gmail.com".into()),
+            portal_signin,
             argon2_m_kib,
             backup_every_hours: pick(
                 "MOTCUA_BACKUP_EVERY_HOURS",
@@ -499,6 +513,30 @@ mod tests {
         assert!(with("bi-mat_Webhook-123").is_ok());
         assert!(with("có dấu").is_err());
         assert!(with(&"a".repeat(257)).is_err());
+    }
+
+    #[test]
+    fn portal_signin_is_read_from_file_and_env() {
+        use crate::helpdesk::PortalSignin;
+        assert_eq!(
+            Config::load_from(None, |_| None).unwrap().portal_signin,
+            PortalSignin::Account
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("c.toml");
+        std::fs::write(&f, "portal_signin = \"both\"\n").unwrap();
+        assert_eq!(
+            Config::load_from(Some(&f), |_| None).unwrap().portal_signin,
+            PortalSignin::Both
+        );
+        let env = |v: &'static str| move |k: &str| (k == "MOTCUA_PORTAL_SIGNIN").then(|| v.into());
+        assert_eq!(
+            Config::load_from(Some(&f), env("vneid"))
+                .unwrap()
+                .portal_signin,
+            PortalSignin::Vneid
+        );
+        assert!(Config::load_from(None, env("VNeID only")).is_err());
     }
 
     #[test]

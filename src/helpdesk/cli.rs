@@ -35,7 +35,10 @@ fn for_each_line(
             return Ok(());
         }
         n += 1;
-        let line = String::from_utf8_lossy(&buf);
+        let line = match std::str::from_utf8(&buf) {
+            Ok(s) => std::borrow::Cow::Borrowed(s),
+            Err(_) => String::from_utf8_lossy(&buf),
+        };
         f(n, line.trim_end_matches(['\n', '\r']))?;
     }
 }
@@ -53,7 +56,7 @@ pub fn run_match(
 ) -> io::Result<()> {
     let mut out = io::BufWriter::with_capacity(64 * 1024, out);
     for_each_line(input, |_, q| {
-        let (intent, score, _) = m.rank_index(q);
+        let (intent, score) = m.intent_index(q);
         let entry = intent.and_then(|i| kb.entries().get(i));
         let reply;
         let answer = if with_answer {

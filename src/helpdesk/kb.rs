@@ -24,7 +24,10 @@
 //! ```
 //!
 //! `{public_url}`, `{office_phone}` and `{office_email}` in answers are
-//! replaced at load; a line whose placeholder has no value is left out.
+//! replaced at load; a line whose placeholder has no value is left out. A
+//! line marked `{signin:account}`, `{signin:vneid}` or `{signin:both}`
+//! (several values: `{signin:vneid,both}`) is kept only when the
+//! deployment's portal signs in that way ([`PortalSignin`]).
 
 use std::collections::HashSet;
 use std::fmt;
@@ -46,6 +49,71 @@ pub struct AnswerVars {
     pub office_phone: String,
     /// The local one-stop office's support email (may be empty).
     pub office_email: String,
+    /// How this deployment's own portal signs citizens in
+    /// (`MOTCUA_PORTAL_SIGNIN`): selects the `{signin:…}` lines.
+    pub portal_signin: PortalSignin,
+}
+
+/// How the deployment's own portal signs citizens in, as the bot tells
+/// them (`MOTCUA_PORTAL_SIGNIN`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PortalSignin {
+    /// Accounts issued by this portal (ID number, password, OTP): what
+    /// motcua itself does.
+    #[default]
+    Account,
+    /// The VNeID electronic identification account only.
+    Vneid,
+    /// Either of them.
+    Both,
+}
+
+impl PortalSignin {
+    /// All values, as written in settings and `{signin:…}` markers.
+    pub const NAMES: [&'static str; 3] = ["account", "vneid", "both"];
+
+    /// Reads `account`, `vneid` or `both`.
+    pub fn parse(s: &str) -> Option<PortalSignin> {
+        match s.trim() {
+            "account" => Some(PortalSignin::Account),
+            "vneid" => Some(PortalSignin::Vneid),
+            "both" => Some(PortalSignin::Both),
+            _ => None,
+        }
+    }
+
+    /// The setting's value.
+    pub fn name(self) -> &'static str {
+        match self {
+            PortalSignin::Account => "account",
+            PortalSignin::Vneid => "vneid",
+            PortalSignin::Both => "both",
+        }
+    }
+}
+
+/// The `{signin:a,b}` marker of a line: `(its byte range, the values)`.
+fn signin_marker(line: &str) -> Option<(std::ops::Range<usize>, &str)> {
+    let start = line.find("{signin:")?;
+    let len = line[start..].find('}')?;
+    let values = &line[start + "{signin:".len()..start + len];
+    Some((start..start + len + 1, values))
+}
+
+/// Values of `{signin:…}` markers in `text` that are not a
+/// [`PortalSignin`] name, with their 1-based line within `text`.
+fn unknown_signin_values(text: &str) -> Vec<(usize, String)> {
+    let mut bad = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        if let Some((_, values)) = signin_marker(line) {
+            for v in values.split(',') {
+                if PortalSignin::parse(v).is_none() {
+                    bad.push((n + 1, v.trim().to_string()));
+                }
+            }
+        }
+    }
+    bad
 }
 
 /// A problem found while loading a knowledge-base file. The rest of the
@@ -106,11 +174,18 @@ struct Source {
 }
 
 pub(crate) fn embedded_text(name: &str) -> Option<String> {
-    FaqFiles::get(name).map(|f| String::from_utf8_lossy(&f.data).into_owned())
+    FaqFiles::get(name).map(|f| match std::str::from_utf8(&f.data) {
+        Ok(s) => s.to_string(),
+        Err(_) => String::from_utf8_lossy(&f.data).into_owned(),
+    })
 }
 
 fn embedded_sources() -> Vec<Source> {
-    let mut names: Vec<String> = FaqFiles::iter().map(|n| n.into_owned()).collect();
+    // Only the files the loader reads (not the eval sets or the README).
+    let mut names: Vec<String> = FaqFiles::iter()
+        .filter(|n| kind_of(n) != FileKind::Ignored)
+        .map(|n| n.into_owned())
+        .collect();
     names.sort();
     names
         .into_iter()
@@ -406,7 +481,7 @@ impl KnowledgeBase {
 /// when it changes, so edits are picked up without a restart.
 pub fn dir_stamp(dir: &Path) -> u64 {
     use std::hash::{Hash, Hasher};
-    let mut h = super::normalize::Fnv::default();
+    let mut h = super::normalize::Fx::default();
     for sub in [dir.to_path_buf(), dir.join("troubleshoot")] {
         let Ok(read) = std::fs::read_dir(&sub) else {
             continue;
@@ -437,7 +512,8 @@ pub fn dir_stamp(dir: &Path) -> u64 {
 }
 
 /// Replaces `{public_url}`, `{office_phone}`, `{office_email}`; lines whose
-/// placeholder has an empty value are dropped.
+/// placeholder has an empty value are dropped, and so are lines whose
+/// `{signin:…}` marker does not name the deployment's [`PortalSignin`].
 pub(crate) fn substitute(text: &str, vars: &AnswerVars) -> String {
     let url = vars.public_url.trim().trim_end_matches('/');
     let subs = [
@@ -448,6 +524,13 @@ pub(crate) fn substitute(text: &str, vars: &AnswerVars) -> String {
     let mut out = String::with_capacity(text.len() + 64);
     for line in text.lines() {
         let mut l = line.to_string();
+        if let Some((range, values)) = signin_marker(line) {
+            let wanted = vars.portal_signin.name();
+            if !values.split(',').any(|v| v.trim() == wanted) {
+                continue;
+            }
+            l.replace_range(range, "");
+        }
         let mut keep = true;
         for (k, v) in subs {
             if l.contains(k) {
@@ -685,6 +768,13 @@ fn parse_entry(
     let mut answer_vi = None;
     let mut answer_en = None;
     for (name, body, line) in sections(&lines, fm.body_start) {
+        for (n, v) in unknown_signin_values(&body.join("\n")) {
+            errors.push(LoadError::new(
+                file,
+                line + n,
+                format!("`{{signin:{v}}}`: use {}", PortalSignin::NAMES.join(", ")),
+            ));
+        }
         let text = body.join("\n").trim().to_string();
         let slot = match name.as_str() {
             "vi" => &mut answer_vi,
@@ -751,6 +841,7 @@ mod tests {
             public_url: "https://motcua.example.vn/".into(),
             office_phone: "0221 3829883".into(),
             office_email: "motcua@example.vn".into(),
+            ..AnswerVars::default()
         }
     }
 
@@ -792,6 +883,46 @@ mod tests {
         assert_eq!(
             substitute("A\n\nGọi {office_phone}\n\nB {public_url}/a", &v),
             "A\n\nB http://x/a"
+        );
+    }
+
+    #[test]
+    fn signin_markers_pick_the_deployments_lines() {
+        let text = "Trang {public_url}:\n{signin:account}tài khoản riêng\n{signin:vneid}VNeID\n{signin:vneid,both}có VNeID\nHết";
+        let with = |p| AnswerVars {
+            portal_signin: p,
+            ..vars()
+        };
+        assert_eq!(
+            substitute(text, &with(PortalSignin::Account)),
+            "Trang https://motcua.example.vn:\ntài khoản riêng\nHết"
+        );
+        assert_eq!(
+            substitute(text, &with(PortalSignin::Vneid)),
+            "Trang https://motcua.example.vn:\nVNeID\ncó VNeID\nHết"
+        );
+        assert_eq!(
+            substitute(text, &with(PortalSignin::Both)),
+            "Trang https://motcua.example.vn:\ncó VNeID\nHết"
+        );
+        for name in PortalSignin::NAMES {
+            assert_eq!(
+                PortalSignin::parse(name).map(PortalSignin::name),
+                Some(name)
+            );
+        }
+        assert_eq!(PortalSignin::parse("VNeID"), None);
+        // A misspelt value is reported with its line (and the line is dropped).
+        let entry = "---\nid: x\ntitle: X\ntitle_en: X\nexamples:\n- x\n---\n## vi\nA\n{signin:vnied}B\n## en\nA\n";
+        let (kb, errors) = KnowledgeBase::from_files(&vars(), [("x.md", entry)]);
+        assert_eq!(kb.entry("x").map(|e| e.answer_vi.as_str()), Some("A"));
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0]
+                .to_string()
+                .starts_with("x.md:10: `{signin:vnied}`: use account, vneid, both"),
+            "{}",
+            errors[0]
         );
     }
 

@@ -21,7 +21,7 @@ use std::hash::Hasher;
 
 use super::kb::KnowledgeBase;
 use super::normalize::{
-    CODE_TOKEN, Fnv, FnvBuild, FnvMap, ID_TOKEN, Normalizer, PHONE_TOKEN, fold, fold_marked,
+    CODE_TOKEN, Fx, FxBuild, FxMap, ID_TOKEN, Normalizer, PHONE_TOKEN, fold, fold_marked,
     has_vietnamese_marks,
 };
 
@@ -90,7 +90,7 @@ impl Default for Params {
             w_char: 0.0,
             alpha: 0.8,
             threshold: 0.35,
-            margin: 0.02,
+            margin: 0.01,
             unknown: 1.3,
             typo: true,
             char_examples: false,
@@ -120,7 +120,7 @@ pub struct Matcher {
     /// Number of real intents (classes after them are out-of-scope).
     n_intents: usize,
     /// Feature hash → feature index.
-    features: FnvMap<u64, u32>,
+    features: FxMap<u64, u32>,
     /// Query-side weight of each feature (idf × kind weight).
     fweight: Vec<f32>,
     /// Unknown-feature weight per kind.
@@ -128,18 +128,24 @@ pub struct Matcher {
     ex_off: Vec<u32>,
     ex_items: Vec<(u32, f32)>,
     ex_class: Vec<u16>,
+    /// Examples are stored class after class: class `c`'s are
+    /// `class_ex[c]..class_ex[c + 1]`.
+    class_ex: Vec<u32>,
     cen_off: Vec<u32>,
     cen_items: Vec<(u16, f32)>,
     /// Known words (after normalisation) with their frequency.
-    vocab: FnvMap<Box<str>, u32>,
-    /// One-deletion variants of known words → the most frequent word.
-    deletes: FnvMap<Box<str>, Box<str>>,
-    en_words: HashSet<Box<str>, FnvBuild>,
-    vi_words: HashSet<Box<str>, FnvBuild>,
+    vocab: FxMap<Box<str>, u32>,
+    /// One-deletion variants of known words (by [`delete_key`]) → the most
+    /// frequent word (an index into `delete_words`).
+    deletes: FxMap<u64, u32>,
+    /// The words `deletes` points to, with their frequency.
+    delete_words: Vec<(Box<str>, u32)>,
+    en_words: HashSet<Box<str>, FxBuild>,
+    vi_words: HashSet<Box<str>, FxBuild>,
 }
 
 fn hash_feature(kind: Kind, a: &str, b: &str) -> u64 {
-    let mut h = Fnv::default();
+    let mut h = Fx::default();
     h.write_u8(kind as u8);
     h.write(a.as_bytes());
     if !b.is_empty() {
@@ -165,7 +171,7 @@ fn extract(tokens: &[&str], with_chars: bool, out: &mut Vec<(u64, Kind)>) {
             let n = b.len();
             // Trigrams of "^token$".
             for s in 0..n {
-                let mut h = Fnv::default();
+                let mut h = Fx::default();
                 h.write_u8(Kind::Char as u8);
                 if s == 0 {
                     h.write_u8(b'^');
@@ -177,7 +183,7 @@ fn extract(tokens: &[&str], with_chars: bool, out: &mut Vec<(u64, Kind)>) {
                 }
                 out.push((h.finish(), Kind::Char));
             }
-            let mut h = Fnv::default();
+            let mut h = Fx::default();
             h.write_u8(Kind::Char as u8);
             h.write(&b[n - 2..]);
             h.write_u8(b'$');
@@ -273,46 +279,45 @@ impl Matcher {
             .map(|e| Class { id: e.id.clone() })
             .collect();
         let n_intents = classes.len();
-        // Examples: (class, normalised tokens).
-        let mut examples: Vec<(usize, Vec<String>)> = Vec::new();
-        let mut en_words: HashSet<Box<str>, FnvBuild> =
-            ENGLISH_WORDS.split_whitespace().map(Box::from).collect();
-        let mut vi_words: HashSet<Box<str>, FnvBuild> = HashSet::default();
-        let mut add =
-            |class: usize, text: &str, english: bool, examples: &mut Vec<(usize, Vec<String>)>| {
-                let folded = fold(text);
-                let mut tokens = Vec::new();
-                for raw in folded
-                    .split(' ')
-                    .filter(|t| !t.is_empty() && !t.as_bytes()[0].is_ascii_digit())
-                {
-                    if english {
-                        en_words.insert(Box::from(raw));
-                    } else {
-                        vi_words.insert(Box::from(raw));
-                    }
-                }
-                norm.tokens(&folded, &mut tokens);
-                tokens.retain(|t| !is_placeholder(t));
-                if !tokens.is_empty() {
-                    examples.push((class, tokens.iter().map(|t| t.to_string()).collect()));
-                }
-            };
+        // Every phrasing folded first (class, folded text, English?); the
+        // tokens below borrow from these and from the dictionary instead of
+        // being copied one by one.
+        let english: HashSet<&str, FxBuild> = ENGLISH_WORDS.split_whitespace().collect();
+        let mut folded: Vec<(usize, String, bool)> = Vec::new();
         for (c, e) in kb.entries().iter().enumerate() {
-            for ex in &e.examples {
-                add(c, ex, false, &mut examples);
-            }
-            for ex in &e.examples_en {
-                add(c, ex, true, &mut examples);
-            }
+            folded.extend(e.examples.iter().map(|ex| (c, fold(ex), false)));
+            folded.extend(e.examples_en.iter().map(|ex| (c, fold(ex), true)));
         }
         if !kb.out_of_scope().is_empty() {
             classes.push(Class {
                 id: "out-of-scope".into(),
             });
             for ex in kb.out_of_scope() {
-                let english = !has_vietnamese_marks(ex) && ex.is_ascii() && looks_english_text(ex);
-                add(n_intents, ex, english, &mut examples);
+                let english =
+                    !has_vietnamese_marks(ex) && ex.is_ascii() && looks_english_text(ex, &english);
+                folded.push((n_intents, fold(ex), english));
+            }
+        }
+        let mut en_words: HashSet<Box<str>, FxBuild> =
+            english.iter().map(|&w| Box::from(w)).collect();
+        let mut vi_words: HashSet<Box<str>, FxBuild> = HashSet::default();
+        // Examples: (class, normalised tokens).
+        let mut examples: Vec<(usize, Vec<&str>)> = Vec::with_capacity(folded.len());
+        for (class, text, is_en) in &folded {
+            let words = if *is_en { &mut en_words } else { &mut vi_words };
+            for raw in text
+                .split(' ')
+                .filter(|t| !t.is_empty() && !t.as_bytes()[0].is_ascii_digit())
+            {
+                if !words.contains(raw) {
+                    words.insert(Box::from(raw));
+                }
+            }
+            let mut tokens = Vec::new();
+            norm.tokens(text, &mut tokens);
+            tokens.retain(|t| !is_placeholder(t));
+            if !tokens.is_empty() {
+                examples.push((*class, tokens));
             }
         }
         // Abbreviation keys are Vietnamese chat words; synonym keys written
@@ -335,43 +340,49 @@ impl Matcher {
         }
 
         // Vocabulary for typo repair.
-        let mut vocab: FnvMap<Box<str>, u32> = FnvMap::default();
+        let mut vocab: FxMap<Box<str>, u32> = FxMap::default();
         for (_, toks) in &examples {
-            for t in toks {
-                if !is_placeholder(t) {
-                    *vocab.entry(Box::from(t.as_str())).or_insert(0) += 1;
+            for &t in toks {
+                match vocab.get_mut(t) {
+                    Some(n) => *n += 1,
+                    None => {
+                        vocab.insert(Box::from(t), 1);
+                    }
                 }
             }
         }
-        let mut deletes: FnvMap<Box<str>, Box<str>> = FnvMap::default();
-        for (w, n) in &vocab {
-            if w.len() < 4 || !w.is_ascii() {
-                continue;
-            }
-            for i in 0..w.len() {
-                let mut d = String::with_capacity(w.len() - 1);
-                d.push_str(&w[..i]);
-                d.push_str(&w[i + 1..]);
-                let better = match deletes.get(d.as_str()) {
-                    Some(old) => vocab.get(old).copied().unwrap_or(0) < *n,
-                    None => true,
-                };
-                if better {
-                    deletes.insert(d.into_boxed_str(), w.clone());
+        let mut delete_words: Vec<(Box<str>, u32)> = vocab
+            .iter()
+            .filter(|(w, _)| w.len() >= 4 && w.is_ascii())
+            .map(|(w, n)| (w.clone(), *n))
+            .collect();
+        // Alphabetical: the same table whatever the map's order.
+        delete_words.sort_unstable();
+        let mut deletes: FxMap<u64, u32> = FxMap::default();
+        let mut d = String::new();
+        for (i, (w, n)) in delete_words.iter().enumerate() {
+            for cut in 0..w.len() {
+                d.clear();
+                d.push_str(&w[..cut]);
+                d.push_str(&w[cut + 1..]);
+                // The more frequent word wins; on a tie the first in
+                // alphabetical order.
+                let slot = deletes.entry(delete_key(&d)).or_insert(i as u32);
+                if delete_words[*slot as usize].1 < *n {
+                    *slot = i as u32;
                 }
             }
         }
 
         // Features per example.
         let n_classes = classes.len();
-        let mut features: FnvMap<u64, u32> = FnvMap::default();
+        let mut features: FxMap<u64, u32> = FxMap::default();
         let mut kinds: Vec<Kind> = Vec::new();
         let mut ex_feats: Vec<Vec<u32>> = Vec::with_capacity(examples.len());
         let mut buf = Vec::new();
         for (_, toks) in &examples {
             buf.clear();
-            let refs: Vec<&str> = toks.iter().map(String::as_str).collect();
-            extract(&refs, params.w_char > 0.0, &mut buf);
+            extract(toks, params.w_char > 0.0, &mut buf);
             let mut ids: Vec<u32> = buf
                 .iter()
                 .map(|(h, k)| {
@@ -394,12 +405,38 @@ impl Matcher {
         for (c, _) in &examples {
             class_size[*c] += 1.0;
         }
-        let mut counts: Vec<FnvMap<u16, f32>> = vec![FnvMap::default(); n_feat];
-        for ((c, _), ids) in examples.iter().zip(&ex_feats) {
-            for &f in ids {
-                *counts[f as usize].entry(*c as u16).or_insert(0.0) +=
-                    1.0 / class_size[*c].max(1.0);
+        // Examples are grouped by class: count each class's features in
+        // one reused table, keeping per feature only the largest share and
+        // the sum of shares (no feature × class table: start-up time).
+        let mut share_max = vec![0f32; n_feat];
+        let mut share_sum = vec![0f32; n_feat];
+        let mut count = vec![0u32; n_feat];
+        let mut touched: Vec<u32> = Vec::new();
+        let mut start = 0;
+        while start < examples.len() {
+            let c = examples[start].0;
+            let end = start
+                + examples[start..]
+                    .iter()
+                    .take_while(|(x, _)| *x == c)
+                    .count();
+            for ids in &ex_feats[start..end] {
+                for &f in ids {
+                    if count[f as usize] == 0 {
+                        touched.push(f);
+                    }
+                    count[f as usize] += 1;
+                }
             }
+            for &f in &touched {
+                let f = f as usize;
+                let p = count[f] as f32 / class_size[c].max(1.0);
+                share_max[f] = share_max[f].max(p);
+                share_sum[f] += p;
+                count[f] = 0;
+            }
+            touched.clear();
+            start = end;
         }
         let nc = n_classes.max(1) as f32;
         let kind_w = |k: Kind| match k {
@@ -407,16 +444,12 @@ impl Matcher {
             Kind::Bigram => params.w_bigram,
             Kind::Char => params.w_char,
         };
-        let fweight: Vec<f32> = counts
+        let fweight: Vec<f32> = kinds
             .iter()
-            .zip(&kinds)
-            .map(|(m, k)| {
-                let max = m.values().copied().fold(0.0f32, f32::max);
-                let df: f32 = if max > 0.0 {
-                    m.values().map(|v| v / max).sum()
-                } else {
-                    1.0
-                };
+            .enumerate()
+            .map(|(f, k)| {
+                let max = share_max[f];
+                let df = if max > 0.0 { share_sum[f] / max } else { 1.0 };
                 (1.0 + nc / df).ln() * kind_w(*k)
             })
             .collect();
@@ -427,10 +460,24 @@ impl Matcher {
             0.5 * unknown_idf * params.w_char,
         ];
 
-        // Example postings (normalised vectors) and centroids.
-        let mut ex_lists: Vec<Vec<(u32, f32)>> = vec![Vec::new(); n_feat];
-        let mut centroids: Vec<FnvMap<u32, f32>> = vec![FnvMap::default(); n_classes];
+        // Example postings (normalised vectors), laid out per feature in
+        // example order, and centroids.
         let in_examples = |f: u32| params.char_examples || kinds[f as usize] != Kind::Char;
+        let mut ex_off = vec![0u32; n_feat + 1];
+        for ids in &ex_feats {
+            for &f in ids.iter().filter(|&&f| in_examples(f)) {
+                ex_off[f as usize + 1] += 1;
+            }
+        }
+        for f in 0..n_feat {
+            ex_off[f + 1] += ex_off[f];
+        }
+        let mut fill: Vec<u32> = ex_off[..n_feat].to_vec();
+        let mut ex_items = vec![(0u32, 0f32); ex_off[n_feat] as usize];
+        // Centroids, class by class in one reused dense row; entries
+        // (feature, class, weight) then laid out per feature in class order.
+        let mut row = vec![0f32; n_feat];
+        let mut cen_entries: Vec<(u32, u16, f32)> = Vec::new();
         for (e, ((c, _), ids)) in examples.iter().zip(&ex_feats).enumerate() {
             let norm2: f32 = ids.iter().map(|&f| fweight[f as usize].powi(2)).sum();
             let inv = if norm2 > 0.0 { 1.0 / norm2.sqrt() } else { 0.0 };
@@ -447,22 +494,51 @@ impl Matcher {
             for &f in ids {
                 let w = fweight[f as usize];
                 if in_examples(f) {
-                    ex_lists[f as usize].push((e as u32, w * ex_inv));
+                    let slot = &mut fill[f as usize];
+                    ex_items[*slot as usize] = (e as u32, w * ex_inv);
+                    *slot += 1;
                 }
-                *centroids[*c].entry(f).or_insert(0.0) += w * inv;
+                if row[f as usize] == 0.0 {
+                    touched.push(f);
+                }
+                row[f as usize] += w * inv;
+            }
+            // The class's last example: its centroid is complete.
+            if examples.get(e + 1).is_none_or(|(next, _)| next != c) {
+                touched.sort_unstable();
+                touched.dedup();
+                let norm2: f32 = touched.iter().map(|&f| row[f as usize].powi(2)).sum();
+                let cinv = if norm2 > 0.0 { 1.0 / norm2.sqrt() } else { 0.0 };
+                for &f in &touched {
+                    let w = row[f as usize];
+                    if w > 0.0 {
+                        cen_entries.push((f, *c as u16, w * cinv));
+                    }
+                    row[f as usize] = 0.0;
+                }
+                touched.clear();
             }
         }
-        let mut cen_lists: Vec<Vec<(u16, f32)>> = vec![Vec::new(); n_feat];
-        for (c, cen) in centroids.iter().enumerate() {
-            let norm2: f32 = cen.values().map(|v| v * v).sum();
-            let inv = if norm2 > 0.0 { 1.0 / norm2.sqrt() } else { 0.0 };
-            for (&f, &w) in cen {
-                cen_lists[f as usize].push((c as u16, w * inv));
-            }
+        let mut cen_off = vec![0u32; n_feat + 1];
+        for &(f, _, _) in &cen_entries {
+            cen_off[f as usize + 1] += 1;
         }
-        let (ex_off, ex_items) = flatten(ex_lists);
-        let (cen_off, cen_items) = flatten(cen_lists);
-        let ex_class = examples.iter().map(|(c, _)| *c as u16).collect();
+        for f in 0..n_feat {
+            cen_off[f + 1] += cen_off[f];
+        }
+        let mut fill: Vec<u32> = cen_off[..n_feat].to_vec();
+        let mut cen_items = vec![(0u16, 0f32); cen_entries.len()];
+        for &(f, c, w) in &cen_entries {
+            let slot = &mut fill[f as usize];
+            cen_items[*slot as usize] = (c, w);
+            *slot += 1;
+        }
+        let ex_class: Vec<u16> = examples.iter().map(|(c, _)| *c as u16).collect();
+        // Examples were added class by class.
+        debug_assert!(ex_class.windows(2).all(|w| w[0] <= w[1]));
+        let class_ex: Vec<u32> = (0..=n_classes)
+            .map(|c| ex_class.partition_point(|&x| usize::from(x) < c) as u32)
+            .collect();
         Matcher {
             norm,
             params,
@@ -474,10 +550,12 @@ impl Matcher {
             ex_off,
             ex_items,
             ex_class,
+            class_ex,
             cen_off,
             cen_items,
             vocab,
             deletes,
+            delete_words,
             en_words,
             vi_words,
         }
@@ -550,8 +628,8 @@ impl Matcher {
             out.extend(parts);
             return;
         }
-        if let Some(w) = self.deletes.get(t) {
-            out.push(w);
+        if let Some(&i) = self.deletes.get(&delete_key(t)) {
+            out.push(&self.delete_words[i as usize].0);
             return;
         }
         let mut buf = String::with_capacity(t.len());
@@ -565,9 +643,10 @@ impl Matcher {
                 .get_key_value(buf.as_str())
                 .map(|(k, n)| (&**k, *n))
                 .or_else(|| {
-                    self.deletes
-                        .get(buf.as_str())
-                        .map(|w| (&**w, self.vocab.get(w).copied().unwrap_or(0)))
+                    self.deletes.get(&delete_key(&buf)).map(|&i| {
+                        let (w, n) = &self.delete_words[i as usize];
+                        (&**w, *n)
+                    })
                 });
             if let Some((w, n)) = cand
                 && w.len() >= 4
@@ -615,13 +694,24 @@ impl Matcher {
         toks.into_iter().map(str::to_string).collect()
     }
 
-    /// Scores every class; returns `(scores per class, lang)`.
-    fn score(&self, question: &str) -> (Vec<f32>, Lang) {
-        let (folded, marks) = fold_marked(question);
-        let lang = if marks {
+    /// The question's language from its folded text and whether it had
+    /// Vietnamese diacritics.
+    fn lang(&self, folded: &str, marks: bool) -> Lang {
+        if marks {
             Lang::Vi
         } else {
-            self.lang_of_folded(&folded)
+            self.lang_of_folded(folded)
+        }
+    }
+
+    /// Scores every class into `scratch.scores`; returns the question's
+    /// language when `want_lang` (else [`Lang::Vi`], unexamined).
+    fn score(&self, question: &str, want_lang: bool, scratch: &mut Scratch) -> Lang {
+        let (folded, marks) = fold_marked(question);
+        let lang = if want_lang {
+            self.lang(&folded, marks)
+        } else {
+            Lang::Vi
         };
         let mut raw = Vec::with_capacity(16);
         self.norm.tokens(&folded, &mut raw);
@@ -632,18 +722,24 @@ impl Matcher {
                 self.repair(t, &mut toks);
             }
         }
-        let mut feats = Vec::with_capacity(toks.len() * 8);
-        extract(&toks, self.params.w_char > 0.0, &mut feats);
+        let feats = &mut scratch.feats;
+        feats.clear();
+        extract(&toks, self.params.w_char > 0.0, feats);
         feats.sort_unstable_by_key(|(h, _)| *h);
         feats.dedup_by_key(|(h, _)| *h);
 
         let n_classes = self.classes.len();
-        let mut ex_scores = vec![0f32; self.ex_class.len()];
-        let mut cen_scores = vec![0f32; n_classes];
+        scratch.ex_scores.clear();
+        scratch.ex_scores.resize(self.ex_class.len(), 0.0);
+        scratch.cen_scores.clear();
+        scratch.cen_scores.resize(n_classes, 0.0);
+        // Plain slices: their lengths stay in registers in the hot loops.
+        let ex_scores = scratch.ex_scores.as_mut_slice();
+        let cen_scores = scratch.cen_scores.as_mut_slice();
         let mut norm2 = 0f32;
         let mut ex_norm2 = 0f32;
         let char_examples = self.params.char_examples;
-        for (h, kind) in &feats {
+        for (h, kind) in feats.iter() {
             let in_examples = char_examples || *kind != Kind::Char;
             match self.features.get(h) {
                 Some(&f) => {
@@ -671,64 +767,102 @@ impl Matcher {
                 }
             }
         }
-        let mut scores = vec![0f32; n_classes];
+        scratch.scores.clear();
+        scratch.scores.resize(n_classes, 0.0);
+        let scores = scratch.scores.as_mut_slice();
         if norm2 <= 0.0 || ex_norm2 <= 0.0 {
-            return (scores, lang);
+            return lang;
         }
         let inv = 1.0 / norm2.sqrt();
         let ex_inv = 1.0 / ex_norm2.sqrt();
-        let mut best_ex = vec![0f32; n_classes];
-        for (e, s) in ex_scores.iter().enumerate() {
-            let c = self.ex_class[e] as usize;
-            if *s > best_ex[c] {
-                best_ex[c] = *s;
-            }
-        }
         let alpha = self.params.alpha;
-        for c in 0..n_classes {
-            scores[c] = alpha * best_ex[c] * ex_inv + (1.0 - alpha) * cen_scores[c] * inv;
+        for (c, score) in scores.iter_mut().enumerate() {
+            // The nearest example of the class: a plain maximum over its
+            // contiguous range (vectorises; no per-example class lookup).
+            let range = self.class_ex[c] as usize..self.class_ex[c + 1] as usize;
+            let best_ex = max_or_zero(&ex_scores[range]);
+            *score = alpha * best_ex * ex_inv + (1.0 - alpha) * cen_scores[c] * inv;
         }
-        (scores, lang)
+        lang
     }
 
     /// Ranks the intents for a question and decides whether to answer.
     pub fn rank(&self, question: &str) -> Ranking {
-        let (scores, lang) = self.score(question);
-        let (order, best, intent) = self.decide(&scores);
-        Ranking {
-            lang,
-            top: order
-                .iter()
-                .take(TOP_N)
-                .map(|&c| (self.classes[c].id.clone(), scores[c]))
-                .collect(),
-            intent: intent.map(|c| self.classes[c].id.clone()),
-            score: best,
-        }
+        with_scratch(|scratch| {
+            let lang = self.score(question, true, scratch);
+            let scores = &scratch.scores;
+            let top = self.top(scores, TOP_N);
+            let best = top.first().map_or(0.0, |&c| scores[c]);
+            let second = top.get(1).map_or(0.0, |&c| scores[c]);
+            let intent = self.decide(scores, top.first().copied(), best, second);
+            Ranking {
+                lang,
+                top: top
+                    .iter()
+                    .map(|&c| (self.classes[c].id.clone(), scores[c]))
+                    .collect(),
+                intent: intent.map(|c| self.classes[c].id.clone()),
+                score: best,
+            }
+        })
     }
 
     /// Like [`Matcher::rank`] without building strings: `(intent index into
     /// the knowledge base's entries or None, score, lang)`.
     pub fn rank_index(&self, question: &str) -> (Option<usize>, f32, Lang) {
-        let (scores, lang) = self.score(question);
-        let (_, best, intent) = self.decide(&scores);
-        (intent, best, lang)
+        self.index_of(question, true)
     }
 
-    /// Orders the intents and applies the abstention rules.
-    fn decide(&self, scores: &[f32]) -> (Vec<usize>, f32, Option<usize>) {
+    /// Like [`Matcher::rank_index`] without detecting the language (what
+    /// `faq match` needs): `(intent index or None, score)`.
+    pub fn intent_index(&self, question: &str) -> (Option<usize>, f32) {
+        let (i, s, _) = self.index_of(question, false);
+        (i, s)
+    }
+
+    fn index_of(&self, question: &str, want_lang: bool) -> (Option<usize>, f32, Lang) {
+        with_scratch(|scratch| {
+            let lang = self.score(question, want_lang, scratch);
+            let scores = &scratch.scores;
+            // The best two intents in one pass (ties: the earlier intent).
+            let (mut first, mut second) = (None::<usize>, None::<usize>);
+            for c in 0..self.n_intents {
+                if first.is_none_or(|f| scores[c] > scores[f]) {
+                    second = first;
+                    first = Some(c);
+                } else if second.is_none_or(|s| scores[c] > scores[s]) {
+                    second = Some(c);
+                }
+            }
+            let best = first.map_or(0.0, |c| scores[c]);
+            let second = second.map_or(0.0, |c| scores[c]);
+            (self.decide(scores, first, best, second), best, lang)
+        })
+    }
+
+    /// The `n` best intents, best first (ties: the earlier intent).
+    fn top(&self, scores: &[f32], n: usize) -> Vec<usize> {
         let mut order: Vec<usize> = (0..self.n_intents).collect();
         order.sort_by(|a, b| scores[*b].total_cmp(&scores[*a]).then(a.cmp(b)));
-        let best = order.first().map_or(0.0, |&c| scores[c]);
-        let second = order.get(1).map_or(0.0, |&c| scores[c]);
+        order.truncate(n);
+        order
+    }
+
+    /// Applies the abstention rules to the best intent.
+    fn decide(
+        &self,
+        scores: &[f32],
+        first: Option<usize>,
+        best: f32,
+        second: f32,
+    ) -> Option<usize> {
         let oos = scores[self.n_intents..]
             .iter()
             .copied()
             .fold(0.0f32, f32::max);
         let p = &self.params;
         let answer = best >= p.threshold && best - second >= p.margin && best > oos;
-        let intent = if answer { order.first().copied() } else { None };
-        (order, best, intent)
+        if answer { first } else { None }
     }
 
     /// The intent ids, in knowledge-base order.
@@ -786,30 +920,74 @@ impl Matcher {
     }
 }
 
-fn flatten<T: Copy>(lists: Vec<Vec<T>>) -> (Vec<u32>, Vec<T>) {
-    let mut off = Vec::with_capacity(lists.len() + 1);
-    let mut items = Vec::with_capacity(lists.iter().map(Vec::len).sum());
-    off.push(0);
-    for l in lists {
-        items.extend(l);
-        off.push(items.len() as u32);
+/// The largest value of `xs`, or 0 (scores are never negative). Eight
+/// independent lanes so that the compiler can use vector instructions.
+fn max_or_zero(xs: &[f32]) -> f32 {
+    let mut lanes = [0f32; 8];
+    let chunks = xs.chunks_exact(8);
+    let rest = chunks.remainder();
+    for chunk in chunks {
+        for (l, &x) in lanes.iter_mut().zip(chunk) {
+            *l = if x > *l { x } else { *l };
+        }
     }
-    (off, items)
+    let mut m = 0f32;
+    for &x in lanes.iter().chain(rest) {
+        if x > m {
+            m = x;
+        }
+    }
+    m
 }
 
-fn looks_english_text(s: &str) -> bool {
+/// Buffers reused from one question to the next (per thread).
+#[derive(Default)]
+struct Scratch {
+    feats: Vec<(u64, Kind)>,
+    ex_scores: Vec<f32>,
+    cen_scores: Vec<f32>,
+    scores: Vec<f32>,
+}
+
+fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
+    }
+    SCRATCH.with(|s| match s.try_borrow_mut() {
+        Ok(mut s) => f(&mut s),
+        // Only if `f` itself ranked a question (it does not).
+        Err(_) => f(&mut Scratch::default()),
+    })
+}
+
+/// The key of a deleted-letter variant: its 64-bit hash (no string kept
+/// per variant; ~15,000 variants, so a false match is a ~1e-11 chance).
+fn delete_key(s: &str) -> u64 {
+    let mut h = Fx::default();
+    h.write(s.as_bytes());
+    h.finish()
+}
+
+fn looks_english_text(s: &str, english: &HashSet<&str, FxBuild>) -> bool {
     let f = fold(s);
     let words: Vec<&str> = f.split(' ').collect();
-    let en = words
-        .iter()
-        .filter(|w| ENGLISH_WORDS.split_whitespace().any(|e| e == **w))
-        .count();
+    let en = words.iter().filter(|w| english.contains(**w)).count();
     en * 3 >= words.len().max(1)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn max_or_zero_is_the_maximum() {
+        for n in 0..40 {
+            let xs: Vec<f32> = (0..n).map(|i| ((i * 7919) % 23) as f32 / 7.0).collect();
+            let want = xs.iter().copied().fold(0f32, f32::max);
+            assert_eq!(max_or_zero(&xs), want, "{n}");
+        }
+        assert_eq!(max_or_zero(&[0.0; 9]), 0.0);
+    }
 
     #[test]
     fn syllables() {

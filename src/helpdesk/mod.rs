@@ -26,7 +26,7 @@ pub use cli::{
     Confusion, EvalCase, EvalSummary, QuestionGroup, evaluate, group_questions, lang_from_code,
     parse_eval, run_eval, run_match,
 };
-pub use kb::{AnswerVars, Entry, KnowledgeBase, LoadError, dir_stamp};
+pub use kb::{AnswerVars, Entry, KnowledgeBase, LoadError, PortalSignin, dir_stamp};
 #[doc(hidden)]
 pub use matcher::Params;
 pub use matcher::{Lang, Matcher, Ranking, TOP_N};

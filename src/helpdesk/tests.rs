@@ -24,13 +24,22 @@ const CONTRACT_IDS: &[&str] = &[
     "captcha",
     "login-how",
     "support-contact",
+    "vneid-login",
+    "account-locked",
 ];
+
+/// The intents added for issue 19 and their own evaluation file.
+const NEW_IDS: &[&str] = &["vneid-login", "account-locked"];
+const NEW_EVAL: &str = "faq-eval-new.jsonl";
+/// Written after the entries were tuned on [`NEW_EVAL`]; never tuned on.
+const NEW_HOLDOUT: &str = "faq-holdout-new.jsonl";
 
 fn vars() -> AnswerVars {
     AnswerVars {
         public_url: "https://motcua.example.vn/".into(),
         office_phone: "0221 3829883".into(),
         office_email: "motcuahy@example.vn".into(),
+        ..AnswerVars::default()
     }
 }
 
@@ -129,14 +138,16 @@ fn eval_set_meets_targets() {
     assert!(cases.len() >= 300);
     let oos = cases.iter().filter(|c| c.intent.is_none()).count();
     assert!(oos >= 40);
+    let new_cases = read_cases(NEW_EVAL);
     for id in CONTRACT_IDS {
         let n = cases
             .iter()
+            .chain(&new_cases)
             .filter(|c| c.intent.as_deref() == Some(*id))
             .count();
         assert!(n >= 10, "{id}: only {n} eval questions");
     }
-    // The eval set must not copy the knowledge base's phrasings.
+    // The eval sets must not copy the knowledge base's phrasings.
     let fold_q = |s: &str| fold(s);
     let mut known = std::collections::HashSet::new();
     for e in kb.entries() {
@@ -145,6 +156,7 @@ fn eval_set_meets_targets() {
     known.extend(kb.out_of_scope().iter().map(|x| fold_q(x)));
     let copies: Vec<&str> = cases
         .iter()
+        .chain(&new_cases)
         .filter(|c| !fold_q(&c.q).is_empty() && known.contains(&fold_q(&c.q)))
         .map(|c| c.q.as_str())
         .collect();
@@ -161,6 +173,159 @@ fn eval_set_meets_targets() {
         s.abstention_rate(),
         s.confusions
     );
+}
+
+#[test]
+fn new_intents_meet_targets() {
+    let (_, m) = setup();
+    let cases = read_cases(NEW_EVAL);
+    let in_scope: Vec<EvalCase> = cases
+        .iter()
+        .filter(|c| c.intent.is_some())
+        .cloned()
+        .collect();
+    let s = evaluate(&m, &in_scope);
+    assert!(
+        s.in_scope_accuracy() >= 0.95,
+        "new intents: top-1 {:.3}; confusions: {:#?}",
+        s.in_scope_accuracy(),
+        s.confusions
+    );
+    for id in NEW_IDS {
+        let mine: Vec<EvalCase> = cases
+            .iter()
+            .filter(|c| c.intent.as_deref() == Some(*id))
+            .cloned()
+            .collect();
+        assert!(mine.len() >= 30, "{id}: only {} eval questions", mine.len());
+        let s = evaluate(&m, &mine);
+        assert!(
+            s.in_scope_accuracy() >= 0.94,
+            "{id}: top-1 {:.3}; confusions: {:#?}",
+            s.in_scope_accuracy(),
+            s.confusions
+        );
+    }
+    let near_misses: Vec<EvalCase> = cases.into_iter().filter(|c| c.intent.is_none()).collect();
+    assert!(near_misses.len() >= 15);
+    let s = evaluate(&m, &near_misses);
+    assert!(
+        s.abstention_rate() >= 0.70,
+        "near-miss abstention {:.3}; confusions: {:#?}",
+        s.abstention_rate(),
+        s.confusions
+    );
+    // The set written afterwards: its questions are answered as well; its
+    // near misses (other services' locked accounts, the VNeID app itself)
+    // are a known weakness, reported rather than asserted.
+    let later: Vec<EvalCase> = read_cases(NEW_HOLDOUT)
+        .into_iter()
+        .filter(|c| c.intent.is_some())
+        .collect();
+    assert!(later.len() >= 30);
+    let s = evaluate(&m, &later);
+    assert!(
+        s.in_scope_accuracy() >= 0.90,
+        "{NEW_HOLDOUT}: top-1 {:.3}; confusions: {:#?}",
+        s.in_scope_accuracy(),
+        s.confusions
+    );
+}
+
+#[test]
+fn vneid_answer_says_how_this_portal_signs_in() {
+    let answer = |p: PortalSignin| {
+        let v = AnswerVars {
+            portal_signin: p,
+            ..vars()
+        };
+        let (kb, errors) = KnowledgeBase::load(&v, None);
+        assert!(errors.is_empty(), "{errors:#?}");
+        let e = kb.entry("vneid-login").expect("vneid-login").clone();
+        (e.answer_vi, e.answer_en)
+    };
+    let (vi, en) = answer(PortalSignin::Account);
+    for text in [&vi, &en] {
+        assert!(text.contains("69/2024/NĐ-CP"), "{text}");
+        assert!(text.contains("https://motcua.example.vn"), "{text}");
+    }
+    assert!(
+        vi.contains("Tài khoản VNeID không dùng để đăng nhập trang này"),
+        "{vi}"
+    );
+    assert!(en.contains("A VNeID account does not sign in here"), "{en}");
+    let (vi, en) = answer(PortalSignin::Vneid);
+    assert!(
+        vi.contains("Trang này đăng nhập bằng **tài khoản VNeID** như trên."),
+        "{vi}"
+    );
+    assert!(!vi.contains("không dùng để đăng nhập trang này"), "{vi}");
+    assert!(en.contains("This site signs in with your **VNeID account** as above."));
+    let (vi, _) = answer(PortalSignin::Both);
+    assert!(
+        vi.contains("hoặc bằng **tài khoản do chính trang này cấp**"),
+        "{vi}"
+    );
+    assert!(!vi.contains("như trên"), "{vi}");
+}
+
+#[test]
+fn account_locked_answer_states_this_deployments_rules() {
+    use crate::auth::throttle::{BASE_WAIT, FORGET_AFTER, FREE_FAILURES, MAX_WAIT};
+    let (kb, _) = setup();
+    let e = kb.entry("account-locked").expect("account-locked");
+    // If the lockout rules change, this answer must change with them.
+    assert_eq!(
+        (
+            FREE_FAILURES,
+            BASE_WAIT,
+            MAX_WAIT,
+            FORGET_AFTER,
+            crate::otp::MAX_TRIES
+        ),
+        (5, 30, 3600, 24 * 3600, 5),
+        "update faq/account-locked.md to the new numbers"
+    );
+    for s in [
+        "Sai mật khẩu 5 lần",
+        "nhập sai **5 lần**",
+        "**30 giây**",
+        "lâu nhất **1 giờ**",
+        "sau 24 giờ",
+        "https://motcua.example.vn/quen-mat-khau",
+        "0221 3829883",
+    ] {
+        assert!(e.answer_vi.contains(s), "account-locked (vi) lacks {s}");
+    }
+    for s in [
+        "**5 wrong passwords**",
+        "**5 wrong tries**",
+        "**30 seconds**",
+        "at most **1 hour**",
+        "after 24 hours",
+    ] {
+        assert!(e.answer_en.contains(s), "account-locked (en) lacks {s}");
+    }
+}
+
+#[test]
+fn fast_paths_agree_with_rank() {
+    // `intent_index` (faq match) and `rank_index` pick the best two in one
+    // pass; `rank` sorts: the same intent and score for every question.
+    let (kb, m) = setup();
+    let mut n = 0;
+    for name in ["faq-eval.jsonl", "faq-holdout.jsonl", NEW_EVAL] {
+        for c in read_cases(name) {
+            let r = m.rank(&c.q);
+            let id = |i: Option<usize>| i.map(|i| kb.entries()[i].id.clone());
+            let (i, score) = m.intent_index(&c.q);
+            assert_eq!((id(i), score), (r.intent.clone(), r.score), "{}", c.q);
+            let (i, score, lang) = m.rank_index(&c.q);
+            assert_eq!((id(i), score, lang), (r.intent, r.score, r.lang), "{}", c.q);
+            n += 1;
+        }
+    }
+    assert!(n > 600);
 }
 
 #[test]
@@ -378,12 +543,56 @@ fn matcher_is_send_and_sync() {
 #[ignore]
 fn print_eval() {
     let (kb, m) = setup();
-    for name in ["faq-eval.jsonl", "faq-dev.jsonl", "faq-holdout.jsonl"] {
+    for name in [
+        "faq-eval.jsonl",
+        "faq-dev.jsonl",
+        "faq-holdout.jsonl",
+        NEW_EVAL,
+        NEW_HOLDOUT,
+    ] {
         let path = format!("{}/faq/eval/{name}", env!("CARGO_MANIFEST_DIR"));
         let text = std::fs::read_to_string(path).expect("read");
         let mut out = Vec::new();
         run_eval(&kb, &m, Cursor::new(text), &mut out).expect("eval");
         println!("== {name}\n{}", String::from_utf8_lossy(&out));
+    }
+}
+
+/// `cargo test -- --ignored --nocapture explain_confusions` prints the three
+/// best intents of every wrongly answered evaluation question (for tuning
+/// the examples; debug builds read `faq/` from disk, so no rebuild is
+/// needed between edits).
+#[test]
+#[ignore]
+fn explain_confusions() {
+    let (_, m) = setup();
+    // FAQ_Q="question one|question two": rank just these.
+    if let Ok(qs) = std::env::var("FAQ_Q") {
+        for q in qs.split('|') {
+            let r = m.rank(q);
+            println!("  {q:?} got {:?} top {:?}", r.intent, r.top);
+        }
+        return;
+    }
+    for name in [
+        "faq-eval.jsonl",
+        "faq-dev.jsonl",
+        "faq-holdout.jsonl",
+        NEW_EVAL,
+        NEW_HOLDOUT,
+    ] {
+        let s = evaluate(&m, &read_cases(name));
+        println!("== {name}: {} wrong", s.confusions.len());
+        for c in &s.confusions {
+            let r = m.rank(&c.q);
+            println!(
+                "  {:?} want {} got {} top {:?}",
+                c.q,
+                c.expected.as_deref().unwrap_or("null"),
+                r.intent.as_deref().unwrap_or("-"),
+                r.top
+            );
+        }
     }
 }
 
@@ -396,8 +605,10 @@ fn tune() {
     let mut cases = read_cases("faq-eval.jsonl");
     cases.extend(read_cases("faq-dev.jsonl"));
     cases.extend(read_cases("faq-holdout.jsonl"));
+    cases.extend(read_cases(NEW_EVAL));
     let base = Params::default();
     for (unknown, w_bigram, w_char, alpha) in [
+        (1.3, 0.5, 0.0, 0.8),
         (1.0, 0.5, 0.35, 0.8),
         (1.3, 0.5, 0.35, 0.8),
         (1.6, 0.5, 0.35, 0.8),
@@ -416,7 +627,7 @@ fn tune() {
         println!("unknown {unknown} bigram {w_bigram} char {w_char} alpha {alpha}");
         for t in [0.3, 0.35, 0.4, 0.45, 0.5] {
             let mut row = format!("  t {t:.2}:");
-            for mg in [0.0, 0.02, 0.04, 0.06] {
+            for mg in [0.0, 0.01, 0.02, 0.04] {
                 m.set_thresholds(t, mg);
                 let s = evaluate(&m, &cases);
                 row.push_str(&format!(
