@@ -19,6 +19,7 @@ pub mod accounts;
 pub mod audit;
 pub mod citizens;
 pub mod conversations;
+pub mod faq;
 pub mod flows;
 pub mod meta;
 pub mod outbox;

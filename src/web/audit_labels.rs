@@ -57,6 +57,7 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("citizen_scan_download", "Tải bản chụp CMND/CCCD"),
     ("support.reply", "Trả lời yêu cầu hỗ trợ"),
     ("support.status", "Đổi trạng thái yêu cầu hỗ trợ"),
+    ("faq_publish", "Xuất bản phiên bản câu hỏi thường gặp"),
 ];
 
 /// The label of an action code (the code itself if unknown).
