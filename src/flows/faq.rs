@@ -106,7 +106,7 @@ pub async fn intent(app: &Arc<App>, actor: &Actor, id: &str) -> AppResult<Intent
 #[derive(Debug, Clone)]
 pub enum Change {
     /// Edit an intent, or add it when new (or retired).
-    Put(IntentDoc),
+    Put(Box<IntentDoc>),
     /// Retire an intent.
     Retire(String),
     /// Unanswered questions (by id; identical ones go along) become
@@ -190,6 +190,7 @@ fn plan(app: &App, bot: &Bot, change: Change) -> AppResult<Planned> {
     let mut restored_from = None;
     let summary = match change {
         Change::Put(doc) => {
+            let doc = *doc;
             let id = doc.id.trim().to_string();
             let exists = bot.kb.entry(&id).is_some();
             let mut known: HashSet<String> =

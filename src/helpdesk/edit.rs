@@ -893,15 +893,15 @@ pub fn export(
     }
     for t in kb.trees() {
         let name = format!("troubleshoot/{}.md", t.id);
-        if !files.contains_key(&name) {
+        files.entry(name).or_insert_with(|| {
             let doc = TreeDoc {
                 label_vi: t.label_vi.clone(),
                 label_en: t.label_en.clone(),
                 start: t.start.clone(),
                 steps: render_steps(t),
             };
-            files.insert(name, render_tree(&t.id, &t.intent, &doc));
-        }
+            render_tree(&t.id, &t.intent, &doc)
+        });
     }
     if !overlay.out_of_scope.is_empty() {
         let mut oos = files.remove("out-of-scope.txt").unwrap_or_default();
