@@ -488,7 +488,7 @@ pub fn plan_import(existing: &[units::Unit], rows: &[UnitRow]) -> ImportPlan {
     plan
 }
 
-pub fn import_units(w: &redb::WriteTransaction, rows: &[UnitRow], now: i64) -> store::Result<()> {
+pub fn import_units(w: &crate::store::WriteTx, rows: &[UnitRow], now: i64) -> store::Result<()> {
     let mut by_code: std::collections::HashMap<String, u64> =
         units::all(w)?.into_iter().map(|u| (u.code, u.id)).collect();
     for r in rows {

@@ -3,7 +3,7 @@
 //! 30 minutes, absolute 12 hours; a new token at every sign-in; bumping the
 //! account's session epoch ends all its sessions. See docs/design/sessions.md.
 
-use redb::WriteTransaction;
+use crate::store::WriteTx;
 
 use crate::store::accounts::{self, Account};
 use crate::store::sessions::{SESSIONS, Session};
@@ -21,13 +21,7 @@ fn key(token: &str) -> String {
     util::sha256_hex(token.as_bytes())
 }
 
-pub fn create(
-    w: &WriteTransaction,
-    a: &Account,
-    console: bool,
-    bearer: bool,
-    now: i64,
-) -> Result<String> {
+pub fn create(w: &WriteTx, a: &Account, console: bool, bearer: bool, now: i64) -> Result<String> {
     let token = util::random_token();
     SESSIONS.put(
         w,
@@ -44,7 +38,7 @@ pub fn create(
     Ok(token)
 }
 
-pub fn end(w: &WriteTransaction, token: &str) -> Result<()> {
+pub fn end(w: &WriteTx, token: &str) -> Result<()> {
     SESSIONS.delete(w, &key(token))?;
     Ok(())
 }

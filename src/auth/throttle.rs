@@ -5,7 +5,7 @@
 //! reads. Expired counters are pruned by the clean-up worker. See
 //! docs/design/throttles.md.
 
-use redb::WriteTransaction;
+use crate::store::WriteTx;
 
 use crate::store::throttles::{self, Counter};
 use crate::store::{Store, Tx};
@@ -81,7 +81,7 @@ impl Throttle {
     }
 
     /// Counts a failure inside `w`; returns the failures so far.
-    pub fn fail_in(&self, w: &WriteTransaction, key: &str, now: i64) -> crate::store::Result<u32> {
+    pub fn fail_in(&self, w: &WriteTx, key: &str, now: i64) -> crate::store::Result<u32> {
         let k = self.key(key);
         let mut c = throttles::get(w, &k)?.unwrap_or_default();
         if c.expires < now {
@@ -100,7 +100,7 @@ impl Throttle {
     }
 
     /// Clears `key` inside `w` (no write when there is nothing to clear).
-    pub fn succeed_in(&self, w: &WriteTransaction, key: &str) -> crate::store::Result<()> {
+    pub fn succeed_in(&self, w: &WriteTx, key: &str) -> crate::store::Result<()> {
         let k = self.key(key);
         if throttles::get(w, &k)?.is_some() {
             throttles::delete(w, &k)?;
@@ -152,7 +152,7 @@ impl WindowCap {
     /// counted) when the key is over its limit until the window ends.
     pub fn take_in(
         &self,
-        w: &WriteTransaction,
+        w: &WriteTx,
         key: &str,
         now: i64,
     ) -> crate::store::Result<Result<(), i64>> {

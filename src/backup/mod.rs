@@ -7,16 +7,10 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use redb::{
-    Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition, TableHandle,
-};
-
 pub mod envelope;
 
-use crate::store::{SCHEMA_VERSION, Store, StoreError, meta};
-
-const FILES: TableDefinition<&str, &[u8]> = TableDefinition::new("__backup_files");
-const INFO: TableDefinition<&str, &str> = TableDefinition::new("__backup_info");
+use crate::store::archive::{ArchiveReader, ArchiveWriter};
+use crate::store::{SCHEMA_VERSION, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BackupError {
@@ -30,10 +24,6 @@ pub enum BackupError {
     Db(String),
     #[error("{0}: {1}")]
     Envelope(PathBuf, envelope::EnvelopeError),
-}
-
-fn db<E: std::fmt::Display>(e: E) -> BackupError {
-    BackupError::Db(e.to_string())
 }
 
 #[derive(Debug, Clone, Default)]
@@ -128,40 +118,32 @@ fn create_raw(
     dest: &Path,
     progress: &Progress,
 ) -> Result<Summary, BackupError> {
-    let records = store.snapshot_to(dest)?;
-    let out = Database::builder().create(dest).map_err(db)?;
+    let (mut out, records) = ArchiveWriter::create(store, dest)?;
     let mut files = vec![];
     walk(uploads, &mut files);
     let mut summary = Summary {
         records,
         ..Default::default()
     };
-    let w = out.begin_write().map_err(db)?;
-    {
-        let mut t = w.open_table(FILES).map_err(db)?;
-        for (i, f) in files.iter().enumerate() {
-            let rel = f
-                .strip_prefix(uploads)
-                .unwrap_or(f)
-                .to_string_lossy()
-                .replace('\\', "/");
-            let bytes = std::fs::read(f).map_err(|e| BackupError::Io(f.clone(), e))?;
-            summary.bytes += bytes.len() as u64;
-            t.insert(rel.as_str(), bytes.as_slice()).map_err(db)?;
-            summary.files += 1;
-            progress.update(i as u64 + 1, files.len() as u64);
-        }
-        let mut info = w.open_table(INFO).map_err(db)?;
-        let created = chrono::Utc::now().to_rfc3339();
-        let version = SCHEMA_VERSION.to_string();
-        info.insert("created_at", created.as_str()).map_err(db)?;
-        info.insert("schema_version", version.as_str())
-            .map_err(db)?;
-        info.insert("tool", concat!("motcua ", env!("CARGO_PKG_VERSION")))
-            .map_err(db)?;
+    for (i, f) in files.iter().enumerate() {
+        let rel = f
+            .strip_prefix(uploads)
+            .unwrap_or(f)
+            .to_string_lossy()
+            .replace('\\', "/");
+        let bytes = std::fs::read(f).map_err(|e| BackupError::Io(f.clone(), e))?;
+        summary.bytes += bytes.len() as u64;
+        out.add_file(&rel, &bytes)?;
+        summary.files += 1;
+        progress.update(i as u64 + 1, files.len() as u64);
     }
-    w.commit().map_err(db)?;
-    drop(out);
+    let created = chrono::Utc::now().to_rfc3339();
+    let version = SCHEMA_VERSION.to_string();
+    out.finish(&[
+        ("created_at", created.as_str()),
+        ("schema_version", version.as_str()),
+        ("tool", concat!("motcua ", env!("CARGO_PKG_VERSION"))),
+    ])?;
     crate::store::restrict_permissions(dest);
     Ok(summary)
 }
@@ -243,17 +225,16 @@ fn unpack(file: &Path, out: &Path, passphrase: Option<&str>) -> Result<(), Backu
 /// Checks the database copy `copy` unpacked from `file`.
 fn check_copy(file: &Path, copy: &Path) -> Result<(String, u32), BackupError> {
     let not = |why: &str| BackupError::NotABackup(file.to_path_buf(), why.to_string());
-    let d = redb::ReadOnlyDatabase::open(copy).map_err(|e| not(&e.to_string()))?;
-    let r = d.begin_read().map_err(|e| not(&e.to_string()))?;
-    let info = r
-        .open_table(INFO)
-        .map_err(|_| not("it has no backup header"))?;
-    let created = info
-        .get("created_at")
+    let d = ArchiveReader::open(copy).map_err(|e| not(&e))?;
+    if !d.has_header() {
+        return Err(not("it has no backup header"));
+    }
+    let created = d
+        .info("created_at")
         .map_err(|e| not(&e.to_string()))?
-        .map(|v| v.value().to_string())
         .ok_or_else(|| not("it has no creation time"))?;
-    let version = meta::schema_version(&r)
+    let version = d
+        .schema_version()
         .map_err(|e| not(&e.to_string()))?
         .ok_or_else(|| not("it has no schema version"))?;
     if version > SCHEMA_VERSION {
@@ -298,34 +279,15 @@ fn restore_copy(
     }
     let tmp = data_dir.join("motcua.redb.restoring");
     let _ = std::fs::remove_file(&tmp);
-    let src = redb::ReadOnlyDatabase::open(copy).map_err(db)?;
-    let r = src.begin_read().map_err(db)?;
-    let out = Database::builder().create(&tmp).map_err(db)?;
-    let w = out.begin_write().map_err(db)?;
-    let mut summary = Summary::default();
-    let tables: Vec<String> = r
-        .list_tables()
-        .map_err(db)?
-        .map(|h| h.name().to_string())
-        .collect();
-    for name in tables.iter().filter(|n| !n.starts_with("__backup")) {
-        let def: TableDefinition<&[u8], &[u8]> = TableDefinition::new(name);
-        let from = r.open_table(def).map_err(db)?;
-        let mut to = w.open_table(def).map_err(db)?;
-        for item in from.iter().map_err(db)? {
-            let (k, v) = item.map_err(db)?;
-            to.insert(k.value(), v.value()).map_err(db)?;
-            summary.records += 1;
-        }
-    }
-    w.commit().map_err(db)?;
-    drop(out);
+    let src = ArchiveReader::open(copy).map_err(BackupError::Db)?;
+    let mut summary = Summary {
+        records: src.restore_tables(&tmp)?,
+        ..Default::default()
+    };
     let uploads = data_dir.join("uploads");
-    let files = r.open_table(FILES).map_err(db)?;
-    let total = files.len().map_err(db)?;
-    for (i, item) in files.iter().map_err(db)?.enumerate() {
-        let (k, v) = item.map_err(db)?;
-        let rel = k.value();
+    let total = src.file_count()?;
+    let mut i = 0;
+    src.for_each_file(|rel, bytes| {
         if rel.split('/').any(|p| p == ".." || p.is_empty()) {
             return Err(BackupError::NotABackup(
                 file.to_path_buf(),
@@ -337,12 +299,14 @@ fn restore_copy(
             crate::util::private_dir(parent)
                 .map_err(|e| BackupError::Io(parent.to_path_buf(), e))?;
         }
-        std::fs::write(&dest, v.value()).map_err(|e| BackupError::Io(dest.clone(), e))?;
+        std::fs::write(&dest, bytes).map_err(|e| BackupError::Io(dest.clone(), e))?;
         crate::store::restrict_permissions(&dest);
         summary.files += 1;
-        summary.bytes += v.value().len() as u64;
-        progress.update(i as u64 + 1, total);
-    }
+        summary.bytes += bytes.len() as u64;
+        i += 1;
+        progress.update(i, total);
+        Ok(())
+    })?;
     if live.exists() {
         let keep = data_dir.join(format!(
             "motcua.redb.before-restore-{}",
@@ -422,6 +386,7 @@ pub fn scheduled(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::meta;
 
     #[test]
     fn backup_then_restore_round_trips_tables_and_files() {

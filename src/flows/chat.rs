@@ -426,7 +426,7 @@ fn unanswered(bot: &Bot, question: &str, r: &helpdesk::Reply, lang: Lang) -> boo
 /// Queues a message for the conversation's channel (web reads its
 /// messages directly). Returns true when something was queued.
 fn deliver(
-    w: &redb::WriteTransaction,
+    w: &crate::store::WriteTx,
     c: &Conversation,
     text: &str,
     suggestions: &[Button],
@@ -474,7 +474,7 @@ pub async fn receive(app: &Arc<App>, inc: Incoming) -> AppResult<Outcome> {
 }
 
 fn open_ticket(
-    w: &redb::WriteTransaction,
+    w: &crate::store::WriteTx,
     tree: &UnitTree,
     c: &mut Conversation,
     unit: Option<u64>,
@@ -555,7 +555,7 @@ fn handoff_reply(tree: &UnitTree, t: u64, unit: u64, fresh: bool, lang: Lang) ->
 }
 
 fn find_or_create(
-    w: &redb::WriteTransaction,
+    w: &crate::store::WriteTx,
     inc: &Incoming,
     lang: Lang,
     now: i64,
@@ -577,7 +577,7 @@ fn find_or_create(
 }
 
 fn apply(
-    w: &redb::WriteTransaction,
+    w: &crate::store::WriteTx,
     bot: &Bot,
     tree: &Arc<UnitTree>,
     mut inc: Incoming,
@@ -786,7 +786,7 @@ fn apply(
 /// The bot's answer when no person handles the chat.
 #[allow(clippy::too_many_arguments)]
 fn bot_turn(
-    w: &redb::WriteTransaction,
+    w: &crate::store::WriteTx,
     bot: &Bot,
     c: &mut Conversation,
     input: &Input,
@@ -864,7 +864,7 @@ fn bot_turn(
 }
 
 fn rate(
-    w: &redb::WriteTransaction,
+    w: &crate::store::WriteTx,
     c: &mut Conversation,
     n: Option<u8>,
     lang: Lang,

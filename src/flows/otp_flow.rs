@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use redb::WriteTransaction;
+use crate::store::WriteTx;
 
 use crate::app::App;
 use crate::error::{AppError, AppResult};
@@ -26,7 +26,7 @@ pub fn take_ip_send(app: &App, ip: &str, now: i64) -> AppResult<()> {
 /// [`take_ip_send`] inside an open write transaction (a second write
 /// transaction there would wait for this one forever). The count commits
 /// with `w`.
-pub fn take_ip_send_in(app: &App, w: &WriteTransaction, ip: &str, now: i64) -> AppResult<()> {
+pub fn take_ip_send_in(app: &App, w: &WriteTx, ip: &str, now: i64) -> AppResult<()> {
     ip_limited(app.otp_ip_cap.take_in(w, ip, now)?)
 }
 
@@ -56,7 +56,7 @@ pub fn live_flow(tx: &impl Tx, id: &str, kind: &str, now: i64) -> AppResult<Flow
 /// `text` builds the message from the code.
 pub fn send_code(
     app: &App,
-    w: &WriteTransaction,
+    w: &WriteTx,
     flow: &mut Flow,
     now: i64,
     text: impl Fn(&str) -> String,
@@ -82,7 +82,7 @@ pub fn send_code(
 /// either way. Returns Ok(true) when right.
 pub fn check_code(
     app: &App,
-    w: &WriteTransaction,
+    w: &WriteTx,
     flow: &mut Flow,
     code: &str,
     now: i64,

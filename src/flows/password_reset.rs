@@ -49,7 +49,7 @@ fn sms_text(code: &str) -> String {
 /// Issues the flow's code: a real one by SMS when the flow has an account,
 /// a silent one otherwise. A per-phone cap on a real account is not
 /// reported (that would reveal that the account exists): no SMS goes out.
-fn issue(app: &App, w: &redb::WriteTransaction, flow: &mut Flow, now: i64) -> AppResult<()> {
+fn issue(app: &App, w: &crate::store::WriteTx, flow: &mut Flow, now: i64) -> AppResult<()> {
     let Some(phone) = flow.phone.clone().filter(|_| flow.username.is_some()) else {
         return issue_silently(w, flow, None, now);
     };

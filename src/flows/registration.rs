@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use redb::WriteTransaction;
+use crate::store::WriteTx;
 use serde::{Deserialize, Serialize};
 
 use crate::app::App;
@@ -116,7 +116,7 @@ fn started(flow: &Flow, now: i64) -> Started {
 /// registration and reset. `phone`, if any, is charged a send like a real
 /// code, so the per-phone caps answer the same.
 pub fn issue_silently(
-    w: &WriteTransaction,
+    w: &WriteTx,
     flow: &mut Flow,
     phone: Option<&str>,
     now: i64,
@@ -280,7 +280,7 @@ pub fn audit_object(a: &accounts::Account) -> String {
 /// charged for this attempt.
 fn notify_existing(
     app: &App,
-    w: &WriteTransaction,
+    w: &WriteTx,
     a: &accounts::Account,
     charge: bool,
     now: i64,

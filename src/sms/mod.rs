@@ -238,7 +238,7 @@ async fn attempt(
 
 /// Records one attempt's outcome in the caller's transaction.
 fn record(
-    w: &redb::WriteTransaction,
+    w: &crate::store::WriteTx,
     provider: &str,
     job: &SmsJob,
     result: &Attempt,

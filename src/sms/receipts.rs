@@ -82,7 +82,7 @@ pub fn prefix(to: &str) -> String {
 /// `sms_receipt_prefix`: `<prefix>:delivered` / `<prefix>:failed`).
 /// Returns false when the id is unknown or the report was applied before.
 pub fn apply(
-    w: &redb::WriteTransaction,
+    w: &crate::store::WriteTx,
     provider: &str,
     report: &Report,
     now: i64,

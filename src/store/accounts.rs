@@ -1,7 +1,7 @@
 //! Accounts: one per person (ID number), used for the portal and, with grants,
 //! for the console.
 
-use redb::WriteTransaction;
+use super::WriteTx;
 use serde::{Deserialize, Serialize};
 
 use super::{Index, Result, Table, Tx, key};
@@ -84,7 +84,7 @@ impl Account {
     }
 }
 
-pub fn ensure_tables(w: &WriteTransaction) -> Result<()> {
+pub fn ensure_tables(w: &WriteTx) -> Result<()> {
     ACCOUNTS.ensure(w)?;
     BY_ID_NUMBER.ensure(w)?;
     BY_PHONE.ensure(w)
@@ -114,7 +114,7 @@ fn phone_key(phone: &str, username: &str) -> Vec<u8> {
 }
 
 /// Inserts or replaces an account, keeping the indexes right.
-pub fn put(w: &WriteTransaction, a: &Account) -> Result<()> {
+pub fn put(w: &WriteTx, a: &Account) -> Result<()> {
     if let Some(old) = get(w, &a.username)? {
         if old.phone != a.phone {
             BY_PHONE.delete(w, &phone_key(&old.phone, &old.username))?;
@@ -149,7 +149,7 @@ pub fn all(tx: &impl Tx) -> Result<Vec<Account>> {
     ACCOUNTS.all(tx)
 }
 
-pub fn rebuild_phone_index(w: &WriteTransaction) -> Result<()> {
+pub fn rebuild_phone_index(w: &WriteTx) -> Result<()> {
     BY_PHONE.ensure(w)?;
     for a in ACCOUNTS.all(w)? {
         BY_PHONE.put(w, &phone_key(&a.phone, &a.username), &())?;

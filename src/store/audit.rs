@@ -1,6 +1,6 @@
 //! The audit log: who did what to which object, when, from where.
 
-use redb::WriteTransaction;
+use super::WriteTx;
 use serde::{Deserialize, Serialize};
 
 use super::{Result, Table, Tx, meta};
@@ -20,7 +20,7 @@ pub struct AuditEntry {
 }
 
 pub fn record(
-    w: &WriteTransaction,
+    w: &WriteTx,
     at: i64,
     actor: &str,
     action: &str,

@@ -27,7 +27,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::ops::Bound;
 
-use redb::WriteTransaction;
+use super::WriteTx;
 use serde::{Deserialize, Serialize};
 
 use super::{Index, Result, StoreError, Table, Tx, key, meta};
@@ -125,7 +125,7 @@ pub struct Creator {
     pub folded: String,
 }
 
-pub fn ensure_tables(w: &WriteTransaction) -> Result<()> {
+pub fn ensure_tables(w: &WriteTx) -> Result<()> {
     RECORDS.ensure(w)?;
     BY_SEQ.ensure(w)?;
     ROWS.ensure(w)?;
@@ -306,7 +306,7 @@ fn name_tokens(words: &[String]) -> Vec<String> {
     out
 }
 
-fn add_count(w: &WriteTransaction, prefix: &[u8], gran: u8, bucket: u32) -> Result<()> {
+fn add_count(w: &WriteTx, prefix: &[u8], gran: u8, bucket: u32) -> Result<()> {
     let k = count_key(prefix, gran, bucket);
     let n = COUNTS.get(w, &k)?.unwrap_or(0);
     COUNTS.put(w, &k, &(n + 1))
@@ -315,7 +315,7 @@ fn add_count(w: &WriteTransaction, prefix: &[u8], gran: u8, bucket: u32) -> Resu
 // ---------------------------------------------------------------- writes
 
 /// The creator entry of a staff member, created on first use.
-fn creator_for(w: &WriteTransaction, username: &str, full_name: &str) -> Result<Creator> {
+fn creator_for(w: &WriteTx, username: &str, full_name: &str) -> Result<Creator> {
     let folded = words(full_name).join(" ");
     match CREATORS.get(w, username)? {
         Some(c) if c.full_name == full_name => Ok(c),
@@ -341,7 +341,7 @@ fn creator_for(w: &WriteTransaction, username: &str, full_name: &str) -> Result<
 }
 
 /// Files a new account (its `seq` is assigned here) in every index.
-pub fn insert(w: &WriteTransaction, rec: &mut CitizenRecord) -> Result<()> {
+pub fn insert(w: &WriteTx, rec: &mut CitizenRecord) -> Result<()> {
     rec.seq = meta::next_id(w, "citizen")?;
     let creator = creator_for(w, &rec.created_by, &rec.created_by_name)?;
     let day = day_of(rec.created_at);
@@ -423,13 +423,13 @@ fn scan_ref_key(hash: &str, holder: &str) -> Vec<u8> {
     key(&[hash.as_bytes(), holder.as_bytes()])
 }
 
-pub fn add_scan_ref(w: &WriteTransaction, hash: &str, holder: &str) -> Result<()> {
+pub fn add_scan_ref(w: &WriteTx, hash: &str, holder: &str) -> Result<()> {
     SCAN_REFS.put(w, &scan_ref_key(hash, holder), &())
 }
 
 /// Drops one holder of a scan; true when nobody holds it any more (the file
 /// may be deleted once the transaction has committed).
-pub fn drop_scan_ref(w: &WriteTransaction, hash: &str, holder: &str) -> Result<bool> {
+pub fn drop_scan_ref(w: &WriteTx, hash: &str, holder: &str) -> Result<bool> {
     SCAN_REFS.delete(w, &scan_ref_key(hash, holder))?;
     scan_unreferenced(w, hash)
 }
@@ -451,16 +451,11 @@ fn pending_key(expires_at: i64, request_id: &str) -> Vec<u8> {
     k
 }
 
-pub fn add_pending(
-    w: &WriteTransaction,
-    expires_at: i64,
-    request_id: &str,
-    hash: &str,
-) -> Result<()> {
+pub fn add_pending(w: &WriteTx, expires_at: i64, request_id: &str, hash: &str) -> Result<()> {
     PENDING.put(w, &pending_key(expires_at, request_id), &hash.to_string())
 }
 
-pub fn remove_pending(w: &WriteTransaction, expires_at: i64, request_id: &str) -> Result<()> {
+pub fn remove_pending(w: &WriteTx, expires_at: i64, request_id: &str) -> Result<()> {
     PENDING.delete(w, &pending_key(expires_at, request_id))?;
     Ok(())
 }
@@ -482,7 +477,7 @@ pub fn expired_pending(tx: &impl Tx, now: i64, limit: usize) -> Result<Vec<(i64,
 /// Counts a look-up by `username` at `now` unless over the limits
 /// (`per_window` in `window` seconds, `per_day` in 24 h); Err(seconds to wait).
 pub fn note_lookup(
-    w: &WriteTransaction,
+    w: &WriteTx,
     username: &str,
     now: i64,
     per_window: usize,

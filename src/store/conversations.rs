@@ -3,7 +3,7 @@
 //! inbox of the webhook channels. One model for every channel: a channel is
 //! only a transport (see `flows::chat`).
 
-use redb::WriteTransaction;
+use super::WriteTx;
 use serde::{Deserialize, Serialize};
 
 use super::{Index, Result, Table, Tx, key, meta};
@@ -262,7 +262,7 @@ pub fn by_peer(tx: &impl Tx, channel: Channel, peer: &str) -> Result<Option<Conv
     }
 }
 
-pub fn put(w: &WriteTransaction, c: &Conversation) -> Result<()> {
+pub fn put(w: &WriteTx, c: &Conversation) -> Result<()> {
     if !c.peer.is_empty() {
         PEERS.put(w, &peer_key(c.channel, &c.peer), &c.id)?;
     }
@@ -272,7 +272,7 @@ pub fn put(w: &WriteTransaction, c: &Conversation) -> Result<()> {
 /// Appends a message and advances the conversation's sequence (the caller
 /// saves the conversation).
 pub fn append(
-    w: &WriteTransaction,
+    w: &WriteTx,
     c: &mut Conversation,
     at: i64,
     from: Sender,
@@ -313,11 +313,7 @@ pub fn ticket(tx: &impl Tx, id: u64) -> Result<Option<Ticket>> {
 }
 
 /// Saves a ticket, keeping the status index in step with `old_status`.
-pub fn put_ticket(
-    w: &WriteTransaction,
-    t: &Ticket,
-    old_status: Option<TicketStatus>,
-) -> Result<()> {
+pub fn put_ticket(w: &WriteTx, t: &Ticket, old_status: Option<TicketStatus>) -> Result<()> {
     if let Some(old) = old_status {
         TICKETS_BY_STATUS.delete(w, &status_key(old, t.id))?;
     }
@@ -325,7 +321,7 @@ pub fn put_ticket(
     TICKETS.put(w, &t.id, t)
 }
 
-pub fn new_ticket_id(w: &WriteTransaction) -> Result<u64> {
+pub fn new_ticket_id(w: &WriteTx) -> Result<u64> {
     meta::next_id(w, "support_ticket")
 }
 
@@ -358,7 +354,7 @@ pub fn tickets_recent(tx: &impl Tx, limit: usize) -> Result<Vec<Ticket>> {
 }
 
 pub fn record_unanswered(
-    w: &WriteTransaction,
+    w: &WriteTx,
     at: i64,
     channel: Channel,
     redacted: &str,
@@ -393,12 +389,7 @@ pub fn unanswered_since(tx: &impl Tx, since: i64, limit: usize) -> Result<Vec<Un
 }
 
 /// Marks an event id as seen; false when it was seen before.
-pub fn first_sighting(
-    w: &WriteTransaction,
-    channel: Channel,
-    event: &str,
-    now: i64,
-) -> Result<bool> {
+pub fn first_sighting(w: &WriteTx, channel: Channel, event: &str, now: i64) -> Result<bool> {
     let k = key(&[&[channel.byte()], event.as_bytes()]);
     if SEEN.get(w, &k)?.is_some() {
         return Ok(false);
@@ -408,7 +399,7 @@ pub fn first_sighting(
 }
 
 /// Forgets event ids seen before `before` (redeliveries come within minutes).
-pub fn purge_seen(w: &WriteTransaction, before: i64) -> Result<usize> {
+pub fn purge_seen(w: &WriteTx, before: i64) -> Result<usize> {
     let mut old = vec![];
     SEEN.scan_all(w, false, |k, at| {
         if at < before {
@@ -422,7 +413,7 @@ pub fn purge_seen(w: &WriteTransaction, before: i64) -> Result<usize> {
     Ok(old.len())
 }
 
-pub fn inbox_put(w: &WriteTransaction, channel: Channel, payload: &[u8], now: i64) -> Result<u64> {
+pub fn inbox_put(w: &WriteTx, channel: Channel, payload: &[u8], now: i64) -> Result<u64> {
     let id = meta::next_id(w, "chat_inbox")?;
     INBOX.put(
         w,
@@ -441,7 +432,7 @@ pub fn inbox_get(tx: &impl Tx, id: u64) -> Result<Option<InboxEvent>> {
     INBOX.get(tx, &id)
 }
 
-pub fn inbox_delete(w: &WriteTransaction, id: u64) -> Result<bool> {
+pub fn inbox_delete(w: &WriteTx, id: u64) -> Result<bool> {
     INBOX.delete(w, &id)
 }
 

@@ -29,7 +29,7 @@ pub struct Flow {
     pub ip: String,
 }
 
-pub fn purge_expired(w: &redb::WriteTransaction, now: i64) -> Result<Vec<Flow>> {
+pub fn purge_expired(w: &crate::store::WriteTx, now: i64) -> Result<Vec<Flow>> {
     let mut dead = vec![];
     FLOWS.scan_all(w, false, |_, f| {
         if f.expires_at < now {

@@ -1,6 +1,6 @@
 //! Schema version, id sequences and the server's secret key.
 
-use redb::WriteTransaction;
+use super::WriteTx;
 
 use super::{Result, SCHEMA_VERSION, StoreError, Table, Tx, accounts};
 
@@ -16,14 +16,14 @@ pub fn schema_version(tx: &impl Tx) -> Result<Option<u32>> {
     }))
 }
 
-pub fn set_schema_version(w: &WriteTransaction, v: u32) -> Result<()> {
+pub fn set_schema_version(w: &WriteTx, v: u32) -> Result<()> {
     META.put(w, VERSION_KEY, &v.to_be_bytes().to_vec())
 }
 
 /// Brings a database of any older schema to [`SCHEMA_VERSION`], one step at a
 /// time, inside the caller's transaction. A new database starts at the
 /// current version.
-pub fn migrate(w: &WriteTransaction) -> Result<()> {
+pub fn migrate(w: &WriteTx) -> Result<()> {
     let found = schema_version(w)?;
     let mut v = match found {
         None => {
@@ -52,7 +52,7 @@ pub fn migrate(w: &WriteTransaction) -> Result<()> {
 }
 
 /// Next value of a named sequence (starts at 1).
-pub fn next_id(w: &WriteTransaction, name: &str) -> Result<u64> {
+pub fn next_id(w: &WriteTx, name: &str) -> Result<u64> {
     let k = format!("seq:{name}");
     let cur = META
         .get(w, &k)?
@@ -69,7 +69,7 @@ pub fn next_id(w: &WriteTransaction, name: &str) -> Result<u64> {
 
 /// The 32-byte key used for HMACs (OTP hashes, tokens). Created on first use
 /// from the OS CSPRNG; kept in the database so a backup carries it.
-pub fn secret_key(w: &WriteTransaction) -> Result<[u8; 32]> {
+pub fn secret_key(w: &WriteTx) -> Result<[u8; 32]> {
     if let Some(k) = META
         .get(w, SECRET_KEY)?
         .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
@@ -85,7 +85,7 @@ pub fn get_flag(tx: &impl Tx, name: &str) -> Result<Option<Vec<u8>>> {
     META.get(tx, &format!("flag:{name}"))
 }
 
-pub fn set_flag(w: &WriteTransaction, name: &str, value: &[u8]) -> Result<()> {
+pub fn set_flag(w: &WriteTx, name: &str, value: &[u8]) -> Result<()> {
     META.put(w, &format!("flag:{name}"), &value.to_vec())
 }
 
@@ -131,12 +131,14 @@ mod tests {
         let path = dir.path().join("old.redb");
         {
             let db = redb::Database::create(&path).unwrap();
-            let w = db.begin_write().unwrap();
+            let w = super::super::WriteTx {
+                inner: db.begin_write().unwrap(),
+            };
             ACCOUNTS
                 .put(&w, "canbo", &account("canbo", "0912345678"))
                 .unwrap();
             set_schema_version(&w, 1).unwrap();
-            w.commit().unwrap();
+            w.inner.commit().unwrap();
         }
         let s = Store::open(&path).unwrap();
         assert_eq!(s.read(schema_version).unwrap(), Some(SCHEMA_VERSION));
@@ -152,9 +154,11 @@ mod tests {
         let path = dir.path().join("new.redb");
         {
             let db = redb::Database::create(&path).unwrap();
-            let w = db.begin_write().unwrap();
+            let w = super::super::WriteTx {
+                inner: db.begin_write().unwrap(),
+            };
             set_schema_version(&w, SCHEMA_VERSION + 1).unwrap();
-            w.commit().unwrap();
+            w.inner.commit().unwrap();
         }
         assert!(matches!(Store::open(&path), Err(StoreError::TooNew { .. })));
     }

@@ -16,6 +16,7 @@
 
 pub mod access_requests;
 pub mod accounts;
+pub mod archive;
 pub mod audit;
 pub mod citizens;
 pub mod conversations;
@@ -38,6 +39,19 @@ use redb::{
     Database, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition, TableHandle,
     WriteTransaction,
 };
+
+/// A read snapshot: the store's own read transaction. Code outside
+/// `store/` sees only this type (and [`Tx`]), never the engine's, so a
+/// second storage engine can sit behind the same repositories.
+pub struct ReadTx {
+    inner: ReadTransaction,
+}
+
+/// A write transaction: everything written through it commits together
+/// or not at all (see [`Store::write`]).
+pub struct WriteTx {
+    inner: WriteTransaction,
+}
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -147,9 +161,9 @@ fn scan_table<T: ReadableTable<&'static [u8], &'static [u8]>>(
     Ok(())
 }
 
-impl Tx for ReadTransaction {
+impl Tx for ReadTx {
     fn get_raw(&self, table: &'static str, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        let t = match self.open_table(Raw::new(table)) {
+        let t = match self.inner.open_table(Raw::new(table)) {
             Ok(t) => t,
             Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
             Err(e) => return Err(e.into()),
@@ -163,14 +177,14 @@ impl Tx for ReadTransaction {
         reverse: bool,
         f: &mut Visit<'_>,
     ) -> Result<()> {
-        match self.open_table(Raw::new(table)) {
+        match self.inner.open_table(Raw::new(table)) {
             Ok(t) => scan_table(&t, range, reverse, f),
             Err(redb::TableError::TableDoesNotExist(_)) => Ok(()),
             Err(e) => Err(e.into()),
         }
     }
     fn len_raw(&self, table: &'static str) -> Result<u64> {
-        match self.open_table(Raw::new(table)) {
+        match self.inner.open_table(Raw::new(table)) {
             Ok(t) => Ok(redb::ReadableTableMetadata::len(&t)?),
             Err(redb::TableError::TableDoesNotExist(_)) => Ok(0),
             Err(e) => Err(e.into()),
@@ -178,9 +192,9 @@ impl Tx for ReadTransaction {
     }
 }
 
-impl Tx for WriteTransaction {
+impl Tx for WriteTx {
     fn get_raw(&self, table: &'static str, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        let t = self.open_table(Raw::new(table))?;
+        let t = self.inner.open_table(Raw::new(table))?;
         Ok(t.get(key)?.map(|v| v.value().to_vec()))
     }
     fn scan_raw(
@@ -190,11 +204,11 @@ impl Tx for WriteTransaction {
         reverse: bool,
         f: &mut Visit<'_>,
     ) -> Result<()> {
-        let t = self.open_table(Raw::new(table))?;
+        let t = self.inner.open_table(Raw::new(table))?;
         scan_table(&t, range, reverse, f)
     }
     fn len_raw(&self, table: &'static str) -> Result<u64> {
-        let t = self.open_table(Raw::new(table))?;
+        let t = self.inner.open_table(Raw::new(table))?;
         Ok(redb::ReadableTableMetadata::len(&t)?)
     }
 }
@@ -256,18 +270,18 @@ impl<V: Serialize + DeserializeOwned> Table<V> {
             .transpose()
     }
 
-    pub fn put<K: KeyEnc + ?Sized>(&self, w: &WriteTransaction, key: &K, value: &V) -> Result<()> {
+    pub fn put<K: KeyEnc + ?Sized>(&self, w: &WriteTx, key: &K, value: &V) -> Result<()> {
         let bytes = postcard::to_stdvec(value).map_err(|e| StoreError::Corrupt {
             table: self.name,
             message: e.to_string(),
         })?;
-        let mut t = w.open_table(Raw::new(self.name))?;
+        let mut t = w.inner.open_table(Raw::new(self.name))?;
         t.insert(key.enc().as_slice(), bytes.as_slice())?;
         Ok(())
     }
 
-    pub fn delete<K: KeyEnc + ?Sized>(&self, w: &WriteTransaction, key: &K) -> Result<bool> {
-        let mut t = w.open_table(Raw::new(self.name))?;
+    pub fn delete<K: KeyEnc + ?Sized>(&self, w: &WriteTx, key: &K) -> Result<bool> {
+        let mut t = w.inner.open_table(Raw::new(self.name))?;
         let existed = t.remove(key.enc().as_slice())?.is_some();
         Ok(existed)
     }
@@ -315,8 +329,8 @@ impl<V: Serialize + DeserializeOwned> Table<V> {
     }
 
     /// Makes sure the table exists (so that read snapshots can open it).
-    pub fn ensure(&self, w: &WriteTransaction) -> Result<()> {
-        w.open_table(Raw::new(self.name))?;
+    pub fn ensure(&self, w: &WriteTx) -> Result<()> {
+        w.inner.open_table(Raw::new(self.name))?;
         Ok(())
     }
 }
@@ -434,8 +448,10 @@ impl Store {
         &self.path
     }
 
-    pub fn read<T>(&self, f: impl FnOnce(&ReadTransaction) -> Result<T>) -> Result<T> {
-        let tx = self.db.begin_read()?;
+    pub fn read<T>(&self, f: impl FnOnce(&ReadTx) -> Result<T>) -> Result<T> {
+        let tx = ReadTx {
+            inner: self.db.begin_read()?,
+        };
         f(&tx)
     }
 
@@ -444,26 +460,28 @@ impl Store {
     /// `f` fails, nothing is written.
     pub fn write<T, E: From<StoreError>>(
         &self,
-        f: impl FnOnce(&WriteTransaction) -> std::result::Result<T, E>,
+        f: impl FnOnce(&WriteTx) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
         use std::sync::atomic::Ordering;
         self.commits.begun.fetch_add(1, Ordering::SeqCst);
         let _ended = Ended(&self.commits);
-        let mut tx = self.db.begin_write().map_err(StoreError::from)?;
-        tx.set_durability(redb::Durability::None)
+        let mut inner = self.db.begin_write().map_err(StoreError::from)?;
+        inner
+            .set_durability(redb::Durability::None)
             .map_err(StoreError::from)?;
+        let tx = WriteTx { inner };
         match f(&tx) {
             Ok(v) => {
                 // Numbered while this transaction holds the write lock, so
                 // numbers follow commit order.
                 let seq = self.commits.seq.fetch_add(1, Ordering::SeqCst) + 1;
-                tx.commit().map_err(StoreError::from)?;
+                tx.inner.commit().map_err(StoreError::from)?;
                 drop(_ended);
                 self.sync(seq)?;
                 Ok(v)
             }
             Err(e) => {
-                let _ = tx.abort();
+                let _ = tx.inner.abort();
                 Err(e)
             }
         }

@@ -4,7 +4,7 @@
 //! only its own jobs (a channel that is down never delays another).
 //! Also the channel credentials that change at run time (Zalo tokens).
 
-use redb::WriteTransaction;
+use super::WriteTx;
 use serde::{Deserialize, Serialize};
 
 use super::conversations::{Button, Channel};
@@ -81,7 +81,7 @@ pub struct NewJob<'a> {
 }
 
 /// Queues a message in the caller's transaction.
-pub fn enqueue(w: &WriteTransaction, new: NewJob<'_>, now: i64) -> Result<u64> {
+pub fn enqueue(w: &WriteTx, new: NewJob<'_>, now: i64) -> Result<u64> {
     let NewJob {
         channel,
         peer,
@@ -153,7 +153,7 @@ pub fn pending(tx: &impl Tx, channel: Channel) -> Result<u64> {
     Ok(n)
 }
 
-pub fn mark_sent(w: &WriteTransaction, id: u64, now: i64) -> Result<()> {
+pub fn mark_sent(w: &WriteTx, id: u64, now: i64) -> Result<()> {
     if let Some(mut j) = OUTBOX.get(w, &id)? {
         DUE.delete(w, &due_key(j.channel, j.next_attempt_at, id))?;
         j.status = OutStatus::Sent;
@@ -168,7 +168,7 @@ pub fn mark_sent(w: &WriteTransaction, id: u64, now: i64) -> Result<()> {
 /// Records a failed attempt: the job is due again at `retry_at`, or dead
 /// when `permanent` or out of attempts. Returns the new status.
 pub fn mark_failed(
-    w: &WriteTransaction,
+    w: &WriteTx,
     id: u64,
     error: &str,
     retry_at: i64,
@@ -192,7 +192,7 @@ pub fn mark_failed(
 
 /// Moves a pending job to `at` without counting an attempt (keeps a chat's
 /// messages in order behind one that failed).
-pub fn postpone(w: &WriteTransaction, id: u64, at: i64) -> Result<()> {
+pub fn postpone(w: &WriteTx, id: u64, at: i64) -> Result<()> {
     if let Some(mut j) = OUTBOX.get(w, &id)?
         && j.status == OutStatus::Pending
     {
@@ -212,7 +212,7 @@ pub fn tokens(tx: &impl Tx, name: &str) -> Result<Option<StoredTokens>> {
     TOKENS.get(tx, name)
 }
 
-pub fn set_tokens(w: &WriteTransaction, name: &str, t: &StoredTokens) -> Result<()> {
+pub fn set_tokens(w: &WriteTx, name: &str, t: &StoredTokens) -> Result<()> {
     TOKENS.put(w, name, t)
 }
 

@@ -21,7 +21,7 @@ pub struct Session {
 }
 
 pub fn purge_expired(
-    w: &redb::WriteTransaction,
+    w: &crate::store::WriteTx,
     idle_before: i64,
     created_before: i64,
 ) -> Result<usize> {

@@ -1,6 +1,6 @@
 //! The durable SMS queue.
 
-use redb::WriteTransaction;
+use super::WriteTx;
 use serde::{Deserialize, Serialize};
 
 use super::{Index, Result, Table, Tx, meta};
@@ -61,7 +61,7 @@ fn provider_key(provider: &str, id: &str) -> String {
 
 /// Records that the provider accepted job `id` as its message `provider_id`.
 pub fn record_accepted(
-    w: &WriteTransaction,
+    w: &WriteTx,
     id: u64,
     provider: &str,
     provider_id: Option<&str>,
@@ -80,7 +80,7 @@ pub fn record_accepted(
 }
 
 /// Records the provider's error code for job `id`.
-pub fn record_code(w: &WriteTransaction, id: u64, provider: &str, code: &str) -> Result<()> {
+pub fn record_code(w: &WriteTx, id: u64, provider: &str, code: &str) -> Result<()> {
     let mut r = RECEIPTS.get(w, &id)?.unwrap_or_default();
     r.provider = provider.to_string();
     r.code = Some(code.chars().take(40).collect());
@@ -90,7 +90,7 @@ pub fn record_code(w: &WriteTransaction, id: u64, provider: &str, code: &str) ->
 /// Applies a delivery receipt; returns the job it was for (None when the
 /// provider's id is unknown, or the receipt was already applied).
 pub fn apply_receipt(
-    w: &WriteTransaction,
+    w: &WriteTx,
     provider: &str,
     provider_id: &str,
     delivered: bool,
@@ -110,7 +110,7 @@ pub fn apply_receipt(
 }
 
 /// Marks a job that can never go: out of the queue, kept for the record.
-pub fn mark_gave_up(w: &WriteTransaction, id: u64, error: &str) -> Result<()> {
+pub fn mark_gave_up(w: &WriteTx, id: u64, error: &str) -> Result<()> {
     if let Some(mut j) = SMS.get(w, &id)? {
         DUE.delete(w, &due_key(j.next_attempt_at, id))?;
         j.attempts += 1;
@@ -124,7 +124,7 @@ pub fn mark_gave_up(w: &WriteTransaction, id: u64, error: &str) -> Result<()> {
 /// Notes a configuration error; returns true when it is new (first of its
 /// code), so the log says it once.
 pub fn note_config_error(
-    w: &WriteTransaction,
+    w: &WriteTx,
     provider: &str,
     code: &str,
     message: &str,
@@ -154,7 +154,7 @@ pub fn note_config_error(
 }
 
 /// Clears the configuration error once a message went out.
-pub fn clear_config_error(w: &WriteTransaction, provider: &str) -> Result<()> {
+pub fn clear_config_error(w: &WriteTx, provider: &str) -> Result<()> {
     HEALTH.delete(w, provider).map(|_| ())
 }
 
@@ -193,7 +193,7 @@ fn due_key(at: i64, id: u64) -> Vec<u8> {
 
 /// Queues a message in the caller's transaction: it is sent only if that
 /// transaction commits, and is never lost once it has.
-pub fn enqueue(w: &WriteTransaction, to: &str, text: &str, kind: &str, now: i64) -> Result<u64> {
+pub fn enqueue(w: &WriteTx, to: &str, text: &str, kind: &str, now: i64) -> Result<u64> {
     let id = meta::next_id(w, "sms")?;
     let job = SmsJob {
         id,
@@ -253,7 +253,7 @@ pub fn is_secret_kind(kind: &str) -> bool {
 
 /// Marks a job delivered; with `scrub`, a text carrying a secret is
 /// replaced (the gateway has it; the database need not keep it).
-pub fn mark_sent(w: &WriteTransaction, id: u64, now: i64, scrub: bool) -> Result<()> {
+pub fn mark_sent(w: &WriteTx, id: u64, now: i64, scrub: bool) -> Result<()> {
     if let Some(mut j) = SMS.get(w, &id)? {
         DUE.delete(w, &due_key(j.next_attempt_at, id))?;
         if scrub && is_secret_kind(&j.kind) {
@@ -268,7 +268,7 @@ pub fn mark_sent(w: &WriteTransaction, id: u64, now: i64, scrub: bool) -> Result
     Ok(())
 }
 
-pub fn mark_failed(w: &WriteTransaction, id: u64, error: &str, retry_at: i64) -> Result<()> {
+pub fn mark_failed(w: &WriteTx, id: u64, error: &str, retry_at: i64) -> Result<()> {
     if let Some(mut j) = SMS.get(w, &id)? {
         DUE.delete(w, &due_key(j.next_attempt_at, id))?;
         j.attempts += 1;
@@ -292,7 +292,7 @@ pub fn recent(tx: &impl Tx, limit: usize) -> Result<Vec<SmsJob>> {
 
 /// Scrubs secret-bearing texts of delivered messages created before
 /// `before` (the outbox keeps them readable for a short while only).
-pub fn scrub_before(w: &WriteTransaction, before: i64) -> Result<usize> {
+pub fn scrub_before(w: &WriteTx, before: i64) -> Result<usize> {
     let mut ids = vec![];
     SMS.scan_all(w, true, |_, j| {
         if j.created_at < before && j.status == SmsStatus::Sent && is_secret_kind(&j.kind) {

@@ -1,7 +1,7 @@
 //! Daily counters for the statistics page, bumped inside the transaction of
 //! the event they count (so they agree with the data).
 
-use redb::WriteTransaction;
+use super::WriteTx;
 
 use super::{Result, Table, Tx, key};
 
@@ -18,11 +18,11 @@ pub fn day_of(ts: i64) -> String {
         .unwrap_or_default()
 }
 
-pub fn bump(w: &WriteTransaction, at: i64, metric: &str, dim: &str) -> Result<()> {
+pub fn bump(w: &WriteTx, at: i64, metric: &str, dim: &str) -> Result<()> {
     bump_by(w, at, metric, dim, 1)
 }
 
-pub fn bump_by(w: &WriteTransaction, at: i64, metric: &str, dim: &str, n: u64) -> Result<()> {
+pub fn bump_by(w: &WriteTx, at: i64, metric: &str, dim: &str, n: u64) -> Result<()> {
     let k = key(&[metric.as_bytes(), day_of(at).as_bytes(), dim.as_bytes()]);
     let cur = DAILY.get(w, &k)?.unwrap_or(0);
     DAILY.put(w, &k, &(cur + n))

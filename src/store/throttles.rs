@@ -24,16 +24,16 @@ pub fn get(tx: &impl Tx, key: &str) -> Result<Option<Counter>> {
     THROTTLES.get(tx, key)
 }
 
-pub fn put(w: &redb::WriteTransaction, key: &str, c: &Counter) -> Result<()> {
+pub fn put(w: &crate::store::WriteTx, key: &str, c: &Counter) -> Result<()> {
     THROTTLES.put(w, key, c)
 }
 
-pub fn delete(w: &redb::WriteTransaction, key: &str) -> Result<bool> {
+pub fn delete(w: &crate::store::WriteTx, key: &str) -> Result<bool> {
     THROTTLES.delete(w, key)
 }
 
 /// Removes counters that no longer matter; returns how many.
-pub fn purge_expired(w: &redb::WriteTransaction, now: i64) -> Result<usize> {
+pub fn purge_expired(w: &crate::store::WriteTx, now: i64) -> Result<usize> {
     let mut dead = vec![];
     THROTTLES.scan_all(w, false, |k, c| {
         if c.expires < now {

@@ -1,6 +1,6 @@
 //! Organisation units.
 
-use redb::WriteTransaction;
+use super::WriteTx;
 use serde::{Deserialize, Serialize};
 
 use super::{Result, Table, Tx, meta};
@@ -17,7 +17,7 @@ pub struct Unit {
     pub created_at: i64,
 }
 
-pub fn ensure_tables(w: &WriteTransaction) -> Result<()> {
+pub fn ensure_tables(w: &WriteTx) -> Result<()> {
     UNITS.ensure(w)
 }
 
@@ -30,7 +30,7 @@ pub fn get(tx: &impl Tx, id: u64) -> Result<Option<Unit>> {
 }
 
 pub fn insert(
-    w: &WriteTransaction,
+    w: &WriteTx,
     code: Option<String>,
     name: &str,
     parent: Option<u64>,
@@ -48,6 +48,6 @@ pub fn insert(
     Ok(u)
 }
 
-pub fn put(w: &WriteTransaction, u: &Unit) -> Result<()> {
+pub fn put(w: &WriteTx, u: &Unit) -> Result<()> {
     UNITS.put(w, &u.id, u)
 }

@@ -7,9 +7,11 @@ use poem::http::StatusCode;
 use poem::web::{Data, Path, Query};
 use poem::{Body, IntoResponse, Request, Response, Route, get, handler, post};
 
+use super::ctx::FormData;
 use super::ctx::{
     clear_session_cookie, read_form, redirect, session_cookie, status_of, with_cookie,
 };
+use super::extract::{CsrfForm, StaffActor};
 use super::view::{ConsoleCan, ConsoleCounts, ConsoleMe, ConsoleShell, Fields, Page, Val, render};
 use crate::app::App;
 use crate::domain::{CitizenId, Permission, PermissionSet, PhoneNumber};
@@ -53,20 +55,6 @@ fn secure(app: &App) -> bool {
     app.cfg.public_url.starts_with("https://")
 }
 
-/// The signed-in staff member, or a redirect to sign in (or to change a
-/// temporary password first).
-pub async fn staff(app: &Arc<App>, req: &Request) -> Result<Actor, Response> {
-    match super::ctx::current(app, req, true).await {
-        Some(a)
-            if a.account.must_change_password
-                && req.original_uri().path() != "/quan-tri/doi-mat-khau" =>
-        {
-            Err(redirect("/quan-tri/doi-mat-khau"))
-        }
-        Some(a) => Ok(a),
-        None => Err(redirect("/quan-tri/dang-nhap")),
-    }
-}
 
 /// The console frame for `actor` (typed).
 pub fn frame(app: &App, actor: Option<&Actor>, title: &str, nav: &str) -> ConsoleShell {
@@ -285,11 +273,11 @@ pub fn error_page(app: &App, req: &Request, actor: Option<&Actor>, e: &AppError)
 }
 
 #[handler]
-async fn dashboard(req: &Request, Data(app): Data<&Arc<App>>) -> Response {
-    let actor = match staff(app, req).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+async fn dashboard(
+    req: &Request,
+    StaffActor(actor): StaffActor,
+    Data(app): Data<&Arc<App>>,
+) -> Response {
     let tree = app.tree();
     let rows = tree.rows();
     let staff_count = admin::visible_staff(app, &actor.account)
@@ -325,11 +313,11 @@ async fn login_page(req: &Request, Data(app): Data<&Arc<App>>) -> Response {
 }
 
 #[handler]
-async fn login_submit(req: &Request, body: Body, Data(app): Data<&Arc<App>>) -> Response {
-    let form = match read_form(req, body).await {
-        Ok(f) => f,
-        Err(e) => return error_page(app, req, None, &e),
-    };
+async fn login_submit(
+    req: &Request,
+    CsrfForm(form): CsrfForm<FormData>,
+    Data(app): Data<&Arc<App>>,
+) -> Response {
     let username = form.text("username");
     // The page again, with a captcha when the account's backstop asks
     // for one (sign-ins from browsers without the device cookie).
@@ -437,13 +425,9 @@ fn expired_login(app: &App, req: &Request, e: &AppError) -> Response {
 async fn otp_submit(
     req: &Request,
     Path(flow): Path<String>,
-    body: Body,
+    CsrfForm(form): CsrfForm<FormData>,
     Data(app): Data<&Arc<App>>,
 ) -> Response {
-    let form = match read_form(req, body).await {
-        Ok(f) => f,
-        Err(e) => return error_page(app, req, None, &e),
-    };
     let ip = super::client_ip(req);
     match staff_login::verify(app, &flow, &form.text("otp"), &ip, true).await {
         Ok(signed) => {
@@ -466,12 +450,9 @@ async fn otp_submit(
 async fn otp_resend(
     req: &Request,
     Path(flow): Path<String>,
-    body: Body,
+    CsrfForm(_): CsrfForm<FormData>,
     Data(app): Data<&Arc<App>>,
 ) -> Response {
-    if let Err(e) = read_form(req, body).await {
-        return error_page(app, req, None, &e);
-    }
     match staff_login::resend(app, &flow, true).await {
         Ok(_) => redirect(&format!("/quan-tri/xac-thuc/{flow}")),
         Err(e @ AppError::Gone(_)) => expired_login(app, req, &e),
@@ -497,11 +478,11 @@ async fn logout(req: &Request, body: Body, Data(app): Data<&Arc<App>>) -> Respon
 }
 
 #[handler]
-async fn password_page(req: &Request, Data(app): Data<&Arc<App>>) -> Response {
-    let actor = match staff(app, req).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+async fn password_page(
+    req: &Request,
+    StaffActor(actor): StaffActor,
+    Data(app): Data<&Arc<App>>,
+) -> Response {
     let p = PasswordPage {
         forced: actor.account.must_change_password,
         ..Default::default()
@@ -511,15 +492,12 @@ async fn password_page(req: &Request, Data(app): Data<&Arc<App>>) -> Response {
 }
 
 #[handler]
-async fn password_submit(req: &Request, body: Body, Data(app): Data<&Arc<App>>) -> Response {
-    let actor = match staff(app, req).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let form = match read_form(req, body).await {
-        Ok(f) => f,
-        Err(e) => return error_page(app, req, Some(&actor), &e),
-    };
+async fn password_submit(
+    req: &Request,
+    StaffActor(actor): StaffActor,
+    CsrfForm(form): CsrfForm<FormData>,
+    Data(app): Data<&Arc<App>>,
+) -> Response {
     match admin::change_password(
         app,
         &actor,
@@ -583,13 +561,9 @@ async fn setup_page(
 async fn setup_submit(
     req: &Request,
     Path(token): Path<String>,
-    body: Body,
+    CsrfForm(form): CsrfForm<FormData>,
     Data(app): Data<&Arc<App>>,
 ) -> Response {
-    let form = match read_form(req, body).await {
-        Ok(f) => f,
-        Err(e) => return error_page(app, req, None, &e),
-    };
     match setup::link_kind(app, &token).await {
         None => {
             let e = AppError::Gone("Liên kết đã được sử dụng hoặc đã hết hạn.".into());
@@ -656,11 +630,11 @@ fn require_unit_admin(actor: &Actor) -> Result<(), AppError> {
 }
 
 #[handler]
-async fn units_page(req: &Request, Data(app): Data<&Arc<App>>) -> Response {
-    let actor = match staff(app, req).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+async fn units_page(
+    req: &Request,
+    StaffActor(actor): StaffActor,
+    Data(app): Data<&Arc<App>>,
+) -> Response {
     if let Err(e) = require_unit_admin(&actor) {
         return error_page(app, req, Some(&actor), &e);
     }
@@ -672,15 +646,12 @@ fn parse_id(s: &str) -> Option<u64> {
 }
 
 #[handler]
-async fn unit_create(req: &Request, body: Body, Data(app): Data<&Arc<App>>) -> Response {
-    let actor = match staff(app, req).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let form = match read_form(req, body).await {
-        Ok(f) => f,
-        Err(e) => return error_page(app, req, Some(&actor), &e),
-    };
+async fn unit_create(
+    req: &Request,
+    StaffActor(actor): StaffActor,
+    CsrfForm(form): CsrfForm<FormData>,
+    Data(app): Data<&Arc<App>>,
+) -> Response {
     let parent = parse_id(&form.text("parent_id"));
     match admin::create_unit(app, &actor, &form.text("name"), parent).await {
         Ok(_) => redirect("/quan-tri/don-vi?ok=don-vi"),
@@ -695,18 +666,11 @@ async fn unit_create(req: &Request, body: Body, Data(app): Data<&Arc<App>>) -> R
 #[handler]
 async fn unit_rename(
     req: &Request,
+    StaffActor(actor): StaffActor,
     Path(id): Path<String>,
-    body: Body,
+    CsrfForm(form): CsrfForm<FormData>,
     Data(app): Data<&Arc<App>>,
 ) -> Response {
-    let actor = match staff(app, req).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let form = match read_form(req, body).await {
-        Ok(f) => f,
-        Err(e) => return error_page(app, req, Some(&actor), &e),
-    };
     let Some(id) = parse_id(&id) else {
         return error_page(app, req, Some(&actor), &AppError::not_found());
     };
@@ -749,11 +713,11 @@ async fn staff_ctx(
 }
 
 #[handler]
-async fn staff_page(req: &Request, Data(app): Data<&Arc<App>>) -> Response {
-    let actor = match staff(app, req).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+async fn staff_page(
+    req: &Request,
+    StaffActor(actor): StaffActor,
+    Data(app): Data<&Arc<App>>,
+) -> Response {
     if let Err(e) = require_unit_admin(&actor) {
         return error_page(app, req, Some(&actor), &e);
     }
@@ -762,15 +726,12 @@ async fn staff_page(req: &Request, Data(app): Data<&Arc<App>>) -> Response {
 }
 
 #[handler]
-async fn staff_create(req: &Request, body: Body, Data(app): Data<&Arc<App>>) -> Response {
-    let actor = match staff(app, req).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let form = match read_form(req, body).await {
-        Ok(f) => f,
-        Err(e) => return error_page(app, req, Some(&actor), &e),
-    };
+async fn staff_create(
+    req: &Request,
+    StaffActor(actor): StaffActor,
+    CsrfForm(form): CsrfForm<FormData>,
+    Data(app): Data<&Arc<App>>,
+) -> Response {
     let input = admin::NewStaff {
         username: form.text("username"),
         full_name: form.text("full_name"),
@@ -870,14 +831,11 @@ async fn grants_ctx(
 #[handler]
 async fn grants_page(
     req: &Request,
+    StaffActor(actor): StaffActor,
     Path(username): Path<String>,
     Query(q): Query<GrantsQuery>,
     Data(app): Data<&Arc<App>>,
 ) -> Response {
-    let actor = match staff(app, req).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     if let Err(e) = require_unit_admin(&actor) {
         return error_page(app, req, Some(&actor), &e);
     }
@@ -890,18 +848,11 @@ async fn grants_page(
 #[handler]
 async fn grants_submit(
     req: &Request,
+    StaffActor(actor): StaffActor,
     Path(username): Path<String>,
-    body: Body,
+    CsrfForm(form): CsrfForm<FormData>,
     Data(app): Data<&Arc<App>>,
 ) -> Response {
-    let actor = match staff(app, req).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let form = match read_form(req, body).await {
-        Ok(f) => f,
-        Err(e) => return error_page(app, req, Some(&actor), &e),
-    };
     let Some(unit) = parse_id(&form.text("unit_id")) else {
         return error_page(
             app,
@@ -939,13 +890,10 @@ struct AuditQuery {
 #[handler]
 async fn audit_page(
     req: &Request,
+    StaffActor(actor): StaffActor,
     Query(q): Query<AuditQuery>,
     Data(app): Data<&Arc<App>>,
 ) -> Response {
-    let actor = match staff(app, req).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     if !actor.account.superadmin {
         return error_page(app, req, Some(&actor), &AppError::Forbidden);
     }
@@ -993,11 +941,11 @@ async fn audit_page(
 }
 
 #[handler]
-async fn sms_page(req: &Request, Data(app): Data<&Arc<App>>) -> Response {
-    let actor = match staff(app, req).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+async fn sms_page(
+    req: &Request,
+    StaffActor(actor): StaffActor,
+    Data(app): Data<&Arc<App>>,
+) -> Response {
     if !actor.account.superadmin {
         return error_page(app, req, Some(&actor), &AppError::Forbidden);
     }
@@ -1055,11 +1003,11 @@ async fn sms_page(req: &Request, Data(app): Data<&Arc<App>>) -> Response {
 }
 
 #[handler]
-async fn notices_page(req: &Request, Data(app): Data<&Arc<App>>) -> Response {
-    let actor = match staff(app, req).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+async fn notices_page(
+    req: &Request,
+    StaffActor(actor): StaffActor,
+    Data(app): Data<&Arc<App>>,
+) -> Response {
     Framed(
         frame(app, Some(&actor), "Thông báo", "notices"),
         NoticesPage::default(),
@@ -1122,13 +1070,10 @@ async fn access_ctx(
 #[handler]
 async fn access_page(
     req: &Request,
+    StaffActor(actor): StaffActor,
     Query(q): Query<AccessQuery>,
     Data(app): Data<&Arc<App>>,
 ) -> Response {
-    let actor = match staff(app, req).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     if !actor.account.has_any(Permission::UsersCreate) {
         return error_page(app, req, Some(&actor), &AppError::Forbidden);
     }
@@ -1139,18 +1084,11 @@ async fn access_page(
 #[handler]
 async fn access_approve(
     req: &Request,
+    StaffActor(actor): StaffActor,
     Path(id): Path<String>,
-    body: Body,
+    CsrfForm(form): CsrfForm<FormData>,
     Data(app): Data<&Arc<App>>,
 ) -> Response {
-    let actor = match staff(app, req).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let form = match read_form(req, body).await {
-        Ok(f) => f,
-        Err(e) => return error_page(app, req, Some(&actor), &e),
-    };
     let Some(id) = parse_id(&id) else {
         return error_page(app, req, Some(&actor), &AppError::not_found());
     };
@@ -1175,18 +1113,11 @@ async fn access_approve(
 #[handler]
 async fn access_reject(
     req: &Request,
+    StaffActor(actor): StaffActor,
     Path(id): Path<String>,
-    body: Body,
+    CsrfForm(form): CsrfForm<FormData>,
     Data(app): Data<&Arc<App>>,
 ) -> Response {
-    let actor = match staff(app, req).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let form = match read_form(req, body).await {
-        Ok(f) => f,
-        Err(e) => return error_page(app, req, Some(&actor), &e),
-    };
     let Some(id) = parse_id(&id) else {
         return error_page(app, req, Some(&actor), &AppError::not_found());
     };

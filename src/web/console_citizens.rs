@@ -10,8 +10,10 @@ use poem::http::{StatusCode, header};
 use poem::web::{Data, Path, Query};
 use poem::{Body, FromRequest, Request, Response, Route, get, handler, post};
 
-use super::console::{Framed, error_page, frame, staff};
-use super::ctx::{read_form, redirect, status_of, v};
+use super::console::{Framed, error_page, frame};
+use super::ctx::FormData;
+use super::ctx::{redirect, status_of, v};
+use super::extract::{CsrfForm, StaffActor};
 use super::view::{Fields, Val, render};
 use crate::app::App;
 use crate::domain::Permission;
@@ -87,13 +89,10 @@ fn filter_query(f: &ListFilter) -> String {
 #[handler]
 async fn list_page(
     req: &Request,
+    StaffActor(actor): StaffActor,
     Query(f): Query<ListFilter>,
     Data(app): Data<&Arc<App>>,
 ) -> Response {
-    let actor = match staff(app, req).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     if !may_use(&actor) {
         return no_permission(app, req, &actor);
     }
@@ -160,11 +159,11 @@ fn new_ctx(
 }
 
 #[handler]
-async fn new_page(req: &Request, Data(app): Data<&Arc<App>>) -> Response {
-    let actor = match staff(app, req).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+async fn new_page(
+    req: &Request,
+    StaffActor(actor): StaffActor,
+    Data(app): Data<&Arc<App>>,
+) -> Response {
     if !may_use(&actor) {
         return no_permission(app, req, &actor);
     }
@@ -173,15 +172,12 @@ async fn new_page(req: &Request, Data(app): Data<&Arc<App>>) -> Response {
 }
 
 #[handler]
-async fn lookup_submit(req: &Request, body: Body, Data(app): Data<&Arc<App>>) -> Response {
-    let actor = match staff(app, req).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let form = match read_form(req, body).await {
-        Ok(f) => f,
-        Err(e) => return error_page(app, req, Some(&actor), &e),
-    };
+async fn lookup_submit(
+    req: &Request,
+    StaffActor(actor): StaffActor,
+    CsrfForm(form): CsrfForm<FormData>,
+    Data(app): Data<&Arc<App>>,
+) -> Response {
     if !may_use(&actor) {
         return no_permission(app, req, &actor);
     }
@@ -216,11 +212,12 @@ async fn lookup_submit(req: &Request, body: Body, Data(app): Data<&Arc<App>>) ->
 }
 
 #[handler]
-async fn create_submit(req: &Request, body: Body, Data(app): Data<&Arc<App>>) -> Response {
-    let actor = match staff(app, req).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+async fn create_submit(
+    req: &Request,
+    StaffActor(actor): StaffActor,
+    body: Body,
+    Data(app): Data<&Arc<App>>,
+) -> Response {
     if !may_use(&actor) {
         return no_permission(app, req, &actor);
     }
@@ -327,14 +324,11 @@ async fn render_request(
 #[handler]
 async fn request_page(
     req: &Request,
+    StaffActor(actor): StaffActor,
     Path(id): Path<String>,
     Query(q): Query<RequestQuery>,
     Data(app): Data<&Arc<App>>,
 ) -> Response {
-    let actor = match staff(app, req).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     let flash = q
         .sent
         .map(|_| "Đã gửi mã OTP tới số điện thoại của công dân.".to_string());
@@ -344,13 +338,10 @@ async fn request_page(
 #[handler]
 async fn request_pdf(
     req: &Request,
+    StaffActor(actor): StaffActor,
     Path(id): Path<String>,
     Data(app): Data<&Arc<App>>,
 ) -> Response {
-    let actor = match staff(app, req).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     match ca::request_pdf(app, &actor, &id).await {
         Ok((name, pdf)) => file_response("application/pdf", &name, pdf),
         Err(e) => error_page(app, req, Some(&actor), &e),
@@ -360,17 +351,11 @@ async fn request_pdf(
 #[handler]
 async fn send_otp(
     req: &Request,
+    StaffActor(actor): StaffActor,
     Path(id): Path<String>,
-    body: Body,
+    CsrfForm(_): CsrfForm<FormData>,
     Data(app): Data<&Arc<App>>,
 ) -> Response {
-    let actor = match staff(app, req).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    if let Err(e) = read_form(req, body).await {
-        return error_page(app, req, Some(&actor), &e);
-    }
     match ca::send_otp(app, &actor, &id).await {
         Ok(_) => redirect(&format!("{BASE}/yeu-cau/{id}?sent=1")),
         Err(e @ (AppError::Gone(_) | AppError::NotFound(_) | AppError::Forbidden)) => {
@@ -393,17 +378,11 @@ async fn send_otp(
 #[handler]
 async fn cancel(
     req: &Request,
+    StaffActor(actor): StaffActor,
     Path(id): Path<String>,
-    body: Body,
+    CsrfForm(_): CsrfForm<FormData>,
     Data(app): Data<&Arc<App>>,
 ) -> Response {
-    let actor = match staff(app, req).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    if let Err(e) = read_form(req, body).await {
-        return error_page(app, req, Some(&actor), &e);
-    }
     match ca::cancel(app, &actor, &id).await {
         Ok(()) => redirect(&format!("{BASE}?da_huy=1")),
         Err(e) => error_page(app, req, Some(&actor), &e),
@@ -413,18 +392,11 @@ async fn cancel(
 #[handler]
 async fn confirm(
     req: &Request,
+    StaffActor(actor): StaffActor,
     Path(id): Path<String>,
-    body: Body,
+    CsrfForm(form): CsrfForm<FormData>,
     Data(app): Data<&Arc<App>>,
 ) -> Response {
-    let actor = match staff(app, req).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let form = match read_form(req, body).await {
-        Ok(f) => f,
-        Err(e) => return error_page(app, req, Some(&actor), &e),
-    };
     match ca::confirm(app, &actor, &id, &form.text("otp")).await {
         Ok(rec) => redirect(&format!("{BASE}/tai-khoan/{}?moi=1", rec.seq)),
         Err(e @ (AppError::Gone(_) | AppError::NotFound(_) | AppError::Forbidden)) => {
@@ -472,14 +444,11 @@ struct DetailQuery {
 #[handler]
 async fn detail_page(
     req: &Request,
+    StaffActor(actor): StaffActor,
     Path(seq): Path<String>,
     Query(q): Query<DetailQuery>,
     Data(app): Data<&Arc<App>>,
 ) -> Response {
-    let actor = match staff(app, req).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     let rec = match record_by_seq(app, &actor, &seq).await {
         Ok(r) => r,
         Err(e) => return error_page(app, req, Some(&actor), &e),
@@ -515,13 +484,10 @@ async fn detail_page(
 #[handler]
 async fn scan_download(
     req: &Request,
+    StaffActor(actor): StaffActor,
     Path(seq): Path<String>,
     Data(app): Data<&Arc<App>>,
 ) -> Response {
-    let actor = match staff(app, req).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     let rec = match record_by_seq(app, &actor, &seq).await {
         Ok(r) => r,
         Err(e) => return error_page(app, req, Some(&actor), &e),
@@ -539,13 +505,10 @@ async fn scan_download(
 #[handler]
 async fn form_download(
     req: &Request,
+    StaffActor(actor): StaffActor,
     Path(seq): Path<String>,
     Data(app): Data<&Arc<App>>,
 ) -> Response {
-    let actor = match staff(app, req).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     let rec = match record_by_seq(app, &actor, &seq).await {
         Ok(r) => r,
         Err(e) => return error_page(app, req, Some(&actor), &e),

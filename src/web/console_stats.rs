@@ -1,6 +1,7 @@
 //! Console: Thống kê (permission `stats.view`, scoped to units): tables,
 //! server-drawn SVG charts, CSV export of each table.
 
+use super::extract::StaffActor;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -9,7 +10,7 @@ use poem::http::StatusCode;
 use poem::web::{Data, Path, Query};
 use poem::{IntoResponse, Request, Response, Route, get, handler};
 
-use super::console::{Framed, error_page, frame, staff};
+use super::console::{Framed, error_page, frame};
 use super::view::Val;
 use crate::app::App;
 use crate::domain::Permission;
@@ -324,8 +325,7 @@ fn allowed(actor: &Actor) -> Result<(), AppError> {
 
 /// The signed-in staff member, if they hold `stats.view` somewhere; else
 /// the page to answer with (sign-in redirect or refusal).
-async fn stats_staff(app: &Arc<App>, req: &Request) -> Result<Actor, Response> {
-    let actor = staff(app, req).await?;
+fn stats_staff(app: &Arc<App>, req: &Request, actor: Actor) -> Result<Actor, Response> {
     if let Err(e) = allowed(&actor) {
         return Err(error_page(app, req, Some(&actor), &e));
     }
@@ -335,10 +335,11 @@ async fn stats_staff(app: &Arc<App>, req: &Request) -> Result<Actor, Response> {
 #[handler]
 async fn stats_page(
     req: &Request,
+    StaffActor(actor): StaffActor,
     Query(q): Query<RangeQuery>,
     Data(app): Data<&Arc<App>>,
 ) -> Response {
-    let actor = match stats_staff(app, req).await {
+    let actor = match stats_staff(app, req, actor) {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -404,11 +405,12 @@ fn csv_field(s: &str) -> String {
 #[handler]
 async fn csv_export(
     req: &Request,
+    StaffActor(actor): StaffActor,
     Path(table): Path<String>,
     Query(q): Query<RangeQuery>,
     Data(app): Data<&Arc<App>>,
 ) -> Response {
-    let actor = match stats_staff(app, req).await {
+    let actor = match stats_staff(app, req, actor) {
         Ok(a) => a,
         Err(r) => return r,
     };

@@ -8,10 +8,12 @@ use std::sync::Arc;
 use minijinja::context;
 use poem::http::StatusCode;
 use poem::web::{Data, Path, Query};
-use poem::{Body, Request, Response, Route, get, handler, post};
+use poem::{Request, Response, Route, get, handler, post};
 
-use super::console::{Framed, error_page, frame, staff};
-use super::ctx::{read_form, redirect, status_of};
+use super::console::{Framed, error_page, frame};
+use super::ctx::FormData;
+use super::ctx::{redirect, status_of};
+use super::extract::{CsrfForm, StaffActor};
 use super::view::Val;
 use crate::app::App;
 use crate::error::AppError;
@@ -106,13 +108,10 @@ struct ListQuery {
 #[handler]
 async fn list_page(
     req: &Request,
+    StaffActor(actor): StaffActor,
     Query(q): Query<ListQuery>,
     Data(app): Data<&Arc<App>>,
 ) -> Response {
-    let actor = match staff(app, req).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     let all = match chat::tickets(app, &actor, None).await {
         Ok(t) => t,
         Err(e) => return error_page(app, req, Some(&actor), &e),
@@ -217,14 +216,11 @@ fn parse_id(s: &str) -> Result<u64, AppError> {
 #[handler]
 async fn detail_page(
     req: &Request,
+    StaffActor(actor): StaffActor,
     Path(id): Path<String>,
     Query(q): Query<DetailQuery>,
     Data(app): Data<&Arc<App>>,
 ) -> Response {
-    let actor = match staff(app, req).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     // Staff who hold support.manage nowhere: 403, as for other objects
     // (docs/design/permissions.md); another unit's request stays 404.
     if !actor
@@ -255,14 +251,11 @@ async fn detail_page(
 #[handler]
 async fn reply_submit(
     req: &Request,
+    StaffActor(actor): StaffActor,
     Path(id): Path<String>,
-    body: Body,
+    CsrfForm(form): CsrfForm<FormData>,
     Data(app): Data<&Arc<App>>,
 ) -> Response {
-    let actor = match staff(app, req).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     // Staff who hold support.manage nowhere: 403, as for other objects
     // (docs/design/permissions.md); another unit's request stays 404.
     if !actor
@@ -271,10 +264,6 @@ async fn reply_submit(
     {
         return error_page(app, req, Some(&actor), &AppError::Forbidden);
     }
-    let form = match read_form(req, body).await {
-        Ok(f) => f,
-        Err(e) => return error_page(app, req, Some(&actor), &e),
-    };
     let id = match parse_id(&id) {
         Ok(id) => id,
         Err(e) => return error_page(app, req, Some(&actor), &e),
@@ -302,14 +291,11 @@ async fn reply_submit(
 #[handler]
 async fn status_submit(
     req: &Request,
+    StaffActor(actor): StaffActor,
     Path(id): Path<String>,
-    body: Body,
+    CsrfForm(form): CsrfForm<FormData>,
     Data(app): Data<&Arc<App>>,
 ) -> Response {
-    let actor = match staff(app, req).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     // Staff who hold support.manage nowhere: 403, as for other objects
     // (docs/design/permissions.md); another unit's request stays 404.
     if !actor
@@ -318,10 +304,6 @@ async fn status_submit(
     {
         return error_page(app, req, Some(&actor), &AppError::Forbidden);
     }
-    let form = match read_form(req, body).await {
-        Ok(f) => f,
-        Err(e) => return error_page(app, req, Some(&actor), &e),
-    };
     let id = match parse_id(&id) {
         Ok(id) => id,
         Err(e) => return error_page(app, req, Some(&actor), &e),
@@ -347,11 +329,11 @@ async fn status_submit(
 }
 
 #[handler]
-async fn survey_page(req: &Request, Data(app): Data<&Arc<App>>) -> Response {
-    let actor = match staff(app, req).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+async fn survey_page(
+    req: &Request,
+    StaffActor(actor): StaffActor,
+    Data(app): Data<&Arc<App>>,
+) -> Response {
     let list = match chat::ratings(app, &actor).await {
         Ok(l) => l,
         Err(e) => return error_page(app, req, Some(&actor), &e),
@@ -399,13 +381,10 @@ struct UnansweredQuery {
 #[handler]
 async fn unanswered_page(
     req: &Request,
+    StaffActor(actor): StaffActor,
     Query(q): Query<UnansweredQuery>,
     Data(app): Data<&Arc<App>>,
 ) -> Response {
-    let actor = match staff(app, req).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     let days = q.ky.filter(|d| [7, 30, 90, 365].contains(d)).unwrap_or(30);
     let since = app.now() - days * 86_400;
     let (total, groups) = match chat::unanswered_groups(app, &actor, since).await {

@@ -189,6 +189,12 @@ fn device_cookie_to_set(app: &App, req: &Request) -> Option<String> {
 #[derive(Debug, Default, Clone)]
 pub struct FormData(pub Vec<(String, String)>);
 
+impl<'de> serde::Deserialize<'de> for FormData {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Vec::<(String, String)>::deserialize(d).map(FormData)
+    }
+}
+
 impl FormData {
     pub fn get(&self, k: &str) -> Option<&str> {
         self.0.iter().find(|(a, _)| a == k).map(|(_, v)| v.as_str())
@@ -205,24 +211,14 @@ impl FormData {
     }
 }
 
-/// Reads a form body and checks its CSRF token (see [`csrf_ok`]).
+/// Reads a form body and checks its CSRF token (see [`csrf_ok`]); the
+/// handlers' way is the `extract::CsrfForm` argument.
 pub async fn read_form(req: &Request, body: poem::Body) -> Result<FormData, AppError> {
     let app = req
         .data::<Arc<App>>()
         .cloned()
         .ok_or_else(|| AppError::Internal("no app in the request".into()))?;
-    let bytes = body
-        .into_bytes_limit(MAX_FORM)
-        .await
-        .map_err(|_| AppError::TooLarge("Dữ liệu gửi lên quá lớn.".into()))?;
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes)
-        .map_err(|_| AppError::invalid("Dữ liệu biểu mẫu không hợp lệ."))?;
-    let form = FormData(pairs);
-    if csrf_ok(&app, req, form.get("_csrf")) {
-        Ok(form)
-    } else {
-        Err(AppError::Forbidden)
-    }
+    super::extract::read_checked(&app, req, body).await
 }
 
 pub fn redirect(to: &str) -> Response {

@@ -12,6 +12,7 @@ pub mod console_citizens;
 pub mod console_stats;
 pub mod console_support;
 pub mod ctx;
+pub mod extract;
 pub mod portal;
 pub mod portal_staff;
 pub mod sms_receipts;
@@ -208,20 +209,21 @@ async fn error_as_page(
     mut req: Request,
     res: poem::Result<Response>,
 ) -> poem::Result<Response> {
-    let status = match &res {
-        Ok(r) => {
-            let html = r
-                .headers()
-                .get(header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| v.starts_with("text/html"));
-            if html || !(r.status().is_client_error() || r.status().is_server_error()) {
-                return res;
-            }
-            r.status()
-        }
-        Err(e) => e.status(),
+    // An extractor's answer (a redirect to sign in, a refused form's page)
+    // arrives as an error carrying its response: judge it like any other.
+    let res = match res {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
     };
+    let html = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    let status = res.status();
+    if html || !(status.is_client_error() || status.is_server_error()) {
+        return Ok(res);
+    }
     req.extensions_mut().insert(app.clone());
     let (heading, message) = match status.as_u16() {
         404 => (

@@ -14,6 +14,7 @@ use super::api_portal::{masked_id, sign_in_start};
 use super::ctx::{
     FormData, clear_session_cookie, read_form, redirect, session_cookie, status_of, with_cookie,
 };
+use super::extract::{CitizenActor, CsrfForm};
 use super::view::{Page, PortalMe, PortalShell, Val};
 use crate::app::App;
 use crate::error::AppError;
@@ -264,7 +265,7 @@ fn info(
 }
 
 /// A refused form post (bad CSRF pair, too large, …).
-fn form_error(app: &App, req: &Request, e: &AppError) -> Response {
+pub(crate) fn form_error(app: &App, req: &Request, e: &AppError) -> Response {
     let message = match e {
         AppError::Forbidden => {
             "Biểu mẫu đã hết hạn hoặc không hợp lệ. Vui lòng tải lại trang và thực hiện lại."
@@ -490,11 +491,11 @@ async fn register_form(req: &Request, Data(app): Data<&Arc<App>>) -> Response {
 }
 
 #[handler]
-async fn register_submit(req: &Request, body: Body, Data(app): Data<&Arc<App>>) -> Response {
-    let form = match read_form(req, body).await {
-        Ok(f) => f,
-        Err(e) => return form_error(app, req, &e),
-    };
+async fn register_submit(
+    req: &Request,
+    CsrfForm(form): CsrfForm<FormData>,
+    Data(app): Data<&Arc<App>>,
+) -> Response {
     let typed = RegForm {
         id_number: form.text("id_number"),
         full_name: form.text("full_name"),
@@ -629,13 +630,9 @@ async fn register_otp_page(
 async fn register_otp_submit(
     req: &Request,
     Path(flow): Path<String>,
-    body: Body,
+    CsrfForm(form): CsrfForm<FormData>,
     Data(app): Data<&Arc<App>>,
 ) -> Response {
-    let form = match read_form(req, body).await {
-        Ok(f) => f,
-        Err(e) => return form_error(app, req, &e),
-    };
     match registration::verify_otp(app, &flow, &typed_otp(&form)).await {
         Ok(()) => redirect(&format!("/dang-ky/mat-khau/{flow}")),
         Err(e @ AppError::Gone(_)) => expired_registration(app, req, &e),
@@ -647,12 +644,9 @@ async fn register_otp_submit(
 async fn register_resend(
     req: &Request,
     Path(flow): Path<String>,
-    body: Body,
+    CsrfForm(_): CsrfForm<FormData>,
     Data(app): Data<&Arc<App>>,
 ) -> Response {
-    if let Err(e) = read_form(req, body).await {
-        return form_error(app, req, &e);
-    }
     match registration::resend(app, &flow).await {
         Ok(_) => redirect(&format!("{REG_OTP}/{flow}?gui-lai=1")),
         Err(e @ AppError::Gone(_)) => expired_registration(app, req, &e),
@@ -712,13 +706,9 @@ async fn register_password_page(
 async fn register_password_submit(
     req: &Request,
     Path(flow): Path<String>,
-    body: Body,
+    CsrfForm(form): CsrfForm<FormData>,
     Data(app): Data<&Arc<App>>,
 ) -> Response {
-    let form = match read_form(req, body).await {
-        Ok(f) => f,
-        Err(e) => return form_error(app, req, &e),
-    };
     match registration::set_password(
         app,
         &flow,
@@ -809,11 +799,11 @@ async fn login_page(req: &Request, Data(app): Data<&Arc<App>>) -> Response {
 }
 
 #[handler]
-async fn login_submit(req: &Request, body: Body, Data(app): Data<&Arc<App>>) -> Response {
-    let form = match read_form(req, body).await {
-        Ok(f) => f,
-        Err(e) => return form_error(app, req, &e),
-    };
+async fn login_submit(
+    req: &Request,
+    CsrfForm(form): CsrfForm<FormData>,
+    Data(app): Data<&Arc<App>>,
+) -> Response {
     let username = form.text("username");
     if form.get("doi_ma").is_some() {
         return login_form(app, req, &username, None).await;
@@ -889,13 +879,9 @@ async fn login_otp_page(
 async fn login_otp_submit(
     req: &Request,
     Path(flow): Path<String>,
-    body: Body,
+    CsrfForm(form): CsrfForm<FormData>,
     Data(app): Data<&Arc<App>>,
 ) -> Response {
-    let form = match read_form(req, body).await {
-        Ok(f) => f,
-        Err(e) => return form_error(app, req, &e),
-    };
     let ip = super::client_ip(req);
     match staff_login::verify(app, &flow, &typed_otp(&form), &ip, false).await {
         Ok(signed) => {
@@ -915,12 +901,9 @@ async fn login_otp_submit(
 async fn login_resend(
     req: &Request,
     Path(flow): Path<String>,
-    body: Body,
+    CsrfForm(_): CsrfForm<FormData>,
     Data(app): Data<&Arc<App>>,
 ) -> Response {
-    if let Err(e) = read_form(req, body).await {
-        return form_error(app, req, &e);
-    }
     match staff_login::resend(app, &flow, false).await {
         Ok(_) => redirect(&format!("{LOGIN_OTP}/{flow}?gui-lai=1")),
         Err(e @ AppError::Gone(_)) => expired_login(app, req, &e),
@@ -1009,11 +992,11 @@ async fn forgot_page(req: &Request, Data(app): Data<&Arc<App>>) -> Response {
 }
 
 #[handler]
-async fn forgot_submit(req: &Request, body: Body, Data(app): Data<&Arc<App>>) -> Response {
-    let form = match read_form(req, body).await {
-        Ok(f) => f,
-        Err(e) => return form_error(app, req, &e),
-    };
+async fn forgot_submit(
+    req: &Request,
+    CsrfForm(form): CsrfForm<FormData>,
+    Data(app): Data<&Arc<App>>,
+) -> Response {
     let username = form.text("username");
     if form.get("doi_ma").is_some() {
         return forgot_form(app, req, &username, None).await;
@@ -1089,13 +1072,9 @@ async fn reset_otp_page(
 async fn reset_otp_submit(
     req: &Request,
     Path(flow): Path<String>,
-    body: Body,
+    CsrfForm(form): CsrfForm<FormData>,
     Data(app): Data<&Arc<App>>,
 ) -> Response {
-    let form = match read_form(req, body).await {
-        Ok(f) => f,
-        Err(e) => return form_error(app, req, &e),
-    };
     match password_reset::verify_otp(app, &flow, &typed_otp(&form)).await {
         Ok(()) => redirect(&format!("/quen-mat-khau/mat-khau/{flow}")),
         Err(e @ AppError::Gone(_)) => expired_reset(app, req, &e),
@@ -1107,12 +1086,9 @@ async fn reset_otp_submit(
 async fn reset_resend(
     req: &Request,
     Path(flow): Path<String>,
-    body: Body,
+    CsrfForm(_): CsrfForm<FormData>,
     Data(app): Data<&Arc<App>>,
 ) -> Response {
-    if let Err(e) = read_form(req, body).await {
-        return form_error(app, req, &e);
-    }
     match password_reset::resend(app, &flow).await {
         Ok(_) => redirect(&format!("{RESET_OTP}/{flow}?gui-lai=1")),
         Err(e @ AppError::Gone(_)) => expired_reset(app, req, &e),
@@ -1145,13 +1121,9 @@ async fn reset_password_page(
 async fn reset_password_submit(
     req: &Request,
     Path(flow): Path<String>,
-    body: Body,
+    CsrfForm(form): CsrfForm<FormData>,
     Data(app): Data<&Arc<App>>,
 ) -> Response {
-    let form = match read_form(req, body).await {
-        Ok(f) => f,
-        Err(e) => return form_error(app, req, &e),
-    };
     match password_reset::set_password(
         app,
         &flow,
@@ -1197,27 +1169,13 @@ async fn reset_done(req: &Request, Data(app): Data<&Arc<App>>) -> Response {
 
 // ---------------------------------------------------------------- Tài khoản
 
-/// The signed-in person, or a redirect to sign in (or to change a password
-/// issued by SMS first).
-async fn citizen(app: &Arc<App>, req: &Request) -> Result<Actor, Response> {
-    match super::ctx::current(app, req, false).await {
-        Some(a)
-            if a.account.must_change_password
-                && req.original_uri().path() != "/tai-khoan/doi-mat-khau" =>
-        {
-            Err(redirect("/tai-khoan/doi-mat-khau"))
-        }
-        Some(a) => Ok(a),
-        None => Err(redirect("/dang-nhap")),
-    }
-}
 
 #[handler]
-async fn account_home(req: &Request, Data(app): Data<&Arc<App>>) -> Response {
-    let actor = match citizen(app, req).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+async fn account_home(
+    req: &Request,
+    CitizenActor(actor): CitizenActor,
+    Data(app): Data<&Arc<App>>,
+) -> Response {
     let a = &actor.account;
     let origin = match a.origin {
         Origin::SelfRegistered => "Tự đăng ký trực tuyến (thuê bao di động)",
@@ -1263,23 +1221,21 @@ fn change_password_view(
 }
 
 #[handler]
-async fn change_password_page(req: &Request, Data(app): Data<&Arc<App>>) -> Response {
-    match citizen(app, req).await {
-        Ok(a) => change_password_view(app, req, &a, None),
-        Err(r) => r,
-    }
+async fn change_password_page(
+    req: &Request,
+    CitizenActor(actor): CitizenActor,
+    Data(app): Data<&Arc<App>>,
+) -> Response {
+    change_password_view(app, req, &actor, None)
 }
 
 #[handler]
-async fn change_password_submit(req: &Request, body: Body, Data(app): Data<&Arc<App>>) -> Response {
-    let actor = match citizen(app, req).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let form = match read_form(req, body).await {
-        Ok(f) => f,
-        Err(e) => return form_error(app, req, &e),
-    };
+async fn change_password_submit(
+    req: &Request,
+    CitizenActor(actor): CitizenActor,
+    CsrfForm(form): CsrfForm<FormData>,
+    Data(app): Data<&Arc<App>>,
+) -> Response {
     let token = match admin::change_password(
         app,
         &actor,

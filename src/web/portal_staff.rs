@@ -8,7 +8,8 @@ use poem::http::StatusCode;
 use poem::web::Data;
 use poem::{Body, Request, Response, Route, get, handler};
 
-use super::ctx::{read_form, redirect, status_of};
+use super::ctx::{read_form, status_of};
+use super::extract::CitizenActor;
 use super::view::Val;
 use crate::app::App;
 use crate::flows::Actor;
@@ -17,12 +18,6 @@ use crate::{page_ctx, page_type};
 
 pub fn routes() -> Route {
     Route::new().at("/", get(form_page).post(submit))
-}
-
-async fn citizen(app: &Arc<App>, req: &Request) -> Result<Actor, Response> {
-    super::ctx::current(app, req, false)
-        .await
-        .ok_or_else(|| redirect("/dang-nhap"))
 }
 
 async fn ctx(
@@ -61,21 +56,22 @@ async fn ctx(
 }
 
 #[handler]
-async fn form_page(req: &Request, Data(app): Data<&Arc<App>>) -> Response {
-    let actor = match citizen(app, req).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+async fn form_page(
+    req: &Request,
+    CitizenActor(actor): CitizenActor,
+    Data(app): Data<&Arc<App>>,
+) -> Response {
     let c = ctx(app, &actor, None, None, false).await;
     c.render(app, req, StatusCode::OK)
 }
 
 #[handler]
-async fn submit(req: &Request, body: Body, Data(app): Data<&Arc<App>>) -> Response {
-    let actor = match citizen(app, req).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+async fn submit(
+    req: &Request,
+    CitizenActor(actor): CitizenActor,
+    body: Body,
+    Data(app): Data<&Arc<App>>,
+) -> Response {
     let form = match read_form(req, body).await {
         Ok(f) => f,
         Err(e) => {
