@@ -10,7 +10,7 @@
 
 use std::collections::HashSet;
 
-use redb::WriteTransaction;
+use super::WriteTx;
 use serde::{Deserialize, Serialize};
 
 use super::{Result, StoreError, Table, Tx, meta};
@@ -135,17 +135,11 @@ pub fn list(tx: &impl Tx, limit: usize) -> Result<Vec<Version>> {
     Ok(out)
 }
 
-pub fn insert(w: &WriteTransaction, v: &Version) -> Result<()> {
+pub fn insert(w: &WriteTx, v: &Version) -> Result<()> {
     VERSIONS.put(w, &v.version, v)
 }
 
-pub fn add_case(
-    w: &WriteTransaction,
-    q: &str,
-    intent: Option<&str>,
-    at: i64,
-    by: &str,
-) -> Result<u64> {
+pub fn add_case(w: &WriteTx, q: &str, intent: Option<&str>, at: i64, by: &str) -> Result<u64> {
     let id = meta::next_id(w, CASES.name)?;
     CASES.put(
         w,
@@ -166,7 +160,7 @@ pub fn cases(tx: &impl Tx) -> Result<Vec<Case>> {
     CASES.all(tx)
 }
 
-pub fn mark_handled(w: &WriteTransaction, unanswered: u64, h: &Handled) -> Result<()> {
+pub fn mark_handled(w: &WriteTx, unanswered: u64, h: &Handled) -> Result<()> {
     HANDLED.put(w, &unanswered, h)
 }
 

@@ -55,7 +55,6 @@ fn secure(app: &App) -> bool {
     app.cfg.public_url.starts_with("https://")
 }
 
-
 /// The console frame for `actor` (typed).
 pub fn frame(app: &App, actor: Option<&Actor>, title: &str, nav: &str) -> ConsoleShell {
     let tree = app.tree();

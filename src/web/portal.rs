@@ -1169,7 +1169,6 @@ async fn reset_done(req: &Request, Data(app): Data<&Arc<App>>) -> Response {
 
 // ---------------------------------------------------------------- Tài khoản
 
-
 #[handler]
 async fn account_home(
     req: &Request,
