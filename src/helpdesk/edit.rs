@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::cli::{Confusion, EvalCase, EvalSummary, parse_eval};
 use super::kb::{AnswerVars, Entry, KnowledgeBase, LoadError, embedded_text, valid_id};
 use super::matcher::Matcher;
-use super::normalize::fold;
+use super::normalize::{fold, has_vietnamese_marks};
 use super::tree::{Target, Tree, parse_tree};
 
 /// The least in-scope top-1 accuracy a published version may have.
@@ -769,6 +769,10 @@ pub fn merge_same(m: &Matcher, questions: &[Question]) -> Vec<SameQuestion> {
             Some(&i) => {
                 out[i].ids.push(q.id);
                 out[i].count += 1;
+                // Shown (and learnt) with its diacritics when someone typed them.
+                if !has_vietnamese_marks(&out[i].text) && has_vietnamese_marks(text) {
+                    out[i].text = text.to_string();
+                }
             }
             None => {
                 by_key.insert(k, out.len());
@@ -1207,6 +1211,8 @@ mod tests {
         let first = same.iter().find(|s| s.ids.contains(&1)).unwrap();
         assert_eq!(first.count, 3, "{same:?}");
         assert_eq!(first.id, 3, "the newest id represents them");
+        let plain = merge_same(&m, &[q(1, "đăng nhập vneid"), q(2, "dang nhap vneid")]);
+        assert_eq!(plain[0].text, "đăng nhập vneid", "shown with its marks");
         let groups = group_unanswered(&m, &list, 0.5);
         assert_eq!(groups.len(), 2, "{groups:?}");
         assert_eq!(groups[0].count, 4);

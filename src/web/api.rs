@@ -15,6 +15,8 @@ use crate::domain::{Permission, PermissionSet};
 use crate::error::AppError;
 use crate::flows::{Actor, admin, staff_login, staff_units};
 
+pub mod faq;
+
 #[derive(Object, Debug)]
 #[oai(skip_serializing_if_is_none)]
 pub struct ErrorDetail {
@@ -140,6 +142,7 @@ pub type AllApis = (
     super::api_portal::PortalApi,
     super::api_access::AccessApi,
     super::api_chat::ChatApi,
+    faq::FaqApi,
 );
 
 pub fn service(public_url: &str) -> OpenApiService<AllApis, ()> {
@@ -150,6 +153,7 @@ pub fn service(public_url: &str) -> OpenApiService<AllApis, ()> {
             super::api_portal::PortalApi,
             super::api_access::AccessApi,
             super::api_chat::ChatApi,
+            faq::FaqApi,
         ), "motcua API", env!("CARGO_PKG_VERSION"))
         .description("Citizen accounts for one-stop public service offices. Errors: {\"error\": {\"code\", \"message\", \"fields\"}}. Send `Authorization: Bearer <token>` from a sign-in.")
         .server(format!("{public_url}/api/v1"))

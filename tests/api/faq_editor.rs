@@ -1,0 +1,659 @@
+//! Issue 19: the office edits the bot's knowledge base. The JSON API end
+//! to end (publish, 409 refusal by the evaluation, retire, restore,
+//! unanswered questions assigned or marked out of scope, 401/403), a new
+//! intent answered on the web chat, Telegram and Zalo doubles right after
+//! publishing, the version poll, edits surviving a restart and a
+//! backup/restore, and the console editor in a real browser.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+/// The new intent the tests teach the bot.
+pub const VNEID: &str = "dang-nhap-vneid";
+/// A word only the new answer contains.
+pub const MARK: &str = "ứng dụng VNeID";
+
+pub fn vneid_body() -> Value {
+    json!({
+        "title": "Đăng nhập bằng tài khoản định danh điện tử VNeID",
+        "title_en": "Sign in with VNeID",
+        "answer_vi": "Từ ngày 01/7/2024, anh/chị đăng nhập Cổng Dịch vụ công bằng **tài khoản định danh điện tử mức 2** trên ứng dụng VNeID:\n\n1. Vào {public_url}/dang-nhap, chọn **Đăng nhập bằng VNeID**.\n2. Mở ứng dụng VNeID trên điện thoại và quét mã QR.",
+        "answer_en": "Since 1 July 2024 you sign in with your **level-2 electronic identification account** in the VNeID app: open {public_url}/dang-nhap and choose **Đăng nhập bằng VNeID**.",
+        "examples": [
+            "đăng nhập bằng VNeID",
+            "dang nhap bang vneid the nao",
+            "tài khoản định danh điện tử đăng nhập dịch vụ công",
+            "tai khoan dinh danh dien tu muc 2",
+            "quét mã QR bằng ứng dụng VNeID",
+            "vneid đăng nhập cổng dịch vụ công ở đâu"
+        ],
+        "examples_en": ["how do I sign in with VNeID", "log in using the VNeID app"]
+    })
+}
+
+/// The same question the tests ask on every channel.
+pub const QUESTION: &str = "làm sao đăng nhập dịch vụ công bằng vneid";
+
+/// A catch-all intent made of out-of-scope questions: the evaluation must
+/// refuse it (the bot would answer what it should not).
+fn catch_all_body() -> Value {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/faq/eval/faq-eval.jsonl"
+    ))
+    .unwrap();
+    let oos: Vec<String> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["intent"].is_null())
+        .map(|v| v["q"].as_str().unwrap().to_string())
+        .collect();
+    assert!(oos.len() > 20);
+    json!({
+        "title": "Các thủ tục hành chính khác",
+        "answer_vi": "Anh/chị liên hệ Bộ phận một cửa.",
+        "answer_en": "Please contact the one-stop office.",
+        "examples": oos,
+    })
+}
+
+pub async fn delete(t: &TestApp, path: &str, token: &str) -> (u16, Value) {
+    let r = t
+        .http
+        .delete(t.url(path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let s = r.status().as_u16();
+    (s, r.json().await.unwrap_or(Value::Null))
+}
+
+/// Asks the web chat; returns the reply.
+pub async fn ask(t: &TestApp, text: &str) -> Value {
+    let (s, v) = t
+        .post_json("/api/v1/chat", None, &json!({"text": text}))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    v["reply"].clone()
+}
+
+#[tokio::test]
+async fn faq_api_publish_refuse_retire_restore() {
+    let t = spawn_app().await;
+    let admin = t.admin_token().await;
+    let (s, list) = t.get_json("/api/v1/faq/intents", Some(&admin)).await;
+    assert_eq!(s, 200, "{list}");
+    assert_eq!(list["version"], 0);
+    let items = list["items"].as_array().unwrap();
+    assert!(items.len() >= 18, "{list}");
+    let fp = items.iter().find(|i| i["id"] == "forgot-password").unwrap();
+    assert!(fp["examples"].as_u64().unwrap() >= 20, "{fp}");
+    let (s, doc) = t
+        .get_json("/api/v1/faq/intents/forgot-password", Some(&admin))
+        .await;
+    assert_eq!(s, 200);
+    assert!(doc["answer_vi"].as_str().unwrap().contains("{public_url}"));
+    let original_answer = doc["answer_vi"].as_str().unwrap().to_string();
+    let (s, e) = t
+        .get_json("/api/v1/faq/intents/khong-co", Some(&admin))
+        .await;
+    assert_eq!((s, e["error"]["code"].as_str()), (404, Some("not_found")));
+
+    // The bot does not know the topic yet.
+    assert_ne!(ask(&t, QUESTION).await["intent"], VNEID);
+
+    // Bad input: 400 with the fields, nothing published.
+    let mut bad = vneid_body();
+    bad["examples"] = json!(["một", "hai"]);
+    bad["examples_en"] = json!([]);
+    bad["answer_en"] = json!("  ");
+    let (s, e) = t
+        .put_json(&format!("/api/v1/faq/intents/{VNEID}"), Some(&admin), &bad)
+        .await;
+    assert_eq!(s, 400, "{e}");
+    assert!(
+        e["error"]["fields"]["examples"]
+            .as_str()
+            .unwrap()
+            .contains("ít nhất 5")
+    );
+    assert!(e["error"]["fields"]["answer_en"].is_string(), "{e}");
+    let (s, e) = t
+        .put_json("/api/v1/faq/intents/Sai_Ma", Some(&admin), &vneid_body())
+        .await;
+    assert_eq!(s, 400);
+    assert!(e["error"]["fields"]["id"].is_string(), "{e}");
+
+    // A new intent: published, and the bot answers with it at once.
+    let started = Instant::now();
+    let (s, p) = t
+        .put_json(
+            &format!("/api/v1/faq/intents/{VNEID}"),
+            Some(&admin),
+            &vneid_body(),
+        )
+        .await;
+    let publish_ms = started.elapsed().as_millis();
+    assert_eq!(s, 200, "{p}");
+    assert_eq!(p["version"], 1);
+    assert!(p["in_scope"].as_f64().unwrap() >= 0.9, "{p}");
+    assert!(p["abstain"].as_f64().unwrap() >= 0.85, "{p}");
+    let r = ask(&t, QUESTION).await;
+    assert_eq!(r["intent"], VNEID, "{r}");
+    let text = r["text"].as_str().unwrap();
+    assert!(text.contains(MARK), "{text}");
+    assert!(text.contains(&format!("{}/dang-nhap", t.base)), "{text}");
+    eprintln!("publish (validation, evaluation, write, swap) over HTTP: {publish_ms} ms");
+
+    // A change that makes the bot answer out-of-scope questions: 409 with
+    // the reasons and the evaluation; nothing changes.
+    let (s, e) = t
+        .put_json(
+            "/api/v1/faq/intents/thu-tuc-khac",
+            Some(&admin),
+            &catch_all_body(),
+        )
+        .await;
+    assert_eq!(s, 409, "{e}");
+    assert_eq!(e["error"]["code"], "evaluation_refused");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("ngoài phạm vi"),
+        "{e}"
+    );
+    let ev = &e["evaluation"];
+    assert!(ev["abstain"].as_f64().unwrap() < 0.85, "{ev}");
+    assert!(ev["abstain_before"].as_f64().unwrap() >= 0.85, "{ev}");
+    assert!(
+        ev["introduced"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["expected"].is_null() && c["got"] == "thu-tuc-khac"),
+        "{ev}"
+    );
+    let (s, _) = t
+        .get_json("/api/v1/faq/intents/thu-tuc-khac", Some(&admin))
+        .await;
+    assert_eq!(s, 404);
+    assert_eq!(t.app.bot().version, 1);
+
+    // Edit a built-in intent, then retire another.
+    let mut edited = doc.clone();
+    edited["answer_vi"] =
+        json!("Anh/chị bấm **Quên mật khẩu** tại {public_url}/quen-mat-khau (bản của tỉnh).");
+    let (s, p) = t
+        .put_json("/api/v1/faq/intents/forgot-password", Some(&admin), &edited)
+        .await;
+    assert_eq!((s, p["version"].as_u64()), (200, Some(2)), "{p}");
+    assert!(
+        ask(&t, "quên mật khẩu").await["text"]
+            .as_str()
+            .unwrap()
+            .contains("bản của tỉnh")
+    );
+    let (s, p) = delete(&t, "/api/v1/faq/intents/captcha", &admin).await;
+    assert_eq!((s, p["version"].as_u64()), (200, Some(3)), "{p}");
+    assert_ne!(ask(&t, "mã xác thực sai hoài").await["intent"], "captcha");
+    let (s, _) = t
+        .get_json("/api/v1/faq/intents/captcha", Some(&admin))
+        .await;
+    assert_eq!(s, 404);
+    let (s, _) = delete(&t, "/api/v1/faq/intents/captcha", &admin).await;
+    assert_eq!(s, 404);
+
+    // Versions, and a restore of version 1: the edit and the retirement
+    // are undone, the new intent stays.
+    let (s, v) = t.get_json("/api/v1/faq/versions", Some(&admin)).await;
+    assert_eq!(s, 200);
+    assert_eq!(v["current"], 3);
+    let items = v["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3);
+    assert_eq!(items[0]["version"], 3);
+    assert_eq!(items[0]["by"], ADMIN);
+    assert!(
+        items[2]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("Thêm chủ đề")
+    );
+    let (s, p) = t
+        .post_json("/api/v1/faq/versions/1/restore", Some(&admin), &json!({}))
+        .await;
+    assert_eq!((s, p["version"].as_u64()), (200, Some(4)), "{p}");
+    let (_, doc) = t
+        .get_json("/api/v1/faq/intents/forgot-password", Some(&admin))
+        .await;
+    assert_eq!(doc["answer_vi"], original_answer.as_str());
+    assert_eq!(ask(&t, "mã xác thực sai hoài").await["intent"], "captcha");
+    assert_eq!(ask(&t, QUESTION).await["intent"], VNEID);
+    let (_, v) = t.get_json("/api/v1/faq/versions", Some(&admin)).await;
+    assert_eq!(v["items"][0]["restored_from"], 1);
+    let (s, _) = t
+        .post_json("/api/v1/faq/versions/99/restore", Some(&admin), &json!({}))
+        .await;
+    assert_eq!(s, 404);
+    // Version 0 is the built-in knowledge base.
+    let (s, p) = t
+        .post_json("/api/v1/faq/versions/0/restore", Some(&admin), &json!({}))
+        .await;
+    assert_eq!((s, p["version"].as_u64()), (200, Some(5)), "{p}");
+    assert_ne!(ask(&t, QUESTION).await["intent"], VNEID);
+    // The audit log has every publish.
+    let n = t
+        .app
+        .store
+        .read(|r| {
+            motcua::store::audit::search(
+                r,
+                &motcua::store::audit::AuditFilter {
+                    action: Some("faq_publish".into()),
+                    ..Default::default()
+                },
+                100,
+            )
+        })
+        .unwrap()
+        .len();
+    assert_eq!(n, 5);
+}
+
+#[tokio::test]
+async fn faq_api_needs_support_manage_at_the_province() {
+    let t = spawn_app().await;
+    let admin = t.admin_token().await;
+    let tree = t.app.tree();
+    let province = tree.province().unwrap();
+    let centre = t.unit_id("Trung tâm Phục vụ").await;
+    assert_ne!(province, centre);
+    let below = t
+        .staff_with(
+            &admin,
+            "hotro.trungtam",
+            "0372666401",
+            "033090007401",
+            centre,
+            &["support.manage"],
+        )
+        .await;
+    let other = t
+        .staff_with(
+            &admin,
+            "canbo.thongke",
+            "0372666402",
+            "033090007402",
+            province,
+            &["stats.view"],
+        )
+        .await;
+    let editor = t
+        .staff_with(
+            &admin,
+            "hotro.tinh",
+            "0372666403",
+            "033090007403",
+            province,
+            &["support.manage"],
+        )
+        .await;
+    let routes: Vec<(&str, String)> = vec![
+        ("GET", "/api/v1/faq/intents".into()),
+        ("GET", "/api/v1/faq/intents/forgot-password".into()),
+        ("PUT", format!("/api/v1/faq/intents/{VNEID}")),
+        ("DELETE", "/api/v1/faq/intents/captcha".into()),
+        ("GET", "/api/v1/faq/unanswered".into()),
+        ("POST", "/api/v1/faq/unanswered/1/assign".into()),
+        ("GET", "/api/v1/faq/versions".into()),
+        ("POST", "/api/v1/faq/versions/0/restore".into()),
+    ];
+    for (method, path) in &routes {
+        for (who, token, want) in [
+            ("anonymous", None, 401),
+            ("centre", Some(&below), 403),
+            ("stats", Some(&other), 403),
+        ] {
+            let mut rb = t
+                .http
+                .request(method.parse().unwrap(), t.url(path))
+                .json(&vneid_body());
+            if let Some(tok) = token {
+                rb = rb.bearer_auth(tok);
+            }
+            let r = rb.send().await.unwrap();
+            let s = r.status().as_u16();
+            let body: Value = r.json().await.unwrap_or(Value::Null);
+            assert_eq!(s, want, "{who} {method} {path}: {body}");
+            assert!(body["error"]["code"].is_string(), "{body}");
+        }
+    }
+    assert_eq!(t.app.bot().version, 0, "nothing was published");
+    let (s, _) = t.get_json("/api/v1/faq/intents", Some(&editor)).await;
+    assert_eq!(s, 200);
+    let (s, p) = t
+        .put_json(
+            &format!("/api/v1/faq/intents/{VNEID}"),
+            Some(&editor),
+            &vneid_body(),
+        )
+        .await;
+    assert_eq!(s, 200, "{p}");
+    // Cookie sessions need the CSRF header for writes.
+    let token = editor.clone();
+    let r = t
+        .http
+        .delete(t.url("/api/v1/faq/intents/captcha"))
+        .header("cookie", format!("mc_session={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    let csrf = motcua::web::ctx::csrf_for_session(&t.app, &token);
+    let r = t
+        .http
+        .delete(t.url("/api/v1/faq/intents/captcha"))
+        .header("cookie", format!("mc_session={token}"))
+        .header("x-csrf-token", csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+}
+
+/// Waits until the web chat has recorded `n` unanswered questions.
+async fn unanswered(t: &TestApp, admin: &str) -> Vec<Value> {
+    let (s, v) = t.get_json("/api/v1/faq/unanswered", Some(admin)).await;
+    assert_eq!(s, 200, "{v}");
+    v["items"].as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn unanswered_questions_become_examples_and_eval_cases() {
+    let t = spawn_app().await;
+    let admin = t.admin_token().await;
+    let (s, p) = t
+        .put_json(
+            &format!("/api/v1/faq/intents/{VNEID}"),
+            Some(&admin),
+            &vneid_body(),
+        )
+        .await;
+    assert_eq!(s, 200, "{p}");
+    // Questions the bot cannot answer (one asked three times).
+    let asked = [
+        "tài khoản bị khóa tạm thời thì bao lâu mới mở",
+        "Tài khoản bị khoá tạm thời thì bao lâu mới mở?",
+        "tai khoan bi khoa tam thoi thi bao lau moi mo",
+        "giá vàng hôm nay bao nhiêu",
+    ];
+    for q in asked {
+        assert!(ask(&t, q).await["intent"].is_null(), "{q}");
+    }
+    let items = unanswered(&t, &admin).await;
+    assert_eq!(items.len(), 2, "{items:?}");
+    let locked = items.iter().find(|i| i["count"] == 3).expect("merged");
+    assert!(locked["last_at"].as_str().unwrap().contains('/'));
+    let gold = items.iter().find(|i| i["count"] == 1).unwrap();
+    // Unknown intent: 400; unknown question: 404.
+    let (s, e) = t
+        .post_json(
+            &format!("/api/v1/faq/unanswered/{}/assign", locked["id"]),
+            Some(&admin),
+            &json!({"intent": "khong-co"}),
+        )
+        .await;
+    assert_eq!(s, 400, "{e}");
+    let (s, _) = t
+        .post_json(
+            "/api/v1/faq/unanswered/999999/assign",
+            Some(&admin),
+            &json!({"intent": null}),
+        )
+        .await;
+    assert_eq!(s, 404);
+    // Assign the three to forgot-password (they become examples and
+    // eval cases), mark the other out of scope.
+    let (s, p) = t
+        .post_json(
+            &format!("/api/v1/faq/unanswered/{}/assign", locked["id"]),
+            Some(&admin),
+            &json!({"intent": "forgot-password"}),
+        )
+        .await;
+    assert_eq!((s, p["version"].as_u64()), (200, Some(2)), "{p}");
+    let (s, p) = t
+        .post_json(
+            &format!("/api/v1/faq/unanswered/{}/assign", gold["id"]),
+            Some(&admin),
+            &json!({"intent": null}),
+        )
+        .await;
+    assert_eq!((s, p["version"].as_u64()), (200, Some(3)), "{p}");
+    assert!(unanswered(&t, &admin).await.is_empty());
+    let (_, doc) = t
+        .get_json("/api/v1/faq/intents/forgot-password", Some(&admin))
+        .await;
+    assert!(
+        doc["examples"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e.as_str().unwrap().contains("bao lâu mới mở")),
+        "{doc}"
+    );
+    // The bot answers the assigned question, and still abstains on the other.
+    assert_eq!(
+        ask(&t, "tài khoản bị khóa tạm thời bao lâu mới mở được").await["intent"],
+        "forgot-password"
+    );
+    assert!(ask(&t, "giá vàng hôm nay").await["intent"].is_null());
+    let cases = t.app.store.read(motcua::store::faq::cases).unwrap();
+    assert_eq!(cases.len(), 2, "{cases:?}");
+    assert!(cases.iter().any(|c| c.intent.is_none()));
+    // The case count went into the next evaluation.
+    let (_, p) = t
+        .put_json(
+            &format!("/api/v1/faq/intents/{VNEID}"),
+            Some(&admin),
+            &vneid_body(),
+        )
+        .await;
+    let total = p["evaluation"]["in_scope_cases"].as_u64().unwrap()
+        + p["evaluation"]["out_of_scope_cases"].as_u64().unwrap();
+    let embedded = motcua::helpdesk::edit::embedded_eval_cases().len() as u64;
+    assert_eq!(total, embedded + 2, "{p}");
+}
+
+#[tokio::test]
+async fn a_new_intent_reaches_telegram_and_zalo_within_a_second() {
+    let tg = crate::telegram::FakeBotApi::start().await;
+    let zl = crate::zalo::FakeZalo::start().await;
+    let (tg_url, zl2) = (tg.url.clone(), zl.clone());
+    let t = spawn_app_with(move |c| {
+        c.telegram_token = Some(crate::telegram::TOKEN.into());
+        c.telegram_api_url = tg_url;
+        crate::zalo::configure(c, &zl2);
+    })
+    .await;
+    let admin = t.admin_token().await;
+    let (s, p) = t
+        .put_json(
+            &format!("/api/v1/faq/intents/{VNEID}"),
+            Some(&admin),
+            &vneid_body(),
+        )
+        .await;
+    assert_eq!(s, 200, "{p}");
+    let published = Instant::now();
+    let web = ask(&t, QUESTION).await;
+    let web_ms = published.elapsed().as_millis();
+    assert_eq!(web["intent"], VNEID);
+    tg.text(777001, QUESTION);
+    crate::zalo::say(&t, QUESTION, "faq-msg-1").await;
+    let (mut tg_ms, mut zl_ms) = (None, None);
+    while published.elapsed() < Duration::from_secs(5) && (tg_ms.is_none() || zl_ms.is_none()) {
+        if tg_ms.is_none()
+            && tg
+                .sent()
+                .iter()
+                .any(|m| m["text"].as_str().unwrap_or("").contains(MARK))
+        {
+            tg_ms = Some(published.elapsed().as_millis());
+        }
+        if zl_ms.is_none() && zl.sent().iter().any(|(_, text)| text.contains(MARK)) {
+            zl_ms = Some(published.elapsed().as_millis());
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    eprintln!(
+        "new intent answered after publishing: web {web_ms} ms, Telegram {tg_ms:?} ms, Zalo {zl_ms:?} ms"
+    );
+    assert!(web_ms < 1000);
+    let (tg_ms, zl_ms) = (tg_ms.expect("Telegram answer"), zl_ms.expect("Zalo answer"));
+    assert!(tg_ms < 1000, "Telegram {tg_ms} ms");
+    assert!(zl_ms < 1000, "Zalo {zl_ms} ms");
+    // Telegram shows **bold** as HTML, Zalo as plain text.
+    let m = tg
+        .sent()
+        .into_iter()
+        .find(|m| m["text"].as_str().unwrap_or("").contains(MARK))
+        .unwrap();
+    assert!(
+        m["text"]
+            .as_str()
+            .unwrap()
+            .contains("<b>tài khoản định danh điện tử mức 2</b>"),
+        "{m}"
+    );
+    let z = zl
+        .sent()
+        .into_iter()
+        .find(|(_, x)| x.contains(MARK))
+        .unwrap()
+        .1;
+    assert!(
+        !z.contains("**") && z.contains("tài khoản định danh điện tử mức 2"),
+        "{z}"
+    );
+}
+
+#[tokio::test]
+async fn another_instance_s_publish_is_picked_up_within_a_second() {
+    // Another instance writes version 1 into the shared store; this one
+    // polls the version number every second.
+    let t = spawn_app().await;
+    let mut o = motcua::helpdesk::edit::Overlay::default();
+    o.retired.insert("captcha".into());
+    let v = motcua::store::faq::Version::new(
+        1,
+        t.app.now(),
+        "khac",
+        "Ngừng sử dụng",
+        &o,
+        (0.97, 0.96),
+        None,
+    )
+    .unwrap();
+    let written = Instant::now();
+    t.app
+        .store
+        .write(|w| motcua::store::faq::insert(w, &v))
+        .unwrap();
+    while t.app.bot().version != 1 {
+        assert!(written.elapsed() < Duration::from_secs(3), "not reloaded");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let ms = written.elapsed().as_millis();
+    eprintln!("reload after another instance published: {ms} ms");
+    assert!(ms < 1000, "{ms} ms");
+    assert!(t.app.bot().kb.entry("captcha").is_none());
+    // The command line reads the same version (faq-published.json).
+    let p: Value =
+        serde_json::from_slice(&std::fs::read(t.dir.path().join("faq-published.json")).unwrap())
+            .unwrap();
+    assert_eq!(p["version"], 1);
+}
+
+#[tokio::test]
+async fn edits_survive_a_restart_and_a_backup_restore() {
+    let t = spawn_app().await;
+    let admin = t.admin_token().await;
+    let (s, _) = t
+        .put_json(
+            &format!("/api/v1/faq/intents/{VNEID}"),
+            Some(&admin),
+            &vneid_body(),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (s, _) = delete(&t, "/api/v1/faq/intents/captcha", &admin).await;
+    assert_eq!(s, 200);
+    assert!(ask(&t, "giá vàng hôm nay bao nhiêu").await["intent"].is_null());
+    let items = unanswered(&t, &admin).await;
+    let (s, _) = t
+        .post_json(
+            &format!("/api/v1/faq/unanswered/{}/assign", items[0]["id"]),
+            Some(&admin),
+            &json!({"intent": null}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let backup = t.dir.path().join("faq-backup.motcua");
+    motcua::backup::create(
+        &t.app.store,
+        &t.dir.path().join("uploads"),
+        &backup,
+        &motcua::backup::Progress::new("", true),
+        None,
+    )
+    .unwrap();
+    let kept = tempfile::tempdir().unwrap();
+    std::fs::copy(&backup, kept.path().join("b.motcua")).unwrap();
+    // Restart on the same data dir.
+    let dir = t.stop().await;
+    let t = spawn_in(dir, |_| {}).await;
+    assert_eq!(t.app.bot().version, 3);
+    assert_eq!(ask(&t, QUESTION).await["intent"], VNEID);
+    assert!(t.app.bot().kb.entry("captcha").is_none());
+    // Restore the backup into a fresh data dir and start there.
+    let fresh = tempfile::tempdir().unwrap();
+    motcua::backup::restore(
+        &kept.path().join("b.motcua"),
+        fresh.path(),
+        &motcua::backup::Progress::new("", true),
+        None,
+    )
+    .unwrap();
+    // The command line's copy of the version is the restored one.
+    let p: Value =
+        serde_json::from_slice(&std::fs::read(fresh.path().join("faq-published.json")).unwrap())
+            .unwrap();
+    assert_eq!(p["version"], 3);
+    let t2 = spawn_in(fresh, |_| {}).await;
+    assert_eq!(t2.app.bot().version, 3);
+    assert_eq!(ask(&t2, QUESTION).await["intent"], VNEID);
+    assert!(t2.app.bot().kb.entry("captcha").is_none());
+    let versions = t2
+        .app
+        .store
+        .read(|r| motcua::store::faq::list(r, 10))
+        .unwrap();
+    assert_eq!(versions.len(), 3);
+    assert_eq!(
+        t2.app.store.read(motcua::store::faq::cases).unwrap().len(),
+        1
+    );
+    assert!(
+        t2.app
+            .store
+            .read(motcua::store::faq::handled_ids)
+            .unwrap()
+            .len()
+            == 1
+    );
+}
