@@ -429,13 +429,16 @@ pub async fn unanswered(app: &Arc<App>, actor: &Actor) -> AppResult<Vec<edit::Sa
 }
 
 /// Unhandled unanswered questions since `since`, grouped by similarity
-/// (normalised-word overlap); with the number of questions.
-pub async fn unanswered_groups(
+/// (normalised-word overlap); with the number of questions. Anyone with
+/// `support.manage` may look; assigning needs it at the province.
+pub async fn unanswered_view(
     app: &Arc<App>,
     actor: &Actor,
     since: i64,
 ) -> AppResult<(usize, Vec<Group>)> {
-    require(app, actor)?;
+    if !actor.account.has_any(Permission::SupportManage) {
+        return Err(AppError::Forbidden);
+    }
     app.db(move |app| {
         let open: Vec<Question> = open_questions(app)?
             .into_iter()

@@ -21,6 +21,8 @@ use crate::store::{accounts, audit, sms};
 use crate::util;
 use crate::{page_ctx, page_type};
 
+pub mod faq;
+
 pub fn routes() -> Route {
     Route::new()
         .at("/", get(dashboard))
@@ -41,10 +43,8 @@ pub fn routes() -> Route {
         .nest("/thong-ke", super::console_stats::routes())
         .nest("/ho-tro", super::console_support::support_routes())
         .nest("/khao-sat", super::console_support::survey_routes())
-        .nest(
-            "/cau-hoi-chua-tra-loi",
-            super::console_support::unanswered_routes(),
-        )
+        .nest("/cau-hoi-chua-tra-loi", faq::unanswered_routes())
+        .nest("/cau-hoi-thuong-gap", faq::routes())
         .at("/thong-bao", get(notices_page))
         .at("/yeu-cau-cap-quyen", get(access_page))
         .at("/yeu-cau-cap-quyen/:id/duyet", post(access_approve))
@@ -66,6 +66,7 @@ pub fn frame(app: &App, actor: Option<&Actor>, title: &str, nav: &str) -> Consol
             stats: acc.has_any(Permission::StatsView),
             units: acc.superadmin || acc.has_any(Permission::UsersCreate),
             support: acc.has_any(Permission::SupportManage),
+            faq: crate::flows::faq::may_edit(app, acc),
             survey: acc.has_any(Permission::SurveyProcess),
         }
     });
@@ -125,6 +126,7 @@ pub(crate) fn sample_frame() -> ConsoleShell {
             units: true,
             support: true,
             survey: true,
+            faq: true,
         }),
         counts: ConsoleCounts {
             access: 1,

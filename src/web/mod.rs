@@ -58,6 +58,7 @@ pub fn registered_pages() -> Vec<view::check::Registered> {
     all.extend(console_citizens::pages());
     all.extend(console_stats::pages());
     all.extend(console_support::pages());
+    all.extend(console::faq::pages());
     all.extend(portal::pages());
     all.extend(portal_staff::pages());
     all

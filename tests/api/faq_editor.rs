@@ -657,3 +657,328 @@ async fn edits_survive_a_restart_and_a_backup_restore() {
             == 1
     );
 }
+
+/// A console form POST as the browser sends it (session cookie, `_csrf`).
+async fn console_post(
+    t: &TestApp,
+    token: &str,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> (u16, String) {
+    let csrf = motcua::web::ctx::csrf_for_session(&t.app, token);
+    let mut form: Vec<(&str, &str)> = vec![("_csrf", csrf.as_str())];
+    form.extend_from_slice(fields);
+    let r = t
+        .http
+        .post(t.url(path))
+        .header("cookie", format!("mc_session={token}"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+async fn console_get(t: &TestApp, token: &str, path: &str) -> (u16, String) {
+    let r = t
+        .http
+        .get(t.url(path))
+        .header("cookie", format!("mc_session={token}"))
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+fn vneid_form(b: &Value) -> Vec<(String, String)> {
+    let lines = |k: &str| {
+        b[k].as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|x| x.as_str().unwrap().to_string())
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+            .unwrap_or_default()
+    };
+    vec![
+        ("moi".into(), "1".into()),
+        ("id".into(), VNEID.into()),
+        ("title".into(), b["title"].as_str().unwrap().into()),
+        ("title_en".into(), b["title_en"].as_str().unwrap_or("").into()),
+        ("answer_vi".into(), b["answer_vi"].as_str().unwrap().into()),
+        ("answer_en".into(), b["answer_en"].as_str().unwrap().into()),
+        ("examples".into(), lines("examples")),
+        ("examples_en".into(), lines("examples_en")),
+        ("suggest".into(), "forgot-password".into()),
+        ("suggest".into(), "login-how".into()),
+        ("tree_label".into(), "Làm từng bước".into()),
+        ("tree_label_en".into(), "Step by step".into()),
+        ("tree_start".into(), "cai-dat".into()),
+        ("tree_steps".into(), "## cai-dat\nvi: Anh/chị đã cài ứng dụng VNeID chưa?\nen: Is the VNeID app installed?\n- xong | Rồi | Yes\n- handoff | Gặp cán bộ hỗ trợ | Talk to a person\n\n## xong\nvi: Anh/chị mở VNeID và quét mã QR.\nen: Open VNeID and scan the QR code.\n".into()),
+    ]
+}
+
+#[tokio::test]
+async fn console_editor_preview_publish_refuse_restore_and_assign() {
+    let t = spawn_app().await;
+    let admin = t.admin_token().await;
+    let province = t.app.tree().province().unwrap();
+    let editor = t
+        .staff_with(
+            &admin,
+            "hotro.tinh2",
+            "0372666501",
+            "033090007501",
+            province,
+            &["support.manage"],
+        )
+        .await;
+    let centre = t.unit_id("Trung tâm Phục vụ").await;
+    let below = t
+        .staff_with(
+            &admin,
+            "hotro.tt2",
+            "0372666502",
+            "033090007502",
+            centre,
+            &["support.manage"],
+        )
+        .await;
+    // The menu item and the list, for the province editor only.
+    let (s, home) = console_get(&t, &editor, "/quan-tri").await;
+    assert_eq!(s, 200);
+    assert!(
+        home.contains("href=\"/quan-tri/cau-hoi-thuong-gap\""),
+        "menu"
+    );
+    let (_, home) = console_get(&t, &below, "/quan-tri").await;
+    assert!(!home.contains("href=\"/quan-tri/cau-hoi-thuong-gap\""));
+    let (s, _) = console_get(&t, &below, "/quan-tri/cau-hoi-thuong-gap").await;
+    assert_eq!(s, 403);
+    let (s, _) = console_get(&t, &below, "/quan-tri/cau-hoi-thuong-gap/chu-de/captcha").await;
+    assert_eq!(s, 403);
+    let (s, list) = console_get(&t, &editor, "/quan-tri/cau-hoi-thuong-gap").await;
+    assert_eq!(s, 200);
+    assert!(list.contains("/quan-tri/cau-hoi-thuong-gap/chu-de/forgot-password"));
+    let (s, page) = console_get(
+        &t,
+        &editor,
+        "/quan-tri/cau-hoi-thuong-gap/chu-de/otp-not-received",
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert!(
+        page.contains("## check-phone"),
+        "the tree's steps are editable"
+    );
+
+    // Preview: the three channels' renderings, nothing published.
+    let owned = vneid_form(&vneid_body());
+    let mut f: Vec<(&str, &str)> = owned
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    f.push(("hanh_dong", "xem-truoc"));
+    let (s, page) = console_post(&t, &editor, "/quan-tri/cau-hoi-thuong-gap/chu-de", &f).await;
+    assert_eq!(s, 200, "{page}");
+    assert!(page.contains("id=\"preview-web-vi\""));
+    assert!(
+        page.contains("<strong>tài khoản định danh điện tử mức 2</strong>"),
+        "web: **bold** as strong"
+    );
+    assert!(
+        page.contains("<b>tài khoản định danh điện tử mức 2</b>"),
+        "Telegram: HTML bold"
+    );
+    let zalo = page
+        .split("id=\"preview-zalo-vi\"")
+        .nth(1)
+        .unwrap()
+        .split("</figure>")
+        .next()
+        .unwrap();
+    assert!(
+        zalo.contains("nhắn số tương ứng để chọn:\n1. Làm từng bước\n2. Quên hoặc đổi mật khẩu"),
+        "Zalo: numbered buttons: {zalo}"
+    );
+    assert!(page.contains("Làm từng bước"), "the tree's button");
+    assert!(
+        page.contains(&format!("{}/dang-nhap", t.base)),
+        "placeholders replaced"
+    );
+    assert_eq!(t.app.bot().version, 0);
+    // The below-province staff member cannot post.
+    let (s, _) = console_post(&t, &below, "/quan-tri/cau-hoi-thuong-gap/chu-de", &f).await;
+    assert_eq!(s, 403);
+    // A broken tree: 400, the line named.
+    let mut bad = f.clone();
+    bad.retain(|(k, _)| *k != "tree_steps");
+    bad.push((
+        "tree_steps",
+        "## cai-dat\nvi: Cài chưa?\nen: Installed?\n- xong | Rồi\n",
+    ));
+    let (s, page) = console_post(&t, &editor, "/quan-tri/cau-hoi-thuong-gap/chu-de", &bad).await;
+    assert_eq!(s, 400);
+    assert!(page.contains("Dòng 4: nút phải có dạng"), "{page}");
+    // Publish.
+    f.retain(|(k, _)| *k != "hanh_dong");
+    f.push(("hanh_dong", "xuat-ban"));
+    let (s, page) = console_post(&t, &editor, "/quan-tri/cau-hoi-thuong-gap/chu-de", &f).await;
+    assert_eq!(s, 200, "{page}");
+    assert!(page.contains("Đã xuất bản phiên bản 1"), "{page}");
+    assert!(page.contains("Trả lời đúng chủ đề"));
+    let r = ask(&t, QUESTION).await;
+    assert_eq!(r["intent"], VNEID);
+    assert!(
+        r["suggestions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["label"] == "Làm từng bước"),
+        "{r}"
+    );
+    // The same id again as a new intent: refused with a clear message.
+    let (s, page) = console_post(&t, &editor, "/quan-tri/cau-hoi-thuong-gap/chu-de", &f).await;
+    assert_eq!(s, 400);
+    assert!(page.contains("Mã chủ đề này đã có"));
+    // Refusal: 409 with the reasons; nothing changes.
+    let cab = catch_all_body();
+    let examples = cab["examples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_str().unwrap())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let refused = [
+        ("moi", "1"),
+        ("id", "thu-tuc-khac"),
+        ("title", "Các thủ tục hành chính khác"),
+        ("answer_vi", "Anh/chị liên hệ Bộ phận một cửa."),
+        ("answer_en", "Please contact the one-stop office."),
+        ("examples", examples.as_str()),
+        ("hanh_dong", "xuat-ban"),
+    ];
+    let (s, page) =
+        console_post(&t, &editor, "/quan-tri/cau-hoi-thuong-gap/chu-de", &refused).await;
+    assert_eq!(s, 409, "{page}");
+    assert!(page.contains("Chưa xuất bản"));
+    assert!(page.contains("ngoài phạm vi"));
+    assert_eq!(t.app.bot().version, 1);
+    // Retire, then restore version 1.
+    let (s, page) = console_post(
+        &t,
+        &editor,
+        "/quan-tri/cau-hoi-thuong-gap/chu-de/captcha/ngung",
+        &[],
+    )
+    .await;
+    assert_eq!(s, 200, "{page}");
+    assert!(page.contains("Đã xuất bản phiên bản 2"));
+    assert!(t.app.bot().kb.entry("captcha").is_none());
+    let (s, page) = console_post(
+        &t,
+        &editor,
+        "/quan-tri/cau-hoi-thuong-gap/phien-ban/1/khoi-phuc",
+        &[],
+    )
+    .await;
+    assert_eq!(s, 200, "{page}");
+    assert!(page.contains("Đã xuất bản phiên bản 3"));
+    assert!(page.contains("Khôi phục phiên bản 1"));
+    assert!(t.app.bot().kb.entry("captcha").is_some());
+    // Without the CSRF token: refused, nothing changes.
+    let r = t
+        .http
+        .post(t.url("/quan-tri/cau-hoi-thuong-gap/phien-ban/0/khoi-phuc"))
+        .header("cookie", format!("mc_session={editor}"))
+        .form(&[("_csrf", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    assert_eq!(t.app.bot().version, 3);
+
+    // Unanswered questions: grouped, one group assigned in one click.
+    for q in [
+        "tài khoản bị khóa tạm thời thì bao lâu mới mở",
+        "tai khoan bi khoa tam thoi thi bao lau moi mo",
+        "tài khoản bị khóa tạm thời bao lâu thì mở lại",
+        "giá vàng hôm nay bao nhiêu",
+    ] {
+        ask(&t, q).await;
+    }
+    let (s, page) = console_get(&t, &editor, "/quan-tri/cau-hoi-chua-tra-loi").await;
+    assert_eq!(s, 200);
+    assert!(page.contains("gộp thành 2 nhóm"), "{page}");
+    let ids: Vec<String> = page
+        .split("name=\"ids\" value=\"")
+        .skip(1)
+        .map(|r| r.split('"').next().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        ids.len(),
+        3,
+        "two distinct questions in the first group, one in the second: {ids:?}"
+    );
+    // The below-province staff member sees the page but not the forms.
+    let (s, other) = console_get(&t, &below, "/quan-tri/cau-hoi-chua-tra-loi").await;
+    assert_eq!(s, 200);
+    assert!(!other.contains("Gán vào chủ đề"));
+    let (s, _) = console_post(
+        &t,
+        &below,
+        "/quan-tri/cau-hoi-chua-tra-loi/gan",
+        &[
+            ("ids", &ids[0]),
+            ("intent", "forgot-password"),
+            ("hanh_dong", "gan"),
+        ],
+    )
+    .await;
+    assert_eq!(s, 403);
+    let (s, page) = console_post(
+        &t,
+        &editor,
+        "/quan-tri/cau-hoi-chua-tra-loi/gan",
+        &[
+            ("ids", &ids[0]),
+            ("ids", &ids[1]),
+            ("intent", "forgot-password"),
+            ("hanh_dong", "gan"),
+        ],
+    )
+    .await;
+    assert_eq!(s, 200, "{page}");
+    assert!(page.contains("Đã xuất bản phiên bản 4"), "{page}");
+    assert!(page.contains("gộp thành 1 nhóm"), "{page}");
+    let (s, page) = console_post(
+        &t,
+        &editor,
+        "/quan-tri/cau-hoi-chua-tra-loi/gan",
+        &[
+            ("ids", &ids[2]),
+            ("intent", ""),
+            ("hanh_dong", "ngoai-pham-vi"),
+        ],
+    )
+    .await;
+    assert_eq!(s, 200, "{page}");
+    assert!(page.contains("Chưa có câu hỏi nào"), "{page}");
+    assert_eq!(
+        t.app.store.read(motcua::store::faq::cases).unwrap().len(),
+        3
+    );
+    // Assigning again what was handled: a clear message, nothing changes.
+    let (s, page) = console_post(
+        &t,
+        &editor,
+        "/quan-tri/cau-hoi-chua-tra-loi/gan",
+        &[("ids", &ids[2]), ("hanh_dong", "ngoai-pham-vi")],
+    )
+    .await;
+    assert_eq!(s, 404, "{page}");
+    assert!(page.contains("có thể đã được gán"));
+    assert_eq!(t.app.bot().version, 5);
+}
