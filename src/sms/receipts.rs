@@ -10,7 +10,7 @@
 //!   "status":0}` (0 delivered, anything else failed).
 //!
 //! Both arrive at `/webhooks/sms/<provider>/<MOTCUA_SMS_CALLBACK_SECRET>`
-//! (`web::sms_receipts`); a wrong secret is refused.
+//! (`web::webhooks::sms`); a wrong secret is refused.
 
 use crate::store::sms;
 use crate::store::stats;

@@ -21,7 +21,7 @@ pub enum SmsStatus {
 /// What the provider said about a job, and the final status its delivery
 /// receipt reported (kept apart from [`SmsJob`] so that stored jobs keep
 /// their format).
-pub const RECEIPTS: Table<Receipt> = Table::new("sms_receipts");
+pub const RECEIPTS: Table<Receipt> = Table::new("webhooks::sms");
 /// `<provider>\0<provider's message id>` → job id, for receipts.
 pub const BY_PROVIDER_ID: Table<u64> = Table::new("sms_by_provider_id");
 /// `provider` → the last configuration error, until a message goes out.

@@ -2,20 +2,11 @@
 //! health and metrics. A thin transport over `flows`.
 
 pub mod api;
-pub mod api_access;
-pub mod api_chat;
-pub mod api_citizens;
-pub mod api_portal;
 pub mod audit_labels;
 pub mod console;
-pub mod console_citizens;
-pub mod console_stats;
-pub mod console_support;
 pub mod ctx;
 pub mod extract;
 pub mod portal;
-pub mod portal_staff;
-pub mod sms_receipts;
 pub mod svg;
 pub mod templates;
 pub mod view;
@@ -55,12 +46,12 @@ mod metrics_tests {
 pub fn registered_pages() -> Vec<view::check::Registered> {
     let mut all = Vec::new();
     all.extend(console::pages());
-    all.extend(console_citizens::pages());
-    all.extend(console_stats::pages());
-    all.extend(console_support::pages());
+    all.extend(console::citizens::pages());
+    all.extend(console::stats::pages());
+    all.extend(console::support::pages());
     all.extend(console::faq::pages());
     all.extend(portal::pages());
-    all.extend(portal_staff::pages());
+    all.extend(portal::access_request::pages());
     all
 }
 
@@ -92,11 +83,14 @@ pub fn routes(app: Arc<App>) -> impl Endpoint {
         .at("/webhooks/telegram", poem::post(webhooks::telegram))
         .at(
             "/webhooks/sms/:provider/:secret",
-            get(sms_receipts::receipt).post(sms_receipts::receipt),
+            get(webhooks::sms::receipt).post(webhooks::sms::receipt),
         )
         .nest("/static", EmbeddedFilesEndpoint::<Static>::new())
         .nest("/quan-tri", console::routes())
-        .nest("/tai-khoan/de-nghi-cap-quyen", portal_staff::routes())
+        .nest(
+            "/tai-khoan/de-nghi-cap-quyen",
+            portal::access_request::routes(),
+        )
         .nest("/", portal::routes().around(portal::bind_flows))
         .with(AddData::new(app2))
         .with(poem::middleware::CatchPanic::new())

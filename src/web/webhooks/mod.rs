@@ -8,6 +8,8 @@
 //! (one durable commit), acknowledged with 200, and processed in the
 //! background; event types we do not handle are acknowledged and ignored.
 
+pub mod sms;
+
 use std::sync::Arc;
 use std::time::Instant;
 

@@ -10,11 +10,6 @@ use poem::http::StatusCode;
 use poem::web::{Data, Path, Query};
 use poem::{Request, Response, Route, get, handler, post};
 
-use super::console::{Framed, error_page, frame};
-use super::ctx::FormData;
-use super::ctx::{redirect, status_of};
-use super::extract::{CsrfForm, StaffActor};
-use super::view::Val;
 use crate::app::App;
 use crate::error::AppError;
 use crate::flows::Actor;
@@ -22,6 +17,11 @@ use crate::flows::chat;
 use crate::helpdesk::Lang;
 use crate::store::conversations::{Sender, Ticket, TicketStatus};
 use crate::util;
+use crate::web::console::{Framed, error_page, frame};
+use crate::web::ctx::FormData;
+use crate::web::ctx::{redirect, status_of};
+use crate::web::extract::{CsrfForm, StaffActor};
+use crate::web::view::Val;
 use crate::{page_ctx, page_type};
 
 /// Mounted at /quan-tri/ho-tro.
@@ -386,10 +386,10 @@ page_type!(SurveyPage = "console/survey.html" { total: Val, average: Val, dist: 
 
 /// This module's page types, for the template tests.
 #[cfg(test)]
-pub(crate) fn pages() -> Vec<super::view::check::Registered> {
-    use super::console::sample_frame;
-    use super::view::ConsoleShell;
-    use super::view::check::register;
+pub(crate) fn pages() -> Vec<crate::web::view::check::Registered> {
+    use crate::web::console::sample_frame;
+    use crate::web::view::ConsoleShell;
+    use crate::web::view::check::register;
     vec![
         register::<SupportListPage, ConsoleShell>(sample_frame()),
         register::<SupportDetailPage, ConsoleShell>(sample_frame()),

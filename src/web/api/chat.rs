@@ -12,13 +12,13 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 
-use super::api::{ApiResult, Created};
 use crate::app::App;
 use crate::channels::web;
 use crate::error::AppError;
 use crate::flows::chat::{self, Incoming, Input};
 use crate::helpdesk;
 use crate::store::conversations::{self as conv, Button, Channel};
+use crate::web::api::{ApiResult, Created};
 
 #[derive(Object)]
 #[oai(skip_serializing_if_is_none)]
@@ -130,7 +130,7 @@ impl ChatApi {
         let b = body.0;
         let exists = known(app, &b.conversation_id).await;
         if !exists {
-            web::allow_new(app, &super::client_ip(req))?;
+            web::allow_new(app, &crate::web::client_ip(req))?;
         }
         let input = match (&b.suggestion_id, b.text.trim()) {
             (Some(id), _) if !id.trim().is_empty() => Input::Button(id.trim().to_string()),

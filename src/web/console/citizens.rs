@@ -10,11 +10,6 @@ use poem::http::{StatusCode, header};
 use poem::web::{Data, Path, Query};
 use poem::{Body, FromRequest, Request, Response, Route, get, handler, post};
 
-use super::console::{Framed, error_page, frame};
-use super::ctx::FormData;
-use super::ctx::{redirect, status_of, v};
-use super::extract::{CsrfForm, StaffActor};
-use super::view::{Fields, Val, render};
 use crate::app::App;
 use crate::domain::Permission;
 use crate::error::AppError;
@@ -23,6 +18,11 @@ use crate::flows::{Actor, staff_units};
 use crate::store::citizens::CitizenRecord;
 use crate::upload;
 use crate::util;
+use crate::web::console::{Framed, error_page, frame};
+use crate::web::ctx::FormData;
+use crate::web::ctx::{redirect, status_of, v};
+use crate::web::extract::{CsrfForm, StaffActor};
+use crate::web::view::{Fields, Val, render};
 use crate::{page_ctx, page_type};
 
 const BASE: &str = "/quan-tri/tao-tai-khoan-cong-dan";
@@ -110,7 +110,7 @@ async fn list_page(
         None => (v(&Vec::<u8>::new()), 0, 1, 1, ca::DEFAULT_PER_PAGE),
     };
     let q = filter_query(&f);
-    let mut frame = super::console::frame(app, Some(&actor), TITLE, "citizen");
+    let mut frame = crate::web::console::frame(app, Some(&actor), TITLE, "citizen");
     if req.uri().query().is_some_and(|q| q.contains("da_huy=1")) {
         frame.flash =
             Some("Đã hủy yêu cầu tạo tài khoản. Mã OTP đã gửi không còn hiệu lực.".into());
@@ -249,7 +249,7 @@ async fn create_submit(
             return ctx.render(app, req, status_of(&e));
         }
     };
-    if !super::ctx::csrf_ok(app, req, form.get("_csrf")) {
+    if !crate::web::ctx::csrf_ok(app, req, form.get("_csrf")) {
         return error_page(app, req, Some(&actor), &AppError::Forbidden);
     }
     let typed = context! {
@@ -403,13 +403,13 @@ async fn confirm(
             error_page(app, req, Some(&actor), &e)
         }
         Err(e @ AppError::Conflict(_)) => {
-            let p = super::console::MessagePage {
+            let p = crate::web::console::MessagePage {
                 heading: "Công dân đã có tài khoản".into(),
                 message: e.to_string(),
                 link: Some(BASE.into()),
                 link_text: "Về danh sách".into(),
             };
-            super::console::message(app, req, Some(&actor), StatusCode::CONFLICT, &p)
+            crate::web::console::message(app, req, Some(&actor), StatusCode::CONFLICT, &p)
         }
         Err(e) => {
             render_request(
@@ -537,13 +537,13 @@ page_type!(CitizenDetailPage = "console/citizen_detail.html" {
 
 /// This module's page types, for the template tests.
 #[cfg(test)]
-pub(crate) fn pages() -> Vec<super::view::check::Registered> {
-    use super::console::sample_frame;
-    use super::view::check::register;
+pub(crate) fn pages() -> Vec<crate::web::view::check::Registered> {
+    use crate::web::console::sample_frame;
+    use crate::web::view::check::register;
     vec![
-        register::<CitizenListPage, super::view::ConsoleShell>(sample_frame()),
-        register::<CitizenNewPage, super::view::ConsoleShell>(sample_frame()),
-        register::<CitizenRequestPage, super::view::ConsoleShell>(sample_frame()),
-        register::<CitizenDetailPage, super::view::ConsoleShell>(sample_frame()),
+        register::<CitizenListPage, crate::web::view::ConsoleShell>(sample_frame()),
+        register::<CitizenNewPage, crate::web::view::ConsoleShell>(sample_frame()),
+        register::<CitizenRequestPage, crate::web::view::ConsoleShell>(sample_frame()),
+        register::<CitizenDetailPage, crate::web::view::ConsoleShell>(sample_frame()),
     ]
 }

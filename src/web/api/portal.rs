@@ -10,11 +10,11 @@ use poem_openapi::payload::Json;
 use poem_openapi::types::ToJSON;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
-use super::api::{ApiResult, Created, LoginStarted, OtpRequest, TokenResponse};
 use crate::app::App;
 use crate::domain::{CitizenId, PhoneNumber};
 use crate::error::{AppError, AppResult};
 use crate::flows::{password_reset, registration, staff_login};
+use crate::web::api::{ApiResult, Created, LoginStarted, OtpRequest, TokenResponse};
 
 /// A request accepted for processing (202).
 #[derive(ApiResponse)]
@@ -194,7 +194,7 @@ impl PortalApi {
         req: &Request,
         Data(app): Data<&Arc<App>>,
     ) -> ApiResult<Json<CaptchaOut>> {
-        let c = crate::captcha::new_challenge(app, &super::client_ip(req)).await?;
+        let c = crate::captcha::new_challenge(app, &crate::web::client_ip(req)).await?;
         Ok(Json(CaptchaOut {
             captcha_id: c.id,
             image: c.image,
@@ -225,7 +225,7 @@ impl PortalApi {
                 captcha: b.captcha,
                 consent: b.consent,
             },
-            &super::client_ip(req),
+            &crate::web::client_ip(req),
         )
         .await?;
         Ok(Accepted::Accepted(Json(RegistrationStarted {
@@ -277,7 +277,7 @@ impl PortalApi {
             &flow_id,
             &body.password,
             &body.password_confirm,
-            &super::client_ip(req),
+            &crate::web::client_ip(req),
         )
         .await?;
         Ok(Created::Created(Json(Registered { username })))
@@ -298,7 +298,7 @@ impl PortalApi {
             &body.password,
             &body.captcha_id,
             &body.captcha,
-            &super::client_ip(req),
+            &crate::web::client_ip(req),
         )
         .await?;
         Ok(Json(LoginStarted {
@@ -316,8 +316,8 @@ impl PortalApi {
         flow_id: Path<String>,
         body: Json<OtpRequest>,
     ) -> ApiResult<Json<TokenResponse>> {
-        let s =
-            staff_login::verify(app, &flow_id, &body.otp, &super::client_ip(req), false).await?;
+        let s = staff_login::verify(app, &flow_id, &body.otp, &crate::web::client_ip(req), false)
+            .await?;
         let must = s.account.must_change_password;
         let token = app
             .db(move |app| {
@@ -364,7 +364,7 @@ impl PortalApi {
             &body.username,
             &body.captcha_id,
             &body.captcha,
-            &super::client_ip(req),
+            &crate::web::client_ip(req),
         )
         .await?;
         Ok(Accepted::Accepted(Json(PasswordResetStarted {
@@ -415,7 +415,7 @@ impl PortalApi {
             &flow_id,
             &body.password,
             &body.password_confirm,
-            &super::client_ip(req),
+            &crate::web::client_ip(req),
         )
         .await?;
         Ok(Json(PasswordResetDone { ok: true }))
@@ -424,7 +424,7 @@ impl PortalApi {
     /// The signed-in citizen (portal session), with the ID number and phone masked.
     #[oai(path = "/me", method = "get")]
     async fn me(&self, req: &Request, Data(app): Data<&Arc<App>>) -> ApiResult<Json<CitizenMe>> {
-        let actor = super::ctx::current(app, req, false)
+        let actor = crate::web::ctx::current(app, req, false)
             .await
             .ok_or(AppError::Unauthorized)?;
         let a = actor.account;

@@ -1,7 +1,7 @@
 //! Console: Thống kê (permission `stats.view`, scoped to units): tables,
 //! server-drawn SVG charts, CSV export of each table.
 
-use super::extract::StaffActor;
+use crate::web::extract::StaffActor;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -10,13 +10,13 @@ use poem::http::StatusCode;
 use poem::web::{Data, Path, Query};
 use poem::{IntoResponse, Request, Response, Route, get, handler};
 
-use super::console::{Framed, error_page, frame};
-use super::view::Val;
 use crate::app::App;
 use crate::domain::Permission;
 use crate::error::AppError;
 use crate::flows::Actor;
 use crate::store::stats;
+use crate::web::console::{Framed, error_page, frame};
+use crate::web::view::Val;
 use crate::{page_ctx, page_type};
 
 pub fn routes() -> Route {
@@ -157,7 +157,7 @@ fn tables(app: &App, actor: &Actor, r: &Range) -> Result<Vec<Table>, AppError> {
             .iter()
             .map(|(k, v)| vec![k.clone(), v.to_string()])
             .collect(),
-        chart: Some(super::svg::bars(
+        chart: Some(crate::web::svg::bars(
             "Tài khoản công dân do cán bộ tạo",
             &per_period,
         )),
@@ -218,7 +218,7 @@ fn tables(app: &App, actor: &Actor, r: &Range) -> Result<Vec<Table>, AppError> {
                     vec![k.clone(), a.to_string(), b.to_string(), c.to_string()]
                 })
                 .collect(),
-            chart: Some(super::svg::bars("Tự đăng ký tài khoản", &reg)),
+            chart: Some(crate::web::svg::bars("Tự đăng ký tài khoản", &reg)),
         });
         let sent = series(&get("otp_sent")?, r, |_| true);
         let ok = series(&get("otp_verified")?, r, |_| true);
@@ -253,7 +253,7 @@ fn tables(app: &App, actor: &Actor, r: &Range) -> Result<Vec<Table>, AppError> {
                     ]
                 })
                 .collect(),
-            chart: Some(super::svg::bars("Mã OTP đã gửi", &sent)),
+            chart: Some(crate::web::svg::bars("Mã OTP đã gửi", &sent)),
         });
         let questions = get("bot_questions")?;
         let mut intents: BTreeMap<String, u64> = BTreeMap::new();
@@ -323,15 +323,6 @@ fn allowed(actor: &Actor) -> Result<(), AppError> {
     }
 }
 
-/// The signed-in staff member, if they hold `stats.view` somewhere; else
-/// the page to answer with (sign-in redirect or refusal).
-fn stats_staff(app: &Arc<App>, req: &Request, actor: Actor) -> Result<Actor, Response> {
-    if let Err(e) = allowed(&actor) {
-        return Err(error_page(app, req, Some(&actor), &e));
-    }
-    Ok(actor)
-}
-
 #[handler]
 async fn stats_page(
     req: &Request,
@@ -339,10 +330,9 @@ async fn stats_page(
     Query(q): Query<RangeQuery>,
     Data(app): Data<&Arc<App>>,
 ) -> Response {
-    let actor = match stats_staff(app, req, actor) {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+    if let Err(e) = allowed(&actor) {
+        return error_page(app, req, Some(&actor), &e);
+    }
     let (range, error) = match parse_range(&q, today(app)) {
         Ok(r) => (r, None),
         Err(e) => (
@@ -381,7 +371,7 @@ async fn stats_page(
     let ctx = Framed(
         frame(app, Some(&actor), "Thống kê", "stats"),
         page_ctx!(StatsPage {
-            tables => super::ctx::v(&tabs),
+            tables => crate::web::ctx::v(&tabs),
             from => range.from.format("%d/%m/%Y").to_string(),
             to => range.to.format("%d/%m/%Y").to_string(),
             group => match range.group { Group::Day => "day", Group::Week => "week", Group::Month => "month" },
@@ -410,10 +400,9 @@ async fn csv_export(
     Query(q): Query<RangeQuery>,
     Data(app): Data<&Arc<App>>,
 ) -> Response {
-    let actor = match stats_staff(app, req, actor) {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+    if let Err(e) = allowed(&actor) {
+        return error_page(app, req, Some(&actor), &e);
+    }
     let Some(id) = table.strip_suffix(".csv").map(str::to_string) else {
         return error_page(app, req, Some(&actor), &AppError::not_found());
     };
@@ -462,10 +451,10 @@ page_type!(StatsPage = "console/stats.html" { tables: Val, from: Val, to: Val, g
 
 /// This module's page types, for the template tests.
 #[cfg(test)]
-pub(crate) fn pages() -> Vec<super::view::check::Registered> {
-    use super::view::check::register;
-    vec![register::<StatsPage, super::view::ConsoleShell>(
-        super::console::sample_frame(),
+pub(crate) fn pages() -> Vec<crate::web::view::check::Registered> {
+    use crate::web::view::check::register;
+    vec![register::<StatsPage, crate::web::view::ConsoleShell>(
+        crate::web::console::sample_frame(),
     )]
 }
 

@@ -1,5 +1,11 @@
 //! The JSON API at /api/v1 (poem-openapi), per shared/spec/api.md.
 
+pub mod access;
+pub mod chat;
+pub mod citizens;
+pub mod faq;
+pub mod portal;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -14,8 +20,6 @@ use crate::app::App;
 use crate::domain::{Permission, PermissionSet};
 use crate::error::AppError;
 use crate::flows::{Actor, admin, staff_login, staff_units};
-
-pub mod faq;
 
 #[derive(Object, Debug)]
 #[oai(skip_serializing_if_is_none)]
@@ -138,22 +142,22 @@ pub fn error_mapping(ep: impl Endpoint + 'static) -> impl Endpoint {
 
 pub type AllApis = (
     Api,
-    super::api_citizens::CitizenAccountsApi,
-    super::api_portal::PortalApi,
-    super::api_access::AccessApi,
-    super::api_chat::ChatApi,
-    faq::FaqApi,
+    super::api::citizens::CitizenAccountsApi,
+    super::api::portal::PortalApi,
+    super::api::access::AccessApi,
+    super::api::chat::ChatApi,
+    super::api::faq::FaqApi,
 );
 
 pub fn service(public_url: &str) -> OpenApiService<AllApis, ()> {
     OpenApiService::new(
         (
             Api,
-            super::api_citizens::CitizenAccountsApi,
-            super::api_portal::PortalApi,
-            super::api_access::AccessApi,
-            super::api_chat::ChatApi,
-            faq::FaqApi,
+            super::api::citizens::CitizenAccountsApi,
+            super::api::portal::PortalApi,
+            super::api::access::AccessApi,
+            super::api::chat::ChatApi,
+            super::api::faq::FaqApi,
         ), "motcua API", env!("CARGO_PKG_VERSION"))
         .description("Citizen accounts for one-stop public service offices. Errors: {\"error\": {\"code\", \"message\", \"fields\"}}. Send `Authorization: Bearer <token>` from a sign-in.")
         .server(format!("{public_url}/api/v1"))

@@ -8,13 +8,13 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
-use super::api::{ApiResult, check_csrf, staff_actor};
 use crate::app::App;
 use crate::domain::{CitizenId, Permission, PermissionSet};
 use crate::error::AppError;
 use crate::flows::access_requests::{self, NewRequest};
 use crate::store::access_requests::{AccessRequest, Status};
 use crate::store::accounts;
+use crate::web::api::{ApiResult, check_csrf, staff_actor};
 
 #[derive(Object)]
 #[oai(skip_serializing_if_is_none)]
@@ -126,7 +126,7 @@ impl AccessApi {
         Data(app): Data<&Arc<App>>,
         body: Json<AccessRequestIn>,
     ) -> ApiResult<CreatedRequest> {
-        let actor = super::ctx::current(app, req, false)
+        let actor = crate::web::ctx::current(app, req, false)
             .await
             .ok_or(AppError::Unauthorized)?;
         check_csrf(app, req)?;

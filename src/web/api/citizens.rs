@@ -11,11 +11,11 @@ use poem_openapi::payload::{Binary, Json, ParsePayload, Payload};
 use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
-use super::api::{ApiResult, Created, OtpRequest, staff_actor};
 use crate::app::App;
 use crate::flows::citizen_accounts::{self as ca, ListFilter, NewRequest, RequestView};
 use crate::store::citizens::CitizenRecord;
 use crate::upload;
+use crate::web::api::{ApiResult, Created, OtpRequest, staff_actor};
 
 /// The multipart body of a new request: the fields of the seed's form and
 /// the scanned ID (`id_scan`). Read as a stream; the file is refused once it

@@ -8,12 +8,12 @@ use poem::http::StatusCode;
 use poem::web::Data;
 use poem::{Body, Request, Response, Route, get, handler};
 
-use super::ctx::{read_form, status_of};
-use super::extract::CitizenActor;
-use super::view::Val;
 use crate::app::App;
 use crate::flows::Actor;
 use crate::flows::access_requests::{self, NewRequest};
+use crate::web::ctx::{read_form, status_of};
+use crate::web::extract::CitizenActor;
+use crate::web::view::Val;
 use crate::{page_ctx, page_type};
 
 pub fn routes() -> Route {
@@ -26,7 +26,7 @@ async fn ctx(
     error: Option<String>,
     fields: Option<std::collections::BTreeMap<String, String>>,
     done: bool,
-) -> super::portal::PFramed<AccessRequestPage> {
+) -> crate::web::portal::PFramed<AccessRequestPage> {
     let mine = access_requests::mine(app, &actor.account.username)
         .await
         .unwrap_or_default();
@@ -42,11 +42,11 @@ async fn ctx(
         .and_then(|i| crate::domain::CitizenId::parse(i).ok())
         .map(|i| i.masked())
         .unwrap_or_default();
-    super::portal::PFramed(
-        super::portal::frame(Some(actor), "Đề nghị cấp quyền cán bộ"),
+    crate::web::portal::PFramed(
+        crate::web::portal::frame(Some(actor), "Đề nghị cấp quyền cán bộ"),
         page_ctx!(AccessRequestPage {
             id_masked => id_masked,
-            units => super::ctx::v(&tree.rows()),
+            units => crate::web::ctx::v(&tree.rows()),
             history => history,
             error => error,
             fields => fields.unwrap_or_default(),
@@ -110,9 +110,11 @@ page_type!(AccessRequestPage = "portal/access_request.html" {
 
 /// This module's page types, for the template tests.
 #[cfg(test)]
-pub(crate) fn pages() -> Vec<super::view::check::Registered> {
-    use super::view::check::register;
-    vec![register::<AccessRequestPage, super::view::PortalShell>(
-        super::portal::sample_frame(),
-    )]
+pub(crate) fn pages() -> Vec<crate::web::view::check::Registered> {
+    use crate::web::view::check::register;
+    vec![
+        register::<AccessRequestPage, crate::web::view::PortalShell>(
+            crate::web::portal::sample_frame(),
+        ),
+    ]
 }

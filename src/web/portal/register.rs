@@ -1,0 +1,359 @@
+//! Đăng ký tài khoản: the citizen's registration journey (choice, form, SMS code, password, done).
+use std::sync::Arc;
+
+use poem::http::StatusCode;
+use poem::web::{Data, Path};
+use poem::{Request, Response, handler};
+
+use super::{
+    PFramed, captcha_ctx, fields_of, frame, general_error, info, otp_error_text, otp_page,
+    password_page, query, typed_otp,
+};
+use crate::app::App;
+use crate::error::AppError;
+use crate::flows::registration;
+use crate::subscriber::MISMATCH_NOTE;
+use crate::web::ctx::{FormData, redirect, status_of};
+use crate::web::extract::CsrfForm;
+use crate::web::view::Val;
+use crate::{page_ctx, page_type};
+
+page_type!(RegisterChoicePage = "portal/register_choice.html" { kind: Val });
+page_type!(RegisterFormPage = "portal/register_form.html" { form: Val, captcha: Val, note: Val, fields: Val, error: Val });
+#[handler]
+pub(super) async fn register_choice(req: &Request, Data(app): Data<&Arc<App>>) -> Response {
+    let me = crate::web::ctx::current(app, req, false).await;
+    let ctx = PFramed(
+        frame(me.as_ref(), "Đăng ký"),
+        page_ctx!(RegisterChoicePage { kind => query(req, "loai") }),
+    );
+    ctx.render(app, req, StatusCode::OK)
+}
+
+pub(super) fn kind_of(slug: &str) -> Option<&'static str> {
+    match slug {
+        "cong-dan" => Some("citizen"),
+        "doanh-nghiep" => Some("business"),
+        _ => None,
+    }
+}
+
+pub(super) fn method_of(slug: &str) -> Option<&'static str> {
+    match slug {
+        "thue-bao" => Some("mobile"),
+        "bao-hiem-xa-hoi" => Some("social_insurance"),
+        "usb-ky-so" => Some("usb_token"),
+        "sim-ky-so" => Some("sim_signature"),
+        _ => None,
+    }
+}
+
+/// The method-choice form posts here (GET): go to the chosen method's page.
+#[handler]
+pub(super) async fn register_choose(req: &Request) -> Response {
+    let kind = query(req, "loai").unwrap_or_else(|| "cong-dan".into());
+    let method = query(req, "phuong-thuc").unwrap_or_default();
+    match (kind_of(&kind), method_of(&method)) {
+        (Some(_), Some(_)) => redirect(&format!("/dang-ky/{kind}/{method}")),
+        _ => redirect("/dang-ky"),
+    }
+}
+
+/// Every choice but Công dân + Thuê bao di động: an honest page.
+#[handler]
+pub(super) async fn register_not_offered(
+    req: &Request,
+    Path((kind, method)): Path<(String, String)>,
+    Data(app): Data<&Arc<App>>,
+) -> Response {
+    let (Some(k), Some(m)) = (kind_of(&kind), method_of(&method)) else {
+        return info(
+            app,
+            req,
+            None,
+            StatusCode::NOT_FOUND,
+            "Không tìm thấy trang",
+            &["Địa chỉ này không tồn tại. Vui lòng chọn lại hình thức đăng ký."],
+            &[],
+            false,
+            &[("/dang-ky", "Chọn hình thức đăng ký")],
+        );
+    };
+    if k == "citizen" && m == "mobile" {
+        return redirect("/dang-ky/cong-dan/thue-bao");
+    }
+    let why = registration::not_offered(k, m).unwrap_or_default();
+    let me = crate::web::ctx::current(app, req, false).await;
+    let (heading, items): (&str, &[&str]) = if k == "business" {
+        (
+            "Đăng ký tài khoản doanh nghiệp",
+            &[
+                "Doanh nghiệp đăng ký tài khoản trên Cổng Dịch vụ công quốc gia tại dichvucong.gov.vn, chọn Đăng ký → Doanh nghiệp và xác thực bằng chữ ký số (USB ký số hoặc SIM ký số) của doanh nghiệp.",
+                "Người đại diện có thể dùng tài khoản công dân của mình để thực hiện các thủ tục cá nhân.",
+            ],
+        )
+    } else {
+        (
+            "Phương thức này chưa được hỗ trợ",
+            &[
+                "Đăng ký bằng Thuê bao di động: dùng số điện thoại chính chủ đã khai báo đúng thông tin với nhà mạng.",
+                "Hoặc mang CMT/CCCD và điện thoại của mình đến Trung tâm Phục vụ hành chính công, Bộ phận một cửa cấp huyện, cấp xã để được cán bộ tạo tài khoản.",
+            ],
+        )
+    };
+    info(
+        app,
+        req,
+        me.as_ref(),
+        StatusCode::OK,
+        heading,
+        &[why, "Anh/chị có thể:"],
+        items,
+        true,
+        &[
+            (
+                "/dang-ky/cong-dan/thue-bao",
+                "Đăng ký bằng Thuê bao di động",
+            ),
+            ("/dang-ky", "Chọn hình thức đăng ký khác"),
+        ],
+    )
+}
+
+#[derive(Debug, Default, serde::Serialize)]
+pub(super) struct RegForm {
+    id_number: String,
+    full_name: String,
+    birth_date: String,
+    phone: String,
+    email: String,
+}
+
+pub(super) async fn register_form_page(
+    app: &Arc<App>,
+    req: &Request,
+    form: &RegForm,
+    error: Option<&AppError>,
+) -> Response {
+    let me = crate::web::ctx::current(app, req, false).await;
+    let ctx = PFramed(
+        frame(me.as_ref(), "Đăng ký"),
+        page_ctx!(RegisterFormPage {
+            form => crate::web::ctx::v(form),
+            captcha => captcha_ctx(app, req).await,
+            note => MISMATCH_NOTE,
+            fields => fields_of(error),
+            error => error.and_then(general_error),
+        }),
+    );
+    let status = error.map_or(StatusCode::OK, status_of);
+    ctx.render(app, req, status)
+}
+
+#[handler]
+pub(super) async fn register_form(req: &Request, Data(app): Data<&Arc<App>>) -> Response {
+    register_form_page(app, req, &RegForm::default(), None).await
+}
+
+#[handler]
+pub(super) async fn register_submit(
+    req: &Request,
+    CsrfForm(form): CsrfForm<FormData>,
+    Data(app): Data<&Arc<App>>,
+) -> Response {
+    let typed = RegForm {
+        id_number: form.text("id_number"),
+        full_name: form.text("full_name"),
+        birth_date: form.text("birth_date"),
+        phone: form.text("phone"),
+        email: form.text("email"),
+    };
+    if form.get("doi_ma").is_some() {
+        // "Đổi mã" without script: the same form with a new picture.
+        return register_form_page(app, req, &typed, None).await;
+    }
+    let input = registration::NewRegistration {
+        kind: "citizen".into(),
+        method: "mobile".into(),
+        id_number: typed.id_number.clone(),
+        full_name: typed.full_name.clone(),
+        birth_date: typed.birth_date.clone(),
+        phone: typed.phone.clone(),
+        email: Some(typed.email.clone()),
+        captcha_id: form.text("captcha_id"),
+        captcha: form.text("captcha"),
+        consent: form.get("consent").is_some(),
+    };
+    match registration::start(app, input, &crate::web::client_ip(req)).await {
+        Ok(s) => redirect(&format!("/dang-ky/xac-thuc/{}", s.flow_id)),
+        Err(e) => register_form_page(app, req, &typed, Some(&e)).await,
+    }
+}
+
+pub(super) fn expired_registration(app: &App, req: &Request, e: &AppError) -> Response {
+    info(
+        app,
+        req,
+        None,
+        status_of(e),
+        "Phiên đăng ký đã hết hạn",
+        &[
+            "Phiên đăng ký này đã hết hạn hoặc không còn hiệu lực (mỗi lần đăng ký cần hoàn tất trong vòng 15 phút).",
+            "Vui lòng đăng ký lại từ đầu; thông tin chưa được lưu.",
+        ],
+        &[],
+        false,
+        &[("/dang-ky", "Đăng ký lại")],
+    )
+}
+
+pub(super) const REG_OTP: &str = "/dang-ky/xac-thuc";
+
+pub(super) async fn register_otp_view(
+    app: &Arc<App>,
+    req: &Request,
+    flow: &str,
+    error: Option<&AppError>,
+) -> Response {
+    match registration::describe(app, flow).await {
+        Ok((_, true)) => redirect(&format!("/dang-ky/mat-khau/{flow}")),
+        Ok((s, false)) => otp_page(
+            app,
+            req,
+            "Xác thực mã OTP",
+            "Mã xác thực đã được gửi qua SĐT:",
+            &s.phone_masked,
+            REG_OTP,
+            flow,
+            s.resend_in,
+            error.map(otp_error_text),
+            error.map_or(StatusCode::OK, status_of),
+            false,
+        ),
+        Err(e) => expired_registration(app, req, &e),
+    }
+}
+
+#[handler]
+pub(super) async fn register_otp_page(
+    req: &Request,
+    Path(flow): Path<String>,
+    Data(app): Data<&Arc<App>>,
+) -> Response {
+    register_otp_view(app, req, &flow, None).await
+}
+
+#[handler]
+pub(super) async fn register_otp_submit(
+    req: &Request,
+    Path(flow): Path<String>,
+    CsrfForm(form): CsrfForm<FormData>,
+    Data(app): Data<&Arc<App>>,
+) -> Response {
+    match registration::verify_otp(app, &flow, &typed_otp(&form)).await {
+        Ok(()) => redirect(&format!("/dang-ky/mat-khau/{flow}")),
+        Err(e @ AppError::Gone(_)) => expired_registration(app, req, &e),
+        Err(e) => register_otp_view(app, req, &flow, Some(&e)).await,
+    }
+}
+
+#[handler]
+pub(super) async fn register_resend(
+    req: &Request,
+    Path(flow): Path<String>,
+    CsrfForm(_): CsrfForm<FormData>,
+    Data(app): Data<&Arc<App>>,
+) -> Response {
+    match registration::resend(app, &flow).await {
+        Ok(_) => redirect(&format!("{REG_OTP}/{flow}?gui-lai=1")),
+        Err(e @ AppError::Gone(_)) => expired_registration(app, req, &e),
+        Err(e) => register_otp_view(app, req, &flow, Some(&e)).await,
+    }
+}
+
+#[handler]
+pub(super) async fn register_password_page(
+    req: &Request,
+    Path(flow): Path<String>,
+    Data(app): Data<&Arc<App>>,
+) -> Response {
+    match registration::describe(app, &flow).await {
+        Ok((_, true)) => password_page(
+            app,
+            req,
+            "Đăng ký",
+            Some("Số điện thoại đã được xác thực. Vui lòng đặt mật khẩu cho tài khoản."),
+            &format!("/dang-ky/mat-khau/{flow}"),
+            "Đăng ký",
+            None,
+        ),
+        Ok((_, false)) => redirect(&format!("{REG_OTP}/{flow}")),
+        Err(e) => expired_registration(app, req, &e),
+    }
+}
+
+#[handler]
+pub(super) async fn register_password_submit(
+    req: &Request,
+    Path(flow): Path<String>,
+    CsrfForm(form): CsrfForm<FormData>,
+    Data(app): Data<&Arc<App>>,
+) -> Response {
+    match registration::set_password(
+        app,
+        &flow,
+        &form.text("password"),
+        &form.text("password_confirm"),
+        &crate::web::client_ip(req),
+    )
+    .await
+    {
+        Ok(_) => redirect("/dang-ky/thanh-cong"),
+        Err(e @ AppError::Gone(_)) => expired_registration(app, req, &e),
+        Err(e) => password_page(
+            app,
+            req,
+            "Đăng ký",
+            None,
+            &format!("/dang-ky/mat-khau/{flow}"),
+            "Đăng ký",
+            Some(&e),
+        ),
+    }
+}
+
+#[handler]
+pub(super) async fn register_done(req: &Request, Data(app): Data<&Arc<App>>) -> Response {
+    info(
+        app,
+        req,
+        None,
+        StatusCode::OK,
+        "Chúc mừng bạn đã đăng ký thành công",
+        &[
+            "Tài khoản Cổng Dịch vụ công của anh/chị đã được tạo. Tên đăng nhập là số CMT/CCCD đã đăng ký.",
+            "Mỗi lần đăng nhập, hệ thống gửi mã OTP tới số điện thoại đã đăng ký.",
+        ],
+        &[],
+        false,
+        &[("/dang-nhap", "Đăng nhập")],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_map_to_api_names() {
+        for (k, m) in [("cong-dan", "thue-bao"), ("doanh-nghiep", "usb-ky-so")] {
+            assert!(kind_of(k).is_some() && method_of(m).is_some());
+        }
+        assert_eq!(kind_of("x"), None);
+        assert_eq!(method_of("bao-hiem-xa-hoi"), Some("social_insurance"));
+        for m in ["thue-bao", "bao-hiem-xa-hoi", "usb-ky-so", "sim-ky-so"] {
+            let api = method_of(m).unwrap_or_default();
+            assert!(registration::METHODS.contains(&api));
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! Quên mật khẩu: the password-reset journey (account, SMS code, new password, done).
+use std::sync::Arc;
+
+use poem::http::StatusCode;
+use poem::web::{Data, Path};
+use poem::{Request, Response, handler};
+
+use super::{
+    PFramed, captcha_ctx, fields_of, frame, info, otp_error_text, otp_page, password_page, query,
+    secure, typed_otp,
+};
+use crate::app::App;
+use crate::error::AppError;
+use crate::flows::password_reset;
+use crate::web::ctx::{FormData, clear_session_cookie, redirect, status_of, with_cookie};
+use crate::web::extract::CsrfForm;
+use crate::web::view::Val;
+use crate::{page_ctx, page_type};
+
+page_type!(ForgotPage = "portal/forgot.html" { username: Val, captcha: Val, fields: Val, error: Val });
+pub(super) async fn forgot_form(
+    app: &Arc<App>,
+    req: &Request,
+    username: &str,
+    error: Option<&AppError>,
+) -> Response {
+    let ctx = PFramed(
+        frame(None, "Quên mật khẩu"),
+        page_ctx!(ForgotPage {
+            username => username,
+            captcha => captcha_ctx(app, req).await,
+            fields => fields_of(error),
+            error => error.and_then(|e| match e {
+                AppError::Invalid { .. } => None,
+                other => Some(other.to_string()),
+            }),
+        }),
+    );
+    let status = error.map_or(StatusCode::OK, status_of);
+    ctx.render(app, req, status)
+}
+
+#[handler]
+pub(super) async fn forgot_page(req: &Request, Data(app): Data<&Arc<App>>) -> Response {
+    forgot_form(app, req, &query(req, "ten").unwrap_or_default(), None).await
+}
+
+#[handler]
+pub(super) async fn forgot_submit(
+    req: &Request,
+    CsrfForm(form): CsrfForm<FormData>,
+    Data(app): Data<&Arc<App>>,
+) -> Response {
+    let username = form.text("username");
+    if form.get("doi_ma").is_some() {
+        return forgot_form(app, req, &username, None).await;
+    }
+    match password_reset::start(
+        app,
+        &username,
+        &form.text("captcha_id"),
+        &form.text("captcha"),
+        &crate::web::client_ip(req),
+    )
+    .await
+    {
+        Ok(s) => redirect(&format!("{RESET_OTP}/{}", s.flow_id)),
+        Err(e) => forgot_form(app, req, &username, Some(&e)).await,
+    }
+}
+
+pub(super) const RESET_OTP: &str = "/quen-mat-khau/xac-thuc";
+
+pub(super) fn expired_reset(app: &App, req: &Request, e: &AppError) -> Response {
+    info(
+        app,
+        req,
+        None,
+        status_of(e),
+        "Phiên đặt lại mật khẩu đã hết hạn",
+        &[
+            "Phiên đặt lại mật khẩu này đã hết hạn hoặc không còn hiệu lực (cần hoàn tất trong vòng 15 phút).",
+            "Vui lòng thực hiện lại.",
+        ],
+        &[],
+        false,
+        &[("/quen-mat-khau", "Thực hiện lại")],
+    )
+}
+
+pub(super) async fn reset_otp_view(
+    app: &Arc<App>,
+    req: &Request,
+    flow: &str,
+    error: Option<&AppError>,
+) -> Response {
+    match password_reset::describe(app, flow).await {
+        Ok((_, true)) => redirect(&format!("/quen-mat-khau/mat-khau/{flow}")),
+        Ok((s, false)) => otp_page(
+            app,
+            req,
+            "Xác thực mã OTP",
+            "Nếu tên đăng nhập đúng, mã xác thực đã được gửi tới số điện thoại đã đăng ký của tài khoản.",
+            "",
+            RESET_OTP,
+            flow,
+            s.resend_in,
+            error.map(otp_error_text),
+            error.map_or(StatusCode::OK, status_of),
+            false,
+        ),
+        Err(e) => expired_reset(app, req, &e),
+    }
+}
+
+#[handler]
+pub(super) async fn reset_otp_page(
+    req: &Request,
+    Path(flow): Path<String>,
+    Data(app): Data<&Arc<App>>,
+) -> Response {
+    reset_otp_view(app, req, &flow, None).await
+}
+
+#[handler]
+pub(super) async fn reset_otp_submit(
+    req: &Request,
+    Path(flow): Path<String>,
+    CsrfForm(form): CsrfForm<FormData>,
+    Data(app): Data<&Arc<App>>,
+) -> Response {
+    match password_reset::verify_otp(app, &flow, &typed_otp(&form)).await {
+        Ok(()) => redirect(&format!("/quen-mat-khau/mat-khau/{flow}")),
+        Err(e @ AppError::Gone(_)) => expired_reset(app, req, &e),
+        Err(e) => reset_otp_view(app, req, &flow, Some(&e)).await,
+    }
+}
+
+#[handler]
+pub(super) async fn reset_resend(
+    req: &Request,
+    Path(flow): Path<String>,
+    CsrfForm(_): CsrfForm<FormData>,
+    Data(app): Data<&Arc<App>>,
+) -> Response {
+    match password_reset::resend(app, &flow).await {
+        Ok(_) => redirect(&format!("{RESET_OTP}/{flow}?gui-lai=1")),
+        Err(e @ AppError::Gone(_)) => expired_reset(app, req, &e),
+        Err(e) => reset_otp_view(app, req, &flow, Some(&e)).await,
+    }
+}
+
+#[handler]
+pub(super) async fn reset_password_page(
+    req: &Request,
+    Path(flow): Path<String>,
+    Data(app): Data<&Arc<App>>,
+) -> Response {
+    match password_reset::describe(app, &flow).await {
+        Ok((_, true)) => password_page(
+            app,
+            req,
+            "Đặt lại mật khẩu",
+            Some("Vui lòng đặt mật khẩu mới cho tài khoản."),
+            &format!("/quen-mat-khau/mat-khau/{flow}"),
+            "Lưu mật khẩu mới",
+            None,
+        ),
+        Ok((_, false)) => redirect(&format!("{RESET_OTP}/{flow}")),
+        Err(e) => expired_reset(app, req, &e),
+    }
+}
+
+#[handler]
+pub(super) async fn reset_password_submit(
+    req: &Request,
+    Path(flow): Path<String>,
+    CsrfForm(form): CsrfForm<FormData>,
+    Data(app): Data<&Arc<App>>,
+) -> Response {
+    match password_reset::set_password(
+        app,
+        &flow,
+        &form.text("password"),
+        &form.text("password_confirm"),
+        &crate::web::client_ip(req),
+    )
+    .await
+    {
+        Ok(()) => with_cookie(
+            redirect("/quen-mat-khau/thanh-cong"),
+            &clear_session_cookie(secure(app)),
+        ),
+        Err(e @ AppError::Gone(_)) => expired_reset(app, req, &e),
+        Err(e) => password_page(
+            app,
+            req,
+            "Đặt lại mật khẩu",
+            None,
+            &format!("/quen-mat-khau/mat-khau/{flow}"),
+            "Lưu mật khẩu mới",
+            Some(&e),
+        ),
+    }
+}
+
+#[handler]
+pub(super) async fn reset_done(req: &Request, Data(app): Data<&Arc<App>>) -> Response {
+    info(
+        app,
+        req,
+        None,
+        StatusCode::OK,
+        "Đặt lại mật khẩu thành công",
+        &[
+            "Mật khẩu mới đã được lưu. Mọi phiên đăng nhập trước đây của tài khoản đã kết thúc, và một tin nhắn thông báo đã được gửi tới số điện thoại đăng ký.",
+        ],
+        &[],
+        false,
+        &[("/dang-nhap", "Đăng nhập")],
+    )
+}
