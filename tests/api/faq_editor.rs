@@ -982,3 +982,118 @@ async fn console_editor_preview_publish_refuse_restore_and_assign() {
     assert!(page.contains("có thể đã được gán"));
     assert_eq!(t.app.bot().version, 5);
 }
+
+/// Runs the real binary on a data dir with `stdin`; (status, stdout, stderr).
+fn motcua(data: &std::path::Path, args: &[&str], stdin: &str) -> (bool, String, String) {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_motcua"))
+        .args(args)
+        .env("MOTCUA_DATA_DIR", data)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn faq_export_and_faq_match_use_the_published_version() {
+    let t = spawn_app().await;
+    let admin = t.admin_token().await;
+    let (s, _) = t
+        .put_json(
+            &format!("/api/v1/faq/intents/{VNEID}"),
+            Some(&admin),
+            &vneid_body(),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (s, _) = delete(&t, "/api/v1/faq/intents/captcha", &admin).await;
+    assert_eq!(s, 200);
+    ask(&t, "giá vàng hôm nay bao nhiêu").await;
+    let items = unanswered(&t, &admin).await;
+    let (s, _) = t
+        .post_json(
+            &format!("/api/v1/faq/unanswered/{}/assign", items[0]["id"]),
+            Some(&admin),
+            &json!({"intent": null}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let data = t.dir.path().to_path_buf();
+    // While the server holds the database: `faq match` and `faq export`
+    // read the version it wrote down.
+    let (ok, out, err) = motcua(
+        &data,
+        &["faq", "match"],
+        &format!("{QUESTION}\nmã xác thực sai hoài\n"),
+    );
+    assert!(ok, "{err}");
+    let lines: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["intent"], VNEID, "{out}");
+    assert_ne!(lines[1]["intent"], "captcha", "{out}");
+    let running = tempfile::tempdir().unwrap();
+    let (ok, out, err) = motcua(
+        &data,
+        &["faq", "export", running.path().to_str().unwrap()],
+        "",
+    );
+    assert!(ok, "{err}");
+    assert!(err.contains("holds the database"), "{err}");
+    assert!(out.contains("published version 3"), "{out}");
+    assert!(running.path().join(format!("{VNEID}.md")).exists());
+    assert!(!running.path().join("eval/office.jsonl").exists());
+    // Stopped: from the database, with the office's eval cases.
+    let dir = t.stop().await;
+    let out_dir = tempfile::tempdir().unwrap();
+    let target = out_dir.path().join("kb");
+    let (ok, out, err) = motcua(dir.path(), &["faq", "export", target.to_str().unwrap()], "");
+    assert!(ok, "{err}");
+    assert!(out.contains("published version 3"), "{out}");
+    let entry = std::fs::read_to_string(target.join(format!("{VNEID}.md"))).unwrap();
+    assert!(entry.contains("## vi\nTừ ngày 01/7/2024"), "{entry}");
+    assert!(
+        entry.contains("{public_url}/dang-nhap"),
+        "placeholders kept: {entry}"
+    );
+    assert!(!target.join("captcha.md").exists());
+    assert!(target.join("forgot-password.md").exists());
+    assert!(target.join("troubleshoot/otp-not-received.md").exists());
+    let office = std::fs::read_to_string(target.join("eval/office.jsonl")).unwrap();
+    assert!(office.contains("giá vàng"), "{office}");
+    assert!(
+        std::fs::read_to_string(target.join("out-of-scope.txt"))
+            .unwrap()
+            .contains("giá vàng")
+    );
+    // The export is a knowledge base the bot loads as it is: used as the
+    // override folder of a fresh data dir, it answers the same.
+    let fresh = tempfile::tempdir().unwrap();
+    std::fs::rename(&target, fresh.path().join("faq")).unwrap();
+    let (ok, out, err) = motcua(fresh.path(), &["faq", "match"], &format!("{QUESTION}\n"));
+    assert!(ok, "{err}");
+    assert!(out.contains(VNEID), "{out}");
+    // A non-empty folder is refused.
+    let (ok, _, err) = motcua(
+        dir.path(),
+        &["faq", "export", fresh.path().to_str().unwrap()],
+        "",
+    );
+    assert!(!ok);
+    assert!(err.contains("not empty"), "{err}");
+}
