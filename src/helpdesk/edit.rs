@@ -789,20 +789,22 @@ pub fn merge_same(m: &Matcher, questions: &[Question]) -> Vec<SameQuestion> {
     out
 }
 
-/// Groups questions whose normalised words overlap (Jaccard index of the
-/// word sets ≥ `min_overlap` with the group's first question), biggest
-/// groups first.
+/// Groups questions whose normalised words overlap with the group's first
+/// question: the Jaccard index of the word sets, or the cosine of their
+/// words and word pairs weighted like the matcher (rare words count more),
+/// at least `min_overlap`. Biggest groups first.
 pub fn group_unanswered(m: &Matcher, questions: &[Question], min_overlap: f32) -> Vec<Group> {
     let same = merge_same(m, questions);
-    let mut groups: Vec<(Group, HashSet<String>)> = Vec::new();
+    let mut groups: Vec<(Group, HashSet<String>, Vec<(u64, f32)>)> = Vec::new();
     for s in same {
         let words: HashSet<String> = m.tokens(&s.text).into_iter().collect();
+        let bag = m.bag(&s.text);
         let best = groups
             .iter_mut()
-            .map(|(g, w)| {
+            .map(|(g, w, b)| {
                 let inter = w.intersection(&words).count() as f32;
                 let union = w.union(&words).count().max(1) as f32;
-                (inter / union, g)
+                ((inter / union).max(Matcher::cosine(&bag, b)), g)
             })
             .filter(|(j, _)| *j >= min_overlap)
             .max_by(|a, b| a.0.total_cmp(&b.0));
@@ -820,11 +822,12 @@ pub fn group_unanswered(m: &Matcher, questions: &[Question], min_overlap: f32) -
                         closest,
                     },
                     words,
+                    bag,
                 ));
             }
         }
     }
-    let mut out: Vec<Group> = groups.into_iter().map(|(g, _)| g).collect();
+    let mut out: Vec<Group> = groups.into_iter().map(|(g, _, _)| g).collect();
     out.sort_by_key(|g| std::cmp::Reverse(g.count));
     out
 }
@@ -1215,6 +1218,13 @@ mod tests {
         assert_eq!(plain[0].text, "đăng nhập vneid", "shown with its marks");
         let groups = group_unanswered(&m, &list, 0.5);
         assert_eq!(groups.len(), 2, "{groups:?}");
+        // Rare words shared count more than common ones.
+        let tax = vec![
+            q(1, "cách nộp thuế đất online"),
+            q(2, "nộp thuế đất trên mạng thế nào"),
+            q(3, "xin giấy phép lái xe ở đâu"),
+        ];
+        assert_eq!(group_unanswered(&m, &tax, 0.5).len(), 2);
         assert_eq!(groups[0].count, 4);
         assert_eq!(groups[1].count, 1);
         let all: usize = groups[0].items.iter().map(|s| s.ids.len()).sum();
