@@ -795,13 +795,15 @@ pub fn merge_same(m: &Matcher, questions: &[Question]) -> Vec<SameQuestion> {
 /// at least `min_overlap`. Biggest groups first.
 pub fn group_unanswered(m: &Matcher, questions: &[Question], min_overlap: f32) -> Vec<Group> {
     let same = merge_same(m, questions);
-    let mut groups: Vec<(Group, HashSet<String>, Vec<(u64, f32)>)> = Vec::new();
+    // Each group with its first question's words and weighted bag.
+    type Seed = (HashSet<String>, Vec<(u64, f32)>);
+    let mut groups: Vec<(Group, Seed)> = Vec::new();
     for s in same {
         let words: HashSet<String> = m.tokens(&s.text).into_iter().collect();
         let bag = m.bag(&s.text);
         let best = groups
             .iter_mut()
-            .map(|(g, w, b)| {
+            .map(|(g, (w, b))| {
                 let inter = w.intersection(&words).count() as f32;
                 let union = w.union(&words).count().max(1) as f32;
                 ((inter / union).max(Matcher::cosine(&bag, b)), g)
@@ -821,13 +823,12 @@ pub fn group_unanswered(m: &Matcher, questions: &[Question], min_overlap: f32) -
                         items: vec![s],
                         closest,
                     },
-                    words,
-                    bag,
+                    (words, bag),
                 ));
             }
         }
     }
-    let mut out: Vec<Group> = groups.into_iter().map(|(g, _, _)| g).collect();
+    let mut out: Vec<Group> = groups.into_iter().map(|(g, _)| g).collect();
     out.sort_by_key(|g| std::cmp::Reverse(g.count));
     out
 }
