@@ -20,6 +20,7 @@ use crate::helpdesk::edit::{Evaluation, IntentDoc};
 use crate::util;
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct IntentItem {
     pub id: String,
     pub title: String,
@@ -34,6 +35,7 @@ pub struct IntentItem {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct IntentList {
     /// The published version in use (0: the built-in knowledge base).
     pub version: u64,
@@ -41,6 +43,7 @@ pub struct IntentList {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct IntentOut {
     pub id: String,
     pub title: String,
@@ -58,6 +61,7 @@ pub struct IntentOut {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct IntentIn {
     pub title: String,
     pub answer_vi: String,
@@ -73,15 +77,17 @@ pub struct IntentIn {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ConfusionOut {
     pub q: String,
-    /// The expected intent; null: the bot should say it does not know.
+    /// The expected intent; absent: the bot should say it does not know.
     pub expected: Option<String>,
-    /// What the bot answered; null: it said it does not know.
+    /// What the bot answered; absent: it said it does not know.
     pub got: Option<String>,
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct EvaluationOut {
     /// In-scope top-1 accuracy of the new version (0..1).
     pub in_scope: f64,
@@ -124,6 +130,7 @@ impl From<&Evaluation> for EvaluationOut {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct PublishedOut {
     /// The new version's number.
     pub version: u64,
@@ -135,6 +142,7 @@ pub struct PublishedOut {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct RefusedOut {
     pub error: ErrorDetail,
     /// The evaluation that refused the change (absent for another conflict).
@@ -188,6 +196,7 @@ fn answer(r: crate::error::AppResult<Outcome>) -> ApiResult<PublishResponse> {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct UnansweredItem {
     /// The newest of the identical questions; assigning it assigns them all.
     pub id: u64,
@@ -200,17 +209,20 @@ pub struct UnansweredItem {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct UnansweredList {
     pub items: Vec<UnansweredItem>,
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct AssignIn {
-    /// The intent the question belongs to; null: out of scope.
+    /// The intent the question belongs to; null (or absent): out of scope.
     pub intent: Option<String>,
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct VersionItem {
     pub version: u64,
     /// dd/mm/yyyy HH:MM (Vietnam time).
@@ -225,6 +237,7 @@ pub struct VersionItem {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct VersionList {
     /// The version in use (0: the built-in knowledge base).
     pub current: u64,
