@@ -98,7 +98,7 @@ async fn console_works_on_a_phone() {
 /// change (reasons), restore a version in one click.
 #[tokio::test]
 async fn faq_editor_edit_preview_publish_refuse_restore() {
-    use crate::faq_editor::{MARK, QUESTION, VNEID, ask, vneid_body};
+    use crate::faq_editor::{MARK, NEW_INTENT, QUESTION, ask, new_intent_body};
     let t = spawn_app().await;
     t.create_superadmin().await;
     let b = Browser::start(1366, 900).await;
@@ -115,7 +115,7 @@ async fn faq_editor_edit_preview_publish_refuse_restore() {
     b.screenshot("faq-list").await;
     b.click("a[href='/quan-tri/cau-hoi-thuong-gap/them']").await;
     b.find("#f-id").await;
-    let body = vneid_body();
+    let body = new_intent_body();
     let join = |k: &str| {
         body[k]
             .as_array()
@@ -125,7 +125,7 @@ async fn faq_editor_edit_preview_publish_refuse_restore() {
             .collect::<Vec<_>>()
             .join("\n")
     };
-    b.type_into("#f-id", VNEID).await;
+    b.type_into("#f-id", NEW_INTENT).await;
     b.type_into("#f-title", body["title"].as_str().unwrap())
         .await;
     b.type_into("#f-title-en", body["title_en"].as_str().unwrap())
@@ -136,7 +136,8 @@ async fn faq_editor_edit_preview_publish_refuse_restore() {
         .await;
     b.type_into("#f-examples", &join("examples")).await;
     b.type_into("#f-examples-en", &join("examples_en")).await;
-    b.click("input[name=suggest][value=forgot-password]").await;
+    b.click("input[name=suggest][value=register-at-office]")
+        .await;
     // Preview.
     b.click("#btn-preview").await;
     b.find("#faq-preview").await;
@@ -149,7 +150,10 @@ async fn faq_editor_edit_preview_publish_refuse_restore() {
             .is_some()
     );
     let zalo = b.text("#preview-zalo-vi").await;
-    assert!(zalo.contains("1. Quên hoặc đổi mật khẩu"), "{zalo}");
+    assert!(
+        zalo.contains("1. Nhờ cán bộ một cửa tạo tài khoản"),
+        "{zalo}"
+    );
     assert!(!zalo.contains("**"));
     b.screenshot("faq-preview").await;
     assert_eq!(t.app.bot().version, 0, "a preview publishes nothing");
@@ -159,7 +163,7 @@ async fn faq_editor_edit_preview_publish_refuse_restore() {
     let result = b.text("#faq-result").await;
     assert!(result.contains("Trả lời đúng chủ đề"), "{result}");
     b.screenshot("faq-published").await;
-    assert_eq!(ask(&t, QUESTION).await["intent"], VNEID);
+    assert_eq!(ask(&t, QUESTION).await["intent"], NEW_INTENT);
     // Edit it: a change that breaks other answers is refused with reasons.
     b.goto(&t.url("/quan-tri/cau-hoi-thuong-gap/them")).await;
     b.type_into("#f-id", "thu-tuc-khac").await;
@@ -198,6 +202,6 @@ async fn faq_editor_edit_preview_publish_refuse_restore() {
     b.wait_text("Đã xuất bản phiên bản 2").await;
     assert_eq!(b.text("#faq-current").await, "2");
     b.screenshot("faq-restored").await;
-    assert_ne!(ask(&t, QUESTION).await["intent"], VNEID);
+    assert_ne!(ask(&t, QUESTION).await["intent"], NEW_INTENT);
     b.quit().await;
 }

@@ -11,31 +11,33 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
-/// The new intent the tests teach the bot.
-pub const VNEID: &str = "dang-nhap-vneid";
-/// A word only the new answer contains.
-pub const MARK: &str = "ứng dụng VNeID";
+/// The new intent the tests teach the bot: the local office's hours,
+/// which the built-in knowledge base does not cover.
+pub const NEW_INTENT: &str = "gio-lam-viec";
+/// Words only the new answer contains.
+pub const MARK: &str = "thứ Hai đến thứ Sáu";
 
-pub fn vneid_body() -> Value {
+pub fn new_intent_body() -> Value {
     json!({
-        "title": "Đăng nhập bằng tài khoản định danh điện tử VNeID",
-        "title_en": "Sign in with VNeID",
-        "answer_vi": "Từ ngày 01/7/2024, anh/chị đăng nhập Cổng Dịch vụ công bằng **tài khoản định danh điện tử mức 2** trên ứng dụng VNeID:\n\n1. Vào {public_url}/dang-nhap, chọn **Đăng nhập bằng VNeID**.\n2. Mở ứng dụng VNeID trên điện thoại và quét mã QR.",
-        "answer_en": "Since 1 July 2024 you sign in with your **level-2 electronic identification account** in the VNeID app: open {public_url}/dang-nhap and choose **Đăng nhập bằng VNeID**.",
+        "title": "Giờ làm việc của Bộ phận một cửa",
+        "title_en": "Opening hours of the one-stop office",
+        "answer_vi": "Bộ phận một cửa làm việc từ **thứ Hai đến thứ Sáu**: sáng 7 giờ 30 – 11 giờ 30, chiều 13 giờ 30 – 17 giờ; **sáng thứ Bảy** nhận hồ sơ từ 7 giờ 30 đến 11 giờ 30.\n\nLịch nghỉ lễ, Tết: {public_url}/thong-bao",
+        "answer_en": "The one-stop office is open **Monday to Friday**, 7:30–11:30 and 13:30–17:00, and on **Saturday morning** 7:30–11:30 for applications. Holidays: {public_url}/thong-bao",
         "examples": [
-            "đăng nhập bằng VNeID",
-            "dang nhap bang vneid the nao",
-            "tài khoản định danh điện tử đăng nhập dịch vụ công",
-            "tai khoan dinh danh dien tu muc 2",
-            "quét mã QR bằng ứng dụng VNeID",
-            "vneid đăng nhập cổng dịch vụ công ở đâu"
+            "bộ phận một cửa làm việc mấy giờ",
+            "giờ làm việc của bộ phận một cửa",
+            "lich lam viec bo phan mot cua",
+            "thứ bảy có nhận hồ sơ không",
+            "trung tâm hành chính công mở cửa lúc mấy giờ",
+            "chiều thứ 6 một cửa còn làm việc không",
+            "mot cua nghi trua luc may gio"
         ],
-        "examples_en": ["how do I sign in with VNeID", "log in using the VNeID app"]
+        "examples_en": ["what are the office hours", "is the one-stop office open on Saturday"]
     })
 }
 
 /// The same question the tests ask on every channel.
-pub const QUESTION: &str = "làm sao đăng nhập dịch vụ công bằng vneid";
+pub const QUESTION: &str = "bộ phận một cửa mấy giờ mở cửa vậy";
 
 /// A catch-all intent made of out-of-scope questions: the evaluation must
 /// refuse it (the bot would answer what it should not).
@@ -104,15 +106,19 @@ async fn faq_api_publish_refuse_retire_restore() {
     assert_eq!((s, e["error"]["code"].as_str()), (404, Some("not_found")));
 
     // The bot does not know the topic yet.
-    assert_ne!(ask(&t, QUESTION).await["intent"], VNEID);
+    assert_ne!(ask(&t, QUESTION).await["intent"], NEW_INTENT);
 
     // Bad input: 400 with the fields, nothing published.
-    let mut bad = vneid_body();
+    let mut bad = new_intent_body();
     bad["examples"] = json!(["một", "hai"]);
     bad["examples_en"] = json!([]);
     bad["answer_en"] = json!("  ");
     let (s, e) = t
-        .put_json(&format!("/api/v1/faq/intents/{VNEID}"), Some(&admin), &bad)
+        .put_json(
+            &format!("/api/v1/faq/intents/{NEW_INTENT}"),
+            Some(&admin),
+            &bad,
+        )
         .await;
     assert_eq!(s, 400, "{e}");
     assert!(
@@ -123,7 +129,11 @@ async fn faq_api_publish_refuse_retire_restore() {
     );
     assert!(e["error"]["fields"]["answer_en"].is_string(), "{e}");
     let (s, e) = t
-        .put_json("/api/v1/faq/intents/Sai_Ma", Some(&admin), &vneid_body())
+        .put_json(
+            "/api/v1/faq/intents/Sai_Ma",
+            Some(&admin),
+            &new_intent_body(),
+        )
         .await;
     assert_eq!(s, 400);
     assert!(e["error"]["fields"]["id"].is_string(), "{e}");
@@ -132,9 +142,9 @@ async fn faq_api_publish_refuse_retire_restore() {
     let started = Instant::now();
     let (s, p) = t
         .put_json(
-            &format!("/api/v1/faq/intents/{VNEID}"),
+            &format!("/api/v1/faq/intents/{NEW_INTENT}"),
             Some(&admin),
-            &vneid_body(),
+            &new_intent_body(),
         )
         .await;
     let publish_ms = started.elapsed().as_millis();
@@ -143,10 +153,10 @@ async fn faq_api_publish_refuse_retire_restore() {
     assert!(p["in_scope"].as_f64().unwrap() >= 0.9, "{p}");
     assert!(p["abstain"].as_f64().unwrap() >= 0.85, "{p}");
     let r = ask(&t, QUESTION).await;
-    assert_eq!(r["intent"], VNEID, "{r}");
+    assert_eq!(r["intent"], NEW_INTENT, "{r}");
     let text = r["text"].as_str().unwrap();
     assert!(text.contains(MARK), "{text}");
-    assert!(text.contains(&format!("{}/dang-nhap", t.base)), "{text}");
+    assert!(text.contains(&format!("{}/thong-bao", t.base)), "{text}");
     eprintln!("publish (validation, evaluation, write, swap) over HTTP: {publish_ms} ms");
 
     // A change that makes the bot answer out-of-scope questions: 409 with
@@ -232,7 +242,7 @@ async fn faq_api_publish_refuse_retire_restore() {
         .await;
     assert_eq!(doc["answer_vi"], original_answer.as_str());
     assert_eq!(ask(&t, "mã xác thực sai hoài").await["intent"], "captcha");
-    assert_eq!(ask(&t, QUESTION).await["intent"], VNEID);
+    assert_eq!(ask(&t, QUESTION).await["intent"], NEW_INTENT);
     let (_, v) = t.get_json("/api/v1/faq/versions", Some(&admin)).await;
     assert_eq!(v["items"][0]["restored_from"], 1);
     let (s, _) = t
@@ -244,7 +254,7 @@ async fn faq_api_publish_refuse_retire_restore() {
         .post_json("/api/v1/faq/versions/0/restore", Some(&admin), &json!({}))
         .await;
     assert_eq!((s, p["version"].as_u64()), (200, Some(5)), "{p}");
-    assert_ne!(ask(&t, QUESTION).await["intent"], VNEID);
+    assert_ne!(ask(&t, QUESTION).await["intent"], NEW_INTENT);
     // The audit log has every publish.
     let n = t
         .app
@@ -305,7 +315,7 @@ async fn faq_api_needs_support_manage_at_the_province() {
     let routes: Vec<(&str, String)> = vec![
         ("GET", "/api/v1/faq/intents".into()),
         ("GET", "/api/v1/faq/intents/forgot-password".into()),
-        ("PUT", format!("/api/v1/faq/intents/{VNEID}")),
+        ("PUT", format!("/api/v1/faq/intents/{NEW_INTENT}")),
         ("DELETE", "/api/v1/faq/intents/captcha".into()),
         ("GET", "/api/v1/faq/unanswered".into()),
         ("POST", "/api/v1/faq/unanswered/1/assign".into()),
@@ -321,7 +331,7 @@ async fn faq_api_needs_support_manage_at_the_province() {
             let mut rb = t
                 .http
                 .request(method.parse().unwrap(), t.url(path))
-                .json(&vneid_body());
+                .json(&new_intent_body());
             if let Some(tok) = token {
                 rb = rb.bearer_auth(tok);
             }
@@ -337,9 +347,9 @@ async fn faq_api_needs_support_manage_at_the_province() {
     assert_eq!(s, 200);
     let (s, p) = t
         .put_json(
-            &format!("/api/v1/faq/intents/{VNEID}"),
+            &format!("/api/v1/faq/intents/{NEW_INTENT}"),
             Some(&editor),
-            &vneid_body(),
+            &new_intent_body(),
         )
         .await;
     assert_eq!(s, 200, "{p}");
@@ -365,7 +375,24 @@ async fn faq_api_needs_support_manage_at_the_province() {
     assert_eq!(r.status().as_u16(), 200);
 }
 
-/// Waits until the web chat has recorded `n` unanswered questions.
+/// Records a question the bot could not answer, as the chat flow does.
+fn record_unanswered(t: &TestApp, text: &str) {
+    let now = t.app.now();
+    t.app
+        .store
+        .write(|w| {
+            motcua::store::conversations::record_unanswered(
+                w,
+                now,
+                motcua::store::conversations::Channel::Web,
+                text,
+                "vi",
+            )
+        })
+        .unwrap();
+}
+
+/// The unhandled unanswered questions, through the API.
 async fn unanswered(t: &TestApp, admin: &str) -> Vec<Value> {
     let (s, v) = t.get_json("/api/v1/faq/unanswered", Some(admin)).await;
     assert_eq!(s, 200, "{v}");
@@ -378,31 +405,32 @@ async fn unanswered_questions_become_examples_and_eval_cases() {
     let admin = t.admin_token().await;
     let (s, p) = t
         .put_json(
-            &format!("/api/v1/faq/intents/{VNEID}"),
+            &format!("/api/v1/faq/intents/{NEW_INTENT}"),
             Some(&admin),
-            &vneid_body(),
+            &new_intent_body(),
         )
         .await;
     assert_eq!(s, 200, "{p}");
-    // Questions the bot cannot answer (one asked three times).
-    let asked = [
-        "tài khoản bị khóa tạm thời thì bao lâu mới mở",
-        "Tài khoản bị khoá tạm thời thì bao lâu mới mở?",
-        "tai khoan bi khoa tam thoi thi bao lau moi mo",
-        "giá vàng hôm nay bao nhiêu",
-    ];
-    for q in asked {
-        assert!(ask(&t, q).await["intent"].is_null(), "{q}");
+    // Questions the bot could not answer: one (three spellings) recorded
+    // as the chat records them, one asked through the chat.
+    for q in [
+        "một cửa có làm việc ngày lễ không",
+        "Một cửa có làm việc ngày lễ không?",
+        "mot cua co lam viec ngay le khong",
+    ] {
+        record_unanswered(&t, q);
     }
+    assert!(ask(&t, "giá vàng hôm nay bao nhiêu").await["intent"].is_null());
     let items = unanswered(&t, &admin).await;
     assert_eq!(items.len(), 2, "{items:?}");
-    let locked = items.iter().find(|i| i["count"] == 3).expect("merged");
-    assert!(locked["last_at"].as_str().unwrap().contains('/'));
+    let holiday = items.iter().find(|i| i["count"] == 3).expect("merged");
+    assert_eq!(holiday["text"], "Một cửa có làm việc ngày lễ không?");
+    assert!(holiday["last_at"].as_str().unwrap().contains('/'));
     let gold = items.iter().find(|i| i["count"] == 1).unwrap();
     // Unknown intent: 400; unknown question: 404.
     let (s, e) = t
         .post_json(
-            &format!("/api/v1/faq/unanswered/{}/assign", locked["id"]),
+            &format!("/api/v1/faq/unanswered/{}/assign", holiday["id"]),
             Some(&admin),
             &json!({"intent": "khong-co"}),
         )
@@ -416,13 +444,13 @@ async fn unanswered_questions_become_examples_and_eval_cases() {
         )
         .await;
     assert_eq!(s, 404);
-    // Assign the three to forgot-password (they become examples and
-    // eval cases), mark the other out of scope.
+    // Assign the three to the office-hours intent (they become an example
+    // and an eval case), mark the other out of scope.
     let (s, p) = t
         .post_json(
-            &format!("/api/v1/faq/unanswered/{}/assign", locked["id"]),
+            &format!("/api/v1/faq/unanswered/{}/assign", holiday["id"]),
             Some(&admin),
-            &json!({"intent": "forgot-password"}),
+            &json!({"intent": NEW_INTENT}),
         )
         .await;
     assert_eq!((s, p["version"].as_u64()), (200, Some(2)), "{p}");
@@ -436,20 +464,20 @@ async fn unanswered_questions_become_examples_and_eval_cases() {
     assert_eq!((s, p["version"].as_u64()), (200, Some(3)), "{p}");
     assert!(unanswered(&t, &admin).await.is_empty());
     let (_, doc) = t
-        .get_json("/api/v1/faq/intents/forgot-password", Some(&admin))
+        .get_json(&format!("/api/v1/faq/intents/{NEW_INTENT}"), Some(&admin))
         .await;
     assert!(
         doc["examples"]
             .as_array()
             .unwrap()
             .iter()
-            .any(|e| e.as_str().unwrap().contains("bao lâu mới mở")),
+            .any(|e| e == "Một cửa có làm việc ngày lễ không?"),
         "{doc}"
     );
     // The bot answers the assigned question, and still abstains on the other.
     assert_eq!(
-        ask(&t, "tài khoản bị khóa tạm thời bao lâu mới mở được").await["intent"],
-        "forgot-password"
+        ask(&t, "một cửa có làm việc vào ngày lễ không").await["intent"],
+        NEW_INTENT
     );
     assert!(ask(&t, "giá vàng hôm nay").await["intent"].is_null());
     let cases = t.app.store.read(motcua::store::faq::cases).unwrap();
@@ -458,9 +486,9 @@ async fn unanswered_questions_become_examples_and_eval_cases() {
     // The case count went into the next evaluation.
     let (_, p) = t
         .put_json(
-            &format!("/api/v1/faq/intents/{VNEID}"),
+            &format!("/api/v1/faq/intents/{NEW_INTENT}"),
             Some(&admin),
-            &vneid_body(),
+            &new_intent_body(),
         )
         .await;
     let total = p["evaluation"]["in_scope_cases"].as_u64().unwrap()
@@ -483,16 +511,16 @@ async fn a_new_intent_reaches_telegram_and_zalo_within_a_second() {
     let admin = t.admin_token().await;
     let (s, p) = t
         .put_json(
-            &format!("/api/v1/faq/intents/{VNEID}"),
+            &format!("/api/v1/faq/intents/{NEW_INTENT}"),
             Some(&admin),
-            &vneid_body(),
+            &new_intent_body(),
         )
         .await;
     assert_eq!(s, 200, "{p}");
     let published = Instant::now();
     let web = ask(&t, QUESTION).await;
     let web_ms = published.elapsed().as_millis();
-    assert_eq!(web["intent"], VNEID);
+    assert_eq!(web["intent"], NEW_INTENT);
     tg.text(777001, QUESTION);
     crate::zalo::say(&t, QUESTION, "faq-msg-1").await;
     let (mut tg_ms, mut zl_ms) = (None, None);
@@ -527,7 +555,7 @@ async fn a_new_intent_reaches_telegram_and_zalo_within_a_second() {
         m["text"]
             .as_str()
             .unwrap()
-            .contains("<b>tài khoản định danh điện tử mức 2</b>"),
+            .contains("<b>thứ Hai đến thứ Sáu</b>"),
         "{m}"
     );
     let z = zl
@@ -536,10 +564,7 @@ async fn a_new_intent_reaches_telegram_and_zalo_within_a_second() {
         .find(|(_, x)| x.contains(MARK))
         .unwrap()
         .1;
-    assert!(
-        !z.contains("**") && z.contains("tài khoản định danh điện tử mức 2"),
-        "{z}"
-    );
+    assert!(!z.contains("**") && z.contains("sáng thứ Bảy"), "{z}");
 }
 
 #[tokio::test]
@@ -585,9 +610,9 @@ async fn edits_survive_a_restart_and_a_backup_restore() {
     let admin = t.admin_token().await;
     let (s, _) = t
         .put_json(
-            &format!("/api/v1/faq/intents/{VNEID}"),
+            &format!("/api/v1/faq/intents/{NEW_INTENT}"),
             Some(&admin),
-            &vneid_body(),
+            &new_intent_body(),
         )
         .await;
     assert_eq!(s, 200);
@@ -618,7 +643,7 @@ async fn edits_survive_a_restart_and_a_backup_restore() {
     let dir = t.stop().await;
     let t = spawn_in(dir, |_| {}).await;
     assert_eq!(t.app.bot().version, 3);
-    assert_eq!(ask(&t, QUESTION).await["intent"], VNEID);
+    assert_eq!(ask(&t, QUESTION).await["intent"], NEW_INTENT);
     assert!(t.app.bot().kb.entry("captcha").is_none());
     // Restore the backup into a fresh data dir and start there.
     let fresh = tempfile::tempdir().unwrap();
@@ -636,7 +661,7 @@ async fn edits_survive_a_restart_and_a_backup_restore() {
     assert_eq!(p["version"], 3);
     let t2 = spawn_in(fresh, |_| {}).await;
     assert_eq!(t2.app.bot().version, 3);
-    assert_eq!(ask(&t2, QUESTION).await["intent"], VNEID);
+    assert_eq!(ask(&t2, QUESTION).await["intent"], NEW_INTENT);
     assert!(t2.app.bot().kb.entry("captcha").is_none());
     let versions = t2
         .app
@@ -690,7 +715,7 @@ async fn console_get(t: &TestApp, token: &str, path: &str) -> (u16, String) {
     (r.status().as_u16(), r.text().await.unwrap())
 }
 
-fn vneid_form(b: &Value) -> Vec<(String, String)> {
+fn new_intent_form(b: &Value) -> Vec<(String, String)> {
     let lines = |k: &str| {
         b[k].as_array()
             .map(|a| {
@@ -703,19 +728,19 @@ fn vneid_form(b: &Value) -> Vec<(String, String)> {
     };
     vec![
         ("moi".into(), "1".into()),
-        ("id".into(), VNEID.into()),
+        ("id".into(), NEW_INTENT.into()),
         ("title".into(), b["title"].as_str().unwrap().into()),
         ("title_en".into(), b["title_en"].as_str().unwrap_or("").into()),
         ("answer_vi".into(), b["answer_vi"].as_str().unwrap().into()),
         ("answer_en".into(), b["answer_en"].as_str().unwrap().into()),
         ("examples".into(), lines("examples")),
         ("examples_en".into(), lines("examples_en")),
-        ("suggest".into(), "forgot-password".into()),
-        ("suggest".into(), "login-how".into()),
+        ("suggest".into(), "register-at-office".into()),
+        ("suggest".into(), "support-contact".into()),
         ("tree_label".into(), "Làm từng bước".into()),
         ("tree_label_en".into(), "Step by step".into()),
-        ("tree_start".into(), "cai-dat".into()),
-        ("tree_steps".into(), "## cai-dat\nvi: Anh/chị đã cài ứng dụng VNeID chưa?\nen: Is the VNeID app installed?\n- xong | Rồi | Yes\n- handoff | Gặp cán bộ hỗ trợ | Talk to a person\n\n## xong\nvi: Anh/chị mở VNeID và quét mã QR.\nen: Open VNeID and scan the QR code.\n".into()),
+        ("tree_start".into(), "hen-gio".into()),
+        ("tree_steps".into(), "## hen-gio\nvi: Anh/chị muốn đến vào buổi nào?\nen: When would you like to come?\n- sang | Buổi sáng | Morning\n- handoff | Gặp cán bộ hỗ trợ | Talk to a person\n\n## sang\nvi: Anh/chị đến trước 11 giờ để kịp lấy số thứ tự.\nen: Come before 11:00 to get a queue number.\n".into()),
     ]
 }
 
@@ -774,7 +799,7 @@ async fn console_editor_preview_publish_refuse_restore_and_assign() {
     );
 
     // Preview: the three channels' renderings, nothing published.
-    let owned = vneid_form(&vneid_body());
+    let owned = new_intent_form(&new_intent_body());
     let mut f: Vec<(&str, &str)> = owned
         .iter()
         .map(|(a, b)| (a.as_str(), b.as_str()))
@@ -784,11 +809,11 @@ async fn console_editor_preview_publish_refuse_restore_and_assign() {
     assert_eq!(s, 200, "{page}");
     assert!(page.contains("id=\"preview-web-vi\""));
     assert!(
-        page.contains("<strong>tài khoản định danh điện tử mức 2</strong>"),
+        page.contains("<strong>thứ Hai đến thứ Sáu</strong>"),
         "web: **bold** as strong"
     );
     assert!(
-        page.contains("<b>tài khoản định danh điện tử mức 2</b>"),
+        page.contains("<b>thứ Hai đến thứ Sáu</b>"),
         "Telegram: HTML bold"
     );
     let zalo = page
@@ -799,12 +824,12 @@ async fn console_editor_preview_publish_refuse_restore_and_assign() {
         .next()
         .unwrap();
     assert!(
-        zalo.contains("nhắn số tương ứng để chọn:\n1. Làm từng bước\n2. Quên hoặc đổi mật khẩu"),
+        zalo.contains("nhắn số tương ứng để chọn:\n1. Làm từng bước\n2. Nhờ cán bộ một cửa tạo tài khoản\n3. Liên hệ hỗ trợ"),
         "Zalo: numbered buttons: {zalo}"
     );
     assert!(page.contains("Làm từng bước"), "the tree's button");
     assert!(
-        page.contains(&format!("{}/dang-nhap", t.base)),
+        page.contains(&format!("{}/thong-bao", t.base)),
         "placeholders replaced"
     );
     assert_eq!(t.app.bot().version, 0);
@@ -829,7 +854,7 @@ async fn console_editor_preview_publish_refuse_restore_and_assign() {
     assert!(page.contains("Đã xuất bản phiên bản 1"), "{page}");
     assert!(page.contains("Trả lời đúng chủ đề"));
     let r = ask(&t, QUESTION).await;
-    assert_eq!(r["intent"], VNEID);
+    assert_eq!(r["intent"], NEW_INTENT);
     assert!(
         r["suggestions"]
             .as_array()
@@ -902,12 +927,12 @@ async fn console_editor_preview_publish_refuse_restore_and_assign() {
 
     // Unanswered questions: grouped, one group assigned in one click.
     for q in [
-        "tài khoản bị khóa tạm thời thì bao lâu mới mở",
-        "tai khoan bi khoa tam thoi thi bao lau moi mo",
-        "tài khoản bị khóa tạm thời bao lâu thì mở lại",
+        "một cửa có làm việc ngày lễ không",
+        "mot cua co lam viec ngay le khong",
+        "ngày lễ bộ phận một cửa có làm việc không",
         "giá vàng hôm nay bao nhiêu",
     ] {
-        ask(&t, q).await;
+        record_unanswered(&t, q);
     }
     let (s, page) = console_get(&t, &editor, "/quan-tri/cau-hoi-chua-tra-loi").await;
     assert_eq!(s, 200);
@@ -945,7 +970,7 @@ async fn console_editor_preview_publish_refuse_restore_and_assign() {
         &[
             ("ids", &ids[0]),
             ("ids", &ids[1]),
-            ("intent", "forgot-password"),
+            ("intent", NEW_INTENT),
             ("hanh_dong", "gan"),
         ],
     )
@@ -1014,9 +1039,9 @@ async fn faq_export_and_faq_match_use_the_published_version() {
     let admin = t.admin_token().await;
     let (s, _) = t
         .put_json(
-            &format!("/api/v1/faq/intents/{VNEID}"),
+            &format!("/api/v1/faq/intents/{NEW_INTENT}"),
             Some(&admin),
-            &vneid_body(),
+            &new_intent_body(),
         )
         .await;
     assert_eq!(s, 200);
@@ -1045,7 +1070,7 @@ async fn faq_export_and_faq_match_use_the_published_version() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(lines[0]["intent"], VNEID, "{out}");
+    assert_eq!(lines[0]["intent"], NEW_INTENT, "{out}");
     assert_ne!(lines[1]["intent"], "captcha", "{out}");
     let running = tempfile::tempdir().unwrap();
     let (ok, out, err) = motcua(
@@ -1056,7 +1081,7 @@ async fn faq_export_and_faq_match_use_the_published_version() {
     assert!(ok, "{err}");
     assert!(err.contains("holds the database"), "{err}");
     assert!(out.contains("published version 3"), "{out}");
-    assert!(running.path().join(format!("{VNEID}.md")).exists());
+    assert!(running.path().join(format!("{NEW_INTENT}.md")).exists());
     assert!(!running.path().join("eval/office.jsonl").exists());
     // Stopped: from the database, with the office's eval cases.
     let dir = t.stop().await;
@@ -1065,10 +1090,10 @@ async fn faq_export_and_faq_match_use_the_published_version() {
     let (ok, out, err) = motcua(dir.path(), &["faq", "export", target.to_str().unwrap()], "");
     assert!(ok, "{err}");
     assert!(out.contains("published version 3"), "{out}");
-    let entry = std::fs::read_to_string(target.join(format!("{VNEID}.md"))).unwrap();
-    assert!(entry.contains("## vi\nTừ ngày 01/7/2024"), "{entry}");
+    let entry = std::fs::read_to_string(target.join(format!("{NEW_INTENT}.md"))).unwrap();
+    assert!(entry.contains("## vi\nBộ phận một cửa làm việc"), "{entry}");
     assert!(
-        entry.contains("{public_url}/dang-nhap"),
+        entry.contains("{public_url}/thong-bao"),
         "placeholders kept: {entry}"
     );
     assert!(!target.join("captcha.md").exists());
@@ -1087,7 +1112,7 @@ async fn faq_export_and_faq_match_use_the_published_version() {
     std::fs::rename(&target, fresh.path().join("faq")).unwrap();
     let (ok, out, err) = motcua(fresh.path(), &["faq", "match"], &format!("{QUESTION}\n"));
     assert!(ok, "{err}");
-    assert!(out.contains(VNEID), "{out}");
+    assert!(out.contains(NEW_INTENT), "{out}");
     // A non-empty folder is refused.
     let (ok, _, err) = motcua(
         dir.path(),
