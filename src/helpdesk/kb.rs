@@ -37,6 +37,10 @@ use super::tree::{Tree, parse_tree};
 #[folder = "faq/"]
 struct FaqFiles;
 
+/// The public URL of [`super::edit::raw_vars`]: answers are kept as
+/// written, placeholders and all.
+pub(crate) const RAW_URL: &str = "{public_url}";
+
 /// Values substituted into answers at load.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AnswerVars {
@@ -507,6 +511,10 @@ pub fn dir_stamp(dir: &Path) -> u64 {
 /// Replaces `{public_url}`, `{office_phone}`, `{office_email}`; lines whose
 /// placeholder has an empty value are dropped.
 pub(crate) fn substitute(text: &str, vars: &AnswerVars) -> String {
+    if vars.public_url == RAW_URL {
+        // The editor's view (`edit::raw_vars`): the text as written.
+        return text.trim().to_string();
+    }
     let url = vars.public_url.trim().trim_end_matches('/');
     let subs = [
         ("{public_url}", url),
