@@ -309,9 +309,11 @@ pub async fn publish(app: &Arc<App>, actor: &Actor, change: Change) -> AppResult
         let mut candidate = Bot::build(&app.cfg, live.version, p.overlay.clone());
         let mut cases = eval_set(app)?;
         cases.extend(p.cases.iter().cloned());
-        let before = helpdesk::evaluate(&live.matcher, &edit::cases_for(&live.kb, &cases));
-        let after =
-            helpdesk::evaluate(&candidate.matcher, &edit::cases_for(&candidate.kb, &cases));
+        // Both versions on the same cases: those of intents the candidate
+        // has (a retired intent's questions are not scored).
+        let scored = edit::cases_for(&candidate.kb, &cases);
+        let before = helpdesk::evaluate(&live.matcher, &scored);
+        let after = helpdesk::evaluate(&candidate.matcher, &scored);
         let eval = edit::judge(&before, &after);
         if !eval.accepted() {
             tracing::info!(reasons = ?eval.reasons, "FAQ change refused by the evaluation");
