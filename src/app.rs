@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::error::{AppError, AppResult};
 use crate::metrics::Metrics;
 use crate::org::UnitTree;
-use crate::store::{self, Store, StoreError, meta, units};
+use crate::store::{Store, StoreError, meta, units};
 use crate::util::Clock;
 
 #[derive(Debug, thiserror::Error)]
@@ -61,8 +61,9 @@ pub struct App {
     /// client IP; see `flows::otp_flow::take_ip_send`.
     pub otp_ip_cap: WindowCap,
     pub sms_wake: tokio::sync::Notify,
+    /// Wakes the bot channels' delivery workers (see [`OutboxWake`]).
+    pub outbox_wake: OutboxWake,
     pub metrics: Metrics,
-    pub templates: crate::web::templates::Templates,
     /// Proves a local CLI may ask this server for a backup (see `serve.token`).
     pub internal_token: String,
     bot: RwLock<Arc<Bot>>,
@@ -192,8 +193,6 @@ impl Bot {
     }
 }
 
-const DEMO_UNITS: &str = include_str!("../data/demo-units.csv");
-
 impl App {
     /// Opens the data folder and the database, seeding the demo unit tree
     /// into an empty database.
@@ -212,8 +211,10 @@ impl App {
             if units::UNITS.len(w)? > 0 || meta::get_flag(w, "units_seeded")?.is_some() {
                 return Ok(false);
             }
-            let rows = parse_units_csv(DEMO_UNITS).map_err(|e| StoreError::Db(e.to_string()))?;
-            import_units(w, &rows, now)?;
+            let rows =
+                crate::flows::unit_import::parse_units_csv(crate::flows::unit_import::DEMO_UNITS)
+                    .map_err(|e| StoreError::Db(e.to_string()))?;
+            crate::flows::unit_import::import_units(w, &rows, now)?;
             meta::set_flag(w, "units_seeded", b"1")?;
             Ok::<_, StoreError>(true)
         })?;
@@ -250,8 +251,8 @@ impl App {
             chat_start_cap: WindowCap::new(
                 store.clone(),
                 "chat_start_ip",
-                crate::channels::web::NEW_PER_WINDOW,
-                crate::channels::web::WINDOW_SECS,
+                crate::flows::chat::NEW_PER_WINDOW,
+                crate::flows::chat::WINDOW_SECS,
             ),
             action_throttle: Throttle::new(store.clone(), "action", 30),
             otp_ip_cap: WindowCap::new(
@@ -262,7 +263,7 @@ impl App {
             ),
             sms_wake: tokio::sync::Notify::new(),
             metrics: Metrics::default(),
-            templates: crate::web::templates::Templates::new(),
+            outbox_wake: OutboxWake::default(),
             internal_token: crate::util::random_token(),
             bot: RwLock::new(Arc::new(bot)),
         }))
@@ -389,187 +390,32 @@ impl App {
 /// The niceness of the scan, drawing and background pools' threads (Linux).
 pub const HEAVY_NICE: i32 = 5;
 
-/// One row of a units CSV: `code,parent_code,name`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UnitRow {
-    pub line: usize,
-    pub code: String,
-    pub parent_code: Option<String>,
-    pub name: String,
-}
+/// One wake-up signal per bot channel, telling its delivery worker that a
+/// message is waiting. A `watch` (not a `Notify`): a worker busy when the
+/// signal comes still sees it at its next wait.
+pub struct OutboxWake([tokio::sync::watch::Sender<u64>; 3]);
 
-/// Parses a units CSV (header `code,parent_code,name`), reporting the line of
-/// the first problem. Parents must come before their children.
-pub fn parse_units_csv(text: &str) -> Result<Vec<UnitRow>, String> {
-    parse_units_csv_with(text, &[])
-}
-
-/// Like [`parse_units_csv`], where parents may also be `known` codes (units
-/// already in the database).
-pub fn parse_units_csv_with(text: &str, known: &[String]) -> Result<Vec<UnitRow>, String> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .from_reader(text.as_bytes());
-    let headers = rdr.headers().map_err(|e| format!("line 1: {e}"))?.clone();
-    let want = ["code", "parent_code", "name"];
-    if headers.iter().map(str::trim).collect::<Vec<_>>() != want {
-        return Err("line 1: the header must be code,parent_code,name".into());
+impl Default for OutboxWake {
+    fn default() -> Self {
+        OutboxWake(std::array::from_fn(|_| tokio::sync::watch::Sender::new(0)))
     }
-    let mut rows: Vec<UnitRow> = vec![];
-    for (i, rec) in rdr.records().enumerate() {
-        let line = i + 2;
-        let rec = rec.map_err(|e| format!("line {line}: {e}"))?;
-        let code = rec.get(0).unwrap_or("").trim().to_string();
-        let parent = rec.get(1).unwrap_or("").trim().to_string();
-        let name = crate::domain::unit::UnitName::parse(rec.get(2).unwrap_or(""))
-            .map_err(|e| format!("line {line}: {e}"))?;
-        if code.is_empty() {
-            return Err(format!("line {line}: the code is empty"));
-        }
-        if rows.iter().any(|r| r.code == code) {
-            return Err(format!("line {line}: the code {code} appears twice"));
-        }
-        if !parent.is_empty() && !rows.iter().any(|r| r.code == parent) && !known.contains(&parent)
-        {
-            return Err(format!(
-                "line {line}: the parent {parent} is neither on an earlier line nor an existing unit"
-            ));
-        }
-        rows.push(UnitRow {
-            line,
-            code,
-            parent_code: (!parent.is_empty()).then_some(parent),
-            name: name.as_str().to_string(),
-        });
-    }
-    Ok(rows)
 }
 
-/// What an import would change.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ImportPlan {
-    pub added: Vec<String>,
-    pub renamed: Vec<(String, String, String)>,
-    pub moved: Vec<(String, String)>,
-    pub unchanged: usize,
-}
-
-/// Compares rows with the units already stored (matched by code).
-pub fn plan_import(existing: &[units::Unit], rows: &[UnitRow]) -> ImportPlan {
-    let by_code: std::collections::HashMap<&str, &units::Unit> =
-        existing.iter().map(|u| (u.code.as_str(), u)).collect();
-    let by_id: std::collections::HashMap<u64, &units::Unit> =
-        existing.iter().map(|u| (u.id, u)).collect();
-    let mut plan = ImportPlan::default();
-    for r in rows {
-        match by_code.get(r.code.as_str()) {
-            None => plan.added.push(format!("{} {}", r.code, r.name)),
-            Some(u) => {
-                let mut same = true;
-                if u.name != r.name {
-                    plan.renamed
-                        .push((r.code.clone(), u.name.clone(), r.name.clone()));
-                    same = false;
-                }
-                let old_parent = u.parent.and_then(|p| by_id.get(&p)).map(|p| p.code.clone());
-                if old_parent != r.parent_code {
-                    plan.moved.push((
-                        r.code.clone(),
-                        r.parent_code.clone().unwrap_or_else(|| "(gốc)".into()),
-                    ));
-                    same = false;
-                }
-                if same {
-                    plan.unchanged += 1;
-                }
-            }
+impl OutboxWake {
+    fn slot(ch: crate::domain::Channel) -> usize {
+        use crate::domain::Channel;
+        match ch {
+            Channel::Web => 0,
+            Channel::Telegram => 1,
+            Channel::Zalo => 2,
         }
     }
-    plan
-}
 
-pub fn import_units(w: &crate::store::WriteTx, rows: &[UnitRow], now: i64) -> store::Result<()> {
-    let mut by_code: std::collections::HashMap<String, u64> =
-        units::all(w)?.into_iter().map(|u| (u.code, u.id)).collect();
-    for r in rows {
-        let parent = r.parent_code.as_ref().and_then(|p| by_code.get(p).copied());
-        match by_code.get(&r.code).copied() {
-            Some(id) => {
-                if let Some(mut u) = units::get(w, id)? {
-                    u.name = r.name.clone();
-                    u.parent = parent;
-                    units::put(w, &u)?;
-                }
-            }
-            None => {
-                let u = units::insert(w, Some(r.code.clone()), &r.name, parent, now)?;
-                by_code.insert(u.code, u.id);
-            }
-        }
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn demo_units_parse_and_have_both_kinds() {
-        let rows = parse_units_csv(DEMO_UNITS).unwrap();
-        assert!(rows.len() >= 10);
-        let eligible = rows
-            .iter()
-            .filter(|r| crate::domain::unit::is_one_stop_eligible(&r.name))
-            .count();
-        assert!(eligible >= 5 && eligible < rows.len());
+    pub fn wake(&self, ch: crate::domain::Channel) {
+        self.0[Self::slot(ch)].send_modify(|v| *v = v.wrapping_add(1));
     }
 
-    #[test]
-    fn import_plan_shows_adds_renames_and_moves() {
-        let existing = vec![
-            units::Unit {
-                id: 1,
-                code: "A".into(),
-                name: "Tỉnh A".into(),
-                parent: None,
-                created_at: 0,
-            },
-            units::Unit {
-                id: 2,
-                code: "B".into(),
-                name: "Huyện B".into(),
-                parent: Some(1),
-                created_at: 0,
-            },
-            units::Unit {
-                id: 3,
-                code: "C".into(),
-                name: "Xã C".into(),
-                parent: Some(2),
-                created_at: 0,
-            },
-        ];
-        let rows = parse_units_csv("code,parent_code,name\nA,,Tỉnh A\nB,A,Huyện B mới\nC,A,Xã C\nD,B,Bộ phận một cửa UBND huyện B\n").unwrap();
-        let plan = plan_import(&existing, &rows);
-        assert_eq!(
-            plan.added,
-            vec!["D Bộ phận một cửa UBND huyện B".to_string()]
-        );
-        assert_eq!(
-            plan.renamed,
-            vec![("B".into(), "Huyện B".into(), "Huyện B mới".into())]
-        );
-        assert_eq!(plan.moved, vec![("C".into(), "A".into())]);
-        assert_eq!(plan.unchanged, 1);
-    }
-
-    #[test]
-    fn bad_units_csv_names_the_line() {
-        let e = parse_units_csv("code,parent_code,name\nA,,Tỉnh\nB,X,Huyện\n").unwrap_err();
-        assert!(e.starts_with("line 3:"), "{e}");
-        let e = parse_units_csv("code,parent_code,name\nA,,Tỉnh\nA,,Lại\n").unwrap_err();
-        assert!(e.contains("twice"), "{e}");
-        assert!(parse_units_csv("id,name\n").is_err());
+    pub fn subscribe(&self, ch: crate::domain::Channel) -> tokio::sync::watch::Receiver<u64> {
+        self.0[Self::slot(ch)].subscribe()
     }
 }

@@ -457,9 +457,9 @@ fn units_import(cfg: Config, file: PathBuf, dry_run: bool) -> CliResult {
     })?;
     let existing = store.read(crate::store::units::all)?;
     let known: Vec<String> = existing.iter().map(|u| u.code.clone()).collect();
-    let rows = crate::app::parse_units_csv_with(text, &known)
+    let rows = crate::flows::unit_import::parse_units_csv_with(text, &known)
         .map_err(|e| format!("{}: {e}", file.display()))?;
-    let plan = crate::app::plan_import(&existing, &rows);
+    let plan = crate::flows::unit_import::plan_import(&existing, &rows);
     for a in &plan.added {
         println!("+ add     {a}");
     }
@@ -483,7 +483,7 @@ fn units_import(cfg: Config, file: PathBuf, dry_run: bool) -> CliResult {
     }
     let now = chrono::Utc::now().timestamp();
     store.write(|w| {
-        crate::app::import_units(w, &rows, now)?;
+        crate::flows::unit_import::import_units(w, &rows, now)?;
         crate::store::audit::record(
             w,
             now,

@@ -30,6 +30,7 @@ counters! {
     sms_queued_total: "SMS messages queued",
     sms_delivered_total: "SMS messages accepted by the provider",
     sms_attempt_failures_total: "SMS delivery attempts that failed",
+    sms_budget_refusals_total: "Citizen requests refused because the daily SMS budget was spent",
 }
 
 impl Metrics {

@@ -1,12 +1,13 @@
 //! The unit tree in memory: a read-mostly cache of the `units` table used for
-//! every permission check. Pure: knows nothing about HTTP or redb.
+//! every permission check. Pure: built on domain types (`domain::unit::Unit`,
+//! `domain::permission::{Grant, Holder}`), knows nothing about HTTP or the store.
 
 use std::collections::HashMap;
 
+use crate::domain::permission::Holder;
+use crate::domain::unit::Unit;
 use crate::domain::unit::is_one_stop_eligible;
 use crate::domain::{Permission, PermissionSet};
-use crate::store::accounts::Account;
-use crate::store::units::Unit;
 
 #[derive(Debug, Clone, Default)]
 pub struct UnitTree {
@@ -129,12 +130,12 @@ impl UnitTree {
     }
 
     /// Permissions `a` holds on `unit`, inherited from grants on ancestors.
-    pub fn effective(&self, a: &Account, unit: u64) -> PermissionSet {
-        if a.superadmin {
+    pub fn effective(&self, a: &impl Holder, unit: u64) -> PermissionSet {
+        if a.superadmin() {
             return PermissionSet::all();
         }
         let mut set = PermissionSet::empty();
-        for g in &a.grants {
+        for g in a.grants() {
             if self.is_within(unit, g.unit) {
                 for p in g.perms.iter() {
                     set.insert(p);
@@ -144,17 +145,17 @@ impl UnitTree {
         set
     }
 
-    pub fn allows(&self, a: &Account, p: Permission, unit: u64) -> bool {
+    pub fn allows(&self, a: &impl Holder, p: Permission, unit: u64) -> bool {
         self.effective(a, unit).contains(p)
     }
 
     /// Every unit where `a` holds `p` (grant roots expanded to their subtrees).
-    pub fn units_with(&self, a: &Account, p: Permission) -> Vec<u64> {
-        if a.superadmin {
+    pub fn units_with(&self, a: &impl Holder, p: Permission) -> Vec<u64> {
+        if a.superadmin() {
             return self.rows().into_iter().map(|r| r.id).collect();
         }
         let mut out: Vec<u64> = vec![];
-        for g in a.grants.iter().filter(|g| g.perms.contains(p)) {
+        for g in a.grants().iter().filter(|g| g.perms.contains(p)) {
             for id in self.subtree(g.unit) {
                 if !out.contains(&id) {
                     out.push(id);
@@ -172,7 +173,7 @@ impl UnitTree {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::accounts::{Grant, Origin};
+    use crate::domain::permission::Grant;
 
     fn unit(id: u64, name: &str, parent: Option<u64>) -> Unit {
         Unit {
@@ -194,28 +195,20 @@ mod tests {
         ])
     }
 
-    fn staff(grants: Vec<Grant>) -> Account {
-        Account {
-            username: "s".into(),
-            id_number: None,
-            full_name: "S".into(),
-            birth_date: None,
-            phone: "0912345678".into(),
-            email: None,
-            password_hash: String::new(),
-            must_change_password: false,
-            superadmin: false,
-            units: vec![],
-            grants,
-            origin: Origin::StaffByAdmin,
-            created_at: 0,
-            created_by: None,
-            created_unit: None,
-            failed_logins: 0,
-            locked_until: 0,
-            session_epoch: 0,
-            disabled: false,
+    /// A staff member with these grants (not the province admin).
+    struct Staff(Vec<Grant>);
+
+    impl Holder for Staff {
+        fn superadmin(&self) -> bool {
+            false
         }
+        fn grants(&self) -> &[Grant] {
+            &self.0
+        }
+    }
+
+    fn staff(grants: Vec<Grant>) -> Staff {
+        Staff(grants)
     }
 
     #[test]

@@ -10,9 +10,6 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-use tokio::io::AsyncReadExt;
-
 use crate::error::{AppError, AppResult};
 
 /// Largest scanned ID accepted (the seed's 5 MB).
@@ -36,32 +33,7 @@ pub const MSG_MISSING: &str =
 pub const MSG_TWO_FILES: &str = "Chỉ đính kèm 1 tệp gồm cả 2 mặt CMND/CCCD. Anh/chị đã chọn nhiều hơn 1 tệp: vui lòng gộp thành 1 tệp rồi đính kèm lại.";
 pub const MSG_DOCX_COMPLEX: &str = "Tệp Word (.docx) không hợp lệ hoặc quá phức tạp (quá nhiều thành phần hoặc dung lượng giải nén quá lớn). Vui lòng lưu lại thành tệp PDF rồi đính kèm.";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ScanKind {
-    Pdf,
-    Doc,
-    Docx,
-}
-
-impl ScanKind {
-    pub fn mime(&self) -> &'static str {
-        match self {
-            ScanKind::Pdf => "application/pdf",
-            ScanKind::Doc => "application/msword",
-            ScanKind::Docx => {
-                "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-            }
-        }
-    }
-
-    pub fn ext(&self) -> &'static str {
-        match self {
-            ScanKind::Pdf => "pdf",
-            ScanKind::Doc => "doc",
-            ScanKind::Docx => "docx",
-        }
-    }
-}
+pub use crate::domain::ScanKind;
 
 /// Decides the type of a scanned ID by its content.
 pub fn detect(bytes: &[u8]) -> AppResult<ScanKind> {
@@ -239,95 +211,6 @@ fn zip_is_docx(b: &[u8]) -> Result<bool, ZipRefusal> {
 pub struct FilePart {
     pub file_name: String,
     pub bytes: Vec<u8>,
-}
-
-/// A multipart form: text fields, and the file of the one file field.
-#[derive(Debug, Default)]
-pub struct MultipartForm {
-    pub fields: Vec<(String, String)>,
-    pub file: Option<FilePart>,
-}
-
-impl MultipartForm {
-    pub fn get(&self, k: &str) -> Option<&str> {
-        self.fields
-            .iter()
-            .find(|(a, _)| a == k)
-            .map(|(_, v)| v.as_str())
-    }
-    pub fn text(&self, k: &str) -> String {
-        self.get(k).unwrap_or("").to_string()
-    }
-}
-
-/// Reads at most `cap` bytes; `Ok(None)` when there was more.
-async fn read_capped(
-    reader: impl tokio::io::AsyncRead + Send,
-    cap: usize,
-) -> std::io::Result<Option<Vec<u8>>> {
-    let reader = std::pin::pin!(reader);
-    let mut out = Vec::new();
-    let mut limited = reader.take(cap as u64 + 1);
-    limited.read_to_end(&mut out).await?;
-    if out.len() > cap {
-        Ok(None)
-    } else {
-        Ok(Some(out))
-    }
-}
-
-/// Reads a multipart form whose only file is `file_field`, refusing while
-/// the body streams in once the file passes `MAX_SCAN_BYTES` (a too-long
-/// declared body is refused before anything is read). An empty file input
-/// (what a browser sends when no file was chosen) counts as no file.
-pub async fn read_multipart(
-    mut mp: poem::web::Multipart,
-    content_length: Option<u64>,
-    file_field: &str,
-) -> AppResult<MultipartForm> {
-    if content_length.is_some_and(|n| n > (MAX_SCAN_BYTES + FORM_OVERHEAD) as u64) {
-        return Err(AppError::TooLarge(MSG_TOO_LARGE.into()));
-    }
-    let bad = || AppError::invalid("Dữ liệu biểu mẫu gửi lên không hợp lệ, vui lòng thử lại.");
-    let mut form = MultipartForm::default();
-    let mut parts = 0;
-    while let Some(field) = mp.next_field().await.map_err(|_| bad())? {
-        parts += 1;
-        if parts > MAX_PARTS {
-            return Err(bad());
-        }
-        let name = field.name().unwrap_or("").to_string();
-        let file_name = field.file_name().map(str::to_string);
-        if name == file_field || file_name.is_some() {
-            if name != file_field {
-                // A file in a field we do not expect: one file only.
-                return Err(AppError::field("id_scan", MSG_TWO_FILES));
-            }
-            let data = read_capped(field.into_async_read(), MAX_SCAN_BYTES)
-                .await
-                .map_err(|_| bad())?
-                .ok_or_else(|| AppError::TooLarge(MSG_TOO_LARGE.into()))?;
-            let file_name = file_name.unwrap_or_default();
-            if data.is_empty() && file_name.is_empty() {
-                continue; // an empty file input
-            }
-            if form.file.is_some() {
-                return Err(AppError::field("id_scan", MSG_TWO_FILES));
-            }
-            form.file = Some(FilePart {
-                file_name: clean_file_name(&file_name),
-                bytes: data,
-            });
-        } else {
-            let data = read_capped(field.into_async_read(), MAX_TEXT_FIELD)
-                .await
-                .map_err(|_| bad())?
-                .ok_or_else(|| AppError::TooLarge("Một trường dữ liệu quá dài.".into()))?;
-            let text = String::from_utf8(data).map_err(|_| bad())?;
-            form.fields.push((name, text));
-        }
-    }
-    Ok(form)
 }
 
 /// The last path component of a client-supplied file name, without control

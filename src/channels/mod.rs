@@ -14,39 +14,17 @@ pub mod web;
 pub mod zalo;
 
 use std::collections::HashMap;
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
 
 use crate::app::App;
+use crate::domain::{Button, Channel};
 use crate::flows::chat;
-use crate::store::conversations::{self as conv, Button, Channel};
+use crate::store::conversations as conv;
 use crate::store::outbox::{self, OutJob, OutStatus};
-
-/// One wake-up signal per channel. A process-wide `watch` (not a `Notify`):
-/// a worker busy when the signal comes still sees it at its next wait, and
-/// several apps in one process (tests) only get harmless extra wake-ups.
-static WAKE: LazyLock<[watch::Sender<u64>; 3]> =
-    LazyLock::new(|| std::array::from_fn(|_| watch::Sender::new(0)));
-
-fn slot(ch: Channel) -> usize {
-    match ch {
-        Channel::Web => 0,
-        Channel::Telegram => 1,
-        Channel::Zalo => 2,
-    }
-}
-
-/// Tells the channel's worker that a message is waiting.
-pub fn wake(ch: Channel) {
-    WAKE[slot(ch)].send_modify(|v| *v = v.wrapping_add(1));
-}
-
-fn wake_rx(ch: Channel) -> watch::Receiver<u64> {
-    WAKE[slot(ch)].subscribe()
-}
 
 /// Starts the channel workers that the settings enable.
 pub fn spawn(app: Arc<App>, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
@@ -122,7 +100,7 @@ const PARALLEL_CHATS: usize = 16;
 /// backoff and holds that chat's later messages behind it.
 pub async fn run_outbox(app: Arc<App>, t: Transport, mut stop: watch::Receiver<bool>) {
     let ch = t.channel();
-    let mut rx = wake_rx(ch);
+    let mut rx = app.outbox_wake.subscribe(ch);
     let sem = Arc::new(Semaphore::new(PARALLEL_CHATS));
     tracing::info!(channel = ch.as_str(), "channel delivery started");
     loop {

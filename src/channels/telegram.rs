@@ -21,8 +21,8 @@ use tokio::sync::watch;
 use super::SendError;
 use crate::app::App;
 use crate::config::Config;
+use crate::domain::Channel;
 use crate::flows::chat::{self, Incoming, Input};
-use crate::store::conversations::Channel;
 use crate::store::outbox::OutJob;
 
 /// Long-polling wait asked of Telegram, in seconds.

@@ -8,12 +8,11 @@
 use std::sync::Arc;
 
 use crate::app::App;
+use crate::domain::{Button, TicketStatus};
 use crate::error::{AppError, AppResult};
-use crate::store::conversations::{self as conv, Button, Message, Sender, TicketStatus};
+use crate::store::conversations::{self as conv, Message, Sender};
 
-/// New conversations one client IP may start per window.
-pub const NEW_PER_WINDOW: u32 = 60;
-pub const WINDOW_SECS: i64 = 600;
+pub use crate::flows::chat::{NEW_PER_WINDOW, WINDOW_SECS};
 
 /// Counts a new conversation from `ip`; refuses when the IP started too
 /// many lately (each one is a row in the database). Counted in the store
@@ -73,7 +72,9 @@ pub async fn poll(app: &Arc<App>, id: &str, after: u64) -> AppResult<Poll> {
     app.db(move |app| {
         app.store
             .read(|r| {
-                let Some(c) = conv::get(r, &id)?.filter(|c| c.channel == conv::Channel::Web) else {
+                let Some(c) =
+                    conv::get(r, &id)?.filter(|c| c.channel == crate::domain::Channel::Web)
+                else {
                     return Ok(Err(AppError::NotFound(
                         "Không tìm thấy cuộc trò chuyện. Anh/chị vui lòng bắt đầu lại.".into(),
                     )));

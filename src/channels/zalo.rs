@@ -13,8 +13,8 @@ use serde_json::Value;
 use super::SendError;
 use crate::app::App;
 use crate::config::Config;
+use crate::domain::Channel;
 use crate::flows::chat::{self, Incoming, Input};
-use crate::store::conversations::Channel;
 use crate::store::outbox::{self, OutJob, StoredTokens};
 use crate::util;
 

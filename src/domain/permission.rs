@@ -500,3 +500,17 @@ mod tests {
         assert!(serde_json::from_str::<PermissionSet>("31").is_err());
     }
 }
+
+/// Permissions held at one unit (and, through the tree, below it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Grant {
+    pub unit: u64,
+    pub perms: PermissionSet,
+}
+
+/// Someone who holds permissions: the province admin holds all of them
+/// everywhere, anybody else what their grants say.
+pub trait Holder {
+    fn superadmin(&self) -> bool;
+    fn grants(&self) -> &[Grant];
+}

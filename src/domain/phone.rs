@@ -142,6 +142,94 @@ impl From<PhoneNumber> for String {
     }
 }
 
+/// A Vietnamese mobile network, known by the number's 3-digit prefix
+/// (the national plan after the 2018 move to 10 digits). A number ported
+/// to another network keeps its prefix, so this is the network the number
+/// was issued by: good enough for delivery statistics, not for routing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Carrier {
+    Viettel,
+    Vinaphone,
+    MobiFone,
+    Vietnamobile,
+    Gmobile,
+    Itel,
+    Reddi,
+    /// A prefix not in [`CARRIER_PREFIXES`].
+    Other,
+}
+
+/// Prefix → network.
+pub const CARRIER_PREFIXES: &[(&str, Carrier)] = &[
+    ("032", Carrier::Viettel),
+    ("033", Carrier::Viettel),
+    ("034", Carrier::Viettel),
+    ("035", Carrier::Viettel),
+    ("036", Carrier::Viettel),
+    ("037", Carrier::Viettel),
+    ("038", Carrier::Viettel),
+    ("039", Carrier::Viettel),
+    ("086", Carrier::Viettel),
+    ("096", Carrier::Viettel),
+    ("097", Carrier::Viettel),
+    ("098", Carrier::Viettel),
+    ("081", Carrier::Vinaphone),
+    ("082", Carrier::Vinaphone),
+    ("083", Carrier::Vinaphone),
+    ("084", Carrier::Vinaphone),
+    ("085", Carrier::Vinaphone),
+    ("088", Carrier::Vinaphone),
+    ("091", Carrier::Vinaphone),
+    ("094", Carrier::Vinaphone),
+    ("070", Carrier::MobiFone),
+    ("076", Carrier::MobiFone),
+    ("077", Carrier::MobiFone),
+    ("078", Carrier::MobiFone),
+    ("079", Carrier::MobiFone),
+    ("089", Carrier::MobiFone),
+    ("090", Carrier::MobiFone),
+    ("093", Carrier::MobiFone),
+    ("052", Carrier::Vietnamobile),
+    ("056", Carrier::Vietnamobile),
+    ("058", Carrier::Vietnamobile),
+    ("092", Carrier::Vietnamobile),
+    ("059", Carrier::Gmobile),
+    ("099", Carrier::Gmobile),
+    ("087", Carrier::Itel),
+    ("055", Carrier::Reddi),
+];
+
+impl Carrier {
+    /// The network of a national number `0xxxxxxxxx` (or its prefix).
+    pub fn of(number: &str) -> Carrier {
+        let p = number.get(..3).unwrap_or(number);
+        CARRIER_PREFIXES
+            .iter()
+            .find(|(x, _)| *x == p)
+            .map(|(_, c)| *c)
+            .unwrap_or(Carrier::Other)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Carrier::Viettel => "Viettel",
+            Carrier::Vinaphone => "Vinaphone",
+            Carrier::MobiFone => "MobiFone",
+            Carrier::Vietnamobile => "Vietnamobile",
+            Carrier::Gmobile => "Gmobile",
+            Carrier::Itel => "iTel",
+            Carrier::Reddi => "Reddi",
+            Carrier::Other => "Mạng khác",
+        }
+    }
+}
+
+impl PhoneNumber {
+    pub fn carrier(&self) -> Carrier {
+        Carrier::of(&self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -337,5 +425,30 @@ mod tests {
         );
         assert!(serde_json::from_str::<PhoneNumber>("\"0243825678\"").is_err());
         assert!(serde_json::from_str::<PhoneNumber>("\"abc\"").is_err());
+    }
+
+    #[test]
+    fn carriers_by_prefix() {
+        let c = |s: &str| PhoneNumber::parse(s).unwrap().carrier();
+        assert_eq!(c("0987654321"), Carrier::Viettel);
+        assert_eq!(c("0356789012"), Carrier::Viettel);
+        assert_eq!(c("0912000001"), Carrier::Vinaphone);
+        assert_eq!(c("0888123456"), Carrier::Vinaphone);
+        assert_eq!(c("0901888484"), Carrier::MobiFone);
+        assert_eq!(c("+84 78 123 4567"), Carrier::MobiFone);
+        assert_eq!(c("0921234567"), Carrier::Vietnamobile);
+        assert_eq!(c("0991234567"), Carrier::Gmobile);
+        assert_eq!(c("0871234567"), Carrier::Itel);
+        assert_eq!(c("0571234567"), Carrier::Other);
+        assert_eq!(Carrier::of("098"), Carrier::Viettel);
+        assert_eq!(Carrier::of(""), Carrier::Other);
+        // Every prefix once.
+        for (p, _) in CARRIER_PREFIXES {
+            assert_eq!(
+                CARRIER_PREFIXES.iter().filter(|(x, _)| x == p).count(),
+                1,
+                "{p}"
+            );
+        }
     }
 }

@@ -6,6 +6,17 @@ use serde::{Deserialize, Serialize};
 
 use super::{Invalid, text};
 
+/// A unit of the province's organisation (a node of the unit tree).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Unit {
+    pub id: u64,
+    /// A stable code from the province's own list (import key).
+    pub code: String,
+    pub name: String,
+    pub parent: Option<u64>,
+    pub created_at: i64,
+}
+
 /// Phrases that make a unit "one-stop eligible" (seed, problem (1)), in NFC
 /// lowercase.
 const ONE_STOP_PHRASES: [&str; 2] = ["trung tâm phục vụ hành chính công", "bộ phận một cửa"];

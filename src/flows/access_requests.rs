@@ -11,7 +11,7 @@ use crate::domain::{CitizenId, Permission, PermissionSet, PhoneNumber, text};
 use crate::error::{AppError, AppResult};
 use crate::flows::Actor;
 use crate::store::access_requests::{AccessRequest, REQUESTS, Status};
-use crate::store::{accounts, audit, meta, sms};
+use crate::store::{accounts, audit, meta};
 
 #[derive(Debug, Clone, Default)]
 pub struct NewRequest {
@@ -104,7 +104,7 @@ pub async fn submit(app: &Arc<App>, actor: &Actor, input: NewRequest) -> AppResu
                 reason: None,
                 permissions: vec![],
             };
-            REQUESTS.put(w, &id, &r)?;
+            crate::store::access_requests::put(w, &r)?;
             audit::record(
                 w,
                 now,
@@ -192,7 +192,6 @@ pub async fn approve(
     }
     let now = app.now();
     let actor2 = actor.clone();
-    let public_url = app.cfg.public_url.clone();
     let r = app
         .db(move |app| {
             app.store.write(|w| {
@@ -202,9 +201,13 @@ pub async fn approve(
                     return Err(AppError::Forbidden);
                 }
                 if r.username == actor2.account.username {
-                    return Err(AppError::Conflict("Không thể tự duyệt đề nghị của chính mình.".into()));
+                    return Err(AppError::Conflict(
+                        "Không thể tự duyệt đề nghị của chính mình.".into(),
+                    ));
                 }
-                let mut a = accounts::get(w, &r.username)?.ok_or_else(|| AppError::NotFound("Không tìm thấy tài khoản của người đề nghị.".into()))?;
+                let mut a = accounts::get(w, &r.username)?.ok_or_else(|| {
+                    AppError::NotFound("Không tìm thấy tài khoản của người đề nghị.".into())
+                })?;
                 let mut set = a.grant_on(r.unit);
                 for p in perms.iter() {
                     set.insert(p);
@@ -218,21 +221,38 @@ pub async fn approve(
                 r.decided_by = Some(actor2.account.username.clone());
                 r.decided_at = Some(now);
                 r.permissions = perms.iter().map(|p| p.as_str().to_string()).collect();
-                REQUESTS.put(w, &id, &r)?;
+                crate::store::access_requests::put(w, &r)?;
                 let unit_name = app.tree().name(r.unit);
                 let labels: Vec<&str> = perms.iter().map(|p| p.label_vi()).collect();
-                sms::enqueue(
+                {
+                    use crate::sms::template::{HO_TEN, Id, QUYEN, TEN_DON_VI, Vars};
+                    crate::sms::queue(
+                        app,
+                        w,
+                        Id::AccessApproved,
+                        &a.phone,
+                        &Vars::new()
+                            .with(TEN_DON_VI.name, unit_name)
+                            .with(QUYEN.name, labels.join(", "))
+                            .with(HO_TEN.name, a.full_name.clone()),
+                        now,
+                    )?;
+                }
+                let idm = a
+                    .id_number
+                    .as_deref()
+                    .and_then(|i| CitizenId::parse(i).ok())
+                    .map(|i| i.masked())
+                    .unwrap_or_default();
+                audit::record(
                     w,
-                    &a.phone,
-                    &format!(
-                        "Đề nghị cấp quyền cán bộ tại {unit_name} đã được duyệt ({}). Anh/chị đăng nhập trang quản trị {public_url}/quan-tri bằng tài khoản Cổng Dịch vụ công của mình.",
-                        labels.join(", ")
-                    ),
-                    "notice",
                     now,
+                    &actor2.account.username,
+                    "access_request_approve",
+                    &format!("request:{id} id {idm}"),
+                    &actor2.ip,
+                    &format!("unit:{} [{}]", r.unit, r.permissions.join(",")),
                 )?;
-                let idm = a.id_number.as_deref().and_then(|i| CitizenId::parse(i).ok()).map(|i| i.masked()).unwrap_or_default();
-                audit::record(w, now, &actor2.account.username, "access_request_approve", &format!("request:{id} id {idm}"), &actor2.ip, &format!("unit:{} [{}]", r.unit, r.permissions.join(",")))?;
                 Ok(r)
             })
         })
@@ -264,12 +284,31 @@ pub async fn reject(
                 r.decided_by = Some(actor2.account.username.clone());
                 r.decided_at = Some(now);
                 r.reason = Some(reason.clone());
-                REQUESTS.put(w, &id, &r)?;
+                crate::store::access_requests::put(w, &r)?;
                 if let Some(a) = accounts::get(w, &r.username)? {
                     let unit_name = app.tree().name(r.unit);
-                    sms::enqueue(w, &a.phone, &format!("Đề nghị cấp quyền cán bộ tại {unit_name} chưa được chấp thuận. Lý do: {reason}"), "notice", now)?;
+                    use crate::sms::template::{HO_TEN, Id, LY_DO, TEN_DON_VI, Vars};
+                    crate::sms::queue(
+                        app,
+                        w,
+                        Id::AccessRejected,
+                        &a.phone,
+                        &Vars::new()
+                            .with(TEN_DON_VI.name, unit_name)
+                            .with(LY_DO.name, reason.clone())
+                            .with(HO_TEN.name, a.full_name.clone()),
+                        now,
+                    )?;
                 }
-                audit::record(w, now, &actor2.account.username, "access_request_reject", &format!("request:{id}"), &actor2.ip, &reason)?;
+                audit::record(
+                    w,
+                    now,
+                    &actor2.account.username,
+                    "access_request_reject",
+                    &format!("request:{id}"),
+                    &actor2.ip,
+                    &reason,
+                )?;
                 Ok(r)
             })
         })

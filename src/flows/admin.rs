@@ -13,9 +13,57 @@ use crate::domain::{
 use crate::error::{AppError, AppResult};
 use crate::flows::Actor;
 use crate::store::accounts::{self, Account, Origin};
+use crate::store::audit;
 use crate::store::units::{self, Unit};
-use crate::store::{audit, sms};
 use crate::util;
+
+/// The console menu's badges: access requests waiting for this staff
+/// member's decision, and new support requests they may handle. Two
+/// counter reads (per unit, see `store::counters`) on the store pool.
+pub async fn menu_counts(app: &Arc<App>, a: &Account) -> MenuCounts {
+    let users = a.has_any(Permission::UsersCreate);
+    let support = a.has_any(Permission::SupportManage);
+    if !users && !support {
+        return MenuCounts::default();
+    }
+    let a = a.clone();
+    app.db(move |app| {
+        use crate::store::counters::{self, ACCESS_PENDING, TICKETS_NEW};
+        let (pending, new) = app.store.read(|r| {
+            Ok((
+                counters::by_unit(r, ACCESS_PENDING)?,
+                counters::by_unit(r, TICKETS_NEW)?,
+            ))
+        })?;
+        let tree = app.tree();
+        let sum = |v: &[(u64, u64)], p: Permission| -> usize {
+            v.iter()
+                .filter(|(unit, _)| tree.allows(&a, p, *unit))
+                .map(|(_, n)| *n as usize)
+                .sum()
+        };
+        Ok(MenuCounts {
+            access: if users {
+                sum(&pending, Permission::UsersCreate)
+            } else {
+                0
+            },
+            support: if support {
+                sum(&new, Permission::SupportManage)
+            } else {
+                0
+            },
+        })
+    })
+    .await
+    .unwrap_or_default()
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MenuCounts {
+    pub access: usize,
+    pub support: usize,
+}
 
 /// Staff usernames: 3–64 of a–z, 0–9, `.`, `_`, `-` (case-folded); citizens'
 /// usernames are their ID numbers, which also fit.
@@ -236,7 +284,6 @@ pub async fn create_staff(app: &Arc<App>, actor: &Actor, input: NewStaff) -> App
     let now = app.now();
     let (actor_name, ip) = (actor.username().to_string(), actor.ip.clone());
     let units_ = input.unit_ids.clone();
-    let public_url = app.cfg.public_url.clone();
     let a = app
         .db(move |app| {
             app.store.write(|w| {
@@ -254,15 +301,20 @@ pub async fn create_staff(app: &Arc<App>, actor: &Actor, input: NewStaff) -> App
                 a.must_change_password = true;
                 a.created_by = Some(actor_name.clone());
                 accounts::put(w, &a)?;
-                sms::enqueue(
-                    w,
-                    phone.as_str(),
-                    &format!(
-                        "Tài khoản cán bộ của anh/chị đã được tạo. Tên đăng nhập: {username}. Mật khẩu tạm thời: {temp}. Vui lòng đăng nhập tại {public_url}/quan-tri và đổi mật khẩu ngay."
-                    ),
-                    "password",
-                    now,
-                )?;
+                {
+                    use crate::sms::template::{HO_TEN, Id, MAT_KHAU, TEN_DANG_NHAP, Vars};
+                    crate::sms::queue(
+                        app,
+                        w,
+                        Id::StaffPassword,
+                        phone.as_str(),
+                        &Vars::new()
+                            .with(TEN_DANG_NHAP.name, username.clone())
+                            .with(MAT_KHAU.name, temp.clone())
+                            .with(HO_TEN.name, name.as_str().to_string()),
+                        now,
+                    )?;
+                }
                 audit::record(w, now, &actor_name, "staff_create", &format!("staff:{username}"), &ip, &format!("id {}", id.masked()))?;
                 Ok(a)
             })

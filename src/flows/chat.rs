@@ -15,17 +15,20 @@ use serde::Serialize;
 
 use crate::app::{App, Bot};
 use crate::domain::Permission;
+use crate::domain::{Button, Channel, TicketStatus};
 use crate::error::{AppError, AppResult};
 use crate::flows::Actor;
 use crate::helpdesk::{self, HANDOFF, Lang};
 use crate::org::UnitTree;
 use crate::store::accounts::Account;
-use crate::store::conversations::{
-    self as conv, Button, Channel, Conversation, Message, Sender, Ticket, TicketStatus,
-};
+use crate::store::conversations::{self as conv, Conversation, Message, Sender, Ticket};
 use crate::store::{StoreError, audit, outbox, stats};
 
 /// Longest citizen message kept and matched (longer ones are truncated).
+/// New conversations one client IP may start per window (web chat).
+pub const NEW_PER_WINDOW: u32 = 60;
+pub const WINDOW_SECS: i64 = 600;
+
 pub const MAX_TEXT: usize = 1000;
 /// Longest staff reply.
 pub const MAX_STAFF_TEXT: usize = 2000;
@@ -468,7 +471,7 @@ pub async fn receive(app: &Arc<App>, inc: Incoming) -> AppResult<Outcome> {
         })
         .await?;
     if applied.queued {
-        crate::channels::wake(channel);
+        app.outbox_wake.wake(channel);
     }
     Ok(applied.outcome)
 }
@@ -515,7 +518,7 @@ fn open_ticket(
         comment: None,
         rated_at: None,
     };
-    conv::put_ticket(w, &t, None)?;
+    conv::put_ticket(w, &t)?;
     stats::bump(w, now, "handoffs", c.channel.as_str())?;
     c.ticket = Some(id);
     c.step = None;
@@ -717,12 +720,11 @@ fn apply(
         // safety warning and an explicit request for a person.
         let tid = c.ticket.unwrap_or_default();
         if let Some(mut t) = conv::ticket(w, tid)? {
-            let old = t.status;
             if t.status == TicketStatus::AwaitingReply {
                 t.status = TicketStatus::InProgress;
             }
             t.updated_at = now;
-            conv::put_ticket(w, &t, Some(old))?;
+            conv::put_ticket(w, &t)?;
             ticket_out = Some(t.id);
             if is_handoff {
                 Some(handoff_reply(tree, t.id, t.unit, false, lang))
@@ -833,7 +835,7 @@ fn bot_turn(
             let tid = c.awaiting_comment.take().unwrap_or_default();
             if let Some(mut t) = conv::ticket(w, tid)? {
                 t.comment = Some(truncate(&helpdesk::redact(text), 500));
-                conv::put_ticket(w, &t, Some(t.status))?;
+                conv::put_ticket(w, &t)?;
             }
             Ok(BotReply {
                 text: pick(
@@ -902,7 +904,7 @@ fn rate(
     };
     t.rating = Some(n);
     t.rated_at = Some(now);
-    conv::put_ticket(w, &t, Some(t.status))?;
+    conv::put_ticket(w, &t)?;
     stats::bump(w, now, "ratings", &n.to_string())?;
     c.awaiting_comment = Some(t.id);
     Ok(BotReply {
@@ -953,18 +955,6 @@ fn can_see(tree: &UnitTree, a: &Account, t: &Ticket) -> bool {
 
 fn not_found() -> AppError {
     AppError::NotFound("Không tìm thấy yêu cầu hỗ trợ.".into())
-}
-
-/// New requests this staff member may handle (the menu count).
-pub fn new_count(app: &App, a: &Account) -> usize {
-    if !a.has_any(Permission::SupportManage) {
-        return 0;
-    }
-    let tree = app.tree();
-    app.store
-        .read(|r| conv::tickets_with(r, TicketStatus::New, 10_000))
-        .map(|v| v.iter().filter(|t| can_see(&tree, a, t)).count())
-        .unwrap_or(0)
 }
 
 /// Requests visible to the staff member: with `status`, or all; newest first.
@@ -1057,13 +1047,12 @@ pub async fn staff_reply(app: &Arc<App>, actor: &Actor, id: u64, text: &str) -> 
                 let lang = lang_of(&c.lang);
                 let queued = deliver(w, &c, &format!("{}{}", staff_prefix(lang), text), &[], now)?;
                 conv::put(w, &c)?;
-                let old = t.status;
                 t.status = TicketStatus::AwaitingReply;
                 t.updated_at = now;
                 if t.assignee.is_none() {
                     t.assignee = Some(account.username.clone());
                 }
-                conv::put_ticket(w, &t, Some(old))?;
+                conv::put_ticket(w, &t)?;
                 audit::record(
                     w,
                     now,
@@ -1078,7 +1067,7 @@ pub async fn staff_reply(app: &Arc<App>, actor: &Actor, id: u64, text: &str) -> 
         })
         .await?;
     if let Some(ch) = channel {
-        crate::channels::wake(ch);
+        app.outbox_wake.wake(ch);
     }
     Ok(())
 }
@@ -1104,7 +1093,6 @@ pub async fn set_status(
                 if t.status == TicketStatus::Done {
                     return Err(AppError::Conflict("Yêu cầu này đã xong.".into()));
                 }
-                let old = t.status;
                 t.status = status;
                 t.updated_at = now;
                 if status == TicketStatus::InProgress || t.assignee.is_none() {
@@ -1136,7 +1124,7 @@ pub async fn set_status(
                         conv::put(w, &c)?;
                     }
                 }
-                conv::put_ticket(w, &t, Some(old))?;
+                conv::put_ticket(w, &t)?;
                 audit::record(
                     w,
                     now,
@@ -1151,7 +1139,7 @@ pub async fn set_status(
         })
         .await?;
     if let Some(ch) = channel {
-        crate::channels::wake(ch);
+        app.outbox_wake.wake(ch);
     }
     Ok(())
 }
@@ -1174,6 +1162,16 @@ pub async fn ratings(app: &Arc<App>, actor: &Actor) -> AppResult<Vec<Ticket>> {
             .collect())
     })
     .await
+}
+
+/// Whether `id` names a conversation of the web chat (a browser resuming
+/// its conversation).
+pub async fn is_web_conversation(app: &Arc<App>, id: String) -> bool {
+    app.db(move |app| Ok(app.store.read(|r| conv::get(r, &id))?))
+        .await
+        .ok()
+        .flatten()
+        .is_some_and(|c| c.channel == Channel::Web)
 }
 
 #[cfg(test)]

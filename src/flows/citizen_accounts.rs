@@ -23,7 +23,7 @@ use crate::flows::{Actor, admin, staff_units};
 use crate::store::accounts::{self, Origin};
 use crate::store::citizens::{self, CitizenRecord, ScanRef};
 use crate::store::flows::{FLOWS, Flow};
-use crate::store::{StoreError, audit, sms};
+use crate::store::{StoreError, audit};
 use crate::upload::{self, FilePart};
 use crate::util;
 
@@ -498,16 +498,16 @@ pub async fn send_otp(app: &Arc<App>, actor: &Actor, id: &str) -> AppResult<Requ
             app.store.write(|w| {
                 let mut flow = owned(w, &me, &id, now)?;
                 let resend = flow.otp.is_some();
-                send_code(app, w, &mut flow, now, |code| {
-                    format!(
-                        "Mã OTP tạo tài khoản Cổng Dịch vụ công quốc gia của Ông/Bà là {code}, hiệu lực 2 phút. Chỉ đọc mã này cho cán bộ một cửa đang làm thủ tục cho Ông/Bà."
-                    )
-                })?;
+                send_code(app, w, &mut flow, now, crate::sms::template::Id::OtpCounter)?;
                 audit::record(
                     w,
                     now,
                     &me,
-                    if resend { "citizen_otp_resend" } else { "citizen_otp_send" },
+                    if resend {
+                        "citizen_otp_resend"
+                    } else {
+                        "citizen_otp_send"
+                    },
                     &object_str(&v.data.id_number),
                     &ip,
                     &format!("to {}", v.phone_masked),
@@ -566,7 +566,6 @@ pub async fn confirm(
         id.to_string(),
         otp.to_string(),
     );
-    let public_url = app.cfg.public_url.clone();
     let (result, orphan) = app
         .db(move |app| {
             app.store.write(|w| {
@@ -652,16 +651,20 @@ pub async fn confirm(
                     &ip,
                     &format!("unit:{} phone {}", d.unit, phone.masked()),
                 )?;
-                sms::enqueue(
-                    w,
-                    phone.as_str(),
-                    &format!(
-                        "Tài khoản Cổng Dịch vụ công quốc gia của Ông/Bà {} đã được tạo.\nTên đăng nhập: {}\nMật khẩu: {}\nVui lòng đăng nhập tại {} và đổi mật khẩu ngay ở lần đăng nhập đầu tiên.",
-                        d.full_name, d.id_number, password, public_url
-                    ),
-                    "password",
-                    now,
-                )?;
+                {
+                    use crate::sms::template::{HO_TEN, Id, MAT_KHAU, TEN_DANG_NHAP, Vars};
+                    crate::sms::queue(
+                        app,
+                        w,
+                        Id::CitizenPassword,
+                        phone.as_str(),
+                        &Vars::new()
+                            .with(HO_TEN.name, d.full_name.clone())
+                            .with(TEN_DANG_NHAP.name, d.id_number.clone())
+                            .with(MAT_KHAU.name, password.clone()),
+                        now,
+                    )?;
+                }
                 Ok::<_, AppError>((Ok(rec), None))
             })
         })
@@ -671,7 +674,6 @@ pub async fn confirm(
     }
     if result.is_ok() {
         app.sms_wake.notify_one();
-        crate::metrics::Metrics::inc(&app.metrics.sms_queued_total);
     }
     result
 }

@@ -9,9 +9,12 @@ pub mod faq;
 pub mod otp_flow;
 pub mod password_reset;
 pub mod registration;
+pub mod reports;
 pub mod setup;
+pub mod sms_templates;
 pub mod staff_login;
 pub mod staff_units;
+pub mod unit_import;
 
 use crate::store::accounts::Account;
 

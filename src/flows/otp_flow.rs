@@ -8,25 +8,36 @@ use crate::app::App;
 use crate::error::{AppError, AppResult};
 use crate::metrics::Metrics;
 use crate::otp::{self, OtpState};
+use crate::sms;
 use crate::store::flows::{FLOWS, Flow, OTP_SENDS};
-use crate::store::{Tx, sms, stats};
+use crate::store::{Tx, stats};
 
 /// Window of the per-IP cap on anonymous OTP sends (seconds).
 pub const IP_WINDOW: i64 = 3600;
 
-/// Counts one code asked for by an anonymous flow from `ip`; 429 with
-/// `Retry-After` past `otp::PER_IP_HOUR` an hour. Counted the same whether
-/// or not the account exists (no enumeration). Signed-in staff (counter
-/// flows, staff sign-in) never pass here, so citizens sharing the office's
-/// IP cannot block them.
-pub fn take_ip_send(app: &App, ip: &str, now: i64) -> AppResult<()> {
+/// Counts one code of `template` asked for by an anonymous flow from
+/// `ip`: first the day's SMS budget (past it, 429 until the next day and
+/// nothing counted), then 429 with `Retry-After` past `otp::PER_IP_HOUR`
+/// an hour. Both answer the same whether or not the account exists (no
+/// enumeration). Signed-in staff (counter flows, staff sign-in) never pass
+/// here, so citizens sharing the office's IP cannot block them.
+pub fn take_ip_send(app: &App, ip: &str, template: sms::template::Id, now: i64) -> AppResult<()> {
+    app.store
+        .read(|r| Ok(sms::check_template_budget(app, r, template, now)))??;
     ip_limited(app.otp_ip_cap.take(ip, now))
 }
 
 /// [`take_ip_send`] inside an open write transaction (a second write
 /// transaction there would wait for this one forever). The count commits
 /// with `w`.
-pub fn take_ip_send_in(app: &App, w: &WriteTx, ip: &str, now: i64) -> AppResult<()> {
+pub fn take_ip_send_in(
+    app: &App,
+    w: &WriteTx,
+    ip: &str,
+    template: sms::template::Id,
+    now: i64,
+) -> AppResult<()> {
+    sms::check_template_budget(app, w, template, now)?;
     ip_limited(app.otp_ip_cap.take_in(w, ip, now)?)
 }
 
@@ -52,14 +63,15 @@ pub fn live_flow(tx: &impl Tx, id: &str, kind: &str, now: i64) -> AppResult<Flow
     }
 }
 
-/// Issues (or re-issues) the flow's OTP and queues the SMS, in `w`.
-/// `text` builds the message from the code.
+/// Issues (or re-issues) the flow's OTP and queues the SMS from
+/// `template`, in `w`. Past the day's SMS budget a citizen-initiated code
+/// is refused (429) and, the transaction failing, nothing changes.
 pub fn send_code(
     app: &App,
     w: &WriteTx,
     flow: &mut Flow,
     now: i64,
-    text: impl Fn(&str) -> String,
+    template: sms::template::Id,
 ) -> AppResult<()> {
     let phone = flow
         .phone
@@ -71,10 +83,16 @@ pub fn send_code(
     OTP_SENDS.put(w, &phone, &sends)?;
     flow.otp = Some(state);
     FLOWS.put(w, &flow.id, flow)?;
-    sms::enqueue(w, &phone, &text(&code), "otp", now)?;
+    sms::queue(
+        app,
+        w,
+        template,
+        &phone,
+        &sms::template::Vars::new().with(sms::template::MA_OTP.name, code),
+        now,
+    )?;
     stats::bump(w, now, "otp_sent", &flow.kind)?;
     Metrics::inc(&app.metrics.otp_sent_total);
-    Metrics::inc(&app.metrics.sms_queued_total);
     Ok(())
 }
 
@@ -114,12 +132,6 @@ pub fn check_code(
     }
     FLOWS.put(w, &flow.id, flow)?;
     Ok(r)
-}
-
-pub fn otp_sms_text(purpose: &str, code: &str) -> String {
-    format!(
-        "Mã OTP {purpose} là {code}, có hiệu lực trong 2 phút. Tuyệt đối không cung cấp mã này cho bất kỳ ai."
-    )
 }
 
 /// Step "type the code" of a portal flow (registration, password reset): a

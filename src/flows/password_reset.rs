@@ -14,12 +14,13 @@ use crate::app::App;
 use crate::domain::{Password, PasswordContext};
 use crate::error::{AppError, AppResult};
 use crate::flows::admin::password_error;
-use crate::flows::otp_flow::{live_flow, otp_sms_text, send_code, take_ip_send, take_ip_send_in};
+use crate::flows::otp_flow::{live_flow, send_code, take_ip_send, take_ip_send_in};
 use crate::flows::registration::{audit_object, issue_silently};
 use crate::otp;
+use crate::sms::template::{Id as Template, THOI_GIAN, Vars};
 use crate::store::accounts;
+use crate::store::audit;
 use crate::store::flows::{FLOWS, Flow, OTP_SENDS};
-use crate::store::{audit, sms};
 use crate::util;
 
 pub const KIND: &str = "password_reset";
@@ -42,10 +43,6 @@ fn started(flow: &Flow, now: i64) -> Started {
     }
 }
 
-fn sms_text(code: &str) -> String {
-    otp_sms_text("đặt lại mật khẩu", code)
-}
-
 /// Issues the flow's code: a real one by SMS when the flow has an account,
 /// a silent one otherwise. A per-phone cap on a real account is not
 /// reported (that would reveal that the account exists): no SMS goes out.
@@ -59,7 +56,7 @@ fn issue(app: &App, w: &crate::store::WriteTx, flow: &mut Flow, now: i64) -> App
         tracing::info!("password reset code not sent: the phone is over its cap");
         return issue_silently(w, flow, None, now);
     }
-    send_code(app, w, flow, now, sms_text)
+    send_code(app, w, flow, now, Template::OtpPasswordReset)
 }
 
 /// Step 1: username and captcha. The same answer whether or not the account
@@ -87,7 +84,7 @@ pub async fn start(
         return Err(AppError::fields(fields));
     }
     let now = app.now();
-    take_ip_send(app, ip, now)?;
+    take_ip_send(app, ip, Template::OtpPasswordReset, now)?;
     let ip = ip.to_string();
     let r = app
         .db(move |app| {
@@ -141,7 +138,7 @@ pub async fn resend(app: &Arc<App>, flow_id: &str) -> AppResult<Started> {
                         "Mã OTP đã được xác thực. Vui lòng đặt mật khẩu mới.".into(),
                     ));
                 }
-                take_ip_send_in(app, w, &flow.ip, now)?;
+                take_ip_send_in(app, w, &flow.ip, Template::OtpPasswordReset, now)?;
                 issue(app, w, &mut flow, now)?;
                 Ok(started(&flow, now))
             })
@@ -254,18 +251,21 @@ pub async fn set_password(
             a.failed_logins = 0;
             a.locked_until = 0;
             accounts::put(w, &a)?;
-            sms::enqueue(
+            // The new password counts even past the day's SMS budget: the
+            // notice is then skipped (the code came to this same phone).
+            match crate::sms::queue(
+                app,
                 w,
+                Template::PasswordResetDone,
                 &a.phone,
-                &format!(
-                    "Mật khẩu tài khoản Cổng Dịch vụ công của anh/chị đã được đặt lại lúc {}. Các phiên đăng nhập cũ đã kết thúc. Nếu không phải anh/chị thực hiện, vui lòng liên hệ ngay {} (điện thoại {}).",
-                    util::fmt_time(now),
-                    app.cfg.office_name,
-                    app.cfg.office_phone
-                ),
-                "notice",
+                &Vars::new().with(THOI_GIAN.name, util::fmt_time(now)),
                 now,
-            )?;
+            ) {
+                Err(AppError::Limited { .. }) => {}
+                r => {
+                    r?;
+                }
+            }
             audit::record(
                 w,
                 now,

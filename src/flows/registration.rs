@@ -20,11 +20,12 @@ use crate::domain::{
 };
 use crate::error::{AppError, AppResult};
 use crate::flows::admin::{new_account, password_error};
-use crate::flows::otp_flow::{live_flow, otp_sms_text, send_code, take_ip_send, take_ip_send_in};
+use crate::flows::otp_flow::{live_flow, send_code, take_ip_send, take_ip_send_in};
 use crate::otp::{self, OtpState};
+use crate::sms::template::{Id as Template, THOI_GIAN, Vars};
 use crate::store::accounts::{self, Origin};
+use crate::store::audit;
 use crate::store::flows::{FLOWS, Flow, OTP_SENDS};
-use crate::store::{audit, sms};
 use crate::subscriber::{self, SubscriberQuery};
 use crate::util;
 
@@ -199,7 +200,7 @@ pub async fn start(app: &Arc<App>, input: NewRegistration, ip: &str) -> AppResul
         return Err(AppError::fields(fields));
     }
     let now = app.now();
-    take_ip_send(app, ip, now)?;
+    take_ip_send(app, ip, Template::OtpRegistration, now)?;
     let ip = ip.to_string();
     let r = app
         .db(move |app| {
@@ -241,9 +242,7 @@ pub async fn start(app: &Arc<App>, input: NewRegistration, ip: &str) -> AppResul
                     ip: ip.clone(),
                 };
                 match &existing {
-                    None => send_code(app, w, &mut flow, now, |c| {
-                        otp_sms_text("đăng ký tài khoản", c)
-                    })?,
+                    None => send_code(app, w, &mut flow, now, Template::OtpRegistration)?,
                     Some(a) => {
                         issue_silently(w, &mut flow, Some(phone.as_str()), now)?;
                         notify_existing(app, w, a, a.phone != phone.as_str(), now)?;
@@ -292,18 +291,20 @@ fn notify_existing(
         };
         OTP_SENDS.put(w, &a.phone, &sends)?;
     }
-    sms::enqueue(
+    // Past the day's SMS budget the notice is skipped like past the
+    // caps: the request was already checked against the budget as if it
+    // sent a code, so both answers stay the same.
+    match crate::sms::queue(
+        app,
         w,
+        Template::ExistingAccount,
         &a.phone,
-        &format!(
-            "Số CMND/CCCD của anh/chị đã có tài khoản trên Cổng Dịch vụ công. Lúc {} có người vừa yêu cầu đăng ký mới với số này. Nếu quên mật khẩu, vui lòng dùng chức năng Quên mật khẩu tại {}/quen-mat-khau. Nếu không phải anh/chị, vui lòng bỏ qua tin nhắn này.",
-            util::fmt_time(now),
-            app.cfg.public_url
-        ),
-        "notice",
+        &Vars::new().with(THOI_GIAN.name, util::fmt_time(now)),
         now,
-    )?;
-    Ok(())
+    ) {
+        Err(AppError::Limited { .. }) => Ok(()),
+        r => r.map(|_| ()),
+    }
 }
 
 /// Sends a new code after the cooldown (the old one stops working).
@@ -320,14 +321,12 @@ pub async fn resend(app: &Arc<App>, flow_id: &str) -> AppResult<Started> {
                             .into(),
                     ));
                 }
-                take_ip_send_in(app, w, &flow.ip, now)?;
+                take_ip_send_in(app, w, &flow.ip, Template::OtpRegistration, now)?;
                 if payload(&flow)?.decoy {
                     let phone = flow.phone.clone();
                     issue_silently(w, &mut flow, phone.as_deref(), now)?;
                 } else {
-                    send_code(app, w, &mut flow, now, |c| {
-                        otp_sms_text("đăng ký tài khoản", c)
-                    })?;
+                    send_code(app, w, &mut flow, now, Template::OtpRegistration)?;
                 }
                 Ok(started(&flow, now))
             })

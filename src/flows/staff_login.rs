@@ -8,7 +8,7 @@ use crate::auth::session;
 use crate::auth::throttle::{FREE_FAILURES, wait_after};
 use crate::domain::PhoneNumber;
 use crate::error::{AppError, AppResult};
-use crate::flows::otp_flow::{check_code, live_flow, otp_sms_text, send_code};
+use crate::flows::otp_flow::{check_code, live_flow, send_code};
 use crate::metrics::Metrics;
 use crate::store::accounts::{self, Account};
 use crate::store::flows::{FLOWS, Flow};
@@ -32,6 +32,17 @@ pub struct SignedIn {
 
 fn kind(console: bool) -> &'static str {
     if console { "staff_login" } else { "login" }
+}
+
+/// The OTP template: a console sign-in is staff-initiated (it goes out
+/// past the day's SMS budget), a portal sign-in citizen-initiated.
+fn otp_template(console: bool) -> crate::sms::template::Id {
+    use crate::sms::template::Id;
+    if console {
+        Id::OtpConsoleSignIn
+    } else {
+        Id::OtpPortalSignIn
+    }
 }
 
 /// How an account appears in the audit log: citizens' usernames are their
@@ -277,7 +288,7 @@ pub async fn start_from(
                 if !trusted {
                     app.ip_throttle.succeed_in(w, &ip_key_ok)?;
                 }
-                send_code(app, w, &mut flow, now, |c| otp_sms_text("đăng nhập", c))?;
+                send_code(app, w, &mut flow, now, otp_template(console))?;
                 Ok::<_, AppError>(Started {
                     flow_id: flow.id,
                     phone_masked: mask_phone(&account.phone),
@@ -362,7 +373,7 @@ pub async fn resend(app: &Arc<App>, flow_id: &str, console: bool) -> AppResult<S
         .db(move |app| {
             app.store.write(|w| {
                 let mut flow = live_flow(w, &flow_id, kind(console), now)?;
-                send_code(app, w, &mut flow, now, |c| otp_sms_text("đăng nhập", c))?;
+                send_code(app, w, &mut flow, now, otp_template(console))?;
                 Ok::<_, AppError>(Started {
                     flow_id: flow.id.clone(),
                     phone_masked: mask_phone(flow.phone.as_deref().unwrap_or("")),
@@ -402,4 +413,17 @@ pub async fn sign_out(app: &Arc<App>, token: &str) -> AppResult<()> {
     let token = token.to_string();
     app.db(move |app| Ok(app.store.write(|w| session::end(w, &token))?))
         .await
+}
+
+/// Exchanges the cookie session of a finished sign-in for a bearer session
+/// (API clients): the cookie session ends, the new token is returned.
+pub async fn to_bearer(app: &Arc<App>, s: SignedIn, console: bool) -> AppResult<String> {
+    app.db(move |app| {
+        let now = app.now();
+        Ok(app.store.write(|w| {
+            session::end(w, &s.token)?;
+            session::create(w, &s.account, console, true, now)
+        })?)
+    })
+    .await
 }

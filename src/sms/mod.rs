@@ -10,11 +10,13 @@
 //! unregistered brandname or template, no balance).
 //! A dead gateway only delays the queue; no user request waits on it.
 
+pub mod budget;
 pub mod esms;
 pub mod http;
 pub mod provider;
 pub mod receipts;
 pub mod speedsms;
+pub mod template;
 pub mod text;
 
 use std::sync::Arc;
@@ -22,10 +24,130 @@ use std::time::Duration;
 
 use crate::app::App;
 use crate::config::{Config, SmsProvider};
+use crate::error::{AppError, AppResult};
 use crate::metrics::Metrics;
 use crate::store::sms::{self, SmsJob};
+use crate::store::{Tx, sms_templates};
 use crate::util::mask_digits;
 pub use provider::{Message, Outcome, Provider};
+
+/// The values every template may use: the office's name and phone, and
+/// the public address.
+pub fn office_vars(cfg: &Config) -> template::Vars {
+    template::Vars::new()
+        .with(template::TEN_DON_VI.name, cfg.office_name.clone())
+        .with(template::SO_TONG_DAI.name, cfg.office_phone.clone())
+        .with(template::DIA_CHI.name, cfg.public_url.clone())
+}
+
+/// The text and "bỏ dấu" switch in use for template `id`: the office's
+/// edit, else the default.
+pub fn current_template(tx: &impl Tx, id: template::Id) -> crate::store::Result<(String, bool)> {
+    let def = id.def();
+    Ok(match sms_templates::get(tx, def.key)? {
+        Some(s) => (s.text, s.unaccent),
+        None => (def.default_text.to_string(), false),
+    })
+}
+
+/// What the day's budget looks like (dashboard).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BudgetToday {
+    pub limit: Option<u64>,
+    pub used: u64,
+    pub level: budget::Level,
+}
+
+pub fn budget_today(app: &App, tx: &impl Tx) -> crate::store::Result<BudgetToday> {
+    let limit = app.cfg.sms.daily_limit;
+    let used = sms::segments_on(tx, app.now())?;
+    Ok(BudgetToday {
+        limit,
+        used,
+        level: budget::level(limit, used),
+    })
+}
+
+/// The refusal of a citizen's request past the day's budget (429 with
+/// `Retry-After` until the next local day).
+pub fn budget_refusal(now: i64) -> AppError {
+    AppError::Limited {
+        message: budget::REFUSAL.into(),
+        retry_after: budget::until_next_day(now),
+    }
+}
+
+/// Whether a citizen's message of `segments` still fits today's budget;
+/// the refusal otherwise (nothing written).
+pub fn check_budget(app: &App, tx: &impl Tx, segments: u64, now: i64) -> AppResult<()> {
+    let used = sms::segments_on(tx, now)?;
+    if budget::allows(
+        app.cfg.sms.daily_limit,
+        template::Initiator::Citizen,
+        used,
+        segments,
+    ) {
+        Ok(())
+    } else {
+        Metrics::inc(&app.metrics.sms_budget_refusals_total);
+        Err(budget_refusal(now))
+    }
+}
+
+/// Whether a citizen-initiated message of template `id` (rendered with
+/// sample values: an OTP's code always has 6 digits) fits today's budget;
+/// for paths that must answer the same whether or not a message really
+/// goes (an unknown account, a decoy registration).
+pub fn check_template_budget(app: &App, tx: &impl Tx, id: template::Id, now: i64) -> AppResult<()> {
+    if app.cfg.sms.daily_limit.is_none() {
+        return Ok(());
+    }
+    let (text, unaccent) = current_template(tx, id)?;
+    let vars = id.def().sample_vars(&office_vars(&app.cfg));
+    let out = template::outgoing(&text, &vars, unaccent, app.cfg.sms.unicode);
+    check_budget(app, tx, text::cost(&out).segments as u64, now)
+}
+
+/// Renders template `id` with the office's values, the OTP's minutes and
+/// `vars`, and queues it to `to` in the caller's transaction. A
+/// citizen-initiated message past the day's budget is refused (429,
+/// nothing queued: the caller's transaction then changes nothing).
+pub fn queue(
+    app: &App,
+    w: &crate::store::WriteTx,
+    id: template::Id,
+    to: &str,
+    vars: &template::Vars,
+    now: i64,
+) -> AppResult<u64> {
+    let def = id.def();
+    let (text, unaccent) = current_template(w, id)?;
+    let mut all =
+        office_vars(&app.cfg).with(template::PHUT.name, (crate::otp::TTL / 60).to_string());
+    for (k, v) in vars.iter() {
+        all.set(k, v);
+    }
+    // The per-template switch is applied here; `MOTCUA_SMS_UNICODE=off`
+    // by the worker (so the stored text is what the template made).
+    let stored = template::outgoing(&text, &all, unaccent, true);
+    let segments = text::cost(&text::for_sending(&stored, app.cfg.sms.unicode)).segments as u64;
+    if def.initiator != template::Initiator::Staff {
+        check_budget(app, w, segments, now)?;
+    }
+    let job = sms::enqueue(
+        w,
+        &sms::Outgoing {
+            to,
+            text: &stored,
+            kind: def.kind,
+            initiator: def.initiator,
+            segments,
+        },
+        now,
+    )?;
+    Metrics::inc(&app.metrics.sms_queued_total);
+    Ok(job)
+}
 
 /// A message that met a configuration error is tried again after this
 /// long (the admin has to fix a setting or top up the account first).

@@ -104,6 +104,19 @@ pub fn apply(
     Ok(true)
 }
 
+/// Records a delivery report (see [`apply`]) durably, on the store pool.
+pub async fn record(
+    app: &std::sync::Arc<crate::app::App>,
+    provider: String,
+    report: Report,
+) -> crate::error::AppResult<bool> {
+    app.db(move |app| {
+        let now = app.now();
+        Ok(app.store.write(|w| apply(w, &provider, &report, now))?)
+    })
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

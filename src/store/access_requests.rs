@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Result, Table, Tx};
+use super::{Result, Table, Tx, WriteTx, counters};
 
 pub const REQUESTS: Table<AccessRequest> = Table::new("access_requests");
 
@@ -61,4 +61,27 @@ pub fn all(tx: &impl Tx) -> Result<Vec<AccessRequest>> {
         Ok(true)
     })?;
     Ok(out)
+}
+
+/// Saves a request, keeping the count of pending requests per unit in step.
+pub fn put(w: &WriteTx, r: &AccessRequest) -> Result<()> {
+    if let Some(old) = REQUESTS.get(w, &r.id)?
+        && old.status == Status::Pending
+    {
+        counters::add(w, counters::ACCESS_PENDING, old.unit, -1)?;
+    }
+    if r.status == Status::Pending {
+        counters::add(w, counters::ACCESS_PENDING, r.unit, 1)?;
+    }
+    REQUESTS.put(w, &r.id, r)
+}
+
+/// Recounts the pending requests per unit (a migration step).
+pub fn rebuild_counters(w: &WriteTx) -> Result<()> {
+    let units: Vec<u64> = all(w)?
+        .iter()
+        .filter(|r| r.status == Status::Pending)
+        .map(|r| r.unit)
+        .collect();
+    counters::rebuild(w, counters::ACCESS_PENDING, units)
 }

@@ -25,11 +25,7 @@ pub enum Origin {
     SelfRegistered,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Grant {
-    pub unit: u64,
-    pub perms: PermissionSet,
-}
+pub use crate::domain::permission::{Grant, Holder};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Account {
@@ -155,4 +151,13 @@ pub fn rebuild_phone_index(w: &WriteTx) -> Result<()> {
         BY_PHONE.put(w, &phone_key(&a.phone, &a.username), &())?;
     }
     Ok(())
+}
+
+impl Holder for Account {
+    fn superadmin(&self) -> bool {
+        self.superadmin
+    }
+    fn grants(&self) -> &[Grant] {
+        &self.grants
+    }
 }

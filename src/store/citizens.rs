@@ -31,8 +31,8 @@ use super::WriteTx;
 use serde::{Deserialize, Serialize};
 
 use super::{Index, Result, StoreError, Table, Tx, key, meta};
+use crate::domain::ScanKind;
 use crate::domain::text;
-use crate::upload::ScanKind;
 
 /// id_number → the full record.
 pub const RECORDS: Table<CitizenRecord> = Table::new("citizens");

@@ -3,8 +3,10 @@
 //! inbox of the webhook channels. One model for every channel: a channel is
 //! only a transport (see `flows::chat`).
 
-use super::WriteTx;
 use serde::{Deserialize, Serialize};
+
+use super::{WriteTx, counters};
+use crate::domain::{Button, Channel, TicketStatus};
 
 use super::{Index, Result, Table, Tx, key, meta};
 
@@ -24,52 +26,6 @@ pub const UNANSWERED: Table<Unanswered> = Table::new("bot_unanswered");
 pub const SEEN: Table<i64> = Table::new("chat_seen");
 /// id BE → a verified webhook event not yet processed.
 pub const INBOX: Table<InboxEvent> = Table::new("chat_inbox");
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Channel {
-    Web,
-    Telegram,
-    Zalo,
-}
-
-impl Channel {
-    pub const ALL: [Channel; 3] = [Channel::Web, Channel::Telegram, Channel::Zalo];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Channel::Web => "web",
-            Channel::Telegram => "telegram",
-            Channel::Zalo => "zalo",
-        }
-    }
-
-    pub fn label_vi(self) -> &'static str {
-        match self {
-            Channel::Web => "Trò chuyện trên web",
-            Channel::Telegram => "Telegram",
-            Channel::Zalo => "Zalo OA",
-        }
-    }
-
-    pub fn byte(self) -> u8 {
-        match self {
-            Channel::Web => 1,
-            Channel::Telegram => 2,
-            Channel::Zalo => 3,
-        }
-    }
-
-    pub fn from_byte(b: u8) -> Option<Channel> {
-        Channel::ALL.into_iter().find(|c| c.byte() == b)
-    }
-}
-
-/// A button under a message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Button {
-    pub id: String,
-    pub label: String,
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Conversation {
@@ -143,58 +99,6 @@ pub struct Message {
     /// The citizen's text looked like it held a password or an OTP and was
     /// not stored.
     pub withheld: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum TicketStatus {
-    /// Mới: nobody has answered yet.
-    New,
-    /// Đang xử lý: a staff member is on it, or the citizen wrote again.
-    InProgress,
-    /// Chờ phản hồi: staff answered, waiting for the citizen.
-    AwaitingReply,
-    /// Đã xong.
-    Done,
-}
-
-impl TicketStatus {
-    pub const ALL: [TicketStatus; 4] = [
-        TicketStatus::New,
-        TicketStatus::InProgress,
-        TicketStatus::AwaitingReply,
-        TicketStatus::Done,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TicketStatus::New => "new",
-            TicketStatus::InProgress => "in_progress",
-            TicketStatus::AwaitingReply => "awaiting_reply",
-            TicketStatus::Done => "done",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<TicketStatus> {
-        TicketStatus::ALL.into_iter().find(|t| t.as_str() == s)
-    }
-
-    pub fn label_vi(self) -> &'static str {
-        match self {
-            TicketStatus::New => "Mới",
-            TicketStatus::InProgress => "Đang xử lý",
-            TicketStatus::AwaitingReply => "Chờ phản hồi",
-            TicketStatus::Done => "Đã xong",
-        }
-    }
-
-    fn byte(self) -> u8 {
-        match self {
-            TicketStatus::New => 1,
-            TicketStatus::InProgress => 2,
-            TicketStatus::AwaitingReply => 3,
-            TicketStatus::Done => 4,
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -313,12 +217,30 @@ pub fn ticket(tx: &impl Tx, id: u64) -> Result<Option<Ticket>> {
 }
 
 /// Saves a ticket, keeping the status index in step with `old_status`.
-pub fn put_ticket(w: &WriteTx, t: &Ticket, old_status: Option<TicketStatus>) -> Result<()> {
-    if let Some(old) = old_status {
-        TICKETS_BY_STATUS.delete(w, &status_key(old, t.id))?;
+/// Saves a ticket, keeping the status index and the count of new tickets
+/// per unit in step with the stored version.
+pub fn put_ticket(w: &WriteTx, t: &Ticket) -> Result<()> {
+    let old = TICKETS.get(w, &t.id)?;
+    if let Some(old) = &old {
+        TICKETS_BY_STATUS.delete(w, &status_key(old.status, t.id))?;
+        if old.status == TicketStatus::New {
+            counters::add(w, counters::TICKETS_NEW, old.unit, -1)?;
+        }
+    }
+    if t.status == TicketStatus::New {
+        counters::add(w, counters::TICKETS_NEW, t.unit, 1)?;
     }
     TICKETS_BY_STATUS.put(w, &status_key(t.status, t.id), &())?;
     TICKETS.put(w, &t.id, t)
+}
+
+/// Recounts the new tickets per unit (a migration step).
+pub fn rebuild_counters(w: &WriteTx) -> Result<()> {
+    let units: Vec<u64> = tickets_with(w, TicketStatus::New, usize::MAX)?
+        .iter()
+        .map(|t| t.unit)
+        .collect();
+    counters::rebuild(w, counters::TICKETS_NEW, units)
 }
 
 pub fn new_ticket_id(w: &WriteTx) -> Result<u64> {
@@ -476,9 +398,9 @@ mod tests {
                 comment: None,
                 rated_at: None,
             };
-            put_ticket(w, &t, None)?;
+            put_ticket(w, &t)?;
             t.status = TicketStatus::Done;
-            put_ticket(w, &t, Some(TicketStatus::New))?;
+            put_ticket(w, &t)?;
             Ok::<_, StoreError>(())
         })
         .unwrap();

@@ -45,6 +45,16 @@ pub fn migrate(w: &WriteTx) -> Result<()> {
         if v == 1 {
             accounts::rebuild_phone_index(w)?;
         }
+        // v2 → v3: SMS jobs gained their initiator (daily budget).
+        if v == 2 {
+            let n = super::sms::migrate_v3(w)?;
+            tracing::info!(jobs = n, "sms jobs marked with their initiator");
+        }
+        // v3 → v4: counters of new tickets and pending access requests.
+        if v == 3 {
+            super::conversations::rebuild_counters(w)?;
+            super::access_requests::rebuild_counters(w)?;
+        }
         v += 1;
         tracing::info!(version = v, "database migrated");
     }
@@ -146,6 +156,89 @@ mod tests {
             .read(|r| accounts::usernames_by_phone(r, "0912345678"))
             .unwrap();
         assert_eq!(found, vec!["canbo".to_string()]);
+    }
+
+    /// A database of schema 2 (SMS jobs without their initiator) opens:
+    /// each job is rewritten with `Initiator::Unknown`, queued ones stay
+    /// due, and the database is marked version 3.
+    #[test]
+    fn version_2_sms_jobs_are_migrated() {
+        use crate::sms::template::Initiator;
+        use crate::store::sms::{self, SMS, SmsStatus};
+        #[derive(serde::Serialize)]
+        struct V2 {
+            id: u64,
+            uid: String,
+            to: String,
+            text: String,
+            kind: String,
+            created_at: i64,
+            attempts: u32,
+            next_attempt_at: i64,
+            status: SmsStatus,
+            sent_at: Option<i64>,
+            last_error: Option<String>,
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v2.redb");
+        let old = |id: u64, status: SmsStatus| V2 {
+            id,
+            uid: format!("{id}-ab"),
+            to: "0912345678".into(),
+            text: format!("tin {id}"),
+            kind: "otp".into(),
+            created_at: 100,
+            attempts: 0,
+            next_attempt_at: 100,
+            status,
+            sent_at: None,
+            last_error: None,
+        };
+        {
+            let db = redb::Database::create(&path).unwrap();
+            let w = super::super::WriteTx {
+                inner: db.begin_write().unwrap(),
+            };
+            {
+                let def: redb::TableDefinition<&[u8], &[u8]> = redb::TableDefinition::new("sms");
+                let mut t = w.inner.open_table(def).unwrap();
+                for id in 1..=3u64 {
+                    let st = if id == 3 {
+                        SmsStatus::Pending
+                    } else {
+                        SmsStatus::Sent
+                    };
+                    let bytes = postcard::to_stdvec(&old(id, st)).unwrap();
+                    // Without the migration these bytes do not decode.
+                    assert!(postcard::from_bytes::<sms::SmsJob>(&bytes).is_err());
+                    t.insert(id.to_be_bytes().as_slice(), bytes.as_slice())
+                        .unwrap();
+                }
+            }
+            sms::DUE
+                .put(
+                    &w,
+                    &{
+                        let mut k = 100u64.to_be_bytes().to_vec();
+                        k.extend_from_slice(&3u64.to_be_bytes());
+                        k
+                    },
+                    &(),
+                )
+                .unwrap();
+            set_schema_version(&w, 2).unwrap();
+            w.inner.commit().unwrap();
+        }
+        let s = Store::open(&path).unwrap();
+        assert_eq!(s.read(schema_version).unwrap(), Some(SCHEMA_VERSION));
+        let jobs = s.read(|r| SMS.all(r)).unwrap();
+        assert_eq!(jobs.len(), 3);
+        for j in &jobs {
+            assert_eq!(j.initiator, Initiator::Unknown);
+            assert_eq!(j.text, format!("tin {}", j.id));
+        }
+        let due = s.read(|r| sms::due(r, 1_000, 10)).unwrap();
+        assert_eq!(due.iter().map(|j| j.id).collect::<Vec<_>>(), vec![3]);
     }
 
     #[test]

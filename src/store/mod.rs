@@ -20,12 +20,14 @@ pub mod archive;
 pub mod audit;
 pub mod citizens;
 pub mod conversations;
+pub mod counters;
 pub mod faq;
 pub mod flows;
 pub mod meta;
 pub mod outbox;
 pub mod sessions;
 pub mod sms;
+pub mod sms_templates;
 pub mod stats;
 pub mod throttles;
 pub mod units;
@@ -57,7 +59,7 @@ use serde::de::DeserializeOwned;
 
 /// The schema version this build writes. Older databases are migrated on open
 /// (see [`meta::migrate`]); newer ones are refused.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// redb's page cache. Its default (1 GiB) would let a long-running server
 /// grow towards that size as staff search a large table; the operating

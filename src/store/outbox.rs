@@ -7,8 +7,8 @@
 use super::WriteTx;
 use serde::{Deserialize, Serialize};
 
-use super::conversations::{Button, Channel};
 use super::{Index, Result, Table, Tx, meta};
+use crate::domain::{Button, Channel};
 
 pub const OUTBOX: Table<OutJob> = Table::new("chat_outbox");
 /// (channel byte, next_attempt_at BE, id BE) → () for jobs still to send.

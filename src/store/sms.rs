@@ -3,7 +3,8 @@
 use super::WriteTx;
 use serde::{Deserialize, Serialize};
 
-use super::{Index, Result, Table, Tx, meta};
+use super::{Index, Result, Table, Tx, meta, stats};
+use crate::sms::template::Initiator;
 
 pub const SMS: Table<SmsJob> = Table::new("sms");
 /// (next_attempt_at BE, id BE) → () for jobs still to send.
@@ -183,6 +184,83 @@ pub struct SmsJob {
     pub status: SmsStatus,
     pub sent_at: Option<i64>,
     pub last_error: Option<String>,
+    /// Who caused it (the daily budget lets only staff-initiated messages
+    /// through once spent). Added in schema 3: postcard does not skip a
+    /// missing trailing field, so older jobs are rewritten by
+    /// [`migrate_v3`]; `Unknown` for them.
+    #[serde(default)]
+    pub initiator: Initiator,
+}
+
+/// A job as schema 2 stored it (before [`SmsJob::initiator`]).
+#[derive(Debug, Clone, Deserialize)]
+struct SmsJobV2 {
+    id: u64,
+    uid: String,
+    to: String,
+    text: String,
+    kind: String,
+    created_at: i64,
+    attempts: u32,
+    next_attempt_at: i64,
+    status: SmsStatus,
+    sent_at: Option<i64>,
+    last_error: Option<String>,
+}
+
+/// Schema 2 → 3: every stored job gains its initiator (`Unknown`). In
+/// batches, so a long history does not sit in memory at once.
+pub fn migrate_v3(w: &WriteTx) -> Result<u64> {
+    use std::ops::Bound;
+    const BATCH: usize = 5_000;
+    let mut start: Vec<u8> = vec![];
+    let mut n = 0u64;
+    loop {
+        let mut batch: Vec<SmsJobV2> = vec![];
+        let mut bad = None;
+        w.scan_raw(
+            SMS.name,
+            (Bound::Included(start.as_slice()), Bound::Unbounded),
+            false,
+            &mut |_, v| {
+                match postcard::from_bytes::<SmsJobV2>(v) {
+                    Ok(j) => batch.push(j),
+                    Err(e) => bad = Some(e.to_string()),
+                }
+                Ok(bad.is_none() && batch.len() < BATCH)
+            },
+        )?;
+        if let Some(message) = bad {
+            return Err(super::StoreError::Corrupt {
+                table: SMS.name,
+                message,
+            });
+        }
+        for o in &batch {
+            let job = SmsJob {
+                id: o.id,
+                uid: o.uid.clone(),
+                to: o.to.clone(),
+                text: o.text.clone(),
+                kind: o.kind.clone(),
+                created_at: o.created_at,
+                attempts: o.attempts,
+                next_attempt_at: o.next_attempt_at,
+                status: o.status,
+                sent_at: o.sent_at,
+                last_error: o.last_error.clone(),
+                initiator: Initiator::Unknown,
+            };
+            SMS.put(w, &o.id, &job)?;
+            n += 1;
+        }
+        match batch.last() {
+            Some(last) if batch.len() == BATCH => {
+                start = (last.id + 1).to_be_bytes().to_vec();
+            }
+            _ => return Ok(n),
+        }
+    }
 }
 
 fn due_key(at: i64, id: u64) -> Vec<u8> {
@@ -191,25 +269,69 @@ fn due_key(at: i64, id: u64) -> Vec<u8> {
     k
 }
 
+/// A message to queue.
+#[derive(Debug, Clone)]
+pub struct Outgoing<'a> {
+    /// `0xxxxxxxxx`.
+    pub to: &'a str,
+    pub text: &'a str,
+    /// `otp`, `password`, `notice`.
+    pub kind: &'a str,
+    pub initiator: Initiator,
+    /// What the text costs as it will be sent (counted in the day's
+    /// budget now: every queued message is sent).
+    pub segments: u64,
+}
+
+/// Day counter of queued segments, per initiator (`stats_daily`).
+pub const QUEUED_SEGMENTS: &str = "sms_queued_segments";
+
+fn initiator_dim(i: Initiator) -> &'static str {
+    match i {
+        Initiator::Staff => "staff",
+        Initiator::Citizen => "citizen",
+        Initiator::Unknown => "unknown",
+    }
+}
+
+/// Segments queued on the local day of `at`, all initiators.
+pub fn segments_on(tx: &impl Tx, at: i64) -> Result<u64> {
+    let mut n = 0;
+    for i in [Initiator::Staff, Initiator::Citizen, Initiator::Unknown] {
+        n += stats::get(tx, at, QUEUED_SEGMENTS, initiator_dim(i))?;
+    }
+    Ok(n)
+}
+
 /// Queues a message in the caller's transaction: it is sent only if that
-/// transaction commits, and is never lost once it has.
-pub fn enqueue(w: &WriteTx, to: &str, text: &str, kind: &str, now: i64) -> Result<u64> {
+/// transaction commits, and is never lost once it has. Counts its
+/// segments in the day's total. (The budget rule is the caller's:
+/// `sms::queue`.)
+pub fn enqueue(w: &WriteTx, m: &Outgoing<'_>, now: i64) -> Result<u64> {
     let id = meta::next_id(w, "sms")?;
     let job = SmsJob {
         id,
         uid: format!("{}-{}", id, crate::util::random_hex(8)),
-        to: to.to_string(),
-        text: text.to_string(),
-        kind: kind.to_string(),
+        to: m.to.to_string(),
+        text: m.text.to_string(),
+        kind: m.kind.to_string(),
         created_at: now,
         attempts: 0,
         next_attempt_at: now,
         status: SmsStatus::Pending,
         sent_at: None,
         last_error: None,
+        initiator: m.initiator,
     };
     SMS.put(w, &id, &job)?;
     DUE.put(w, &due_key(now, id), &())?;
+    stats::bump_by(
+        w,
+        now,
+        QUEUED_SEGMENTS,
+        initiator_dim(m.initiator),
+        m.segments,
+    )?;
     Ok(id)
 }
 

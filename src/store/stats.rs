@@ -28,6 +28,12 @@ pub fn bump_by(w: &WriteTx, at: i64, metric: &str, dim: &str, n: u64) -> Result<
     DAILY.put(w, &k, &(cur + n))
 }
 
+/// The counter of `metric`/`dim` on the local day of `at`.
+pub fn get(tx: &impl Tx, at: i64, metric: &str, dim: &str) -> Result<u64> {
+    let k = key(&[metric.as_bytes(), day_of(at).as_bytes(), dim.as_bytes()]);
+    Ok(DAILY.get(tx, &k)?.unwrap_or(0))
+}
+
 /// One counter row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {

@@ -1,21 +1,12 @@
 //! Organisation units.
 
 use super::WriteTx;
-use serde::{Deserialize, Serialize};
 
 use super::{Result, Table, Tx, meta};
 
 pub const UNITS: Table<Unit> = Table::new("units");
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Unit {
-    pub id: u64,
-    /// A stable code from the province's own list (import key).
-    pub code: String,
-    pub name: String,
-    pub parent: Option<u64>,
-    pub created_at: i64,
-}
+pub use crate::domain::unit::Unit;
 
 pub fn ensure_tables(w: &WriteTx) -> Result<()> {
     UNITS.ensure(w)

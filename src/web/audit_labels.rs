@@ -56,6 +56,8 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("citizen_form_download", "Tải giấy đề nghị tạo tài khoản"),
     ("citizen_scan_download", "Tải bản chụp CMND/CCCD"),
     ("support.reply", "Trả lời yêu cầu hỗ trợ"),
+    ("sms_template_update", "Sửa mẫu tin nhắn SMS"),
+    ("sms_template_reset", "Khôi phục mẫu tin nhắn SMS mặc định"),
     ("support.status", "Đổi trạng thái yêu cầu hỗ trợ"),
     ("faq_publish", "Xuất bản phiên bản câu hỏi thường gặp"),
 ];
@@ -73,6 +75,12 @@ pub fn action(code: &str) -> String {
 pub fn object(obj: &str, unit_name: &dyn Fn(u64) -> Option<String>) -> String {
     if let Some(id) = obj.strip_prefix("unit:") {
         return unit(id, unit_name);
+    }
+    if let Some(key) = obj.strip_prefix("sms_template:") {
+        let name = crate::sms::template::Id::from_key(key)
+            .map(|id| id.def().name)
+            .unwrap_or(key);
+        return format!("Mẫu tin nhắn: {name}");
     }
     for (prefix, label) in [
         ("staff:", "Cán bộ"),

@@ -247,7 +247,7 @@ pub fn render_with(
 ) -> Response {
     let (csrf, set) = csrf_token(app, req);
     let merged = make(csrf);
-    let r = match app.templates.render(name, merged) {
+    let r = match super::templates::shared().render(name, merged) {
         Ok(html) => Response::builder()
             .status(status)
             .content_type("text/html; charset=utf-8")

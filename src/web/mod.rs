@@ -6,6 +6,7 @@ pub mod audit_labels;
 pub mod console;
 pub mod ctx;
 pub mod extract;
+pub mod multipart;
 pub mod portal;
 pub mod svg;
 pub mod templates;
@@ -47,6 +48,7 @@ pub fn registered_pages() -> Vec<view::check::Registered> {
     let mut all = Vec::new();
     all.extend(console::pages());
     all.extend(console::citizens::pages());
+    all.extend(console::sms_templates::pages());
     all.extend(console::stats::pages());
     all.extend(console::support::pages());
     all.extend(console::faq::pages());
@@ -295,7 +297,7 @@ async fn healthz(poem::web::Data(app): poem::web::Data<&Arc<App>>) -> Response {
     // a wait on a writer or a flush), done right here: through the
     // blocking pool it would also measure two thread hand-offs, which is
     // what slows down first when the cores are busy.
-    let ok = app.store.read(crate::store::meta::schema_version).is_ok();
+    let ok = crate::flows::reports::store_reachable(app);
     if ok {
         "ok".into_response()
     } else {
@@ -333,27 +335,11 @@ async fn metrics(req: &Request, poem::web::Data(app): poem::web::Data<&Arc<App>>
     }
     let mut out = String::new();
     app.metrics.render(&mut out);
-    let (queued, units) = app
-        .db(|app| {
-            Ok(app.store.read(|r| {
-                let due = crate::store::sms::DUE.len(r)?;
-                let units = crate::store::units::UNITS.len(r)?;
-                Ok((due, units))
-            })?)
-        })
-        .await
-        .unwrap_or((0, 0));
-    let outbox = app
-        .db(|app| {
-            Ok(app.store.read(|r| {
-                crate::store::conversations::Channel::ALL
-                    .iter()
-                    .map(|c| Ok((c.as_str(), crate::store::outbox::pending(r, *c)?)))
-                    .collect::<crate::store::Result<Vec<_>>>()
-            })?)
-        })
-        .await
-        .unwrap_or_default();
+    let crate::flows::reports::Gauges {
+        sms_due: queued,
+        units,
+        outbox,
+    } = crate::flows::reports::gauges(app).await;
     out.push_str("# HELP motcua_chat_outbox_pending Bot messages waiting per channel\n# TYPE motcua_chat_outbox_pending gauge\n");
     for (c, n) in outbox {
         out.push_str(&format!(

@@ -27,6 +27,12 @@ pub fn source(name: &str) -> Option<String> {
     Files::get(name).map(|f| String::from_utf8_lossy(&f.data).into_owned())
 }
 
+/// The templates of this build (compiled once; they never change).
+pub fn shared() -> &'static Templates {
+    static T: std::sync::LazyLock<Templates> = std::sync::LazyLock::new(Templates::new);
+    &T
+}
+
 impl Templates {
     pub fn new() -> Templates {
         let mut env = Environment::new();

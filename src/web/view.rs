@@ -181,6 +181,14 @@ pub const SAVED: &[(&str, &str)] = &[
         "Đã thêm cán bộ. Mật khẩu tạm thời đã được gửi tới số điện thoại của cán bộ qua SMS.",
     ),
     ("don-vi", "Đã lưu đơn vị."),
+    (
+        "mau-tin-nhan",
+        "Đã lưu mẫu tin nhắn. Các tin nhắn gửi từ bây giờ dùng nội dung mới.",
+    ),
+    (
+        "mau-tin-nhan-mac-dinh",
+        "Đã khôi phục nội dung mặc định của mẫu tin nhắn.",
+    ),
 ];
 
 /// The confirmation named by the request's `ok` parameter, if any.

@@ -806,6 +806,6 @@ async fn console_posts_on_another_units_objects_change_nothing() {
     .await;
     assert_eq!(s, 303);
     let tk = ticket(&t);
-    assert_eq!(tk.status, conversations::TicketStatus::Done);
+    assert_eq!(tk.status, motcua::domain::TicketStatus::Done);
     assert_eq!(tk.resolved_by.as_deref(), Some("qt.khoaichau"));
 }

@@ -716,7 +716,8 @@ async fn acknowledged_work_survives_sigkill() {
     let app = motcua::app::App::open(motcua::config::Config::for_tests(dir.path())).unwrap();
     let tg_acked: BTreeSet<String> = bots.tg_acked().iter().map(i64::to_string).collect();
     let (tg_sent, zalo_sent) = (bots.tg_sent(), bots.zalo.sent());
-    use motcua::store::conversations::{self as conv, Channel, Sender};
+    use motcua::domain::Channel;
+    use motcua::store::conversations::{self as conv, Sender};
     // Each event was processed once, however often it was delivered: one
     // question and one answer in its conversation (peers with an answer,
     // acknowledged or not).

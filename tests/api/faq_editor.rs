@@ -384,7 +384,7 @@ fn record_unanswered(t: &TestApp, text: &str) {
             motcua::store::conversations::record_unanswered(
                 w,
                 now,
-                motcua::store::conversations::Channel::Web,
+                motcua::domain::Channel::Web,
                 text,
                 "vi",
             )

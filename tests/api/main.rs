@@ -20,6 +20,7 @@ mod pagewalk;
 mod portal;
 mod robustness;
 mod sms_providers;
+mod sms_templates;
 mod stats;
 mod telegram;
 mod walkthrough;

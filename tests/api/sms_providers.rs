@@ -19,6 +19,9 @@ struct Seen {
     content_type: Option<String>,
     path: String,
     body: Value,
+    /// The status the double answered (0: it hung past the client's
+    /// timeout, so the client never read an answer).
+    answered: u16,
 }
 
 /// A provider double: records requests, answers from a script (then the
@@ -56,13 +59,7 @@ impl Double {
                 let path = req.uri().path().to_string();
                 let bytes = req.into_body().into_bytes().await.unwrap_or_default();
                 let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-                state.seen.lock().unwrap().push(Seen {
-                    authorization,
-                    content_type,
-                    path,
-                    body,
-                });
-                let (status, mut answer) = {
+                let (status, answer) = {
                     let mut s = state.script.lock().unwrap();
                     if s.is_empty() {
                         state.default.clone()
@@ -70,6 +67,22 @@ impl Double {
                         s.remove(0)
                     }
                 };
+                state.seen.lock().unwrap().push(Seen {
+                    authorization,
+                    content_type,
+                    path,
+                    body,
+                    answered: status,
+                });
+                // Status 0 scripts a provider that hangs: longer than the
+                // worker's 10 s client timeout, then the default answer.
+                let (status, answer) = if status == 0 {
+                    tokio::time::sleep(Duration::from_secs(12)).await;
+                    state.default.clone()
+                } else {
+                    (status, answer)
+                };
+                let mut answer = answer;
                 // A default eSMS answer gets a fresh SMSID per message.
                 if answer["SMSID"] == "x" {
                     answer["SMSID"] =
@@ -641,4 +654,144 @@ async fn part_one_journey_through_esms_with_receipts() {
         let rec = receipt_of(&t, j.id).await;
         assert_eq!(rec.delivered, Some(true), "{}", j.kind);
     }
+}
+
+/// A provider that hangs past the client's timeout, then answers 5xx:
+/// each attempt is retried later with the same id (never lost, never a
+/// second message), and the message goes out once the provider answers.
+#[tokio::test]
+async fn esms_timeout_and_5xx_are_retried_later_with_the_same_id() {
+    let d = Double::start("/esms", esms_ok("x")).await;
+    d.then(0, json!({})); // hangs 12 s: the worker gives up after 10 s
+    d.then(502, json!({"error": "bad gateway"}));
+    let t = esms_app(&d, true).await;
+    t.create_superadmin().await;
+    sign_in_sends_otp(&t).await;
+    d.wait_count(1).await;
+    // While the first attempt hangs the job stays queued.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let job = job_to(&t, ADMIN_PHONE);
+    assert_eq!(job.status, store_sms::SmsStatus::Pending);
+    // Timeout → retry (2 s) → 502 → retry (4 s) → accepted.
+    let seen = tokio::time::timeout(Duration::from_secs(40), async {
+        loop {
+            let s = d.seen.lock().unwrap().clone();
+            if s.len() >= 3 {
+                return s;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .expect("three attempts");
+    assert_eq!(
+        seen.iter().map(|s| s.answered).collect::<Vec<_>>(),
+        vec![0, 502, 200]
+    );
+    for s in &seen {
+        assert_eq!(s.body["RequestId"], job.uid.as_str(), "one message, one id");
+    }
+    let mut sent = None;
+    for _ in 0..50 {
+        let j = job_to(&t, ADMIN_PHONE);
+        if j.status == store_sms::SmsStatus::Sent {
+            sent = Some(j);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let j = sent.expect("sent after the retries");
+    assert_eq!(j.attempts, 3);
+    let rec = receipt_of(&t, j.id).await;
+    assert_eq!(rec.code, None, "the accepted attempt clears the error");
+    assert!(rec.provider_id.is_some());
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(d.count(), 3, "nothing more once accepted");
+}
+
+/// Several messages queued while the provider is down survive a restart
+/// on the same data dir: each is accepted exactly once afterwards.
+#[tokio::test]
+async fn every_message_queued_before_a_restart_is_sent_once_after_it() {
+    let d = Double::start("/esms", esms_ok("x")).await;
+    for _ in 0..50 {
+        d.then(503, json!({"error": "down"}));
+    }
+    let t = esms_app(&d, true).await;
+    t.create_superadmin().await;
+    let admin = admin_session(&t);
+    let unit = t.unit_id("Bộ phận một cửa UBND huyện Văn Lâm").await;
+    // Four temporary-password messages and one sign-in code.
+    for i in 0..4 {
+        let (s, v) = t
+            .post_json(
+                "/api/v1/staff",
+                Some(&admin),
+                &json!({"username": format!("canbo.{i}"), "full_name": "Lê Văn Cán Bộ", "id_number": format!("03318500090{i}"), "phone": format!("098800090{i}"), "unit_ids": [unit]}),
+            )
+            .await;
+        assert_eq!(s, 201, "{v}");
+    }
+    sign_in_sends_otp(&t).await;
+    d.wait_count(5).await;
+    let queued: Vec<store_sms::SmsJob> = t
+        .app
+        .store
+        .read(|r| store_sms::recent(r, 50))
+        .unwrap()
+        .into_iter()
+        .filter(|j| j.status == store_sms::SmsStatus::Pending)
+        .collect();
+    assert_eq!(queued.len(), 5, "all five wait for the provider");
+    let dir = t.stop().await;
+    d.script.lock().unwrap().clear();
+    let before = d.count();
+    let url = d.url.clone();
+    let t = crate::helpers::spawn_in(dir, move |c| {
+        c.sms_provider = SmsProvider::Esms;
+        c.sms.esms_url = url;
+        c.sms.esms_api_key = "API-KEY-1".into();
+        c.sms.esms_secret_key = "SECRET-KEY-1".into();
+        c.sms.esms_brandname = "UBND-HUNGYEN".into();
+    })
+    .await;
+    for _ in 0..200 {
+        let pending = t
+            .app
+            .store
+            .read(|r| store_sms::recent(r, 50))
+            .unwrap()
+            .iter()
+            .filter(|j| j.status != store_sms::SmsStatus::Sent)
+            .count();
+        if pending == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let after: Vec<Seen> = d.seen.lock().unwrap()[before..].to_vec();
+    for j in &queued {
+        let accepted = after
+            .iter()
+            .filter(|s| s.answered == 200 && s.body["RequestId"] == j.uid.as_str())
+            .count();
+        assert_eq!(
+            accepted, 1,
+            "job {} ({}) sent once after the restart",
+            j.id, j.kind
+        );
+        let now = t
+            .app
+            .store
+            .read(|r| store_sms::SMS.get(r, &j.id))
+            .unwrap()
+            .unwrap();
+        assert_eq!(now.status, store_sms::SmsStatus::Sent);
+    }
+    assert_eq!(
+        after.len(),
+        5,
+        "no other request after the restart: {after:?}"
+    );
 }

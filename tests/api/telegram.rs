@@ -387,7 +387,7 @@ async fn telegram_outbox_retries_in_order_and_survives_a_restart() {
                     motcua::store::outbox::enqueue(
                         w,
                         motcua::store::outbox::NewJob {
-                            channel: motcua::store::conversations::Channel::Telegram,
+                            channel: motcua::domain::Channel::Telegram,
                             peer: &CHAT.to_string(),
                             conversation: "c",
                             text,

@@ -354,7 +354,7 @@ async fn zalo_down_does_not_slow_telegram_and_catches_up() {
     let pending = t
         .app
         .store
-        .read(|r| motcua::store::outbox::pending(r, motcua::store::conversations::Channel::Zalo))
+        .read(|r| motcua::store::outbox::pending(r, motcua::domain::Channel::Zalo))
         .unwrap();
     assert_eq!(pending, 3, "the Zalo answers wait in the queue");
     // Zalo comes back: the queue drains in order, nothing lost.

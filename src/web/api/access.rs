@@ -13,7 +13,6 @@ use crate::domain::{CitizenId, Permission, PermissionSet};
 use crate::error::AppError;
 use crate::flows::access_requests::{self, NewRequest};
 use crate::store::access_requests::{AccessRequest, Status};
-use crate::store::accounts;
 use crate::web::api::{ApiResult, check_csrf, staff_actor};
 
 #[derive(Object)]
@@ -85,16 +84,7 @@ async fn describe(
 ) -> Result<Vec<AccessRequestOut>, AppError> {
     let tree = app.tree();
     let names: Vec<String> = list.iter().map(|r| r.username.clone()).collect();
-    let people = app
-        .db(move |app| {
-            Ok(app.store.read(|r| {
-                names
-                    .iter()
-                    .map(|n| accounts::get(r, n))
-                    .collect::<Result<Vec<_>, _>>()
-            })?)
-        })
-        .await?;
+    let people = crate::flows::reports::accounts_named(app, names).await?;
     Ok(list
         .into_iter()
         .zip(people)

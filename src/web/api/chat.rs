@@ -14,10 +14,10 @@ use poem_openapi::{Object, OpenApi};
 
 use crate::app::App;
 use crate::channels::web;
+use crate::domain::{Button, Channel};
 use crate::error::AppError;
 use crate::flows::chat::{self, Incoming, Input};
 use crate::helpdesk;
-use crate::store::conversations::{self as conv, Button, Channel};
 use crate::web::api::{ApiResult, Created};
 
 #[derive(Object)]
@@ -107,11 +107,7 @@ async fn known(app: &Arc<App>, id: &Option<String>) -> bool {
     if id.len() > 100 {
         return false;
     }
-    app.db(move |app| Ok(app.store.read(|r| conv::get(r, &id))?))
-        .await
-        .ok()
-        .flatten()
-        .is_some_and(|c| c.channel == Channel::Web)
+    crate::flows::chat::is_web_conversation(app, id).await
 }
 
 pub struct ChatApi;

@@ -379,7 +379,9 @@ impl CitizenAccountsApi {
         body: ScanForm,
     ) -> ApiResult<Created<CitizenRequestCreated>> {
         let actor = staff_actor(app, req).await?;
-        let form = upload::read_multipart(body.multipart, body.content_length, "id_scan").await?;
+        let form =
+            crate::web::multipart::read_multipart(body.multipart, body.content_length, "id_scan")
+                .await?;
         let input = NewRequest {
             id_number: form.text("id_number"),
             full_name: form.text("full_name"),

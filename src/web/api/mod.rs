@@ -437,22 +437,12 @@ impl Api {
         body: Json<OtpRequest>,
     ) -> ApiResult<Json<TokenResponse>> {
         let s = staff_login::verify(app, &flow_id, &body.otp, &super::client_ip(req), true).await?;
-        let token = app
-            .db(move |app| {
-                let t = s.token.clone();
-                app.store
-                    .write(|w| {
-                        // API clients get a bearer session instead of the cookie one.
-                        crate::auth::session::end(w, &t)?;
-                        crate::auth::session::create(w, &s.account, true, true, app.now())
-                    })
-                    .map_err(AppError::from)
-                    .map(|tok| (tok, s.account.must_change_password))
-            })
-            .await?;
+        let must = s.account.must_change_password;
+        // API clients get a bearer session instead of the cookie one.
+        let token = staff_login::to_bearer(app, s, true).await?;
         Ok(Json(TokenResponse {
-            token: token.0,
-            must_change_password: token.1,
+            token,
+            must_change_password: must,
         }))
     }
 

@@ -319,16 +319,8 @@ impl PortalApi {
         let s = staff_login::verify(app, &flow_id, &body.otp, &crate::web::client_ip(req), false)
             .await?;
         let must = s.account.must_change_password;
-        let token = app
-            .db(move |app| {
-                let now = app.now();
-                Ok(app.store.write(|w| {
-                    // API clients get a bearer session instead of the cookie one.
-                    crate::auth::session::end(w, &s.token)?;
-                    crate::auth::session::create(w, &s.account, false, true, now)
-                })?)
-            })
-            .await?;
+        // API clients get a bearer session instead of the cookie one.
+        let token = staff_login::to_bearer(app, s, false).await?;
         Ok(Json(TokenResponse {
             token,
             must_change_password: must,

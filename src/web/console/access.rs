@@ -11,7 +11,6 @@ use crate::app::App;
 use crate::domain::{CitizenId, Permission, PermissionSet};
 use crate::error::AppError;
 use crate::flows::Actor;
-use crate::store::accounts;
 use crate::util;
 use crate::web::ctx::FormData;
 use crate::web::ctx::{redirect, status_of};
@@ -40,9 +39,7 @@ pub(super) async fn access_ctx(
     let tree = app.tree();
     let mut items = vec![];
     for r in list {
-        let u = r.username.clone();
-        let person = app
-            .db(move |app| Ok(app.store.read(|t| accounts::get(t, &u))?))
+        let person = crate::flows::reports::account_named(app, &r.username)
             .await
             .ok()
             .flatten();
@@ -63,7 +60,7 @@ pub(super) async fn access_ctx(
         .map(|g| context! { name => *g, perms => Permission::ALL.iter().filter(|p| p.group_vi() == *g).map(|p| context! { key => p.as_str(), label => p.label_vi() }).collect::<Vec<_>>() })
         .collect();
     Framed(
-        frame(app, Some(actor), "Yêu cầu cấp quyền", "access"),
+        frame(app, Some(actor), "Yêu cầu cấp quyền", "access").await,
         page_ctx!(AccessPage { items => items, groups => groups, status => st.as_str(), error => error }),
     )
 }

@@ -47,8 +47,7 @@ pub(super) async fn audit_page(
             .and_then(|s| util::parse_day_start(&s))
             .map(|t| t + 86_399),
     };
-    let entries = app
-        .db_heavy(move |app| Ok(app.store.read(|r| audit::search(r, &filter, 500))?))
+    let entries = crate::flows::reports::audit_log(app, &actor, filter, 500)
         .await
         .unwrap_or_default();
     let tree = app.tree();
@@ -69,7 +68,7 @@ pub(super) async fn audit_page(
         .map(|(code, label)| context! { code => *code, label => *label })
         .collect();
     let ctx = Framed(
-        frame(app, Some(&actor), "Nhật ký hệ thống", "audit"),
+        frame(app, Some(&actor), "Nhật ký hệ thống", "audit").await,
         page_ctx!(AuditPage {
             entries => rows, actions => actions, filter => context! { actor => q.actor, action => q.action, from => q.from, to => q.to },
         }),

@@ -57,7 +57,7 @@ fn file_response(mime: &str, name: &str, bytes: Vec<u8>) -> Response {
 
 /// The page for an actor who holds the permission nowhere: 403 with the
 /// reason and who can fix it.
-fn no_permission(app: &App, req: &Request, actor: &Actor) -> Response {
+async fn no_permission(app: &Arc<App>, req: &Request, actor: &Actor) -> Response {
     let units = staff_units::for_staff(app, &actor.account);
     let p = page_ctx!(CitizenListPage {
         forbidden => true, reason => v(&units.reason), filter => context! {},
@@ -70,7 +70,7 @@ fn no_permission(app: &App, req: &Request, actor: &Actor) -> Response {
         app,
         req,
         StatusCode::FORBIDDEN,
-        &frame(app, Some(actor), TITLE, "citizen"),
+        &frame(app, Some(actor), TITLE, "citizen").await,
         &p,
     )
 }
@@ -94,7 +94,7 @@ async fn list_page(
     Data(app): Data<&Arc<App>>,
 ) -> Response {
     if !may_use(&actor) {
-        return no_permission(app, req, &actor);
+        return no_permission(app, req, &actor).await;
     }
     let units = staff_units::for_staff(app, &actor.account);
     let filter_units = ca::filter_units(app, &actor);
@@ -110,7 +110,7 @@ async fn list_page(
         None => (v(&Vec::<u8>::new()), 0, 1, 1, ca::DEFAULT_PER_PAGE),
     };
     let q = filter_query(&f);
-    let mut frame = crate::web::console::frame(app, Some(&actor), TITLE, "citizen");
+    let mut frame = crate::web::console::frame(app, Some(&actor), TITLE, "citizen").await;
     if req.uri().query().is_some_and(|q| q.contains("da_huy=1")) {
         frame.flash =
             Some("Đã hủy yêu cầu tạo tài khoản. Mã OTP đã gửi không còn hiệu lực.".into());
@@ -131,8 +131,8 @@ async fn list_page(
 /// Context of the Thêm mới page. `form` = the values typed so far; with
 /// `show_form` the full form follows the look-up.
 #[allow(clippy::too_many_arguments)]
-fn new_ctx(
-    app: &App,
+async fn new_ctx(
+    app: &Arc<App>,
     actor: &Actor,
     show_form: bool,
     form: minijinja::Value,
@@ -144,7 +144,7 @@ fn new_ctx(
     let selectable: Vec<&staff_units::UnitChoice> =
         units.units.iter().filter(|u| u.selectable).collect();
     Framed(
-        frame(app, Some(actor), TITLE, "citizen"),
+        frame(app, Some(actor), TITLE, "citizen").await,
         page_ctx!(CitizenNewPage {
             show_form => show_form, form => form, lookup => v(&lookup), error => error, fields => fields.unwrap_or_default(),
             units => v(&selectable), reason => v(&units.reason),
@@ -165,9 +165,9 @@ async fn new_page(
     Data(app): Data<&Arc<App>>,
 ) -> Response {
     if !may_use(&actor) {
-        return no_permission(app, req, &actor);
+        return no_permission(app, req, &actor).await;
     }
-    let ctx = new_ctx(app, &actor, false, context! {}, None, None, None);
+    let ctx = new_ctx(app, &actor, false, context! {}, None, None, None).await;
     ctx.render(app, req, StatusCode::OK)
 }
 
@@ -179,7 +179,7 @@ async fn lookup_submit(
     Data(app): Data<&Arc<App>>,
 ) -> Response {
     if !may_use(&actor) {
-        return no_permission(app, req, &actor);
+        return no_permission(app, req, &actor).await;
     }
     let id = form.text("id_number");
     match ca::lookup(app, &actor, &id).await {
@@ -193,7 +193,8 @@ async fn lookup_submit(
                 Some(&l),
                 None,
                 None,
-            );
+            )
+            .await;
             ctx.render(app, req, StatusCode::OK)
         }
         Err(e) => {
@@ -205,7 +206,8 @@ async fn lookup_submit(
                 None,
                 Some(e.to_string()),
                 e.field_map().cloned(),
-            );
+            )
+            .await;
             ctx.render(app, req, status_of(&e))
         }
     }
@@ -219,7 +221,7 @@ async fn create_submit(
     Data(app): Data<&Arc<App>>,
 ) -> Response {
     if !may_use(&actor) {
-        return no_permission(app, req, &actor);
+        return no_permission(app, req, &actor).await;
     }
     let content_length = req
         .headers()
@@ -234,7 +236,7 @@ async fn create_submit(
             return error_page(app, req, Some(&actor), &e);
         }
     };
-    let form = match upload::read_multipart(mp, content_length, "id_scan").await {
+    let form = match crate::web::multipart::read_multipart(mp, content_length, "id_scan").await {
         Ok(f) => f,
         Err(e) => {
             let ctx = new_ctx(
@@ -245,7 +247,8 @@ async fn create_submit(
                 None,
                 Some(e.to_string()),
                 e.field_map().cloned(),
-            );
+            )
+            .await;
             return ctx.render(app, req, status_of(&e));
         }
     };
@@ -284,7 +287,8 @@ async fn create_submit(
                 None,
                 Some(e.to_string()),
                 Some(fields),
-            );
+            )
+            .await;
             ctx.render(app, req, status_of(&e))
         }
     }
@@ -307,7 +311,7 @@ async fn render_request(
         Ok(r) => {
             let status = error.as_ref().map_or(StatusCode::OK, |e| e.0);
             let unit_name = app.tree().name(r.data.unit);
-            let mut fr = frame(app, Some(actor), TITLE, "citizen");
+            let mut fr = frame(app, Some(actor), TITLE, "citizen").await;
             fr.flash = flash.map(|f| f.to_string());
             let p = page_ctx!(CitizenRequestPage {
                 r => v(&r), unit_name => unit_name, created => util::fmt_time(r.data.created_at),
@@ -476,7 +480,7 @@ async fn detail_page(
         app,
         req,
         StatusCode::OK,
-        &frame(app, Some(&actor), TITLE, "citizen"),
+        &frame(app, Some(&actor), TITLE, "citizen").await,
         &p,
     )
 }

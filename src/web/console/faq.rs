@@ -20,12 +20,12 @@ use super::super::view::Val;
 use super::{Framed, error_page, frame};
 use crate::app::App;
 use crate::channels;
+use crate::domain::Button;
 use crate::error::AppError;
 use crate::flows::Actor;
 use crate::flows::faq::{self, Change, Outcome};
 use crate::helpdesk::edit::{self, Evaluation, IntentDoc, TreeDoc};
 use crate::helpdesk::{Lang, Reply};
-use crate::store::conversations::Button;
 use crate::util;
 use crate::{page_ctx, page_type};
 
@@ -114,7 +114,7 @@ async fn list_page(
         })
         .collect();
     let ctx = Framed(
-        frame(app, Some(&actor), "Câu hỏi thường gặp", "faq"),
+        frame(app, Some(&actor), "Câu hỏi thường gặp", "faq").await,
         page_ctx!(FaqListPage {
             version => version, rows => rows, total_examples => total_examples,
         }),
@@ -207,7 +207,13 @@ impl Editor {
         }
     }
 
-    fn render(self, app: &App, req: &Request, actor: &Actor, status: StatusCode) -> Response {
+    async fn render(
+        self,
+        app: &Arc<App>,
+        req: &Request,
+        actor: &Actor,
+        status: StatusCode,
+    ) -> Response {
         let bot = app.bot();
         let intents: Vec<minijinja::Value> = bot
             .raw
@@ -227,7 +233,7 @@ impl Editor {
             format!("Sửa chủ đề: {}", self.doc.title)
         };
         let ctx = Framed(
-            frame(app, Some(actor), &title, "faq"),
+            frame(app, Some(actor), &title, "faq").await,
             page_ctx!(FaqEditPage {
                 form => form_ctx(&self.doc), is_new => self.is_new, fields => self.fields,
                 error => self.error, preview => self.preview, result => self.result,
@@ -248,7 +254,9 @@ async fn new_page(
     if !faq::may_edit(app, &actor.account) {
         return error_page(app, req, Some(&actor), &AppError::Forbidden);
     }
-    Editor::of(IntentDoc::default(), true).render(app, req, &actor, StatusCode::OK)
+    Editor::of(IntentDoc::default(), true)
+        .render(app, req, &actor, StatusCode::OK)
+        .await
 }
 
 #[handler]
@@ -259,7 +267,11 @@ async fn edit_page(
     Data(app): Data<&Arc<App>>,
 ) -> Response {
     match faq::intent(app, &actor, &id).await {
-        Ok(doc) => Editor::of(doc, false).render(app, req, &actor, StatusCode::OK),
+        Ok(doc) => {
+            Editor::of(doc, false)
+                .render(app, req, &actor, StatusCode::OK)
+                .await
+        }
         Err(e) => error_page(app, req, Some(&actor), &e),
     }
 }
@@ -282,7 +294,7 @@ async fn save(
             "id".into(),
             "Mã chủ đề này đã có; vui lòng chọn mã khác, hoặc mở chủ đề đó để sửa.".into(),
         );
-        return ed.render(app, req, &actor, StatusCode::BAD_REQUEST);
+        return ed.render(app, req, &actor, StatusCode::BAD_REQUEST).await;
     }
     let fail = |mut ed: Editor, e: AppError| {
         let status =
@@ -309,10 +321,10 @@ async fn save(
                 ed.preview = Some(context! {
                     vi => channel_preview(&vi, Lang::Vi), en => channel_preview(&en, Lang::En),
                 });
-                ed.render(app, req, &actor, StatusCode::OK)
+                ed.render(app, req, &actor, StatusCode::OK).await
             }
             Err(e) => match fail(ed, e) {
-                Ok((ed, s)) => ed.render(app, req, &actor, s),
+                Ok((ed, s)) => ed.render(app, req, &actor, s).await,
                 Err(e) => error_page(app, req, Some(&actor), &e),
             },
         };
@@ -324,14 +336,14 @@ async fn save(
                 Err(e) => return error_page(app, req, Some(&actor), &e),
             };
             ed.result = Some(result_ctx(app, version, &eval));
-            ed.render(app, req, &actor, StatusCode::OK)
+            ed.render(app, req, &actor, StatusCode::OK).await
         }
         Ok(Outcome::Refused(eval)) => {
             ed.refused = Some(refused_ctx(app, &eval));
-            ed.render(app, req, &actor, StatusCode::CONFLICT)
+            ed.render(app, req, &actor, StatusCode::CONFLICT).await
         }
         Err(e) => match fail(ed, e) {
-            Ok((ed, s)) => ed.render(app, req, &actor, s),
+            Ok((ed, s)) => ed.render(app, req, &actor, s).await,
             Err(e) => error_page(app, req, Some(&actor), &e),
         },
     }
@@ -360,7 +372,7 @@ async fn retire(
             Ok(doc) => {
                 let mut ed = Editor::of(doc, false);
                 ed.refused = Some(refused_ctx(app, &eval));
-                ed.render(app, req, &actor, StatusCode::CONFLICT)
+                ed.render(app, req, &actor, StatusCode::CONFLICT).await
             }
             Err(e) => error_page(app, req, Some(&actor), &e),
         },
@@ -397,7 +409,7 @@ async fn versions_response(
         StatusCode::OK
     };
     let ctx = Framed(
-        frame(app, Some(actor), "Phiên bản câu hỏi thường gặp", "faq"),
+        frame(app, Some(actor), "Phiên bản câu hỏi thường gặp", "faq").await,
         page_ctx!(FaqVersionsPage {
             current => current, rows => rows, result => result, refused => refused,
         }),
@@ -518,7 +530,8 @@ async fn unanswered_response(
             Some(actor),
             "Câu hỏi chưa có câu trả lời",
             "unanswered",
-        ),
+        )
+        .await,
         page_ctx!(UnansweredPage {
             total => total, groups => groups, periods => periods, days => days,
             intents => intents, can_assign => faq::may_edit(app, &actor.account),

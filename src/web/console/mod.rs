@@ -6,6 +6,7 @@ pub mod citizens;
 pub mod faq;
 mod session;
 mod sms;
+pub mod sms_templates;
 mod staff;
 pub mod stats;
 pub mod support;
@@ -57,6 +58,7 @@ pub fn routes() -> Route {
         .at("/tin-nhan", get(sms::sms_page))
         .nest("/tao-tai-khoan-cong-dan", citizens::routes())
         .nest("/thong-ke", stats::routes())
+        .nest("/mau-tin-nhan", sms_templates::routes())
         .nest("/ho-tro", support::support_routes())
         .nest("/khao-sat", support::survey_routes())
         .nest("/cau-hoi-chua-tra-loi", faq::unanswered_routes())
@@ -74,9 +76,26 @@ fn secure(app: &App) -> bool {
     app.cfg.public_url.starts_with("https://")
 }
 
-/// The console frame for `actor` (typed).
-pub fn frame(app: &App, actor: Option<&Actor>, title: &str, nav: &str) -> ConsoleShell {
-    let tree = app.tree();
+/// The console frame for `actor` with the menu's counts (read on the
+/// store pool).
+pub async fn frame(app: &Arc<App>, actor: Option<&Actor>, title: &str, nav: &str) -> ConsoleShell {
+    let mut shell = frame_plain(actor, title, nav);
+    if let (Some(a), Some(can)) = (actor, shell.can.as_mut()) {
+        can.faq = crate::flows::faq::may_edit(app, &a.account);
+    }
+    if let Some(a) = actor {
+        let c = admin::menu_counts(app, &a.account).await;
+        shell.counts = ConsoleCounts {
+            access: c.access,
+            support: c.support,
+        };
+    }
+    shell
+}
+
+/// The console frame without the menu's counts (message and error pages,
+/// which must not wait on the store).
+pub fn frame_plain(actor: Option<&Actor>, title: &str, nav: &str) -> ConsoleShell {
     let can = actor.map(|a| {
         let acc = &a.account;
         ConsoleCan {
@@ -85,26 +104,11 @@ pub fn frame(app: &App, actor: Option<&Actor>, title: &str, nav: &str) -> Consol
             stats: acc.has_any(Permission::StatsView),
             units: acc.superadmin || acc.has_any(Permission::UsersCreate),
             support: acc.has_any(Permission::SupportManage),
-            faq: crate::flows::faq::may_edit(app, acc),
+            // Refined by `frame` (it needs the unit tree).
+            faq: acc.superadmin,
             survey: acc.has_any(Permission::SurveyProcess),
         }
     });
-    let access = actor
-        .filter(|a| a.account.has_any(Permission::UsersCreate))
-        .map(|a| {
-            app.store
-                .read(crate::store::access_requests::all)
-                .map(|all| {
-                    all.iter()
-                        .filter(|r| {
-                            r.status == crate::store::access_requests::Status::Pending
-                                && tree.allows(&a.account, Permission::UsersCreate, r.unit)
-                        })
-                        .count()
-                })
-                .unwrap_or(0)
-        })
-        .unwrap_or(0);
     ConsoleShell {
         title: title.to_string(),
         nav: nav.to_string(),
@@ -116,12 +120,7 @@ pub fn frame(app: &App, actor: Option<&Actor>, title: &str, nav: &str) -> Consol
             superadmin: a.account.superadmin,
         }),
         can,
-        counts: ConsoleCounts {
-            access,
-            support: actor
-                .map(|a| crate::flows::chat::new_count(app, &a.account))
-                .unwrap_or(0),
-        },
+        counts: ConsoleCounts::default(),
     }
 }
 
@@ -206,7 +205,7 @@ pub fn message(
     status: StatusCode,
     p: &MessagePage,
 ) -> Response {
-    render(app, req, status, &frame(app, actor, &p.heading, ""), p)
+    render(app, req, status, &frame_plain(actor, &p.heading, ""), p)
 }
 
 /// A page in the console frame, ready to render.
@@ -218,7 +217,7 @@ impl<P: Page> Framed<P> {
     }
 }
 
-page_type!(DashboardPage = "console/dashboard.html" { stats: Val, me_grants: Val });
+page_type!(DashboardPage = "console/dashboard.html" { stats: Val, me_grants: Val, sms_budget: Val });
 page_type!(NoticesPage = "console/notices.html" {});
 pub fn error_page(app: &App, req: &Request, actor: Option<&Actor>, e: &AppError) -> Response {
     let heading = match e {
@@ -255,11 +254,13 @@ async fn dashboard(
         .iter()
         .map(|g| context! { unit => tree.name(g.unit), perms => g.perms.iter().map(|p| p.label_vi()).collect::<Vec<_>>() })
         .collect();
+    let sms_budget = sms_templates::budget_alert(app, &actor).await;
     let ctx = Framed(
-        frame(app, Some(&actor), "Dashboard", "dashboard"),
+        frame(app, Some(&actor), "Dashboard", "dashboard").await,
         page_ctx!(DashboardPage {
             stats => context! { units => rows.len(), eligible => rows.iter().filter(|r| r.eligible).count(), staff => staff_count },
             me_grants => grants,
+            sms_budget => sms_budget,
         }),
     );
     ctx.render(app, req, StatusCode::OK)
@@ -276,7 +277,7 @@ async fn notices_page(
     Data(app): Data<&Arc<App>>,
 ) -> Response {
     Framed(
-        frame(app, Some(&actor), "Thông báo", "notices"),
+        frame(app, Some(&actor), "Thông báo", "notices").await,
         NoticesPage::default(),
     )
     .render(app, req, StatusCode::OK)

@@ -5,7 +5,7 @@ use poem::http::StatusCode;
 use poem::web::{Data, Path};
 use poem::{Body, Request, Response, handler};
 
-use super::{Framed, MessagePage, error_page, frame, message, secure};
+use super::{Framed, MessagePage, error_page, frame, frame_plain, message, secure};
 use crate::app::App;
 use crate::error::AppError;
 use crate::flows::{admin, setup, staff_login};
@@ -71,7 +71,7 @@ pub(super) async fn login_page(req: &Request, Data(app): Data<&Arc<App>>) -> Res
         return redirect("/quan-tri");
     }
     Framed(
-        frame(app, None, "Đăng nhập", ""),
+        frame_plain(None, "Đăng nhập", ""),
         page_ctx!(LoginPage { error => None::<String>, fields => Fields::new(), username => "", captcha => None::<String> }),
     )
     .render(app, req, StatusCode::OK)
@@ -100,7 +100,7 @@ pub(super) async fn login_submit(
                 StatusCode::OK
             };
             Framed(
-                frame(app, None, "Đăng nhập", ""),
+                frame_plain(None, "Đăng nhập", ""),
                 page_ctx!(LoginPage { error => error, fields => fields, username => username, captcha => captcha }),
             )
             .render(app, req, status)
@@ -151,13 +151,12 @@ pub(super) async fn login_submit(
 }
 
 pub(super) fn otp_ctx(
-    app: &App,
     flow: &str,
     s: &staff_login::Started,
     error: Option<String>,
 ) -> Framed<OtpPage> {
     Framed(
-        frame(app, None, "Xác thực OTP", ""),
+        frame_plain(None, "Xác thực OTP", ""),
         page_ctx!(OtpPage {
             phone_masked => s.phone_masked.clone(),
             resend_in => s.resend_in,
@@ -175,7 +174,7 @@ pub(super) async fn otp_page(
     Data(app): Data<&Arc<App>>,
 ) -> Response {
     match staff_login::describe(app, &flow, true).await {
-        Ok(s) => otp_ctx(app, &flow, &s, None).render(app, req, StatusCode::OK),
+        Ok(s) => otp_ctx(&flow, &s, None).render(app, req, StatusCode::OK),
         Err(e) => expired_login(app, req, &e),
     }
 }
@@ -209,7 +208,7 @@ pub(super) async fn otp_submit(
         }
         Err(e @ AppError::Gone(_)) => expired_login(app, req, &e),
         Err(e) => match staff_login::describe(app, &flow, true).await {
-            Ok(s) => otp_ctx(app, &flow, &s, Some(e.to_string())).render(app, req, status_of(&e)),
+            Ok(s) => otp_ctx(&flow, &s, Some(e.to_string())).render(app, req, status_of(&e)),
             Err(e2) => expired_login(app, req, &e2),
         },
     }
@@ -226,7 +225,7 @@ pub(super) async fn otp_resend(
         Ok(_) => redirect(&format!("/quan-tri/xac-thuc/{flow}")),
         Err(e @ AppError::Gone(_)) => expired_login(app, req, &e),
         Err(e) => match staff_login::describe(app, &flow, true).await {
-            Ok(s) => otp_ctx(app, &flow, &s, Some(e.to_string())).render(app, req, status_of(&e)),
+            Ok(s) => otp_ctx(&flow, &s, Some(e.to_string())).render(app, req, status_of(&e)),
             Err(e2) => expired_login(app, req, &e2),
         },
     }
@@ -256,7 +255,7 @@ pub(super) async fn password_page(
         forced: actor.account.must_change_password,
         ..Default::default()
     };
-    let frame = frame(app, Some(&actor), "Đổi mật khẩu", "password");
+    let frame = frame(app, Some(&actor), "Đổi mật khẩu", "password").await;
     render(app, req, StatusCode::OK, &frame, &p)
 }
 
@@ -296,7 +295,7 @@ pub(super) async fn password_submit(
                 error: Some(e.to_string()),
                 fields: e.field_map().cloned().unwrap_or_default(),
             };
-            let frame = frame(app, Some(&actor), "Đổi mật khẩu", "password");
+            let frame = frame(app, Some(&actor), "Đổi mật khẩu", "password").await;
             render(app, req, status_of(&e), &frame, &p)
         }
     }
@@ -317,12 +316,12 @@ pub(super) async fn setup_page(
     };
     if let Some(username) = kind {
         let ctx = Framed(
-            frame(app, None, "Đăng nhập một lần", ""),
+            frame_plain(None, "Đăng nhập một lần", ""),
             page_ctx!(SigninLinkPage { username => username }),
         );
         return ctx.render(app, req, StatusCode::OK);
     }
-    let frame = frame(app, None, "Thiết lập ban đầu", "");
+    let frame = frame_plain(None, "Thiết lập ban đầu", "");
     render(app, req, StatusCode::OK, &frame, &SetupPage::default())
 }
 
@@ -372,7 +371,7 @@ pub(super) async fn setup_submit(
                     phone: form.text("phone"),
                 },
             };
-            let frame = frame(app, None, "Thiết lập ban đầu", "");
+            let frame = frame_plain(None, "Thiết lập ban đầu", "");
             render(app, req, status_of(&e), &frame, &p)
         }
     }

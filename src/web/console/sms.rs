@@ -26,19 +26,7 @@ pub(super) async fn sms_page(
         return error_page(app, req, Some(&actor), &AppError::Forbidden);
     }
     let provider = app.cfg.sms_provider.name();
-    let (jobs, health) = app
-        .db(move |app| {
-            Ok(app.store.read(|r| {
-                let jobs = sms::recent(r, 200)?
-                    .into_iter()
-                    .map(|j| {
-                        let rec = sms::receipt(r, j.id)?;
-                        Ok((j, rec))
-                    })
-                    .collect::<crate::store::Result<Vec<_>>>()?;
-                Ok((jobs, sms::config_error(r, provider)?))
-            })?)
-        })
+    let (jobs, health) = crate::flows::reports::sms_log(app, &actor, 200)
         .await
         .unwrap_or_default();
     let gateway = crate::sms::gateway(&app.cfg);
@@ -60,6 +48,7 @@ pub(super) async fn sms_page(
                 at => util::fmt_time(j.created_at), to => j.to.clone(), text => j.text.clone(), attempts => j.attempts,
                 status => match j.status { sms::SmsStatus::Sent => "Đã gửi", sms::SmsStatus::Pending => "Đang chờ gửi", sms::SmsStatus::GaveUp => "Không gửi được" },
                 delivery => delivery,
+                by => j.initiator.label_vi(),
                 code => code.clone(),
                 problem => code.as_deref().filter(|_| j.status != sms::SmsStatus::Sent).map(explain),
             }
@@ -72,7 +61,7 @@ pub(super) async fn sms_page(
         }
     });
     let ctx = Framed(
-        frame(app, Some(&actor), "Tin nhắn SMS", "sms"),
+        frame(app, Some(&actor), "Tin nhắn SMS", "sms").await,
         page_ctx!(SmsPage { messages => rows, provider => provider, health => health }),
     );
     ctx.render(app, req, StatusCode::OK)

@@ -12,7 +12,6 @@ use crate::app::App;
 use crate::domain::{CitizenId, Permission, PermissionSet, PhoneNumber};
 use crate::error::AppError;
 use crate::flows::{Actor, admin};
-use crate::store::accounts;
 use crate::web::ctx::FormData;
 use crate::web::ctx::{redirect, status_of};
 use crate::web::extract::{CsrfForm, StaffActor};
@@ -45,7 +44,7 @@ pub(super) async fn staff_ctx(
         .collect();
     let f = form.cloned().unwrap_or_default();
     Framed(
-        frame(app, Some(actor), "Cán bộ và phân quyền", "staff"),
+        frame(app, Some(actor), "Cán bộ và phân quyền", "staff").await,
         page_ctx!(StaffPage {
             staff => rows, manageable => crate::web::ctx::v(&admin::manageable_units(app, &actor.account)), error => error, fields => fields.unwrap_or_default(),
             form => context! { username => f.text("username"), full_name => f.text("full_name"), id_number => f.text("id_number"), phone => f.text("phone"), email => f.text("email"), unit_id => f.text("unit_id") },
@@ -113,9 +112,7 @@ pub(super) async fn grants_ctx(
     extra_unit: Option<u64>,
     error: Option<String>,
 ) -> Result<Framed<GrantsPage>, AppError> {
-    let u = username.to_string();
-    let person = app
-        .db(move |app| Ok(app.store.read(|r| accounts::get(r, &u))?))
+    let person = crate::flows::reports::account_named(app, username)
         .await?
         .ok_or_else(|| AppError::NotFound("Không tìm thấy người dùng.".into()))?;
     let tree = app.tree();
@@ -161,7 +158,7 @@ pub(super) async fn grants_ctx(
         .filter(|r| !unit_ids.contains(&r.id))
         .collect();
     Ok(Framed(
-        frame(app, Some(actor), "Phân quyền", "staff"),
+        frame(app, Some(actor), "Phân quyền", "staff").await,
         page_ctx!(GrantsPage {
             person => context! { username => person.username, full_name => person.full_name },
             units => units, groups => groups, other_units => crate::web::ctx::v(&others), error => error,

@@ -143,7 +143,7 @@ fn tables(app: &App, actor: &Actor, r: &Range) -> Result<Vec<Table>, AppError> {
         r.from.format("%Y%m%d").to_string(),
         r.to.format("%Y%m%d").to_string(),
     );
-    let get = |metric: &str| app.store.read(|t| stats::range(t, metric, &from, &to));
+    let get = |metric: &str| crate::flows::reports::stats_rows(app, actor, metric, &from, &to);
     let in_scope = |unit: &str| unit.parse::<u64>().is_ok_and(|u| sc.units.contains(&u));
     let mut out = vec![];
 
@@ -255,6 +255,11 @@ fn tables(app: &App, actor: &Actor, r: &Range) -> Result<Vec<Table>, AppError> {
                 .collect(),
             chart: Some(crate::web::svg::bars("Mã OTP đã gửi", &sent)),
         });
+        out.extend(receipt_tables(
+            &get("sms_receipt")?,
+            &get("sms_receipt_prefix")?,
+            r,
+        ));
         let questions = get("bot_questions")?;
         let mut intents: BTreeMap<String, u64> = BTreeMap::new();
         for q in &questions {
@@ -307,6 +312,90 @@ fn tables(app: &App, actor: &Actor, r: &Range) -> Result<Vec<Table>, AppError> {
         });
     }
     Ok(out)
+}
+
+/// The delivered share of reported messages, or "—" without reports.
+fn delivered_rate(delivered: u64, failed: u64) -> String {
+    match delivered + failed {
+        0 => "—".into(),
+        n => format!("{:.1}%", delivered as f64 * 100.0 / n as f64),
+    }
+}
+
+/// Delivery receipts of the SMS provider: delivered and failed per period
+/// and per mobile network (by the number's prefix), with the delivered rate.
+fn receipt_tables(by_day: &[stats::Row], by_prefix: &[stats::Row], r: &Range) -> [Table; 2] {
+    let delivered = series(by_day, r, |d| d == "delivered");
+    let failed = series(by_day, r, |d| d == "failed");
+    let header = |first: &str| {
+        [first, "Đã đến máy", "Không đến được", "Tỷ lệ đến máy"]
+            .map(String::from)
+            .to_vec()
+    };
+    let mut carriers: BTreeMap<crate::domain::Carrier, (u64, u64)> = BTreeMap::new();
+    for row in by_prefix {
+        let (prefix, outcome) = row.dim.split_once(':').unwrap_or((row.dim.as_str(), ""));
+        let e = carriers
+            .entry(crate::domain::Carrier::of(prefix))
+            .or_default();
+        match outcome {
+            "delivered" => e.0 += row.count,
+            "failed" => e.1 += row.count,
+            _ => {}
+        }
+    }
+    let (all_d, all_f) = carriers
+        .values()
+        .fold((0, 0), |(a, b), (d, f)| (a + d, b + f));
+    let mut by_carrier: Vec<Vec<String>> = carriers
+        .iter()
+        .map(|(c, (d, f))| {
+            vec![
+                c.label().to_string(),
+                d.to_string(),
+                f.to_string(),
+                delivered_rate(*d, *f),
+            ]
+        })
+        .collect();
+    if !by_carrier.is_empty() {
+        by_carrier.push(vec![
+            "Tổng cộng".into(),
+            all_d.to_string(),
+            all_f.to_string(),
+            delivered_rate(all_d, all_f),
+        ]);
+    }
+    [
+        Table {
+            id: "sms-den-may",
+            title: "Tin nhắn SMS đến máy người nhận (theo báo cáo của nhà cung cấp)".into(),
+            header: header("Thời gian"),
+            rows: delivered
+                .iter()
+                .zip(&failed)
+                .map(|((k, d), (_, f))| {
+                    vec![
+                        k.clone(),
+                        d.to_string(),
+                        f.to_string(),
+                        delivered_rate(*d, *f),
+                    ]
+                })
+                .collect(),
+            chart: Some(crate::web::svg::bars(
+                "SMS đã đến máy người nhận",
+                &delivered,
+            )),
+        },
+        Table {
+            id: "sms-theo-nha-mang",
+            title: "Tin nhắn SMS đến máy người nhận, theo nhà mạng".into(),
+            header: header("Nhà mạng"),
+            rows: by_carrier,
+            chart: None,
+        },
+    ]
 }
 
 fn today(app: &App) -> NaiveDate {
@@ -369,7 +458,7 @@ async fn stats_page(
         }
     );
     let ctx = Framed(
-        frame(app, Some(&actor), "Thống kê", "stats"),
+        frame(app, Some(&actor), "Thống kê", "stats").await,
         page_ctx!(StatsPage {
             tables => crate::web::ctx::v(&tabs),
             from => range.from.format("%d/%m/%Y").to_string(),
@@ -495,6 +584,37 @@ mod tests {
         assert!(parse_range(&q("1-11-2026", ""), today).is_err());
         let r = parse_range(&RangeQuery::default(), today).unwrap();
         assert_eq!((r.to - r.from).num_days(), 29);
+    }
+
+    #[test]
+    fn receipts_by_period_and_network_with_the_delivered_rate() {
+        let row = |day: &str, dim: &str, count| stats::Row {
+            day: day.into(),
+            dim: dim.into(),
+            count,
+        };
+        let d = |s| NaiveDate::parse_from_str(s, "%d/%m/%Y").unwrap();
+        let r = Range {
+            from: d("25/11/2026"),
+            to: d("26/11/2026"),
+            group: Group::Day,
+        };
+        let by_day = [
+            row("20261126", "delivered", 19),
+            row("20261126", "failed", 1),
+        ];
+        let by_prefix = [
+            row("20261126", "098:delivered", 10),
+            row("20261126", "035:delivered", 5),
+            row("20261126", "035:failed", 1),
+            row("20261126", "091:delivered", 4),
+        ];
+        let [days, nets] = receipt_tables(&by_day, &by_prefix, &r);
+        assert_eq!(days.rows[0], vec!["25/11/2026", "0", "0", "—"]);
+        assert_eq!(days.rows[1], vec!["26/11/2026", "19", "1", "95.0%"]);
+        assert_eq!(nets.rows[0], vec!["Viettel", "15", "1", "93.8%"]);
+        assert_eq!(nets.rows[1], vec!["Vinaphone", "4", "0", "100.0%"]);
+        assert_eq!(nets.rows[2], vec!["Tổng cộng", "19", "1", "95.0%"]);
     }
 
     #[test]

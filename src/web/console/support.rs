@@ -11,11 +11,12 @@ use poem::web::{Data, Path, Query};
 use poem::{Request, Response, Route, get, handler, post};
 
 use crate::app::App;
+use crate::domain::TicketStatus;
 use crate::error::AppError;
 use crate::flows::Actor;
 use crate::flows::chat;
 use crate::helpdesk::Lang;
-use crate::store::conversations::{Sender, Ticket, TicketStatus};
+use crate::store::conversations::{Sender, Ticket};
 use crate::util;
 use crate::web::console::{Framed, error_page, frame};
 use crate::web::ctx::FormData;
@@ -140,7 +141,7 @@ async fn list_page(
         .map(|t| ticket_row(app, t))
         .collect();
     let ctx = Framed(
-        frame(app, Some(&actor), "Quản lý yêu cầu hỗ trợ", "support"),
+        frame(app, Some(&actor), "Quản lý yêu cầu hỗ trợ", "support").await,
         page_ctx!(SupportListPage {
             tabs => tabs, rows => rows, all_current => filter.is_none(), total => all.len(),
         }),
@@ -191,7 +192,8 @@ async fn detail_ctx(
             Some(actor),
             &format!("Yêu cầu hỗ trợ số {id}"),
             "support",
-        ),
+        )
+        .await,
         page_ctx!(SupportDetailPage {
             t => ticket_row(app, &t), messages => messages, canned => canned, draft => draft,
             open => t.status != TicketStatus::Done, error => error,
@@ -359,7 +361,7 @@ async fn survey_page(
         })
         .collect();
     let ctx = Framed(
-        frame(app, Some(&actor), "Xử lý phiếu khảo sát", "survey"),
+        frame(app, Some(&actor), "Xử lý phiếu khảo sát", "survey").await,
         page_ctx!(SurveyPage {
             total => total, average => average, dist => dist, rows => rows,
             with_comments => list.iter().filter(|t| t.comment.is_some()).count(),

@@ -18,8 +18,8 @@ use crate::web::view::Val;
 use crate::{page_ctx, page_type};
 
 page_type!(UnitsPage = "console/units.html" { rows: Val, manageable: Val, manageable_ids: Val, error: Val, form: Val });
-pub(super) fn units_ctx(
-    app: &App,
+pub(super) async fn units_ctx(
+    app: &Arc<App>,
     actor: &Actor,
     error: Option<String>,
     name: &str,
@@ -28,7 +28,7 @@ pub(super) fn units_ctx(
     let manageable = admin::manageable_units(app, &actor.account);
     let ids: Vec<u64> = manageable.iter().map(|r| r.id).collect();
     Framed(
-        frame(app, Some(actor), "Đơn vị", "units"),
+        frame(app, Some(actor), "Đơn vị", "units").await,
         page_ctx!(UnitsPage {
             rows => crate::web::ctx::v(&tree.rows()), manageable => crate::web::ctx::v(&manageable), manageable_ids => ids, error => error, form => context! { name => name },
         }),
@@ -52,7 +52,9 @@ pub(super) async fn units_page(
     if let Err(e) = require_unit_admin(&actor) {
         return error_page(app, req, Some(&actor), &e);
     }
-    units_ctx(app, &actor, None, "").render(app, req, StatusCode::OK)
+    units_ctx(app, &actor, None, "")
+        .await
+        .render(app, req, StatusCode::OK)
 }
 
 #[handler]
@@ -65,11 +67,9 @@ pub(super) async fn unit_create(
     let parent = parse_id(&form.text("parent_id"));
     match admin::create_unit(app, &actor, &form.text("name"), parent).await {
         Ok(_) => redirect("/quan-tri/don-vi?ok=don-vi"),
-        Err(e) => units_ctx(app, &actor, Some(e.to_string()), &form.text("name")).render(
-            app,
-            req,
-            status_of(&e),
-        ),
+        Err(e) => units_ctx(app, &actor, Some(e.to_string()), &form.text("name"))
+            .await
+            .render(app, req, status_of(&e)),
     }
 }
 
@@ -86,6 +86,8 @@ pub(super) async fn unit_rename(
     };
     match admin::rename_unit(app, &actor, id, &form.text("name")).await {
         Ok(_) => redirect("/quan-tri/don-vi?ok=don-vi"),
-        Err(e) => units_ctx(app, &actor, Some(e.to_string()), "").render(app, req, status_of(&e)),
+        Err(e) => units_ctx(app, &actor, Some(e.to_string()), "")
+            .await
+            .render(app, req, status_of(&e)),
     }
 }

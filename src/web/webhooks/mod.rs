@@ -19,7 +19,7 @@ use poem::{Body, Request, Response, handler};
 
 use crate::app::App;
 use crate::channels::{self, zalo as zalo_channel};
-use crate::store::conversations::Channel;
+use crate::domain::Channel;
 
 /// Largest event body accepted.
 pub const MAX_BODY: usize = 256 * 1024;

@@ -75,14 +75,7 @@ pub async fn receipt(
         // Events we do not read (incoming messages, …) are acknowledged.
         return answer(StatusCode::OK, "", "");
     };
-    let applied = app
-        .db(move |app| {
-            let now = app.now();
-            Ok(app
-                .store
-                .write(|w| receipts::apply(w, &provider, &report, now))?)
-        })
-        .await;
+    let applied = receipts::record(app, provider, report).await;
     match applied {
         Ok(_) => answer(StatusCode::OK, "", ""),
         Err(e) => {
