@@ -69,13 +69,48 @@ pub struct App {
     bot: RwLock<Arc<Bot>>,
 }
 
-/// The FAQ knowledge base and its matcher, swapped as one when the override
-/// folder changes.
+/// The FAQ knowledge base and its matcher, swapped as one when the office
+/// publishes a version or the override folder changes.
 pub struct Bot {
     pub kb: crate::helpdesk::KnowledgeBase,
     pub matcher: crate::helpdesk::Matcher,
     /// Fingerprint of `<data dir>/faq` when loaded.
     pub stamp: u64,
+    /// The office's published version (0: no edits, the embedded `faq/`).
+    pub version: u64,
+    /// The office's edits of that version.
+    pub overlay: crate::helpdesk::edit::Overlay,
+    /// The same knowledge base with its placeholders (`{public_url}`…) kept:
+    /// what the editor shows.
+    pub raw: crate::helpdesk::KnowledgeBase,
+}
+
+/// The published version as the last instance that saw it wrote it down
+/// (`<data dir>/faq-published.json`), for `motcua faq match`/`eval`, which
+/// run beside a running server and cannot open its database.
+#[derive(serde::Serialize, serde::Deserialize, Default)]
+pub struct PublishedFile {
+    pub version: u64,
+    #[serde(default)]
+    pub overlay: crate::helpdesk::edit::Overlay,
+}
+
+/// Writes `<data dir>/faq-published.json` (atomically).
+pub fn write_published_file(
+    data_dir: &std::path::Path,
+    version: u64,
+    overlay: &crate::helpdesk::edit::Overlay,
+) {
+    let path = data_dir.join("faq-published.json");
+    let tmp = path.with_extension("json.tmp");
+    let body = serde_json::to_vec(&serde_json::json!({
+        "version": version, "overlay": overlay,
+    }))
+    .unwrap_or_default();
+    let r = std::fs::write(&tmp, body).and_then(|()| std::fs::rename(&tmp, &path));
+    if let Err(e) = r {
+        tracing::warn!(error = %e, "cannot write faq-published.json");
+    }
 }
 
 impl Bot {
@@ -88,18 +123,74 @@ impl Bot {
         }
     }
 
-    /// Loads the embedded knowledge base plus `<data dir>/faq` overrides,
-    /// logging each broken file with its name and line.
+    /// The knowledge base for the command line: the embedded one, the
+    /// `<data dir>/faq` overrides, and the office's published version as
+    /// `serve` last wrote it down.
     pub fn load(cfg: &Config) -> Bot {
+        let p = Self::read_published(cfg);
+        Bot::build(cfg, p.version, p.overlay)
+    }
+
+    /// Builds the knowledge base of a published version, logging each
+    /// broken file (or edit) with its name and line.
+    pub fn build(cfg: &Config, version: u64, overlay: crate::helpdesk::edit::Overlay) -> Bot {
+        use crate::helpdesk::edit;
         let dir = cfg.data_dir.join("faq");
         let stamp = crate::helpdesk::dir_stamp(&dir);
-        let (kb, errors) =
-            crate::helpdesk::KnowledgeBase::load(&Self::answer_vars(cfg), Some(&dir));
+        let (kb, errors) = edit::build(&Self::answer_vars(cfg), Some(&dir), &overlay);
         for e in &errors {
             tracing::warn!(error = %e, "FAQ file skipped");
         }
+        let (raw, _) = edit::build(&edit::raw_vars(), Some(&dir), &overlay);
         let matcher = crate::helpdesk::Matcher::new(&kb);
-        Bot { kb, matcher, stamp }
+        Bot {
+            kb,
+            matcher,
+            stamp,
+            version,
+            overlay,
+            raw,
+        }
+    }
+
+    pub fn published_path(cfg: &Config) -> std::path::PathBuf {
+        cfg.data_dir.join("faq-published.json")
+    }
+
+    fn read_published(cfg: &Config) -> PublishedFile {
+        match std::fs::read(Self::published_path(cfg)) {
+            Ok(b) => serde_json::from_slice(&b).unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "faq-published.json is unreadable; using the built-in knowledge base");
+                PublishedFile::default()
+            }),
+            Err(_) => PublishedFile::default(),
+        }
+    }
+
+    /// Writes the version down for the command line (atomically).
+    pub fn write_published(&self, cfg: &Config) {
+        write_published_file(&cfg.data_dir, self.version, &self.overlay);
+    }
+
+    /// The published version in the store (version 0 when none, or when it
+    /// cannot be read: the bot then keeps working on the built-in content).
+    pub fn from_store(cfg: &Config, store: &Store) -> Bot {
+        let latest = store.read(crate::store::faq::latest);
+        let (version, overlay) = match latest {
+            Ok(Some(v)) => match v.overlay() {
+                Ok(o) => (v.version, o),
+                Err(e) => {
+                    tracing::error!(error = %e, "the published FAQ version is unreadable; using the built-in knowledge base");
+                    (v.version, Default::default())
+                }
+            },
+            Ok(None) => (0, Default::default()),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the published FAQ version");
+                (0, Default::default())
+            }
+        };
+        Bot::build(cfg, version, overlay)
     }
 }
 
@@ -133,7 +224,8 @@ impl App {
         }
         let tree = Arc::new(UnitTree::new(store.read(units::all)?));
         let hasher = Hasher::new(cfg.argon2_m_kib);
-        let bot = Bot::load(&cfg);
+        let bot = Bot::from_store(&cfg, &store);
+        bot.write_published(&cfg);
         Ok(Arc::new(App {
             cfg: Arc::new(cfg),
             store: store.clone(),
@@ -190,19 +282,43 @@ impl App {
         self.bot.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// Reloads the knowledge base when `<data dir>/faq` changed; true if it did.
+    /// Reloads the knowledge base when another instance published a
+    /// version (the newest version number in the store, polled every
+    /// second by `workers`) or `<data dir>/faq` changed; true if it did.
     pub fn reload_bot_if_changed(&self) -> bool {
         let stamp = crate::helpdesk::dir_stamp(&self.cfg.data_dir.join("faq"));
-        if stamp == self.bot().stamp {
+        let version = match self.store.read(crate::store::faq::latest_number) {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the published FAQ version");
+                return false;
+            }
+        };
+        let cur = self.bot();
+        if stamp == cur.stamp && version == cur.version {
             return false;
         }
-        let bot = Arc::new(Bot::load(&self.cfg));
+        let bot = Arc::new(Bot::from_store(&self.cfg, &self.store));
         tracing::info!(
             entries = bot.kb.entries().len(),
+            version = bot.version,
             "FAQ knowledge base reloaded"
         );
-        *self.bot.write().unwrap_or_else(|e| e.into_inner()) = bot;
+        self.set_bot(bot);
         true
+    }
+
+    /// Puts a knowledge base in use: the next question (any channel) is
+    /// answered with it.
+    /// Versions only move forward: a reload that read the store just
+    /// before a publish cannot put the older version back.
+    pub fn set_bot(&self, bot: Arc<Bot>) {
+        let mut cur = self.bot.write().unwrap_or_else(|e| e.into_inner());
+        if bot.version < cur.version {
+            return;
+        }
+        bot.write_published(&self.cfg);
+        *cur = bot;
     }
 
     pub fn reload_tree(&self) -> AppResult<()> {

@@ -74,6 +74,11 @@ pub enum FaqCommand {
     },
     /// Score the matcher on JSON lines {"q", "intent": id or null}.
     Eval { file: PathBuf },
+    /// Write the current knowledge base (the embedded faq/ plus the
+    /// office's published edits and <data dir>/faq overrides) into DIR in
+    /// faq/'s format; the questions staff assigned go to eval/office.jsonl.
+    /// DIR must be new or empty.
+    Export { dir: PathBuf },
 }
 
 #[derive(Subcommand, Debug)]
@@ -497,6 +502,9 @@ fn units_import(cfg: Config, file: PathBuf, dry_run: bool) -> CliResult {
 /// `faq match` / `faq eval`: no database, no runtime; the knowledge base
 /// includes `<data dir>/faq` overrides.
 fn faq(cfg: &Config, command: &FaqCommand) -> CliResult {
+    if let FaqCommand::Export { dir } = command {
+        return faq_export(cfg, dir);
+    }
     let bot = crate::app::Bot::load(cfg);
     match command {
         FaqCommand::Match { answer } => {
@@ -509,6 +517,7 @@ fn faq(cfg: &Config, command: &FaqCommand) -> CliResult {
                 *answer,
             )?;
         }
+        FaqCommand::Export { .. } => {}
         FaqCommand::Eval { file } => {
             let f = std::fs::File::open(file)
                 .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
@@ -520,5 +529,68 @@ fn faq(cfg: &Config, command: &FaqCommand) -> CliResult {
             )?;
         }
     }
+    Ok(())
+}
+
+/// `faq export DIR`: the published version from the database (or, while
+/// `serve` holds the database, from the copy it keeps in
+/// `faq-published.json`, without the office's eval cases).
+fn faq_export(cfg: &Config, dir: &std::path::Path) -> CliResult {
+    use crate::helpdesk::{EvalCase, edit};
+    if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
+        return Err(format!(
+            "{} is not empty: choose a new or empty folder",
+            dir.display()
+        )
+        .into());
+    }
+    let db = cfg.db_path();
+    let (version, overlay, cases) = if db.exists() {
+        match crate::store::Store::open(&db) {
+            Ok(store) => {
+                let (latest, cases) = store
+                    .read(|r| Ok((crate::store::faq::latest(r)?, crate::store::faq::cases(r)?)))?;
+                let (v, o) = match latest {
+                    Some(v) => (v.version, v.overlay()?),
+                    None => (0, edit::Overlay::default()),
+                };
+                let cases: Vec<EvalCase> = cases
+                    .into_iter()
+                    .map(|c| EvalCase {
+                        q: c.q,
+                        intent: c.intent,
+                    })
+                    .collect();
+                (v, o, cases)
+            }
+            Err(crate::store::StoreError::InUse { .. }) => {
+                eprintln!(
+                    "note: `motcua serve` holds the database; exporting the published version it wrote down, without the office's eval cases (stop the server to include them)"
+                );
+                let bot = crate::app::Bot::load(cfg);
+                (bot.version, bot.overlay, Vec::new())
+            }
+            Err(e) => return Err(e.into()),
+        }
+    } else {
+        (0, edit::Overlay::default(), Vec::new())
+    };
+    let files = edit::export(Some(&cfg.data_dir.join("faq")), &overlay, &cases);
+    for (rel, text) in &files {
+        let path = dir.join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    let intents = files
+        .iter()
+        .filter(|(r, _)| r.ends_with(".md") && !r.contains('/') && r != "README.md")
+        .count();
+    println!(
+        "Wrote {} files ({intents} intents, published version {version}) to {}",
+        files.len(),
+        dir.display()
+    );
     Ok(())
 }

@@ -44,6 +44,12 @@ impl UnitTree {
         t
     }
 
+    /// The province: the first root of the tree (the unit the province-wide
+    /// settings, like the support bot's knowledge base, belong to).
+    pub fn province(&self) -> Option<u64> {
+        self.roots.first().copied()
+    }
+
     pub fn get(&self, id: u64) -> Option<&Unit> {
         self.units.get(&id)
     }

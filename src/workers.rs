@@ -79,11 +79,15 @@ async fn backup_loop(app: Arc<App>, mut stop: tokio::sync::watch::Receiver<bool>
     }
 }
 
-/// Picks up edited FAQ files in `<data dir>/faq` without a restart.
+/// Picks up a knowledge-base version published by another instance (it
+/// polls the newest version number in the store twice a second: one point
+/// read; with the rebuild, a new version is in use within a second) and
+/// edited FAQ files in `<data dir>/faq`, without a restart. The instance
+/// that publishes swaps its own knowledge base at once.
 async fn faq_watch_loop(app: Arc<App>, mut stop: tokio::sync::watch::Receiver<bool>) {
     loop {
         tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
             _ = stop.changed() => return,
         }
         let a = app.clone();

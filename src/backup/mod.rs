@@ -317,7 +317,15 @@ fn restore_copy(
     std::fs::rename(&tmp, &live).map_err(|e| BackupError::Io(tmp.clone(), e))?;
     crate::store::restrict_permissions(&live);
     // Opening migrates an older schema and proves the file is usable.
-    drop(Store::open(&live)?);
+    let restored = Store::open(&live)?;
+    // `faq match` reads the published knowledge-base version from a file
+    // that `serve` keeps; make it the restored one.
+    let (version, overlay) = match restored.read(crate::store::faq::latest)? {
+        Some(v) => (v.version, v.overlay().unwrap_or_default()),
+        None => (0, Default::default()),
+    };
+    crate::app::write_published_file(data_dir, version, &overlay);
+    drop(restored);
     Ok(summary)
 }
 

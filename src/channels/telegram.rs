@@ -85,7 +85,7 @@ impl Telegram {
             .peer
             .parse()
             .map_err(|_| SendError::Permanent("not a Telegram chat id".into()))?;
-        let text = super::to_html(&chat::truncate(&job.text, MAX_TEXT));
+        let text = message_html(&job.text);
         let mut req = self
             .bot
             .send_message(ChatId(chat), text)
@@ -101,10 +101,7 @@ impl Telegram {
                     } else {
                         format!("n:{i}")
                     };
-                    vec![InlineKeyboardButton::callback(
-                        chat::truncate(&b.label, 60),
-                        data,
-                    )]
+                    vec![InlineKeyboardButton::callback(button_label(&b.label), data)]
                 })
                 .collect();
             req = req.reply_markup(InlineKeyboardMarkup::new(rows));
@@ -281,6 +278,17 @@ pub async fn poll(app: Arc<App>, tg: Arc<Telegram>, mut stop: watch::Receiver<bo
 }
 
 /// The webhook address Telegram calls in webhook mode.
+/// A message's text as Telegram gets it (HTML, cut to fit); also the
+/// console's preview.
+pub fn message_html(text: &str) -> String {
+    super::to_html(&chat::truncate(text, MAX_TEXT))
+}
+
+/// A button's label as Telegram gets it (one button per row).
+pub fn button_label(label: &str) -> String {
+    chat::truncate(label, 60)
+}
+
 pub fn webhook_url(cfg: &Config) -> String {
     format!("{}/webhooks/telegram", cfg.public_url)
 }

@@ -97,3 +97,80 @@ pub async fn poll(app: &Arc<App>, id: &str, after: u64) -> AppResult<Poll> {
     })
     .await
 }
+
+/// A bot message as the web chat widget shows it (`web/static/chat.js`,
+/// `richText`): lines, `**bold**`, and links, escaped; for the console's
+/// preview.
+pub fn message_html(text: &str) -> String {
+    fn esc(s: &str) -> String {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    }
+    // Links as chat.js finds them: http(s)://, up to a space or `)`, not
+    // ending in punctuation.
+    fn linked(part: &str, out: &mut String) {
+        let mut rest = part;
+        while let Some(i) = rest
+            .find("http://")
+            .into_iter()
+            .chain(rest.find("https://"))
+            .min()
+        {
+            out.push_str(&esc(&rest[..i]));
+            let tail = &rest[i..];
+            let end = tail
+                .find(|c: char| c.is_whitespace() || c == ')')
+                .unwrap_or(tail.len());
+            let mut url = &tail[..end];
+            while url.ends_with(['.', ',', ';', '!', '?', ')']) {
+                url = &url[..url.len() - 1];
+            }
+            let scheme = if url.starts_with("https://") { 8 } else { 7 };
+            if url.len() <= scheme {
+                out.push_str(&esc(&tail[..scheme.min(tail.len())]));
+                rest = &tail[scheme.min(tail.len())..];
+                continue;
+            }
+            out.push_str(&format!(
+                "<a href=\"{}\" rel=\"noopener\">{}</a>",
+                esc(url),
+                esc(url)
+            ));
+            rest = &tail[url.len()..];
+        }
+        out.push_str(&esc(rest));
+    }
+    let mut out = String::new();
+    for (li, line) in text.split('\n').enumerate() {
+        if li > 0 {
+            out.push_str("<br>");
+        }
+        let parts: Vec<&str> = line.split("**").collect();
+        for (i, part) in parts.iter().enumerate() {
+            if i % 2 == 1 && i < parts.len() - 1 {
+                out.push_str("<strong>");
+                linked(part, &mut out);
+                out.push_str("</strong>");
+            } else if i % 2 == 1 {
+                out.push_str("**");
+                linked(part, &mut out);
+            } else {
+                linked(part, &mut out);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod preview_tests {
+    #[test]
+    fn the_widget_s_rendering() {
+        assert_eq!(
+            super::message_html("Bấm **Quên mật khẩu** tại https://dvc.vn/a.\n<b>x</b> **y"),
+            "Bấm <strong>Quên mật khẩu</strong> tại <a href=\"https://dvc.vn/a\" rel=\"noopener\">https://dvc.vn/a</a>.<br>&lt;b&gt;x&lt;/b&gt; **y"
+        );
+    }
+}

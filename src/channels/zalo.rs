@@ -65,6 +65,14 @@ fn timestamp_text(v: &Value) -> Option<String> {
 
 /// The expected signature: hex SHA-256 of app id + raw body + timestamp +
 /// OA secret (api.md).
+/// A message as Zalo gets it: plain text cut to fit, then the numbered
+/// buttons; also the console's preview.
+pub fn message_text(text: &str, buttons: &[super::Button], lang: &str) -> String {
+    let tail = super::to_plain("", buttons, lang);
+    let room = MAX_TEXT.saturating_sub(tail.chars().count()).max(100);
+    super::to_plain(&chat::truncate(text, room), buttons, lang)
+}
+
 pub fn signature(app_id: &str, body: &[u8], timestamp: &str, oa_secret: &str) -> String {
     let mut data =
         Vec::with_capacity(app_id.len() + body.len() + timestamp.len() + oa_secret.len());
@@ -202,9 +210,7 @@ impl Zalo {
 
     /// The message text: body cut to fit, then the numbered buttons.
     fn render(job: &OutJob) -> String {
-        let tail = super::to_plain("", &job.buttons, &job.lang);
-        let room = MAX_TEXT.saturating_sub(tail.chars().count()).max(100);
-        super::to_plain(&chat::truncate(&job.text, room), &job.buttons, &job.lang)
+        message_text(&job.text, &job.buttons, &job.lang)
     }
 
     /// One call of the OA message API; Zalo's `error` code (0 = sent).

@@ -1164,25 +1164,6 @@ pub async fn ratings(app: &Arc<App>, actor: &Actor) -> AppResult<Vec<Ticket>> {
     .await
 }
 
-/// Questions the bot could not answer since `since`, grouped by similarity.
-pub async fn unanswered_groups(
-    app: &Arc<App>,
-    actor: &Actor,
-    since: i64,
-) -> AppResult<(usize, Vec<helpdesk::QuestionGroup>)> {
-    if !actor.account.has_any(Permission::SupportManage) {
-        return Err(AppError::Forbidden);
-    }
-    app.db(move |app| {
-        let list = app.store.read(|r| conv::unanswered_since(r, since, 5000))?;
-        let texts: Vec<String> = list.into_iter().map(|u| u.text).collect();
-        let bot = app.bot();
-        let groups = helpdesk::group_questions(&bot.matcher, &texts, 0.5);
-        Ok((texts.len(), groups))
-    })
-    .await
-}
-
 /// Whether `id` names a conversation of the web chat (a browser resuming
 /// its conversation).
 pub async fn is_web_conversation(app: &Arc<App>, id: String) -> bool {

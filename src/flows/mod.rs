@@ -5,6 +5,7 @@ pub mod access_requests;
 pub mod admin;
 pub mod chat;
 pub mod citizen_accounts;
+pub mod faq;
 pub mod otp_flow;
 pub mod password_reset;
 pub mod registration;

@@ -40,6 +40,10 @@ use super::tree::{Tree, parse_tree};
 #[folder = "faq/"]
 struct FaqFiles;
 
+/// The public URL of [`super::edit::raw_vars`]: answers are kept as
+/// written, placeholders and all.
+pub(crate) const RAW_URL: &str = "{public_url}";
+
 /// Values substituted into answers at load.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AnswerVars {
@@ -180,6 +184,24 @@ pub(crate) fn embedded_text(name: &str) -> Option<String> {
     })
 }
 
+/// The paths of every embedded file of `faq/` (entries, trees,
+/// dictionaries, eval sets, README).
+pub(crate) fn embedded_names() -> Vec<String> {
+    let mut names: Vec<String> = FaqFiles::iter().map(|n| n.into_owned()).collect();
+    names.sort();
+    names
+}
+
+/// The files of an override folder the loader would read, `(relative
+/// path, text)`; unreadable ones are skipped.
+pub(crate) fn dir_files(dir: &Path) -> Vec<(String, String)> {
+    let mut errors = Vec::new();
+    dir_sources(dir, &mut errors)
+        .into_iter()
+        .map(|s| (s.rel, s.text))
+        .collect()
+}
+
 fn embedded_sources() -> Vec<Source> {
     // Only the files the loader reads (not the eval sets or the README).
     let mut names: Vec<String> = FaqFiles::iter()
@@ -311,6 +333,56 @@ impl KnowledgeBase {
         }
         let kb = KnowledgeBase::from_sources(vars, sources, &mut errors);
         (kb, errors)
+    }
+
+    /// Like [`KnowledgeBase::load`], with more in-memory files `(relative
+    /// path, text)` read after the directory's (so they win): the office's
+    /// published edits (see [`super::edit`]).
+    pub(crate) fn load_with(
+        vars: &AnswerVars,
+        override_dir: Option<&Path>,
+        extra: &[(String, String)],
+    ) -> (KnowledgeBase, Vec<LoadError>) {
+        let mut errors = Vec::new();
+        let mut sources = embedded_sources();
+        if let Some(dir) = override_dir {
+            sources.extend(dir_sources(dir, &mut errors));
+        }
+        sources.extend(extra.iter().map(|(rel, text)| Source {
+            display: format!("store:{rel}"),
+            rel: rel.clone(),
+            text: text.clone(),
+        }));
+        let kb = KnowledgeBase::from_sources(vars, sources, &mut errors);
+        (kb, errors)
+    }
+
+    pub(crate) fn entry_mut(&mut self, id: &str) -> Option<&mut Entry> {
+        self.entries.iter_mut().find(|e| e.id == id)
+    }
+
+    /// Removes the trees attached to an intent.
+    pub(crate) fn drop_trees_for(&mut self, intent: &str) {
+        self.trees.retain(|t| t.intent != intent);
+    }
+
+    /// Removes an intent: its entry, its trees, and every suggestion and
+    /// tree button that led to it.
+    pub(crate) fn retire(&mut self, id: &str) {
+        self.entries.retain(|e| e.id != id);
+        self.drop_trees_for(id);
+        for e in &mut self.entries {
+            e.suggest.retain(|s| s != id);
+        }
+        let ids: HashSet<String> = self.entries.iter().map(|e| e.id.clone()).collect();
+        for t in &mut self.trees {
+            t.drop_broken_links(&ids);
+        }
+    }
+
+    /// Adds phrasings that are out of scope.
+    pub(crate) fn add_out_of_scope(&mut self, items: impl IntoIterator<Item = String>) {
+        self.out_of_scope.extend(items);
     }
 
     /// Builds a knowledge base from in-memory files `(relative path, text)`,
@@ -515,6 +587,10 @@ pub fn dir_stamp(dir: &Path) -> u64 {
 /// placeholder has an empty value are dropped, and so are lines whose
 /// `{signin:…}` marker does not name the deployment's [`PortalSignin`].
 pub(crate) fn substitute(text: &str, vars: &AnswerVars) -> String {
+    if vars.public_url == RAW_URL {
+        // The editor's view (`edit::raw_vars`): the text as written.
+        return text.trim().to_string();
+    }
     let url = vars.public_url.trim().trim_end_matches('/');
     let subs = [
         ("{public_url}", url),

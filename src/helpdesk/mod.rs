@@ -12,6 +12,7 @@
 //! ```
 
 mod cli;
+pub mod edit;
 mod kb;
 mod matcher;
 mod normalize;

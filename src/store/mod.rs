@@ -21,6 +21,7 @@ pub mod audit;
 pub mod citizens;
 pub mod conversations;
 pub mod counters;
+pub mod faq;
 pub mod flows;
 pub mod meta;
 pub mod outbox;

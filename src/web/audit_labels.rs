@@ -59,6 +59,7 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("sms_template_update", "Sửa mẫu tin nhắn SMS"),
     ("sms_template_reset", "Khôi phục mẫu tin nhắn SMS mặc định"),
     ("support.status", "Đổi trạng thái yêu cầu hỗ trợ"),
+    ("faq_publish", "Xuất bản phiên bản câu hỏi thường gặp"),
 ];
 
 /// The label of an action code (the code itself if unknown).

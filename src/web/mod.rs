@@ -52,6 +52,7 @@ pub fn registered_pages() -> Vec<view::check::Registered> {
     all.extend(console::sms_templates::pages());
     all.extend(console::stats::pages());
     all.extend(console::support::pages());
+    all.extend(console::faq::pages());
     all.extend(portal::pages());
     all.extend(portal::access_request::pages());
     all

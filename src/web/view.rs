@@ -142,6 +142,8 @@ pub struct ConsoleCan {
     pub units: bool,
     pub support: bool,
     pub survey: bool,
+    /// May edit the bot's knowledge base (`support.manage` at the province).
+    pub faq: bool,
 }
 
 #[derive(Serialize, Default, Clone)]

@@ -92,3 +92,116 @@ async fn console_works_on_a_phone() {
     b.screenshot("console-units-360").await;
     b.quit().await;
 }
+
+/// The knowledge-base editor in a real browser: add an intent, preview it
+/// as web chat / Telegram / Zalo show it, publish (figures), a refused
+/// change (reasons), restore a version in one click.
+#[tokio::test]
+async fn faq_editor_edit_preview_publish_refuse_restore() {
+    use crate::faq_editor::{MARK, NEW_INTENT, QUESTION, ask, new_intent_body};
+    let t = spawn_app().await;
+    t.create_superadmin().await;
+    let b = Browser::start(1366, 900).await;
+    console_sign_in(&t, &b, ADMIN, ADMIN_PASSWORD, ADMIN_PHONE).await;
+    b.wait_text("Xin chào").await;
+    b.click("#side-menu a[href='/quan-tri/cau-hoi-thuong-gap']")
+        .await;
+    b.wait_text("Phiên bản đang dùng").await;
+    assert!(
+        b.text("#faq-intents")
+            .await
+            .contains("Quên hoặc đổi mật khẩu")
+    );
+    b.screenshot("faq-list").await;
+    b.click("a[href='/quan-tri/cau-hoi-thuong-gap/them']").await;
+    b.find("#f-id").await;
+    let body = new_intent_body();
+    let join = |k: &str| {
+        body[k]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_str().unwrap())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    b.type_into("#f-id", NEW_INTENT).await;
+    b.type_into("#f-title", body["title"].as_str().unwrap())
+        .await;
+    b.type_into("#f-title-en", body["title_en"].as_str().unwrap())
+        .await;
+    b.type_into("#f-answer-vi", body["answer_vi"].as_str().unwrap())
+        .await;
+    b.type_into("#f-answer-en", body["answer_en"].as_str().unwrap())
+        .await;
+    b.type_into("#f-examples", &join("examples")).await;
+    b.type_into("#f-examples-en", &join("examples_en")).await;
+    b.click("input[name=suggest][value=register-at-office]")
+        .await;
+    // Preview.
+    b.click("#btn-preview").await;
+    b.find("#faq-preview").await;
+    let web = b.text("#preview-web-vi").await;
+    assert!(web.contains(MARK), "{web}");
+    assert!(b.try_find("#preview-web-vi strong").await.is_some());
+    assert!(
+        b.try_find("#preview-telegram-vi .tg-bubble b")
+            .await
+            .is_some()
+    );
+    let zalo = b.text("#preview-zalo-vi").await;
+    assert!(
+        zalo.contains("1. Nhờ cán bộ một cửa tạo tài khoản"),
+        "{zalo}"
+    );
+    assert!(!zalo.contains("**"));
+    b.screenshot("faq-preview").await;
+    assert_eq!(t.app.bot().version, 0, "a preview publishes nothing");
+    // Publish: the figures, and the bot answers at once.
+    b.click("#btn-publish").await;
+    b.wait_text("Đã xuất bản phiên bản 1").await;
+    let result = b.text("#faq-result").await;
+    assert!(result.contains("Trả lời đúng chủ đề"), "{result}");
+    b.screenshot("faq-published").await;
+    assert_eq!(ask(&t, QUESTION).await["intent"], NEW_INTENT);
+    // Edit it: a change that breaks other answers is refused with reasons.
+    b.goto(&t.url("/quan-tri/cau-hoi-thuong-gap/them")).await;
+    b.type_into("#f-id", "thu-tuc-khac").await;
+    b.type_into("#f-title", "Các thủ tục hành chính khác").await;
+    b.type_into("#f-answer-vi", "Anh/chị liên hệ Bộ phận một cửa.")
+        .await;
+    b.type_into("#f-answer-en", "Please contact the one-stop office.")
+        .await;
+    let eval = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/faq/eval/faq-eval.jsonl"
+    ))
+    .unwrap();
+    let oos: Vec<String> = eval
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["intent"].is_null())
+        .map(|v| v["q"].as_str().unwrap().to_string())
+        .collect();
+    b.type_into("#f-examples", &oos.join("\n")).await;
+    b.click("#btn-publish").await;
+    b.wait_text("Chưa xuất bản").await;
+    let refused = b.text("#faq-refused").await;
+    assert!(refused.contains("ngoài phạm vi"), "{refused}");
+    assert!(
+        refused.contains("thu-tuc-khac"),
+        "the confusions are listed: {refused}"
+    );
+    b.screenshot("faq-refused").await;
+    assert_eq!(t.app.bot().version, 1);
+    // Versions: restore version 0 in one click.
+    b.goto(&t.url("/quan-tri/cau-hoi-thuong-gap/phien-ban"))
+        .await;
+    b.wait_text("Thêm chủ đề").await;
+    b.click("button[aria-label='Khôi phục phiên bản 0']").await;
+    b.wait_text("Đã xuất bản phiên bản 2").await;
+    assert_eq!(b.text("#faq-current").await, "2");
+    b.screenshot("faq-restored").await;
+    assert_ne!(ask(&t, QUESTION).await["intent"], NEW_INTENT);
+    b.quit().await;
+}

@@ -12,6 +12,7 @@ mod browser;
 mod chat;
 mod citizen_accounts;
 mod crash;
+mod faq_editor;
 mod foundation;
 mod hardening;
 mod limits;

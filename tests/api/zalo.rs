@@ -160,7 +160,7 @@ impl FakeZalo {
     }
 }
 
-fn configure(c: &mut motcua::config::Config, fake: &FakeZalo) {
+pub(crate) fn configure(c: &mut motcua::config::Config, fake: &FakeZalo) {
     c.zalo_app_id = Some(APP_ID.into());
     c.zalo_oa_secret = Some(OA_SECRET.into());
     c.zalo_access_token = Some("acc-1".into());
@@ -208,7 +208,7 @@ async fn post(t: &TestApp, body: &str, signature: Option<String>) -> (u16, Durat
 }
 
 /// The citizen writes on Zalo (a correctly signed event).
-async fn say(t: &TestApp, text: &str, msg_id: &str) -> Duration {
+pub(crate) async fn say(t: &TestApp, text: &str, msg_id: &str) -> Duration {
     let ts = now_ms();
     let body = text_event(text, msg_id, ts);
     let (s, ack) = post(t, &body, Some(mac(&body, ts))).await;

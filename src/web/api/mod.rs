@@ -3,6 +3,7 @@
 pub mod access;
 pub mod chat;
 pub mod citizens;
+pub mod faq;
 pub mod portal;
 
 use std::collections::HashMap;
@@ -145,6 +146,7 @@ pub type AllApis = (
     super::api::portal::PortalApi,
     super::api::access::AccessApi,
     super::api::chat::ChatApi,
+    super::api::faq::FaqApi,
 );
 
 pub fn service(public_url: &str) -> OpenApiService<AllApis, ()> {
@@ -155,6 +157,7 @@ pub fn service(public_url: &str) -> OpenApiService<AllApis, ()> {
             super::api::portal::PortalApi,
             super::api::access::AccessApi,
             super::api::chat::ChatApi,
+            super::api::faq::FaqApi,
         ), "motcua API", env!("CARGO_PKG_VERSION"))
         .description("Citizen accounts for one-stop public service offices. Errors: {\"error\": {\"code\", \"message\", \"fields\"}}. Send `Authorization: Bearer <token>` from a sign-in.")
         .server(format!("{public_url}/api/v1"))

@@ -3,6 +3,7 @@
 mod access;
 mod audit;
 pub mod citizens;
+pub mod faq;
 mod session;
 mod sms;
 pub mod sms_templates;
@@ -60,7 +61,8 @@ pub fn routes() -> Route {
         .nest("/mau-tin-nhan", sms_templates::routes())
         .nest("/ho-tro", support::support_routes())
         .nest("/khao-sat", support::survey_routes())
-        .nest("/cau-hoi-chua-tra-loi", support::unanswered_routes())
+        .nest("/cau-hoi-chua-tra-loi", faq::unanswered_routes())
+        .nest("/cau-hoi-thuong-gap", faq::routes())
         .at("/thong-bao", get(notices_page))
         .at("/yeu-cau-cap-quyen", get(access::access_page))
         .at("/yeu-cau-cap-quyen/:id/duyet", post(access::access_approve))
@@ -78,6 +80,9 @@ fn secure(app: &App) -> bool {
 /// store pool).
 pub async fn frame(app: &Arc<App>, actor: Option<&Actor>, title: &str, nav: &str) -> ConsoleShell {
     let mut shell = frame_plain(actor, title, nav);
+    if let (Some(a), Some(can)) = (actor, shell.can.as_mut()) {
+        can.faq = crate::flows::faq::may_edit(app, &a.account);
+    }
     if let Some(a) = actor {
         let c = admin::menu_counts(app, &a.account).await;
         shell.counts = ConsoleCounts {
@@ -99,6 +104,8 @@ pub fn frame_plain(actor: Option<&Actor>, title: &str, nav: &str) -> ConsoleShel
             stats: acc.has_any(Permission::StatsView),
             units: acc.superadmin || acc.has_any(Permission::UsersCreate),
             support: acc.has_any(Permission::SupportManage),
+            // Refined by `frame` (it needs the unit tree).
+            faq: acc.superadmin,
             survey: acc.has_any(Permission::SurveyProcess),
         }
     });
@@ -137,6 +144,7 @@ pub(crate) fn sample_frame() -> ConsoleShell {
             units: true,
             support: true,
             survey: true,
+            faq: true,
         }),
         counts: ConsoleCounts {
             access: 1,

@@ -1,7 +1,7 @@
 //! Console pages of the support group: "Quản lý yêu cầu hỗ trợ" (requests
-//! handed over by the bot, `support.manage`), "Xử lý phiếu khảo sát"
-//! (ratings, `survey.process`) and "Câu hỏi chưa có câu trả lời" (what
-//! the bot could not answer, grouped, `support.manage`).
+//! handed over by the bot, `support.manage`) and "Xử lý phiếu khảo sát"
+//! (ratings, `survey.process`). "Câu hỏi chưa có câu trả lời" lives with
+//! the knowledge-base editor (`console::faq`).
 
 use std::sync::Arc;
 
@@ -37,11 +37,6 @@ pub fn support_routes() -> Route {
 /// Mounted at /quan-tri/khao-sat.
 pub fn survey_routes() -> Route {
     Route::new().at("/", get(survey_page))
-}
-
-/// Mounted at /quan-tri/cau-hoi-chua-tra-loi.
-pub fn unanswered_routes() -> Route {
-    Route::new().at("/", get(unanswered_page))
 }
 
 /// Ready-made answers for the common problems (the staff member may edit
@@ -375,58 +370,6 @@ async fn survey_page(
     ctx.render(app, req, StatusCode::OK)
 }
 
-#[derive(serde::Deserialize, Default)]
-struct UnansweredQuery {
-    ky: Option<i64>,
-}
-
-#[handler]
-async fn unanswered_page(
-    req: &Request,
-    StaffActor(actor): StaffActor,
-    Query(q): Query<UnansweredQuery>,
-    Data(app): Data<&Arc<App>>,
-) -> Response {
-    let days = q.ky.filter(|d| [7, 30, 90, 365].contains(d)).unwrap_or(30);
-    let since = app.now() - days * 86_400;
-    let (total, groups) = match chat::unanswered_groups(app, &actor, since).await {
-        Ok(g) => g,
-        Err(e) => return error_page(app, req, Some(&actor), &e),
-    };
-    let bot = app.bot();
-    let groups: Vec<minijinja::Value> = groups
-        .iter()
-        .map(|g| {
-            context! {
-                representative => g.representative.clone(), count => g.count, examples => g.examples.clone(),
-                closest => g.closest_intent.as_deref().and_then(|i| bot.kb.entry(i)).map(|e| e.title_vi.clone()),
-            }
-        })
-        .collect();
-    let periods: Vec<minijinja::Value> = [
-        (7, "7 ngày qua"),
-        (30, "30 ngày qua"),
-        (90, "90 ngày qua"),
-        (365, "1 năm qua"),
-    ]
-    .iter()
-    .map(|(d, l)| context! { days => *d, label => *l, current => *d == days })
-    .collect();
-    let ctx = Framed(
-        frame(
-            app,
-            Some(&actor),
-            "Câu hỏi chưa có câu trả lời",
-            "unanswered",
-        )
-        .await,
-        page_ctx!(UnansweredPage {
-            total => total, groups => groups, periods => periods,
-        }),
-    );
-    ctx.render(app, req, StatusCode::OK)
-}
-
 /// `/start` and the like: a command to the bot, one word after a slash.
 fn is_bot_command(text: &str) -> bool {
     let t = text.trim();
@@ -442,7 +385,6 @@ page_type!(SupportDetailPage = "console/support_detail.html" {
     t: Val, messages: Val, canned: Val, draft: Val, open: Val, error: Val, lang: Val, statuses: Val, max_len: Val,
 });
 page_type!(SurveyPage = "console/survey.html" { total: Val, average: Val, dist: Val, rows: Val, with_comments: Val });
-page_type!(UnansweredPage = "console/unanswered.html" { total: Val, groups: Val, periods: Val });
 
 /// This module's page types, for the template tests.
 #[cfg(test)]
@@ -454,6 +396,5 @@ pub(crate) fn pages() -> Vec<crate::web::view::check::Registered> {
         register::<SupportListPage, ConsoleShell>(sample_frame()),
         register::<SupportDetailPage, ConsoleShell>(sample_frame()),
         register::<SurveyPage, ConsoleShell>(sample_frame()),
-        register::<UnansweredPage, ConsoleShell>(sample_frame()),
     ]
 }
