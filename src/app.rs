@@ -205,7 +205,10 @@ impl App {
                 path: cfg.data_dir.clone(),
                 source,
             })?;
-        let store = Store::open(&cfg.db_path())?;
+        let store = match &cfg.database_url {
+            Some(url) => Store::open_postgres(url, &cfg.db_path())?,
+            None => Store::open(&cfg.db_path())?,
+        };
         let key = store.write(meta::secret_key)?;
         let now = chrono::Utc::now().timestamp();
         let seeded = store.write(|w| {

@@ -63,6 +63,10 @@ pub struct SmsSettings {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub data_dir: PathBuf,
+    /// `MOTCUA_DATABASE_URL`: a PostgreSQL database instead of the embedded
+    /// redb file (`postgres://user:pass@host:port/db`). Holds a password:
+    /// never logged as is (see `store::pg::redact`).
+    pub database_url: Option<String>,
     pub listen: SocketAddr,
     pub public_url: String,
     pub sms_provider: SmsProvider,
@@ -115,6 +119,7 @@ pub struct Config {
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     data_dir: Option<PathBuf>,
+    database_url: Option<String>,
     listen: Option<String>,
     public_url: Option<String>,
     sms_provider: Option<String>,
@@ -383,12 +388,23 @@ impl Config {
             }
         };
         let metrics_token = pick("MOTCUA_METRICS_TOKEN", file.metrics_token);
+        let database_url =
+            pick("MOTCUA_DATABASE_URL", file.database_url).filter(|u| !u.trim().is_empty());
+        if let Some(u) = &database_url {
+            if !(u.starts_with("postgres://") || u.starts_with("postgresql://")) {
+                return Err(ConfigError::Invalid {
+                    name: "MOTCUA_DATABASE_URL",
+                    message: "expected postgres://user:pass@host:port/db".into(),
+                });
+            }
+        }
         let backup_passphrase = pick("MOTCUA_BACKUP_PASSPHRASE", file.backup_passphrase);
         let argon2_m_kib = env("MOTCUA_ARGON2_M_KIB")
             .and_then(|v| v.parse().ok())
             .unwrap_or(19_456);
         Ok(Config {
             data_dir,
+            database_url,
             listen,
             public_url,
             sms_provider,

@@ -68,7 +68,7 @@ impl ArchiveReader {
         let d = ReadOnlyDatabase::open(path).map_err(|e| e.to_string())?;
         let inner = d.begin_read().map_err(|e| e.to_string())?;
         Ok(ArchiveReader {
-            r: ReadTx { inner },
+            r: ReadTx::redb(inner),
             _db: d,
         })
     }
@@ -76,7 +76,7 @@ impl ArchiveReader {
     /// A header entry (`None` when the archive has no header at all or
     /// not this entry).
     pub fn info(&self, key: &str) -> Result<Option<String>> {
-        let t = match self.r.inner.open_table(INFO) {
+        let t = match self.r.as_redb()?.open_table(INFO) {
             Ok(t) => t,
             Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
             Err(e) => return Err(e.into()),
@@ -85,7 +85,7 @@ impl ArchiveReader {
     }
 
     pub fn has_header(&self) -> bool {
-        self.r.inner.open_table(INFO).is_ok()
+        self.r.as_redb().is_ok_and(|r| r.open_table(INFO).is_ok())
     }
 
     pub fn schema_version(&self) -> Result<Option<u32>> {
@@ -100,13 +100,13 @@ impl ArchiveReader {
         let mut records = 0;
         let tables: Vec<String> = self
             .r
-            .inner
+            .as_redb()?
             .list_tables()?
             .map(|h| h.name().to_string())
             .collect();
         for name in tables.iter().filter(|n| !n.starts_with("__backup")) {
             let def: TableDefinition<&[u8], &[u8]> = TableDefinition::new(name);
-            let from = self.r.inner.open_table(def)?;
+            let from = self.r.as_redb()?.open_table(def)?;
             let mut to = w.open_table(def)?;
             for item in from.iter()? {
                 let (k, v) = item?;
@@ -119,7 +119,7 @@ impl ArchiveReader {
     }
 
     pub fn file_count(&self) -> Result<u64> {
-        Ok(self.r.inner.open_table(FILES)?.len()?)
+        Ok(self.r.as_redb()?.open_table(FILES)?.len()?)
     }
 
     /// Visits every file with its name, in name order.
@@ -127,7 +127,11 @@ impl ArchiveReader {
         &self,
         mut f: impl FnMut(&str, &[u8]) -> std::result::Result<(), E>,
     ) -> std::result::Result<(), E> {
-        let files = self.r.inner.open_table(FILES).map_err(StoreError::from)?;
+        let files = self
+            .r
+            .as_redb()?
+            .open_table(FILES)
+            .map_err(StoreError::from)?;
         for item in files.iter().map_err(StoreError::from)? {
             let (k, v) = item.map_err(StoreError::from)?;
             f(k.value(), v.value())?;

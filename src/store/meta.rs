@@ -141,14 +141,12 @@ mod tests {
         let path = dir.path().join("old.redb");
         {
             let db = redb::Database::create(&path).unwrap();
-            let w = super::super::WriteTx {
-                inner: db.begin_write().unwrap(),
-            };
+            let w = super::super::WriteTx::redb(db.begin_write().unwrap());
             ACCOUNTS
                 .put(&w, "canbo", &account("canbo", "0912345678"))
                 .unwrap();
             set_schema_version(&w, 1).unwrap();
-            w.inner.commit().unwrap();
+            w.commit_redb();
         }
         let s = Store::open(&path).unwrap();
         assert_eq!(s.read(schema_version).unwrap(), Some(SCHEMA_VERSION));
@@ -196,12 +194,10 @@ mod tests {
         };
         {
             let db = redb::Database::create(&path).unwrap();
-            let w = super::super::WriteTx {
-                inner: db.begin_write().unwrap(),
-            };
+            let w = super::super::WriteTx::redb(db.begin_write().unwrap());
             {
                 let def: redb::TableDefinition<&[u8], &[u8]> = redb::TableDefinition::new("sms");
-                let mut t = w.inner.open_table(def).unwrap();
+                let mut t = w.redb_tx().open_table(def).unwrap();
                 for id in 1..=3u64 {
                     let st = if id == 3 {
                         SmsStatus::Pending
@@ -227,7 +223,7 @@ mod tests {
                 )
                 .unwrap();
             set_schema_version(&w, 2).unwrap();
-            w.inner.commit().unwrap();
+            w.commit_redb();
         }
         let s = Store::open(&path).unwrap();
         assert_eq!(s.read(schema_version).unwrap(), Some(SCHEMA_VERSION));
@@ -247,11 +243,9 @@ mod tests {
         let path = dir.path().join("new.redb");
         {
             let db = redb::Database::create(&path).unwrap();
-            let w = super::super::WriteTx {
-                inner: db.begin_write().unwrap(),
-            };
+            let w = super::super::WriteTx::redb(db.begin_write().unwrap());
             set_schema_version(&w, SCHEMA_VERSION + 1).unwrap();
-            w.inner.commit().unwrap();
+            w.commit_redb();
         }
         assert!(matches!(Store::open(&path), Err(StoreError::TooNew { .. })));
     }

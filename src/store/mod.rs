@@ -25,6 +25,7 @@ pub mod faq;
 pub mod flows;
 pub mod meta;
 pub mod outbox;
+pub mod pg;
 pub mod sessions;
 pub mod sms;
 pub mod sms_templates;
@@ -46,13 +47,93 @@ use redb::{
 /// `store/` sees only this type (and [`Tx`]), never the engine's, so a
 /// second storage engine can sit behind the same repositories.
 pub struct ReadTx {
-    inner: ReadTransaction,
+    inner: ReadInner,
+}
+
+enum ReadInner {
+    Redb(ReadTransaction),
+    Pg(pg::PgTx),
 }
 
 /// A write transaction: everything written through it commits together
 /// or not at all (see [`Store::write`]).
 pub struct WriteTx {
-    inner: WriteTransaction,
+    inner: WriteInner,
+}
+
+enum WriteInner {
+    Redb(WriteTransaction),
+    Pg(pg::PgTx),
+}
+
+impl ReadTx {
+    /// A read snapshot of a redb database (the backup archive's).
+    fn redb(inner: ReadTransaction) -> ReadTx {
+        ReadTx {
+            inner: ReadInner::Redb(inner),
+        }
+    }
+
+    /// The redb transaction, when this snapshot is one (archives).
+    fn as_redb(&self) -> Result<&ReadTransaction> {
+        match &self.inner {
+            ReadInner::Redb(t) => Ok(t),
+            ReadInner::Pg(_) => Err(StoreError::Db("not a redb snapshot".into())),
+        }
+    }
+}
+
+impl WriteTx {
+    fn redb(inner: WriteTransaction) -> WriteTx {
+        WriteTx {
+            inner: WriteInner::Redb(inner),
+        }
+    }
+
+    fn put_raw(&self, table: &'static str, key: &[u8], value: &[u8]) -> Result<()> {
+        match &self.inner {
+            WriteInner::Redb(w) => {
+                let mut t = w.open_table(Raw::new(table))?;
+                t.insert(key, value)?;
+                Ok(())
+            }
+            WriteInner::Pg(w) => w.put(table, key, value),
+        }
+    }
+
+    fn delete_raw(&self, table: &'static str, key: &[u8]) -> Result<bool> {
+        match &self.inner {
+            WriteInner::Redb(w) => {
+                let mut t = w.open_table(Raw::new(table))?;
+                let existed = t.remove(key)?.is_some();
+                Ok(existed)
+            }
+            WriteInner::Pg(w) => w.delete(table, key),
+        }
+    }
+
+    /// The redb transaction of a test that builds an old database by hand.
+    #[cfg(test)]
+    fn redb_tx(&self) -> &WriteTransaction {
+        match &self.inner {
+            WriteInner::Redb(w) => w,
+            WriteInner::Pg(_) => unreachable!("redb only"),
+        }
+    }
+
+    #[cfg(test)]
+    fn commit_redb(self) {
+        if let WriteInner::Redb(w) = self.inner {
+            w.commit().unwrap();
+        }
+    }
+
+    fn ensure_raw(&self, table: &'static str) -> Result<()> {
+        if let WriteInner::Redb(w) = &self.inner {
+            w.open_table(Raw::new(table))?;
+        }
+        Ok(())
+    }
 }
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -168,7 +249,11 @@ fn scan_table<T: ReadableTable<&'static [u8], &'static [u8]>>(
 
 impl Tx for ReadTx {
     fn get_raw(&self, table: &'static str, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        let t = match self.inner.open_table(Raw::new(table)) {
+        let r = match &self.inner {
+            ReadInner::Redb(r) => r,
+            ReadInner::Pg(p) => return p.get(table, key),
+        };
+        let t = match r.open_table(Raw::new(table)) {
             Ok(t) => t,
             Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
             Err(e) => return Err(e.into()),
@@ -182,14 +267,22 @@ impl Tx for ReadTx {
         reverse: bool,
         f: &mut Visit<'_>,
     ) -> Result<()> {
-        match self.inner.open_table(Raw::new(table)) {
+        let r = match &self.inner {
+            ReadInner::Redb(r) => r,
+            ReadInner::Pg(p) => return p.scan(table, range, reverse, f),
+        };
+        match r.open_table(Raw::new(table)) {
             Ok(t) => scan_table(&t, range, reverse, f),
             Err(redb::TableError::TableDoesNotExist(_)) => Ok(()),
             Err(e) => Err(e.into()),
         }
     }
     fn len_raw(&self, table: &'static str) -> Result<u64> {
-        match self.inner.open_table(Raw::new(table)) {
+        let r = match &self.inner {
+            ReadInner::Redb(r) => r,
+            ReadInner::Pg(p) => return p.len(table),
+        };
+        match r.open_table(Raw::new(table)) {
             Ok(t) => Ok(redb::ReadableTableMetadata::len(&t)?),
             Err(redb::TableError::TableDoesNotExist(_)) => Ok(0),
             Err(e) => Err(e.into()),
@@ -199,8 +292,13 @@ impl Tx for ReadTx {
 
 impl Tx for WriteTx {
     fn get_raw(&self, table: &'static str, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        let t = self.inner.open_table(Raw::new(table))?;
-        Ok(t.get(key)?.map(|v| v.value().to_vec()))
+        match &self.inner {
+            WriteInner::Redb(w) => {
+                let t = w.open_table(Raw::new(table))?;
+                Ok(t.get(key)?.map(|v| v.value().to_vec()))
+            }
+            WriteInner::Pg(p) => p.get(table, key),
+        }
     }
     fn scan_raw(
         &self,
@@ -209,12 +307,22 @@ impl Tx for WriteTx {
         reverse: bool,
         f: &mut Visit<'_>,
     ) -> Result<()> {
-        let t = self.inner.open_table(Raw::new(table))?;
-        scan_table(&t, range, reverse, f)
+        match &self.inner {
+            WriteInner::Redb(w) => {
+                let t = w.open_table(Raw::new(table))?;
+                scan_table(&t, range, reverse, f)
+            }
+            WriteInner::Pg(p) => p.scan(table, range, reverse, f),
+        }
     }
     fn len_raw(&self, table: &'static str) -> Result<u64> {
-        let t = self.inner.open_table(Raw::new(table))?;
-        Ok(redb::ReadableTableMetadata::len(&t)?)
+        match &self.inner {
+            WriteInner::Redb(w) => {
+                let t = w.open_table(Raw::new(table))?;
+                Ok(redb::ReadableTableMetadata::len(&t)?)
+            }
+            WriteInner::Pg(p) => p.len(table),
+        }
     }
 }
 
@@ -280,15 +388,11 @@ impl<V: Serialize + DeserializeOwned> Table<V> {
             table: self.name,
             message: e.to_string(),
         })?;
-        let mut t = w.inner.open_table(Raw::new(self.name))?;
-        t.insert(key.enc().as_slice(), bytes.as_slice())?;
-        Ok(())
+        w.put_raw(self.name, &key.enc(), &bytes)
     }
 
     pub fn delete<K: KeyEnc + ?Sized>(&self, w: &WriteTx, key: &K) -> Result<bool> {
-        let mut t = w.inner.open_table(Raw::new(self.name))?;
-        let existed = t.remove(key.enc().as_slice())?.is_some();
-        Ok(existed)
+        w.delete_raw(self.name, &key.enc())
     }
 
     /// Visits values whose key starts with `prefix`, in key order or reverse.
@@ -335,8 +439,7 @@ impl<V: Serialize + DeserializeOwned> Table<V> {
 
     /// Makes sure the table exists (so that read snapshots can open it).
     pub fn ensure(&self, w: &WriteTx) -> Result<()> {
-        w.inner.open_table(Raw::new(self.name))?;
-        Ok(())
+        w.ensure_raw(self.name)
     }
 }
 
@@ -370,9 +473,19 @@ pub fn key(parts: &[&[u8]]) -> Vec<u8> {
 /// The opened database.
 #[derive(Clone)]
 pub struct Store {
-    db: Arc<Database>,
+    engine: Engine,
     path: PathBuf,
-    commits: Arc<GroupCommit>,
+}
+
+/// The storage engine behind a store: the embedded redb file (the default)
+/// or a PostgreSQL database (`MOTCUA_DATABASE_URL`, see `pg.rs`).
+#[derive(Clone)]
+enum Engine {
+    Redb {
+        db: Arc<Database>,
+        commits: Arc<GroupCommit>,
+    },
+    Pg(Arc<pg::Pool>),
 }
 
 /// Group commit. Each write transaction commits without flushing
@@ -441,12 +554,41 @@ impl Store {
         };
         restrict_permissions(path);
         let store = Store {
-            db: Arc::new(db),
+            engine: Engine::Redb {
+                db: Arc::new(db),
+                commits: Arc::default(),
+            },
             path: path.to_path_buf(),
-            commits: Arc::default(),
         };
         store.write(meta::migrate)?;
         Ok(store)
+    }
+
+    /// Opens a PostgreSQL database (`postgres://user:pass@host:port/db`),
+    /// creates its tables when missing and migrates it to
+    /// [`SCHEMA_VERSION`] under the same rule as redb (older migrated,
+    /// newer refused). `path` is where the redb file would be: backups and
+    /// uploads still live beside it in the data dir.
+    pub fn open_postgres(url: &str, path: &Path) -> Result<Store> {
+        let store = Store {
+            engine: Engine::Pg(Arc::new(pg::Pool::open(url)?)),
+            path: path.to_path_buf(),
+        };
+        store.write(meta::migrate)?;
+        Ok(store)
+    }
+
+    /// The engine's name, for logs and `/healthz`.
+    pub fn engine_name(&self) -> &'static str {
+        match self.engine {
+            Engine::Redb { .. } => "redb",
+            Engine::Pg(_) => "postgres",
+        }
+    }
+
+    /// Whether the engine may be used from several processes at once.
+    pub fn is_shared(&self) -> bool {
+        matches!(self.engine, Engine::Pg(_))
     }
 
     pub fn path(&self) -> &Path {
@@ -454,10 +596,16 @@ impl Store {
     }
 
     pub fn read<T>(&self, f: impl FnOnce(&ReadTx) -> Result<T>) -> Result<T> {
-        let tx = ReadTx {
-            inner: self.db.begin_read()?,
+        let inner = match &self.engine {
+            Engine::Redb { db, .. } => ReadInner::Redb(db.begin_read()?),
+            Engine::Pg(pool) => ReadInner::Pg(pool.begin_read()?),
         };
-        f(&tx)
+        let tx = ReadTx { inner };
+        let out = f(&tx)?;
+        if let ReadInner::Pg(p) = &tx.inner {
+            p.commit()?;
+        }
+        Ok(out)
     }
 
     /// Runs `f` in one write transaction and commits durably (see
@@ -468,43 +616,56 @@ impl Store {
         f: impl FnOnce(&WriteTx) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
         use std::sync::atomic::Ordering;
-        self.commits.begun.fetch_add(1, Ordering::SeqCst);
-        let _ended = Ended(&self.commits);
-        let mut inner = self.db.begin_write().map_err(StoreError::from)?;
+        let (db, commits) = match &self.engine {
+            Engine::Redb { db, commits } => (db, commits),
+            Engine::Pg(pool) => {
+                // PostgreSQL commits durably itself (synchronous_commit).
+                let tx = WriteTx {
+                    inner: WriteInner::Pg(pool.begin_write()?),
+                };
+                let v = f(&tx)?;
+                if let WriteInner::Pg(p) = &tx.inner {
+                    p.commit()?;
+                }
+                return Ok(v);
+            }
+        };
+        commits.begun.fetch_add(1, Ordering::SeqCst);
+        let _ended = Ended(commits);
+        let mut inner = db.begin_write().map_err(StoreError::from)?;
         inner
             .set_durability(redb::Durability::None)
             .map_err(StoreError::from)?;
-        let tx = WriteTx { inner };
-        match f(&tx) {
+        let tx = WriteTx::redb(inner);
+        let result = f(&tx);
+        let WriteInner::Redb(inner) = tx.inner else {
+            return result;
+        };
+        match result {
             Ok(v) => {
                 // Numbered while this transaction holds the write lock, so
                 // numbers follow commit order.
-                let seq = self.commits.seq.fetch_add(1, Ordering::SeqCst) + 1;
-                tx.inner.commit().map_err(StoreError::from)?;
+                let seq = commits.seq.fetch_add(1, Ordering::SeqCst) + 1;
+                inner.commit().map_err(StoreError::from)?;
                 drop(_ended);
-                self.sync(seq)?;
+                Self::sync(db, commits, seq)?;
                 Ok(v)
             }
             Err(e) => {
-                let _ = tx.inner.abort();
+                let _ = inner.abort();
                 Err(e)
             }
         }
     }
 
     /// Returns once write number `seq` is durable, flushing if needed.
-    fn sync(&self, seq: u64) -> Result<()> {
+    fn sync(db: &Database, c: &GroupCommit, seq: u64) -> Result<()> {
         use std::sync::atomic::Ordering;
-        let mut durable = self
-            .commits
-            .durable
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let mut durable = c.durable.lock().unwrap_or_else(|e| e.into_inner());
         if *durable >= seq {
             return Ok(());
         }
         // Let the writes already begun commit first, and cover them too.
-        let c = &self.commits;
         let begun = c.begun.load(Ordering::SeqCst);
         if c.ended.load(Ordering::SeqCst) < begun {
             let deadline = std::time::Instant::now() + FLUSH_LINGER;
@@ -525,18 +686,27 @@ impl Store {
         }
         // Every transaction numbered up to here has committed or is about
         // to: the flush's begin_write waits for it.
-        let upto = self.commits.seq.load(Ordering::SeqCst);
-        let tx = self.db.begin_write()?; // Durability::Immediate
+        let upto = c.seq.load(Ordering::SeqCst);
+        let tx = db.begin_write()?; // Durability::Immediate
         tx.commit()?;
-        self.commits.flushes.fetch_add(1, Ordering::Relaxed);
+        c.flushes.fetch_add(1, Ordering::Relaxed);
         *durable = upto;
         Ok(())
+    }
+
+    /// The group commit of a redb store (tests).
+    #[cfg(test)]
+    fn commits(&self) -> &GroupCommit {
+        match &self.engine {
+            Engine::Redb { commits, .. } => commits,
+            Engine::Pg(_) => unreachable!("redb only"),
+        }
     }
 
     /// How many flushes have run (tests of the group commit).
     #[cfg(test)]
     fn flush_count(&self) -> u64 {
-        self.commits
+        self.commits()
             .flushes
             .load(std::sync::atomic::Ordering::Relaxed)
     }
@@ -544,21 +714,43 @@ impl Store {
     /// Copies every table from one read snapshot into a new database file:
     /// a consistent backup while the store is in use.
     pub fn snapshot_to(&self, dest: &Path) -> Result<u64> {
-        let src = self.db.begin_read()?;
         let out = Database::builder()
             .create(dest)
             .map_err(|e| StoreError::Db(e.to_string()))?;
         let w = out.begin_write()?;
         let mut n = 0u64;
-        for handle in src.list_tables().map_err(StoreError::from)? {
-            let name = handle.name().to_string();
-            let def: TableDefinition<&[u8], &[u8]> = TableDefinition::new(&name);
-            let from = src.open_table(def)?;
-            let mut to = w.open_table(def)?;
-            for item in from.iter()? {
-                let (k, v) = item?;
-                to.insert(k.value(), v.value())?;
-                n += 1;
+        match &self.engine {
+            Engine::Redb { db, .. } => {
+                let src = db.begin_read()?;
+                for handle in src.list_tables().map_err(StoreError::from)? {
+                    let name = handle.name().to_string();
+                    let def: TableDefinition<&[u8], &[u8]> = TableDefinition::new(&name);
+                    let from = src.open_table(def)?;
+                    let mut to = w.open_table(def)?;
+                    for item in from.iter()? {
+                        let (k, v) = item?;
+                        to.insert(k.value(), v.value())?;
+                        n += 1;
+                    }
+                }
+            }
+            Engine::Pg(pool) => {
+                let src = pool.begin_read()?;
+                for name in src.tables()? {
+                    let def: TableDefinition<&[u8], &[u8]> = TableDefinition::new(&name);
+                    let mut to = w.open_table(def)?;
+                    src.scan(
+                        &name,
+                        (Bound::Unbounded, Bound::Unbounded),
+                        false,
+                        &mut |k, v| {
+                            to.insert(k, v)?;
+                            n += 1;
+                            Ok(true)
+                        },
+                    )?;
+                }
+                src.commit()?;
             }
         }
         w.commit()?;
@@ -628,9 +820,9 @@ mod tests {
         let p = dir.path().join("db.redb");
         let s = Arc::new(Store::open(&p).unwrap());
         let before = s.flush_count();
-        let base = s.commits.seq.load(Ordering::SeqCst);
+        let base = s.commits().seq.load(Ordering::SeqCst);
         // Hold the flush lock, as a flush in progress would.
-        let held = s.commits.durable.lock().unwrap();
+        let held = s.commits().durable.lock().unwrap();
         let writers: Vec<_> = (0..5)
             .map(|i| {
                 let s = s.clone();
@@ -641,7 +833,7 @@ mod tests {
             })
             .collect();
         // All five have committed (without flushing) and now wait.
-        while s.commits.seq.load(Ordering::SeqCst) < base + 5 {
+        while s.commits().seq.load(Ordering::SeqCst) < base + 5 {
             std::thread::yield_now();
         }
         std::thread::sleep(std::time::Duration::from_millis(50));

@@ -713,7 +713,7 @@ async fn acknowledged_work_survives_sigkill() {
     let _ = child.wait();
 
     // The store, read after the clean stop.
-    let app = motcua::app::App::open(motcua::config::Config::for_tests(dir.path())).unwrap();
+    let app = motcua::app::App::open(crate::helpers::test_config(dir.path())).unwrap();
     let tg_acked: BTreeSet<String> = bots.tg_acked().iter().map(i64::to_string).collect();
     let (tg_sent, zalo_sent) = (bots.tg_sent(), bots.zalo.sent());
     use motcua::domain::Channel;

@@ -265,7 +265,7 @@ async fn post(http: &reqwest::Client, url: String, body: &Value) -> u16 {
 async fn per_ip_code_cap_and_sign_in_wait_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let app = motcua::app::App::open(motcua::config::Config::for_tests(dir.path())).unwrap();
+        let app = motcua::app::App::open(crate::helpers::test_config(dir.path())).unwrap();
         motcua::flows::setup::create_superadmin(&app, ADMIN, ADMIN_PHONE, ADMIN_PASSWORD)
             .await
             .unwrap();

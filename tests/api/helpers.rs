@@ -246,6 +246,13 @@ pub const ADMIN: &str = "quantri";
 pub const ADMIN_PHONE: &str = "0912000001";
 pub const ADMIN_PASSWORD: &str = "Hy#DieuHanh2026";
 
+/// `Config::for_tests` on this pass's storage engine (see `engine.rs`).
+pub fn test_config(dir: &std::path::Path) -> Config {
+    let mut cfg = Config::for_tests(dir);
+    cfg.database_url = crate::engine::database_for(dir);
+    cfg
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
@@ -262,6 +269,9 @@ pub async fn spawn_in(dir: tempfile::TempDir, tweak: impl FnOnce(&mut Config)) -
     cfg.sms_provider = SmsProvider::Http;
     cfg.sms_http_url = Some(sms.url());
     tweak(&mut cfg);
+    if cfg.database_url.is_none() {
+        cfg.database_url = crate::engine::database_for(dir.path());
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     if !cfg.public_url.starts_with("https://") {

@@ -3,6 +3,7 @@
 //! real redb in a temp dir, real HTTP clients against local fakes of the
 //! outside services, real headless Chromium for pages.
 
+mod engine;
 mod helpers;
 
 mod access;

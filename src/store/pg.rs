@@ -1,0 +1,402 @@
+//! The PostgreSQL engine: the same byte-keyed tables as redb, kept in one
+//! SQL table `motcua_kv (t, k, v)` with the primary key `(t, k)`. `bytea`
+//! compares like redb's `&[u8]` keys (bytewise, shorter first on a tie), so
+//! ordered range scans give the same order in both engines.
+//!
+//! Transactions keep redb's rules: a read is one `REPEATABLE READ READ
+//! ONLY` snapshot; writes are serialised by locking the one row of
+//! `motcua_writer` (`SELECT … FOR UPDATE`) before anything else, so two
+//! instances sharing the database never interleave read-modify-write
+//! sequences, and each statement after the lock sees every earlier commit.
+//! The SQL is plain (no LISTEN/NOTIFY, advisory locks or extensions) so
+//! engines that speak PostgreSQL's protocol can carry it; a serialisation
+//! failure (SQLSTATE 40001) or a lost connection before anything was
+//! written is retried (see [`Pool::write`]).
+//!
+//! Connections come from a small pool of idle clients; a client whose
+//! connection broke is dropped, so the instance recovers by itself when the
+//! database returns. The connections' I/O runs on the pool's own one-thread
+//! runtime; callers wait for an answer with `futures_executor::block_on`,
+//! which (unlike a tokio `block_on`) works on any thread — the store's
+//! pools, start-up, or the one point read `/healthz` makes on the runtime.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::ops::Bound;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_executor::block_on;
+use tokio_postgres::{Client, NoTls, Statement};
+
+use super::{Result, StoreError, Visit};
+
+/// How many entries one round trip of a range scan fetches.
+const PAGE: i64 = 256;
+/// Idle connections kept for reuse.
+const MAX_IDLE: usize = 16;
+/// How long a connection attempt may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS motcua_kv (
+    t text NOT NULL,
+    k bytea NOT NULL,
+    v bytea NOT NULL,
+    PRIMARY KEY (t, k)
+);
+CREATE TABLE IF NOT EXISTS motcua_writer (id integer PRIMARY KEY);
+INSERT INTO motcua_writer (id) VALUES (1) ON CONFLICT (id) DO NOTHING;
+";
+
+fn engine(e: tokio_postgres::Error) -> StoreError {
+    StoreError::Engine(Box::new(e))
+}
+
+/// One connection with its prepared statements.
+struct Conn {
+    client: Client,
+    stmts: HashMap<String, Statement>,
+}
+
+impl Conn {
+    fn stmt(&mut self, sql: &str) -> Result<Statement> {
+        if let Some(s) = self.stmts.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = block_on(self.client.prepare(sql)).map_err(engine)?;
+        self.stmts.insert(sql.to_string(), s.clone());
+        Ok(s)
+    }
+}
+
+/// The connection pool of one store.
+pub(crate) struct Pool {
+    config: tokio_postgres::Config,
+    idle: Mutex<Vec<Conn>>,
+    /// Drives the connections (taken and shut down in the background when
+    /// dropped: dropping a runtime may happen inside another one).
+    rt: Option<tokio::runtime::Runtime>,
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        self.idle.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+/// The URL with its password hidden, for messages and logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+impl Pool {
+    /// Connects once (so a wrong URL fails at start, with the reason) and
+    /// creates the tables when they are missing.
+    pub fn open(url: &str) -> Result<Pool> {
+        let mut config: tokio_postgres::Config =
+            url.parse().map_err(|e: tokio_postgres::Error| {
+                StoreError::Db(format!("MOTCUA_DATABASE_URL: {e}"))
+            })?;
+        config.connect_timeout(CONNECT_TIMEOUT);
+        config.application_name("motcua");
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("motcua-pg")
+            .enable_all()
+            .build()
+            .map_err(|e| StoreError::Engine(Box::new(e)))?;
+        let pool = Pool {
+            config,
+            idle: Mutex::new(Vec::new()),
+            rt: Some(rt),
+        };
+        let mut c = pool.take()?;
+        // Two instances starting together may race on CREATE TABLE; the
+        // loser's error is a unique violation and a second try finds them.
+        if block_on(c.client.batch_execute(SCHEMA)).is_err() {
+            c = pool.take()?;
+            block_on(c.client.batch_execute(SCHEMA)).map_err(engine)?;
+        }
+        pool.give(c);
+        Ok(pool)
+    }
+
+    fn take(&self) -> Result<Conn> {
+        let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        if let Some(c) = idle {
+            if !c.client.is_closed() {
+                return Ok(c);
+            }
+        }
+        let rt = self
+            .rt
+            .as_ref()
+            .ok_or_else(|| StoreError::Db("the database pool is closed".into()))?;
+        let config = self.config.clone();
+        let connecting = rt.spawn(async move {
+            let (client, connection) = config.connect(NoTls).await?;
+            tokio::spawn(async move {
+                if let Err(e) = connection.await {
+                    tracing::warn!(error = %e, "PostgreSQL connection ended");
+                }
+            });
+            Ok::<_, tokio_postgres::Error>(client)
+        });
+        let client = block_on(connecting)
+            .map_err(|e| StoreError::Engine(Box::new(e)))?
+            .map_err(engine)?;
+        Ok(Conn {
+            client,
+            stmts: HashMap::new(),
+        })
+    }
+
+    fn give(&self, c: Conn) {
+        if c.client.is_closed() {
+            return;
+        }
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        if idle.len() < MAX_IDLE {
+            idle.push(c);
+        }
+    }
+
+    /// Begins a read snapshot.
+    pub fn begin_read(self: &Arc<Self>) -> Result<PgTx> {
+        let c = self.take()?;
+        block_on(
+            c.client
+                .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"),
+        )
+        .map_err(engine)?;
+        Ok(PgTx {
+            pool: self.clone(),
+            conn: RefCell::new(Some(c)),
+        })
+    }
+
+    /// Begins a write transaction holding the writer lock.
+    pub fn begin_write(self: &Arc<Self>) -> Result<PgTx> {
+        let c = self.take()?;
+        block_on(
+            c.client
+                .batch_execute("BEGIN; SELECT id FROM motcua_writer WHERE id = 1 FOR UPDATE"),
+        )
+        .map_err(engine)?;
+        Ok(PgTx {
+            pool: self.clone(),
+            conn: RefCell::new(Some(c)),
+        })
+    }
+
+    /// A cheap check that the database answers.
+    pub fn ping(&self) -> Result<()> {
+        let c = self.take()?;
+        block_on(c.client.batch_execute("SELECT 1")).map_err(engine)?;
+        self.give(c);
+        Ok(())
+    }
+}
+
+/// Whether an error asks for the transaction to be run again.
+pub fn is_retryable(e: &StoreError) -> bool {
+    let StoreError::Engine(inner) = e else {
+        return false;
+    };
+    let Some(pe) = inner.downcast_ref::<tokio_postgres::Error>() else {
+        return false;
+    };
+    matches!(pe.code().map(|c| c.code()), Some("40001") | Some("40P01"))
+}
+
+/// A transaction on one pooled connection.
+pub(crate) struct PgTx {
+    pool: Arc<Pool>,
+    conn: RefCell<Option<Conn>>,
+}
+
+impl PgTx {
+    fn with<T>(&self, f: impl FnOnce(&mut Conn) -> Result<T>) -> Result<T> {
+        let mut g = self.conn.borrow_mut();
+        let c = g
+            .as_mut()
+            .ok_or_else(|| StoreError::Db("transaction already ended".into()))?;
+        f(c)
+    }
+
+    /// Lists the tables that hold entries.
+    pub fn tables(&self) -> Result<Vec<String>> {
+        self.with(|c| {
+            let s = c.stmt("SELECT DISTINCT t FROM motcua_kv ORDER BY t")?;
+            let rows = block_on(c.client.query(&s, &[])).map_err(engine)?;
+            Ok(rows.iter().map(|r| r.get::<_, String>(0)).collect())
+        })
+    }
+
+    pub fn get(&self, table: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.with(|c| {
+            let s = c.stmt("SELECT v FROM motcua_kv WHERE t = $1 AND k = $2")?;
+            let row = block_on(c.client.query_opt(&s, &[&table, &key])).map_err(engine)?;
+            Ok(row.map(|r| r.get::<_, Vec<u8>>(0)))
+        })
+    }
+
+    pub fn len(&self, table: &str) -> Result<u64> {
+        self.with(|c| {
+            let s = c.stmt("SELECT count(*) FROM motcua_kv WHERE t = $1")?;
+            let row = block_on(c.client.query_one(&s, &[&table])).map_err(engine)?;
+            Ok(u64::try_from(row.get::<_, i64>(0)).unwrap_or(0))
+        })
+    }
+
+    pub fn put(&self, table: &str, key: &[u8], value: &[u8]) -> Result<()> {
+        self.with(|c| {
+            let s = c.stmt(
+                "INSERT INTO motcua_kv (t, k, v) VALUES ($1, $2, $3) \
+                 ON CONFLICT (t, k) DO UPDATE SET v = excluded.v",
+            )?;
+            block_on(c.client.execute(&s, &[&table, &key, &value])).map_err(engine)?;
+            Ok(())
+        })
+    }
+
+    pub fn delete(&self, table: &str, key: &[u8]) -> Result<bool> {
+        self.with(|c| {
+            let s = c.stmt("DELETE FROM motcua_kv WHERE t = $1 AND k = $2")?;
+            let n = block_on(c.client.execute(&s, &[&table, &key])).map_err(engine)?;
+            Ok(n > 0)
+        })
+    }
+
+    /// Visits entries within bounds in key order (or reverse), a page at a
+    /// time, until `f` returns false.
+    pub fn scan(
+        &self,
+        table: &str,
+        range: (Bound<&[u8]>, Bound<&[u8]>),
+        reverse: bool,
+        f: &mut Visit<'_>,
+    ) -> Result<()> {
+        let (mut lo, mut hi): (Bound<Vec<u8>>, Bound<Vec<u8>>) =
+            (range.0.map(<[u8]>::to_vec), range.1.map(<[u8]>::to_vec));
+        loop {
+            let page = self.page(table, &lo, &hi, reverse)?;
+            let full = page.len() as i64 == PAGE;
+            let mut last = None;
+            for (k, v) in &page {
+                if !f(k, v)? {
+                    return Ok(());
+                }
+                last = Some(k);
+            }
+            match (full, last) {
+                (true, Some(k)) if reverse => hi = Bound::Excluded(k.clone()),
+                (true, Some(k)) => lo = Bound::Excluded(k.clone()),
+                _ => return Ok(()),
+            }
+        }
+    }
+
+    fn page(
+        &self,
+        table: &str,
+        lo: &Bound<Vec<u8>>,
+        hi: &Bound<Vec<u8>>,
+        reverse: bool,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let mut sql = String::from("SELECT k, v FROM motcua_kv WHERE t = $1");
+        let mut args: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![&table];
+        let bound = |b: &Bound<Vec<u8>>, incl: &'static str, excl: &'static str| match b {
+            Bound::Included(_) => Some(incl),
+            Bound::Excluded(_) => Some(excl),
+            Bound::Unbounded => None,
+        };
+        let lo_v = match lo {
+            Bound::Included(v) | Bound::Excluded(v) => Some(v),
+            Bound::Unbounded => None,
+        };
+        let hi_v = match hi {
+            Bound::Included(v) | Bound::Excluded(v) => Some(v),
+            Bound::Unbounded => None,
+        };
+        if let (Some(op), Some(v)) = (bound(lo, ">=", ">"), lo_v) {
+            args.push(v);
+            sql.push_str(&format!(" AND k {op} ${}", args.len()));
+        }
+        if let (Some(op), Some(v)) = (bound(hi, "<=", "<"), hi_v) {
+            args.push(v);
+            sql.push_str(&format!(" AND k {op} ${}", args.len()));
+        }
+        sql.push_str(if reverse {
+            " ORDER BY k DESC"
+        } else {
+            " ORDER BY k"
+        });
+        sql.push_str(&format!(" LIMIT {PAGE}"));
+        self.with(|c| {
+            let s = c.stmt(&sql)?;
+            let rows = block_on(c.client.query(&s, &args)).map_err(engine)?;
+            Ok(rows
+                .iter()
+                .map(|r| (r.get::<_, Vec<u8>>(0), r.get::<_, Vec<u8>>(1)))
+                .collect())
+        })
+    }
+
+    /// Commits and returns the connection to the pool.
+    pub fn commit(&self) -> Result<()> {
+        let c = self.conn.borrow_mut().take();
+        if let Some(c) = c {
+            block_on(c.client.batch_execute("COMMIT")).map_err(engine)?;
+            self.pool.give(c);
+        }
+        Ok(())
+    }
+
+    /// Rolls back (also done when dropped unfinished).
+    pub fn rollback(&self) {
+        let c = self.conn.borrow_mut().take();
+        if let Some(c) = c {
+            if block_on(c.client.batch_execute("ROLLBACK")).is_ok() {
+                self.pool.give(c);
+            }
+        }
+    }
+}
+
+impl Drop for PgTx {
+    fn drop(&mut self) {
+        self.rollback();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redact_hides_the_password_only() {
+        assert_eq!(
+            redact("postgres://motcua:s3cret@db.local:5432/motcua"),
+            "postgres://motcua:***@db.local:5432/motcua"
+        );
+        assert_eq!(
+            redact("postgres://db.local/motcua"),
+            "postgres://db.local/motcua"
+        );
+        assert_eq!(redact("postgres://u@h/d"), "postgres://u@h/d");
+    }
+}

@@ -1,0 +1,40 @@
+//! Which storage engine the tests run on. By default the embedded redb in
+//! each test's data dir; with `MOTCUA_TEST_DATABASE_URL` set (the test
+//! command sets it for its second pass, see `.ci/test.sh` and
+//! `.ci/postgres.sh`), PostgreSQL: one fresh database per data dir, created
+//! on first use and remembered in the dir, so that a restart in the same dir
+//! finds the same data.
+
+use std::path::Path;
+
+/// The database URL for a test's data dir, or `None` for redb.
+pub fn database_for(dir: &Path) -> Option<String> {
+    let base = std::env::var("MOTCUA_TEST_DATABASE_URL").ok()?;
+    let marker = dir.join("test-database-url");
+    if let Ok(url) = std::fs::read_to_string(&marker) {
+        return Some(url);
+    }
+    let mut id = [0u8; 8];
+    getrandom::fill(&mut id).unwrap();
+    let name = format!("t_{}", hex::encode(id));
+    let out = std::process::Command::new("psql")
+        .args([base.as_str(), "-qc", &format!("CREATE DATABASE {name}")])
+        .output()
+        .expect("psql (install postgresql-client, or unset MOTCUA_TEST_DATABASE_URL)");
+    assert!(
+        out.status.success(),
+        "CREATE DATABASE failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let url = match base.rfind('/') {
+        Some(i) if i > "postgres://".len() => format!("{}/{name}", &base[..i]),
+        _ => panic!("MOTCUA_TEST_DATABASE_URL must end with /<database>"),
+    };
+    std::fs::write(&marker, &url).unwrap();
+    Some(url)
+}
+
+/// Whether this pass runs on PostgreSQL.
+pub fn is_postgres() -> bool {
+    std::env::var("MOTCUA_TEST_DATABASE_URL").is_ok()
+}
