@@ -19,6 +19,9 @@ command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 [ -f /etc/ssl/certs/ca-certificates.crt ] || need+=(ca-certificates)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
+# The PostgreSQL pass: the server (initdb, pg_ctl) and psql.
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+command -v psql >/dev/null 2>&1 || need+=(postgresql-client)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 if [ ${#need[@]} -gt 0 ]; then
   echo "Installing test dependencies: ${need[*]}"
@@ -36,6 +39,14 @@ fi
 cargo fmt --check
 cargo clippy --all-targets --quiet -- -D warnings
 cargo test --lib --bins --tests 2>&1
+
+# The same integration suite on PostgreSQL: a cluster of its own (initdb
+# into a temp dir, a free port, as the postgres user when run as root), one
+# fresh database per test (tests/api/engine.rs), removed afterwards.
+pgdir=$(mktemp -d /tmp/motcua-pg.XXXXXX)
+trap 'bash .ci/postgres.sh stop "$pgdir"' EXIT
+pgurl=$(bash .ci/postgres.sh start "$pgdir")
+MOTCUA_TEST_DATABASE_URL="$pgurl" cargo test --test api 2>&1
 
 # API fuzzing, bounded: a 150 s budget for schemathesis itself (about 3 min
 # in all on 2 cores once its venv exists; the first run also installs it).

@@ -51,6 +51,15 @@ pub enum Command {
         #[arg(long)]
         unverified: bool,
     },
+    /// Move this data dir's embedded database (and its uploads' records)
+    /// into a PostgreSQL database, in one transaction, with a progress bar.
+    /// Refuses a target that already holds data. Stop `serve` first; then
+    /// start it with MOTCUA_DATABASE_URL set to the same URL.
+    Migrate {
+        /// postgres://user:pass@host:port/db
+        #[arg(long)]
+        to: String,
+    },
     /// The support bot's FAQ matcher.
     Faq {
         #[command(subcommand)]
@@ -146,6 +155,7 @@ pub fn run() -> std::process::ExitCode {
             Command::Admin { command } => admin(cfg, command).await,
             Command::Backup { out, encrypt } => backup(cfg, out, encrypt).await,
             Command::Restore { file, unverified } => restore(cfg, file, unverified).await,
+            Command::Migrate { to } => migrate(cfg, &to),
             Command::Faq { .. } => Ok(()),
             Command::Units {
                 command: UnitsCommand::Import { file, dry_run },
@@ -302,7 +312,7 @@ async fn backup(cfg: Config, out: PathBuf, encrypt: bool) -> CliResult {
     if out.exists() {
         return Err(format!("{} already exists; choose a new file", out.display()).into());
     }
-    if !cfg.db_path().exists() {
+    if cfg.database_url.is_none() && !cfg.db_path().exists() {
         return Err(format!(
             "there is no database at {} (check MOTCUA_DATA_DIR or --config)",
             cfg.db_path().display()
@@ -319,7 +329,12 @@ async fn backup(cfg: Config, out: PathBuf, encrypt: bool) -> CliResult {
         None
     };
     let progress = crate::backup::Progress::new("Copying uploaded files", false);
-    match crate::store::Store::open(&cfg.db_path()) {
+    let opened = match &cfg.database_url {
+        // A PostgreSQL snapshot is consistent while servers run.
+        Some(url) => crate::store::Store::open_postgres(url, &cfg.db_path()),
+        None => crate::store::Store::open(&cfg.db_path()),
+    };
+    match opened {
         Ok(store) => {
             let s = crate::backup::create(
                 &store,
@@ -408,8 +423,9 @@ async fn restore(cfg: Config, file: PathBuf, unverified: bool) -> CliResult {
             "Restoring {} WITHOUT a checksum (a backup made before checksums existed).",
             file.display()
         );
-        let s =
-            crate::backup::restore_unverified(&file, &cfg.data_dir, &progress).map_err(in_use)?;
+        let db = database_for_restore(&cfg, &progress)?;
+        let s = crate::backup::restore_unverified(&file, &cfg.data_dir, &progress, db.as_ref())
+            .map_err(in_use)?;
         println!(
             "Restored {} records and {} files into {}",
             s.records,
@@ -434,13 +450,87 @@ async fn restore(cfg: Config, file: PathBuf, unverified: bool) -> CliResult {
         "{} is a motcua backup made {created} (schema {version}); its checksums are right.",
         file.display()
     );
-    let s =
-        crate::backup::restore(&file, &cfg.data_dir, &progress, pass.as_deref()).map_err(in_use)?;
+    let db = database_for_restore(&cfg, &progress)?;
+    let s = crate::backup::restore(
+        &file,
+        &cfg.data_dir,
+        &progress,
+        pass.as_deref(),
+        db.as_ref(),
+    )
+    .map_err(in_use)?;
     println!(
         "Restored {} records and {} files into {}",
         s.records,
         s.files,
-        cfg.data_dir.display()
+        match &cfg.database_url {
+            Some(url) => crate::store::pg::redact(url),
+            None => cfg.data_dir.display().to_string(),
+        }
+    );
+    Ok(())
+}
+
+/// With MOTCUA_DATABASE_URL, the PostgreSQL database a restore replaces;
+/// when it holds data, that data is first saved as a backup in the data dir
+/// (the redb restore keeps the old file the same way).
+fn database_for_restore(
+    cfg: &Config,
+    progress: &crate::backup::Progress,
+) -> Result<Option<crate::store::Store>, Box<dyn std::error::Error>> {
+    let Some(url) = &cfg.database_url else {
+        return Ok(None);
+    };
+    let store = crate::store::Store::open_postgres(url, &cfg.db_path())?;
+    if store.holds_data()? {
+        crate::util::private_dir(&cfg.data_dir)?;
+        let keep = cfg.data_dir.join(format!(
+            "motcua-before-restore-{}.bak",
+            chrono::Utc::now().format("%Y%m%d%H%M%S")
+        ));
+        crate::backup::create(&store, &cfg.uploads_dir(), &keep, progress, None)?;
+        eprintln!(
+            "The database held data: saved it first to {}",
+            keep.display()
+        );
+    }
+    Ok(Some(store))
+}
+
+/// `motcua migrate --to URL`: the redb database of this data dir into an
+/// empty PostgreSQL database.
+fn migrate(cfg: Config, to: &str) -> CliResult {
+    if !(to.starts_with("postgres://") || to.starts_with("postgresql://")) {
+        return Err("--to expects postgres://user:pass@host:port/db".into());
+    }
+    let path = cfg.db_path();
+    if !path.exists() {
+        return Err(format!(
+            "there is no database at {} (check MOTCUA_DATA_DIR or --config)",
+            path.display()
+        )
+        .into());
+    }
+    let source = crate::store::Store::open(&path).map_err(|e| match e {
+        crate::store::StoreError::InUse { .. } => {
+            "the database is in use: stop `motcua serve` first".to_string()
+        }
+        other => crate::error::chain(&other),
+    })?;
+    let target = crate::store::Store::open_postgres(to, &path)?;
+    if target.holds_data()? {
+        return Err(format!(
+            "{} already holds data; migrate only into an empty database",
+            crate::store::pg::redact(to)
+        )
+        .into());
+    }
+    let progress = crate::backup::Progress::new("Copying records", false);
+    let n = source.copy_into(&target, |done, total| progress.update(done, total))?;
+    println!(
+        "Copied {n} records into {}. Uploaded files stay in {}. Start the server with MOTCUA_DATABASE_URL set to that URL.",
+        crate::store::pg::redact(to),
+        cfg.uploads_dir().display()
     );
     Ok(())
 }

@@ -390,13 +390,13 @@ impl Config {
         let metrics_token = pick("MOTCUA_METRICS_TOKEN", file.metrics_token);
         let database_url =
             pick("MOTCUA_DATABASE_URL", file.database_url).filter(|u| !u.trim().is_empty());
-        if let Some(u) = &database_url {
-            if !(u.starts_with("postgres://") || u.starts_with("postgresql://")) {
-                return Err(ConfigError::Invalid {
-                    name: "MOTCUA_DATABASE_URL",
-                    message: "expected postgres://user:pass@host:port/db".into(),
-                });
-            }
+        if let Some(u) = &database_url
+            && !(u.starts_with("postgres://") || u.starts_with("postgresql://"))
+        {
+            return Err(ConfigError::Invalid {
+                name: "MOTCUA_DATABASE_URL",
+                message: "expected postgres://user:pass@host:port/db".into(),
+            });
         }
         let backup_passphrase = pick("MOTCUA_BACKUP_PASSPHRASE", file.backup_passphrase);
         let argon2_m_kib = env("MOTCUA_ARGON2_M_KIB")

@@ -166,6 +166,7 @@ pub fn restore_unverified(
     file: &Path,
     data_dir: &Path,
     progress: &Progress,
+    database: Option<&Store>,
 ) -> Result<Summary, BackupError> {
     match envelope::header(file) {
         Err(envelope::EnvelopeError::Legacy) => {}
@@ -179,7 +180,7 @@ pub fn restore_unverified(
     }
     crate::util::private_dir(data_dir).map_err(|e| BackupError::Io(data_dir.to_path_buf(), e))?;
     check_copy(file, file)?;
-    restore_copy(file, file, data_dir, progress)
+    restore_copy(file, file, data_dir, progress, database)
 }
 
 /// Seals the database copy inside the plain backup `plain` again into
@@ -247,19 +248,22 @@ fn check_copy(file: &Path, copy: &Path) -> Result<(String, u32), BackupError> {
 
 /// Restores `file` into `data_dir` (the server must be stopped). The current
 /// database is kept beside it as `motcua.redb.before-restore-<time>`.
+/// With `database` (PostgreSQL), the tables go there instead, replacing
+/// everything in one transaction; uploads still go to `data_dir`.
 pub fn restore(
     file: &Path,
     data_dir: &Path,
     progress: &Progress,
     passphrase: Option<&str>,
+    database: Option<&Store>,
 ) -> Result<Summary, BackupError> {
     crate::util::private_dir(data_dir).map_err(|e| BackupError::Io(data_dir.to_path_buf(), e))?;
     // Everything is checked (and decrypted) into a new file first.
     let unpacked = data_dir.join("motcua.redb.unpacking");
     let _ = std::fs::remove_file(&unpacked);
     unpack(file, &unpacked, passphrase)?;
-    let r =
-        check_copy(file, &unpacked).and_then(|_| restore_copy(&unpacked, file, data_dir, progress));
+    let r = check_copy(file, &unpacked)
+        .and_then(|_| restore_copy(&unpacked, file, data_dir, progress, database));
     let _ = std::fs::remove_file(&unpacked);
     r
 }
@@ -270,9 +274,10 @@ fn restore_copy(
     file: &Path,
     data_dir: &Path,
     progress: &Progress,
+    database: Option<&Store>,
 ) -> Result<Summary, BackupError> {
     let live = data_dir.join("motcua.redb");
-    if live.exists() {
+    if database.is_none() && live.exists() {
         // Refuses while a server holds the database.
         let s = Store::open(&live)?;
         drop(s);
@@ -280,8 +285,12 @@ fn restore_copy(
     let tmp = data_dir.join("motcua.redb.restoring");
     let _ = std::fs::remove_file(&tmp);
     let src = ArchiveReader::open(copy).map_err(BackupError::Db)?;
+    let records = match database {
+        Some(db) => src.restore_into(db, |_, _| {})?,
+        None => src.restore_tables(&tmp)?,
+    };
     let mut summary = Summary {
-        records: src.restore_tables(&tmp)?,
+        records,
         ..Default::default()
     };
     let uploads = data_dir.join("uploads");
@@ -307,6 +316,10 @@ fn restore_copy(
         progress.update(i, total);
         Ok(())
     })?;
+    if let Some(db) = database {
+        publish_faq_file(db, data_dir)?;
+        return Ok(summary);
+    }
     if live.exists() {
         let keep = data_dir.join(format!(
             "motcua.redb.before-restore-{}",
@@ -318,15 +331,20 @@ fn restore_copy(
     crate::store::restrict_permissions(&live);
     // Opening migrates an older schema and proves the file is usable.
     let restored = Store::open(&live)?;
-    // `faq match` reads the published knowledge-base version from a file
-    // that `serve` keeps; make it the restored one.
+    publish_faq_file(&restored, data_dir)?;
+    drop(restored);
+    Ok(summary)
+}
+
+/// `faq match` reads the published knowledge-base version from a file that
+/// `serve` keeps; make it the restored one.
+fn publish_faq_file(restored: &Store, data_dir: &Path) -> Result<(), BackupError> {
     let (version, overlay) = match restored.read(crate::store::faq::latest)? {
         Some(v) => (v.version, v.overlay().unwrap_or_default()),
         None => (0, Default::default()),
     };
     crate::app::write_published_file(data_dir, version, &overlay);
-    drop(restored);
-    Ok(summary)
+    Ok(())
 }
 
 /// Scheduled backups: `<data dir>/backups/motcua-<time>.redb`, keeping the
@@ -411,7 +429,7 @@ mod tests {
         drop(store);
         verify(&file, None).unwrap();
         let target = dir.path().join("restored");
-        restore(&file, &target, &Progress::new("", true), None).unwrap();
+        restore(&file, &target, &Progress::new("", true), None, None).unwrap();
         let s2 = Store::open(&target.join("motcua.redb")).unwrap();
         assert_eq!(
             s2.read(|r| meta::get_flag(r, "hello")).unwrap(),
@@ -455,7 +473,7 @@ mod tests {
         .unwrap();
         drop(store);
         let target = dir.path().join("live");
-        restore(&plain, &target, &Progress::new("", true), None).unwrap();
+        restore(&plain, &target, &Progress::new("", true), None, None).unwrap();
         let before = std::fs::read(target.join("motcua.redb")).unwrap();
         let good = std::fs::read(&plain).unwrap();
         for pos in (0..good.len()).step_by((good.len() / 40).max(1)) {
@@ -465,18 +483,19 @@ mod tests {
             std::fs::write(&f, &bad).unwrap();
             assert!(verify(&f, None).is_err(), "byte {pos}");
             assert!(
-                restore(&f, &target, &Progress::new("", true), None).is_err(),
+                restore(&f, &target, &Progress::new("", true), None, None).is_err(),
                 "byte {pos}"
             );
             assert_eq!(std::fs::read(target.join("motcua.redb")).unwrap(), before);
         }
-        assert!(restore(&sealed, &target, &Progress::new("", true), None).is_err());
+        assert!(restore(&sealed, &target, &Progress::new("", true), None, None).is_err());
         assert!(
             restore(
                 &sealed,
                 &target,
                 &Progress::new("", true),
-                Some("wrong passphrase x")
+                Some("wrong passphrase x"),
+                None,
             )
             .is_err()
         );
@@ -486,6 +505,7 @@ mod tests {
             &target,
             &Progress::new("", true),
             Some("long passphrase 2026"),
+            None,
         )
         .unwrap();
         let s = Store::open(&target.join("motcua.redb")).unwrap();
@@ -508,7 +528,16 @@ mod tests {
         let plain = dir.path().join("plain.redb");
         drop(Store::open(&plain).unwrap());
         assert!(verify(&plain, None).is_err());
-        assert!(restore(&junk, &dir.path().join("x"), &Progress::new("", true), None).is_err());
+        assert!(
+            restore(
+                &junk,
+                &dir.path().join("x"),
+                &Progress::new("", true),
+                None,
+                None
+            )
+            .is_err()
+        );
         assert!(!dir.path().join("x/motcua.redb").exists());
     }
 

@@ -118,6 +118,13 @@ impl ArchiveReader {
         Ok(records)
     }
 
+    /// Replaces everything in `target` (a running engine, e.g. PostgreSQL)
+    /// with the archive's tables, in one transaction; returns the number of
+    /// records.
+    pub fn restore_into(&self, target: &Store, progress: impl FnMut(u64, u64)) -> Result<u64> {
+        super::replace_all(&self.r, target, progress)
+    }
+
     pub fn file_count(&self) -> Result<u64> {
         Ok(self.r.as_redb()?.open_table(FILES)?.len()?)
     }

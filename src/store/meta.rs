@@ -4,7 +4,7 @@ use super::WriteTx;
 
 use super::{Result, SCHEMA_VERSION, StoreError, Table, Tx, accounts};
 
-const META: Table<Vec<u8>> = Table::new("meta");
+pub(crate) const META: Table<Vec<u8>> = Table::new("meta");
 const VERSION_KEY: &str = "schema_version";
 const SECRET_KEY: &str = "secret_key";
 

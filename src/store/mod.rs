@@ -61,6 +61,9 @@ pub struct WriteTx {
     inner: WriteInner,
 }
 
+// One per write transaction, on the stack: a box would only add an
+// allocation per write.
+#[allow(clippy::large_enum_variant)]
 enum WriteInner {
     Redb(WriteTransaction),
     Pg(pg::PgTx),
@@ -81,6 +84,87 @@ impl ReadTx {
             ReadInner::Pg(_) => Err(StoreError::Db("not a redb snapshot".into())),
         }
     }
+}
+
+/// Visits every entry of every table of a snapshot (but the backup
+/// archive's own `__backup*` tables), table by table in key order.
+fn for_each_entry(tx: &ReadTx, mut f: impl FnMut(&str, &[u8], &[u8]) -> Result<()>) -> Result<()> {
+    match &tx.inner {
+        ReadInner::Redb(r) => {
+            for handle in r.list_tables().map_err(StoreError::from)? {
+                let name = handle.name().to_string();
+                if name.starts_with("__backup") {
+                    continue;
+                }
+                let def: TableDefinition<&[u8], &[u8]> = TableDefinition::new(&name);
+                for item in r.open_table(def)?.iter()? {
+                    let (k, v) = item?;
+                    f(&name, k.value(), v.value())?;
+                }
+            }
+        }
+        ReadInner::Pg(p) => {
+            for name in p.tables()? {
+                p.scan(
+                    &name,
+                    (Bound::Unbounded, Bound::Unbounded),
+                    false,
+                    &mut |k, v| {
+                        f(&name, k, v)?;
+                        Ok(true)
+                    },
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Entries per table of a snapshot (for progress bars).
+fn count_entries(tx: &ReadTx) -> Result<u64> {
+    let mut n = 0u64;
+    match &tx.inner {
+        ReadInner::Redb(r) => {
+            for handle in r.list_tables().map_err(StoreError::from)? {
+                let def: TableDefinition<&[u8], &[u8]> = TableDefinition::new(handle.name());
+                if !handle.name().starts_with("__backup") {
+                    n += redb::ReadableTableMetadata::len(&r.open_table(def)?)?;
+                }
+            }
+        }
+        ReadInner::Pg(p) => {
+            for name in p.tables()? {
+                n += p.len(&name)?;
+            }
+        }
+    }
+    Ok(n)
+}
+
+/// Replaces everything in `target` with every entry of the snapshot `from`,
+/// in one write transaction (all or nothing); `progress(done, total)` is
+/// called every 1,000 entries. Returns the number of entries.
+pub(crate) fn replace_all(
+    from: &ReadTx,
+    target: &Store,
+    mut progress: impl FnMut(u64, u64),
+) -> Result<u64> {
+    let total = count_entries(from)?;
+    target.write(|w| {
+        w.clear_all()?;
+        let mut n = 0u64;
+        for_each_entry(from, |t, k, v| {
+            w.put_named(t, k, v)?;
+            n += 1;
+            if n.is_multiple_of(1000) {
+                progress(n, total);
+            }
+            Ok(())
+        })?;
+        progress(n, total);
+        meta::migrate(w)?;
+        Ok::<_, StoreError>(n)
+    })
 }
 
 impl WriteTx {
@@ -128,6 +212,34 @@ impl WriteTx {
         }
     }
 
+    /// Writes an entry into a table named at run time (copies between
+    /// engines and restores).
+    fn put_named(&self, table: &str, key: &[u8], value: &[u8]) -> Result<()> {
+        match &self.inner {
+            WriteInner::Redb(w) => {
+                let def: TableDefinition<&[u8], &[u8]> = TableDefinition::new(table);
+                w.open_table(def)?.insert(key, value)?;
+                Ok(())
+            }
+            WriteInner::Pg(w) => w.put(table, key, value),
+        }
+    }
+
+    /// Removes every entry of every table (a restore replaces everything).
+    fn clear_all(&self) -> Result<()> {
+        match &self.inner {
+            WriteInner::Redb(w) => {
+                let names: Vec<String> = w.list_tables()?.map(|h| h.name().to_string()).collect();
+                for name in names {
+                    let def: TableDefinition<&[u8], &[u8]> = TableDefinition::new(&name);
+                    w.delete_table(def)?;
+                }
+                Ok(())
+            }
+            WriteInner::Pg(w) => w.clear_all(),
+        }
+    }
+
     fn ensure_raw(&self, table: &'static str) -> Result<()> {
         if let WriteInner::Redb(w) = &self.inner {
             w.open_table(Raw::new(table))?;
@@ -160,6 +272,10 @@ pub enum StoreError {
     /// The storage engine failed; the engine's own error is the source.
     #[error("database error")]
     Engine(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The database cannot be reached (a PostgreSQL server down or
+    /// restarting): pages answer 503 and the instance recovers by itself.
+    #[error("the database cannot be reached")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("corrupt value in table {table}: {message}")]
     Corrupt {
         table: &'static str,
@@ -576,6 +692,37 @@ impl Store {
         };
         store.write(meta::migrate)?;
         Ok(store)
+    }
+
+    /// Whether anything but the schema version is stored (a target that
+    /// `migrate --to` refuses).
+    pub fn holds_data(&self) -> Result<bool> {
+        self.read(|r| {
+            let mut found = false;
+            let tables: Vec<String> = match &r.inner {
+                ReadInner::Redb(t) => t
+                    .list_tables()
+                    .map_err(StoreError::from)?
+                    .map(|h| h.name().to_string())
+                    .collect(),
+                ReadInner::Pg(p) => p.tables()?,
+            };
+            for name in tables.iter().filter(|n| n.as_str() != meta::META.name) {
+                let def: TableDefinition<&[u8], &[u8]> = TableDefinition::new(name);
+                let n = match &r.inner {
+                    ReadInner::Redb(t) => redb::ReadableTableMetadata::len(&t.open_table(def)?)?,
+                    ReadInner::Pg(p) => p.len(name)?,
+                };
+                found |= n > 0;
+            }
+            Ok(found)
+        })
+    }
+
+    /// Copies everything in this store into `target`, replacing what it
+    /// held, in one transaction of the target (`motcua migrate --to`).
+    pub fn copy_into(&self, target: &Store, progress: impl FnMut(u64, u64)) -> Result<u64> {
+        self.read(|r| replace_all(r, target, progress))
     }
 
     /// The engine's name, for logs and `/healthz`.

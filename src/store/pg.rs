@@ -49,8 +49,18 @@ CREATE TABLE IF NOT EXISTS motcua_writer (id integer PRIMARY KEY);
 INSERT INTO motcua_writer (id) VALUES (1) ON CONFLICT (id) DO NOTHING;
 ";
 
+/// A connection that failed or closed, or the server going away (SQLSTATE
+/// classes 08 and 57P), is "unavailable"; anything else an engine error.
 fn engine(e: tokio_postgres::Error) -> StoreError {
-    StoreError::Engine(Box::new(e))
+    let unreachable = match e.code() {
+        None => e.as_db_error().is_none(),
+        Some(c) => c.code().starts_with("08") || c.code().starts_with("57P"),
+    };
+    if unreachable || e.is_closed() {
+        StoreError::Unavailable(Box::new(e))
+    } else {
+        StoreError::Engine(Box::new(e))
+    }
 }
 
 /// One connection with its prepared statements.
@@ -136,10 +146,10 @@ impl Pool {
 
     fn take(&self) -> Result<Conn> {
         let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        if let Some(c) = idle {
-            if !c.client.is_closed() {
-                return Ok(c);
-            }
+        if let Some(c) = idle
+            && !c.client.is_closed()
+        {
+            return Ok(c);
         }
         let rt = self
             .rt
@@ -200,14 +210,6 @@ impl Pool {
             pool: self.clone(),
             conn: RefCell::new(Some(c)),
         })
-    }
-
-    /// A cheap check that the database answers.
-    pub fn ping(&self) -> Result<()> {
-        let c = self.take()?;
-        block_on(c.client.batch_execute("SELECT 1")).map_err(engine)?;
-        self.give(c);
-        Ok(())
     }
 }
 
@@ -278,6 +280,14 @@ impl PgTx {
             let s = c.stmt("DELETE FROM motcua_kv WHERE t = $1 AND k = $2")?;
             let n = block_on(c.client.execute(&s, &[&table, &key])).map_err(engine)?;
             Ok(n > 0)
+        })
+    }
+
+    /// Removes every entry (a restore replaces everything).
+    pub fn clear_all(&self) -> Result<()> {
+        self.with(|c| {
+            block_on(c.client.batch_execute("DELETE FROM motcua_kv")).map_err(engine)?;
+            Ok(())
         })
     }
 
@@ -369,10 +379,10 @@ impl PgTx {
     /// Rolls back (also done when dropped unfinished).
     pub fn rollback(&self) {
         let c = self.conn.borrow_mut().take();
-        if let Some(c) = c {
-            if block_on(c.client.batch_execute("ROLLBACK")).is_ok() {
-                self.pool.give(c);
-            }
+        if let Some(c) = c
+            && block_on(c.client.batch_execute("ROLLBACK")).is_ok()
+        {
+            self.pool.give(c);
         }
     }
 }

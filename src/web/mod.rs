@@ -237,6 +237,7 @@ async fn error_as_page(
             "Anh/chị không có quyền thực hiện thao tác này.",
         ),
         413 => ("Dữ liệu quá lớn", "Dữ liệu gửi lên quá lớn."),
+        503 => ("Hệ thống tạm thời gián đoạn", status::UNAVAILABLE_MESSAGE),
         s if s >= 500 => (
             "Hệ thống đang gặp sự cố",
             "Hệ thống đang gặp sự cố, vui lòng thử lại sau ít phút.",
@@ -292,13 +293,26 @@ fn harden(app: &App, res: poem::Result<Response>) -> Response {
     res
 }
 
+/// How long `/healthz` waits for a PostgreSQL database to answer.
+const HEALTH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 #[handler]
 async fn healthz(poem::web::Data(app): poem::web::Data<&Arc<App>>) -> Response {
     // One point read (a read transaction and one key: microseconds, never
-    // a wait on a writer or a flush), done right here: through the
+    // a wait on a writer or a flush), done right here for redb: through the
     // blocking pool it would also measure two thread hand-offs, which is
-    // what slows down first when the cores are busy.
-    let ok = crate::flows::reports::store_reachable(app);
+    // what slows down first when the cores are busy. A PostgreSQL read is a
+    // network round trip that may wait for a connection: on the blocking
+    // pool, bounded by HEALTH_TIMEOUT.
+    let ok = if app.store.is_shared() {
+        let probe = app.db(|a| Ok(crate::flows::reports::store_reachable(a)));
+        matches!(
+            tokio::time::timeout(HEALTH_TIMEOUT, probe).await,
+            Ok(Ok(true))
+        )
+    } else {
+        crate::flows::reports::store_reachable(app)
+    };
     if ok {
         "ok".into_response()
     } else {

@@ -225,6 +225,7 @@ fn start(
     let child = cmd
         .arg("serve")
         .env("MOTCUA_DATA_DIR", dir)
+        .envs(crate::engine::child_env(dir))
         .env("MOTCUA_LISTEN", format!("127.0.0.1:{port}"))
         .env("MOTCUA_SMS_PROVIDER", "http")
         .env("MOTCUA_SMS_HTTP_URL", sms.url())

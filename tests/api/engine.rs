@@ -38,3 +38,28 @@ pub fn database_for(dir: &Path) -> Option<String> {
 pub fn is_postgres() -> bool {
     std::env::var("MOTCUA_TEST_DATABASE_URL").is_ok()
 }
+
+/// Opens the store of a test's data dir on this pass's engine (the server
+/// must be stopped when it is redb).
+pub fn open_store(dir: &Path) -> motcua::store::Store {
+    let path = dir.join("motcua.redb");
+    match database_for(dir) {
+        Some(url) => motcua::store::Store::open_postgres(&url, &path).unwrap(),
+        None => motcua::store::Store::open(&path).unwrap(),
+    }
+}
+
+/// The PostgreSQL store of a test's data dir on the PostgreSQL pass (what a
+/// restore replaces there); `None` on the redb pass.
+pub fn database_store(dir: &Path) -> Option<motcua::store::Store> {
+    database_for(dir)
+        .map(|url| motcua::store::Store::open_postgres(&url, &dir.join("motcua.redb")).unwrap())
+}
+
+/// The environment that puts a child `motcua` process on this pass's
+/// engine for a data dir (nothing on the redb pass).
+pub fn child_env(dir: &Path) -> Vec<(&'static str, String)> {
+    database_for(dir)
+        .map(|url| vec![("MOTCUA_DATABASE_URL", url)])
+        .unwrap_or_default()
+}

@@ -652,6 +652,7 @@ async fn edits_survive_a_restart_and_a_backup_restore() {
         fresh.path(),
         &motcua::backup::Progress::new("", true),
         None,
+        crate::engine::database_store(fresh.path()).as_ref(),
     )
     .unwrap();
     // The command line's copy of the version is the restored one.
@@ -1014,6 +1015,7 @@ fn motcua(data: &std::path::Path, args: &[&str], stdin: &str) -> (bool, String, 
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_motcua"))
         .args(args)
         .env("MOTCUA_DATA_DIR", data)
+        .envs(crate::engine::child_env(data))
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

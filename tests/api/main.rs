@@ -20,6 +20,7 @@ mod limits;
 mod logs;
 mod pagewalk;
 mod portal;
+mod postgres;
 mod robustness;
 mod sms_providers;
 mod sms_templates;

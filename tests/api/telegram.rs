@@ -380,7 +380,7 @@ async fn telegram_outbox_retries_in_order_and_survives_a_restart() {
     let dir = t.stop().await;
     let now = chrono::Utc::now().timestamp();
     {
-        let store = motcua::store::Store::open(&dir.path().join("motcua.redb")).unwrap();
+        let store = crate::engine::open_store(dir.path());
         store
             .write(|w| {
                 for text in ["tin 1", "tin 2", "tin 3"] {

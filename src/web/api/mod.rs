@@ -70,19 +70,24 @@ pub enum ApiError {
     /// Unexpected failure.
     #[oai(status = 500)]
     Internal(Json<ErrorBody>),
+    /// The database cannot be reached for the moment; retry later.
+    #[oai(status = 503)]
+    Unavailable(Json<ErrorBody>),
 }
 
 impl From<AppError> for ApiError {
     fn from(e: AppError) -> Self {
+        let status = crate::web::status::status_of(&e);
         let body = Json(ErrorBody {
             error: ErrorDetail {
                 code: crate::web::status::code_of(&e).to_string(),
-                message: e.to_string(),
+                message: crate::web::status::message_of(&e),
                 fields: e.field_map().map(|m| m.clone().into_iter().collect()),
             },
         });
         let retry_after = e.retry_after().unwrap_or(0).to_string();
-        match crate::web::status::status_of(&e) {
+        match status {
+            StatusCode::SERVICE_UNAVAILABLE => ApiError::Unavailable(body),
             StatusCode::BAD_REQUEST => ApiError::BadRequest(body),
             StatusCode::UNAUTHORIZED => ApiError::Unauthorized(body),
             StatusCode::FORBIDDEN => ApiError::Forbidden(body),

@@ -1,0 +1,227 @@
+//! The PostgreSQL engine's own contract (issue 17): the one-command move
+//! from redb (`motcua migrate --to`), backup and restore on PostgreSQL, and
+//! 503 while the database is down with recovery when it returns. These need
+//! PostgreSQL's programs: they run on the test command's PostgreSQL pass
+//! (`MOTCUA_TEST_DATABASE_URL`, see `.ci/test.sh`) and say so and return on
+//! the redb pass.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::helpers::*;
+
+fn on_postgres_pass(test: &str) -> bool {
+    if crate::engine::is_postgres() {
+        return true;
+    }
+    eprintln!("{test}: runs on the PostgreSQL pass only (MOTCUA_TEST_DATABASE_URL)");
+    false
+}
+
+/// A fresh empty database on the pass's cluster.
+fn fresh_database() -> String {
+    let dir = tempfile::tempdir().unwrap();
+    crate::engine::database_for(dir.path()).unwrap()
+}
+
+fn motcua(data: &Path, env: &[(&str, &str)], args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_motcua"))
+        .args(args)
+        .env("MOTCUA_DATA_DIR", data)
+        .env_remove("MOTCUA_DATABASE_URL")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Accounts in a store, by username.
+fn usernames(store: &motcua::store::Store) -> Vec<String> {
+    store
+        .read(|r| motcua::store::accounts::ACCOUNTS.all(r))
+        .unwrap()
+        .into_iter()
+        .map(|a| a.username)
+        .collect()
+}
+
+#[tokio::test]
+async fn migrate_moves_a_redb_office_into_an_empty_postgres_and_refuses_a_full_one() {
+    if !on_postgres_pass("migrate") {
+        return;
+    }
+    // A redb office with its admin.
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = motcua::config::Config::for_tests(dir.path());
+    cfg.database_url = None;
+    let app = motcua::app::App::open(cfg).unwrap();
+    motcua::flows::setup::create_superadmin(&app, ADMIN, ADMIN_PHONE, ADMIN_PASSWORD)
+        .await
+        .unwrap();
+    let before = usernames(&app.store);
+    let units_before = app.tree().len();
+    drop(app);
+    assert!(before.contains(&ADMIN.to_string()));
+
+    let url = fresh_database();
+    let (ok, out, err) = motcua(dir.path(), &[], &["migrate", "--to", &url]);
+    assert!(ok, "migrate failed: {err}");
+    assert!(out.contains("Copied"), "{out}");
+
+    // The server on PostgreSQL has the office: the admin signs in.
+    let t = spawn_app_with(|c| c.database_url = Some(url.clone())).await;
+    assert_eq!(usernames(&t.app.store), before);
+    assert_eq!(t.app.tree().len(), units_before);
+    let token = t.staff_token(ADMIN, ADMIN_PASSWORD, ADMIN_PHONE).await;
+    assert!(!token.is_empty());
+    t.stop().await;
+
+    // A second migrate into the same (now full) database is refused and
+    // changes nothing.
+    let (ok, _, err) = motcua(dir.path(), &[], &["migrate", "--to", &url]);
+    assert!(!ok);
+    assert!(err.contains("already holds data"), "{err}");
+    let store = motcua::store::Store::open_postgres(&url, &dir.path().join("x")).unwrap();
+    assert_eq!(usernames(&store), before);
+}
+
+#[tokio::test]
+async fn backup_on_postgres_restores_into_another_postgres_and_into_redb() {
+    if !on_postgres_pass("backup/restore") {
+        return;
+    }
+    let t = spawn_app().await;
+    t.create_superadmin().await;
+    let url = crate::engine::database_for(t.dir.path()).unwrap();
+    let names = usernames(&t.app.store);
+    let out_dir = tempfile::tempdir().unwrap();
+    let file = out_dir.path().join("all.bak");
+    // Backup while the server runs on PostgreSQL.
+    let (ok, out, err) = motcua(
+        t.dir.path(),
+        &[("MOTCUA_DATABASE_URL", &url)],
+        &["backup", "--out", file.to_str().unwrap()],
+    );
+    assert!(ok, "backup failed: {err}");
+    assert!(out.contains("Backup written"), "{out}");
+    t.stop().await;
+
+    // Into another PostgreSQL database.
+    let other = fresh_database();
+    let data2 = tempfile::tempdir().unwrap();
+    let (ok, out, err) = motcua(
+        data2.path(),
+        &[("MOTCUA_DATABASE_URL", &other)],
+        &["restore", file.to_str().unwrap()],
+    );
+    assert!(ok, "restore failed: {err}");
+    assert!(out.contains("Restored"), "{out}");
+    let store = motcua::store::Store::open_postgres(&other, &data2.path().join("x")).unwrap();
+    assert_eq!(usernames(&store), names);
+    drop(store);
+
+    // Restoring again over data keeps that data as a backup first.
+    let (ok, _, err) = motcua(
+        data2.path(),
+        &[("MOTCUA_DATABASE_URL", &other)],
+        &["restore", file.to_str().unwrap()],
+    );
+    assert!(ok, "{err}");
+    assert!(err.contains("saved it first"), "{err}");
+    let kept = std::fs::read_dir(data2.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("motcua-before-restore-")
+        })
+        .count();
+    assert_eq!(kept, 1);
+
+    // The same file restores into a redb data dir (same format).
+    let data3 = tempfile::tempdir().unwrap();
+    let (ok, _, err) = motcua(data3.path(), &[], &["restore", file.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let store = motcua::store::Store::open(&data3.path().join("motcua.redb")).unwrap();
+    assert_eq!(usernames(&store), names);
+}
+
+/// `.ci/postgres.sh` on a cluster of this test's own.
+fn cluster(cmd: &str, dir: &Path) -> String {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci/postgres.sh");
+    let out = Command::new("bash")
+        .arg(script)
+        .arg(cmd)
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "postgres.sh {cmd}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[tokio::test]
+async fn a_database_outage_answers_503_in_vietnamese_and_recovers_by_itself() {
+    if !on_postgres_pass("outage") {
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    let cl = root.path().join("cluster");
+    let url = cluster("start", &cl);
+    let t = spawn_app_with(|c| c.database_url = Some(url.clone())).await;
+    t.create_superadmin().await;
+    let get = |p: &'static str| {
+        let http = t.http.clone();
+        let u = t.url(p);
+        async move {
+            let r = http.get(u).send().await.unwrap();
+            let s = r.status().as_u16();
+            (s, r.text().await.unwrap())
+        }
+    };
+    assert_eq!(get("/healthz").await.0, 200);
+
+    cluster("pause", &cl);
+    let (s, body) = get("/healthz").await;
+    assert_eq!(s, 503, "{body}");
+    // A person signing in meets a clear Vietnamese page, not a 500.
+    let r = t
+        .http
+        .post(t.url("/api/v1/staff/login"))
+        .json(&serde_json::json!({"username": ADMIN, "password": ADMIN_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"]["code"], "unavailable", "{body}");
+    let (s, page) = get("/quan-tri/dang-nhap?tiep=%2Fquan-tri").await;
+    if s != 200 {
+        assert_eq!(s, 503, "{page}");
+        assert!(page.contains("Hệ thống tạm thời gián đoạn"), "{page}");
+    }
+
+    cluster("resume", &cl);
+    let mut healthy = false;
+    for _ in 0..50 {
+        if get("/healthz").await.0 == 200 {
+            healthy = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(healthy, "did not recover after the database returned");
+    let token = t.staff_token(ADMIN, ADMIN_PASSWORD, ADMIN_PHONE).await;
+    assert!(!token.is_empty());
+    t.stop().await;
+    cluster("stop", &cl);
+}
