@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 
 use crate::app::App;
 use crate::config::Config;
+use crate::store::lease;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -178,6 +179,7 @@ async fn serve(cfg: Config) -> CliResult {
     // registration.
     crate::subscriber::verifier(&cfg).map_err(|e| format!("MOTCUA_SUBSCRIBER_REGISTRY: {e}"))?;
     let app = App::open(cfg)?;
+    let lease = serve_lease(&app).await?;
     let listener = tokio::net::TcpListener::bind(app.cfg.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", app.cfg.listen))?;
@@ -200,9 +202,57 @@ async fn serve(cfg: Config) -> CliResult {
     };
     std::fs::write(&token_file, format!("{}\n{connect}\n", app.internal_token))?;
     crate::store::restrict_permissions(&token_file);
-    let r = run_until_signal(app, listener, shutdown_signal()).await;
+    let r = run_until_signal(app.clone(), listener, shutdown_signal()).await;
     let _ = std::fs::remove_file(&token_file);
+    if let Some((holder, renew)) = lease {
+        renew.abort();
+        let _ = app
+            .db(move |a| Ok(a.store.write(|w| lease::release(w, "serve", &holder))?))
+            .await;
+    }
     r
+}
+
+/// On a shared database (PostgreSQL), the `serve` lease: a second `serve`
+/// on the same database is refused, as on the same redb file (see
+/// `store::lease`). Renewed in the background; released at shutdown.
+async fn serve_lease(
+    app: &Arc<App>,
+) -> Result<Option<(String, tokio::task::JoinHandle<()>)>, Box<dyn std::error::Error>> {
+    if !app.store.is_shared() {
+        return Ok(None);
+    }
+    let holder = crate::util::random_hex(8);
+    let take = |app: &App, holder: &str| {
+        let me = lease::Lease::mine(holder, chrono::Utc::now().timestamp());
+        app.store
+            .write(|w| lease::take(w, "serve", &me, chrono::Utc::now().timestamp()))
+    };
+    if let Err(other) = take(app, &holder)? {
+        return Err(format!(
+            "another `motcua serve` (host {}, process {}) is using this database; \
+             one instance per database is supported in this version",
+            other.host, other.pid
+        )
+        .into());
+    }
+    let (a, h) = (app.clone(), holder.clone());
+    let renew = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(lease::RENEW_SECS)).await;
+            let h2 = h.clone();
+            match a.db(move |a| Ok(take(a, &h2)?)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(other)) => {
+                    tracing::error!(host = %other.host, pid = other.pid, "another motcua serve took over this database");
+                }
+                Err(e) => {
+                    tracing::warn!(error = %crate::error::chain(&e), "cannot renew the serve lease")
+                }
+            }
+        }
+    });
+    Ok(Some((holder, renew)))
 }
 
 /// Runs the server and the background workers until `stop` resolves.

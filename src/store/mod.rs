@@ -23,6 +23,7 @@ pub mod conversations;
 pub mod counters;
 pub mod faq;
 pub mod flows;
+pub mod lease;
 pub mod meta;
 pub mod outbox;
 pub mod pg;

@@ -1,0 +1,129 @@
+//! Leases: one holder at a time for a named duty among processes that
+//! share a database (PostgreSQL). A holder renews its lease before it runs
+//! out; another process takes it over once it has run out, or at once when
+//! the holder was a process on the same host that no longer exists (a
+//! restart after a crash need not wait).
+//!
+//! Today one lease is taken: `serve`, so that a second `motcua serve` on the
+//! same PostgreSQL database is refused with a clear message, as a second one
+//! on the same redb file is. Several instances on one database need the
+//! per-process state (throttles, captchas, job claims) in the database
+//! first; until then this keeps an operator from running them by mistake.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Result, Table, WriteTx};
+
+pub const LEASES: Table<Lease> = Table::new("leases");
+
+/// How long a lease lasts without renewal.
+pub const TTL_SECS: i64 = 15;
+/// How often a holder renews.
+pub const RENEW_SECS: u64 = 5;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Lease {
+    /// A random id per process.
+    pub holder: String,
+    pub host: String,
+    pub pid: u32,
+    /// Unix seconds when it runs out.
+    pub until: i64,
+}
+
+impl Lease {
+    /// This process's lease, running out `TTL_SECS` after `now`.
+    pub fn mine(holder: &str, now: i64) -> Lease {
+        Lease {
+            holder: holder.to_string(),
+            host: host_name(),
+            pid: std::process::id(),
+            until: now + TTL_SECS,
+        }
+    }
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
+/// Whether a process with this id runs on this host (Linux: `/proc`; other
+/// systems are assumed to have it).
+fn pid_alive(pid: u32) -> bool {
+    if cfg!(target_os = "linux") {
+        std::path::Path::new(&format!("/proc/{pid}")).exists()
+    } else {
+        true
+    }
+}
+
+/// Takes or renews the lease `name` for `me`; `Err(holder)` when another
+/// live holder has it.
+pub fn take(
+    w: &WriteTx,
+    name: &str,
+    me: &Lease,
+    now: i64,
+) -> Result<std::result::Result<(), Lease>> {
+    if let Some(cur) = LEASES.get(w, name)? {
+        let other = cur.holder != me.holder;
+        let running = cur.until > now;
+        let gone_here = cur.host == me.host && !pid_alive(cur.pid);
+        if other && running && !gone_here {
+            return Ok(Err(cur));
+        }
+    }
+    LEASES.put(w, name, me)?;
+    Ok(Ok(()))
+}
+
+/// Gives the lease up (when this holder has it).
+pub fn release(w: &WriteTx, name: &str, holder: &str) -> Result<()> {
+    if LEASES.get(w, name)?.is_some_and(|l| l.holder == holder) {
+        LEASES.delete(w, name)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Store, StoreError};
+
+    fn lease(holder: &str, pid: u32, until: i64) -> Lease {
+        Lease {
+            holder: holder.into(),
+            host: host_name(),
+            pid,
+            until,
+        }
+    }
+
+    #[test]
+    fn a_live_holder_keeps_it_until_it_runs_out_or_its_process_is_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join("db.redb")).unwrap();
+        let t = |l: Lease, now: i64| {
+            s.write(|w| Ok::<_, StoreError>(take(w, "serve", &l, now)?.is_ok()))
+                .unwrap()
+        };
+        let me = std::process::id();
+        assert!(t(lease("a", me, 115), 100));
+        // Another holder is refused while a's process lives and the lease runs.
+        assert!(!t(lease("b", me, 120), 105));
+        // a renews; b takes it once it has run out.
+        assert!(t(lease("a", me, 125), 110));
+        assert!(t(lease("b", me, 140), 126));
+        // A holder whose process is gone on this host is taken over at once.
+        s.write(|w| LEASES.put(w, "serve", &lease("c", u32::MAX - 7, 200)))
+            .unwrap();
+        assert!(t(lease("d", me, 210), 131));
+        // Releasing by someone else does nothing; by the holder frees it.
+        s.write(|w| release(w, "serve", "x")).unwrap();
+        assert!(!t(lease("e", me, 220), 132));
+        s.write(|w| release(w, "serve", "d")).unwrap();
+        assert!(t(lease("e", me, 220), 133));
+    }
+}
