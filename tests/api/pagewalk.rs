@@ -734,15 +734,7 @@ async fn every_page_works_for_every_role() {
     if c.try_find("#captcha").await.is_some() {
         c.type_into("#captcha", "abcde").await;
     }
-    if let Some(consent) = c.try_find("input[name=consent]").await {
-        let _ = consent;
-        let checked = c
-            .exec("return document.querySelector('input[name=consent]').checked;")
-            .await;
-        if checked != Value::Bool(true) {
-            c.click("input[name=consent]").await;
-        }
-    }
+    // Consent is a hidden field: pressing Đăng ký agrees to the terms.
     c.click("#register-submit").await;
     c.find("#otp-d0").await;
     w.check(&c, "citizen", "register-otp").await;
