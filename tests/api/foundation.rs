@@ -136,46 +136,24 @@ async fn otp_rules_wrong_tries_expiry_resend() {
     assert!(ra > 0 && ra <= 60, "{ra}");
     // Four wrong tries then the right code still works.
     for _ in 0..4 {
-        let r = t
-            .post_json(
-                &format!("/api/v1/staff/login/{flow}/otp"),
-                None,
-                &json!({"otp": wrong}),
-            )
-            .await;
+        let r = t.submit_otp("staff/login", &flow, wrong).await;
         assert_eq!(r.0, 400, "{}", r.1);
         assert!(r.1["error"]["fields"]["otp"].is_string());
     }
     // Resend after the cooldown: the old code dies, the new one works.
     t.app.clock.advance(61);
     let r = t
-        .post_json(
-            &format!("/api/v1/staff/login/{flow}/otp/resend"),
-            None,
-            &json!({}),
-        )
+        .flow_step("staff/login", &flow, "otp/resend", json!({}))
         .await;
     assert_eq!(r.0, 200, "{}", r.1);
     let new = t.sms.wait_code(ADMIN_PHONE, 1).await;
     if new != code {
-        let r = t
-            .post_json(
-                &format!("/api/v1/staff/login/{flow}/otp"),
-                None,
-                &json!({"otp": code}),
-            )
-            .await;
+        let r = t.submit_otp("staff/login", &flow, &code).await;
         assert_eq!(r.0, 400);
     }
     // Expired after 2 minutes.
     t.app.clock.advance(121);
-    let r = t
-        .post_json(
-            &format!("/api/v1/staff/login/{flow}/otp"),
-            None,
-            &json!({"otp": new}),
-        )
-        .await;
+    let r = t.submit_otp("staff/login", &flow, &new).await;
     assert_eq!(r.0, 400, "{}", r.1);
     assert!(
         r.1["error"]["message"]
@@ -202,20 +180,9 @@ async fn five_wrong_otps_kill_the_code() {
     let code = t.sms.wait_code(ADMIN_PHONE, 0).await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
     for _ in 0..5 {
-        t.post_json(
-            &format!("/api/v1/staff/login/{flow}/otp"),
-            None,
-            &json!({"otp": wrong}),
-        )
-        .await;
+        t.submit_otp("staff/login", &flow, wrong).await;
     }
-    let r = t
-        .post_json(
-            &format!("/api/v1/staff/login/{flow}/otp"),
-            None,
-            &json!({"otp": code}),
-        )
-        .await;
+    let r = t.submit_otp("staff/login", &flow, &code).await;
     assert_eq!(
         r.0, 400,
         "the right code after 5 wrong ones must fail: {}",

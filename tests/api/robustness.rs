@@ -67,22 +67,10 @@ async fn register_an(t: &TestApp) {
     assert_eq!(s, 202, "{v}");
     let flow = v["flow_id"].as_str().unwrap().to_string();
     let code = t.sms.wait_code(AN.3, 0).await;
-    let (s, v) = t
-        .post_json(
-            &format!("/api/v1/registrations/{flow}/otp"),
-            None,
-            &json!({"otp": code}),
-        )
-        .await;
+    let (s, v) = t.submit_otp("registrations", &flow, &code).await;
     assert_eq!(s, 200, "{v}");
     let pw = "CongDan#An-1990x";
-    let (s, v) = t
-        .post_json(
-            &format!("/api/v1/registrations/{flow}/password"),
-            None,
-            &json!({"password": pw, "password_confirm": pw}),
-        )
-        .await;
+    let (s, v) = t.choose_password("registrations", &flow, &pw).await;
     assert_eq!(s, 201, "{v}");
 }
 
@@ -889,13 +877,7 @@ async fn wrong_sign_in_codes_lock_the_account_across_flows() {
     let flow = v["flow_id"].as_str().unwrap().to_string();
     let code = t.sms.wait_code(AN.3, 1).await;
     for _ in 0..5 {
-        let (s, _) = t
-            .post_json(
-                &format!("/api/v1/login/{flow}/otp"),
-                None,
-                &json!({"otp": wrong_for(&code)}),
-            )
-            .await;
+        let (s, _) = t.submit_otp("login", &flow, wrong_for(&code)).await;
         assert_eq!(s, 400);
     }
     // The five wrong codes count as sign-in failures of the account: a new

@@ -240,13 +240,7 @@ async fn esms_request_has_every_documented_field_and_the_receipt_is_recorded() {
     assert!(content.contains("Mã OTP"), "{content}");
     // The code works: the sign-in completes with it.
     let code = extract_code(content).unwrap();
-    let r = t
-        .post_json(
-            &format!("/api/v1/staff/login/{flow}/otp"),
-            None,
-            &json!({"otp": code}),
-        )
-        .await;
+    let r = t.submit_otp("staff/login", &flow, &code).await;
     assert_eq!(r.0, 200, "{}", r.1);
 
     // A receipt with a wrong secret changes nothing.
@@ -574,13 +568,7 @@ async fn part_one_journey_through_esms_with_receipts() {
     let flow = v["flow_id"].as_str().unwrap().to_string();
     wait_for("0988000808", 2).await;
     let code = extract_code(&last_to("0988000808")).unwrap();
-    let (s, v) = t
-        .post_json(
-            &format!("/api/v1/staff/login/{flow}/otp"),
-            None,
-            &json!({"otp": code}),
-        )
-        .await;
+    let (s, v) = t.submit_otp("staff/login", &flow, &code).await;
     assert_eq!(s, 200, "{v}");
     let staff = v["token"].as_str().unwrap().to_string();
     assert_eq!(v["must_change_password"], true, "{v}");

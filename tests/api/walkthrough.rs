@@ -117,26 +117,14 @@ async fn a_short_otp_asks_for_six_digits_and_spends_no_try() {
     for slip in [
         "12", "", "12345", "1234567", "12a456", "12", "1", "99", "0", "123",
     ] {
-        let (s, v) = t
-            .post_json(
-                &format!("/api/v1/staff/login/{flow}/otp"),
-                None,
-                &json!({"otp": slip}),
-            )
-            .await;
+        let (s, v) = t.submit_otp("staff/login", &flow, &slip).await;
         assert_eq!(s, 400, "{slip:?}: {v}");
         assert_eq!(
             v["error"]["fields"]["otp"], "Vui lòng nhập đủ 6 chữ số của mã OTP.",
             "{v}"
         );
     }
-    let (s, v) = t
-        .post_json(
-            &format!("/api/v1/staff/login/{flow}/otp"),
-            None,
-            &json!({"otp": code}),
-        )
-        .await;
+    let (s, v) = t.submit_otp("staff/login", &flow, &code).await;
     assert_eq!(s, 200, "the right code still works: {v}");
 }
 
@@ -217,20 +205,10 @@ async fn a_reset_checks_the_username_format_and_refuses_the_current_password() {
     assert_eq!(s, 202, "{v}");
     let flow = v["flow_id"].as_str().unwrap().to_string();
     let code = t.sms.wait_code("0372123456", 0).await;
-    let (s, v) = t
-        .post_json(
-            &format!("/api/v1/password-resets/{flow}/otp"),
-            None,
-            &json!({"otp": code}),
-        )
-        .await;
+    let (s, v) = t.submit_otp("password-resets", &flow, &code).await;
     assert_eq!(s, 200, "{v}");
     let (s, v) = t
-        .post_json(
-            &format!("/api/v1/password-resets/{flow}/password"),
-            None,
-            &json!({"password": PORTAL_PASSWORD, "password_confirm": PORTAL_PASSWORD}),
-        )
+        .choose_password("password-resets", &flow, PORTAL_PASSWORD)
         .await;
     assert_eq!(s, 400, "{v}");
     assert_eq!(
@@ -238,11 +216,7 @@ async fn a_reset_checks_the_username_format_and_refuses_the_current_password() {
         "Mật khẩu mới phải khác mật khẩu hiện tại."
     );
     let (s, v) = t
-        .post_json(
-            &format!("/api/v1/password-resets/{flow}/password"),
-            None,
-            &json!({"password": "Moi#MatKhau2027", "password_confirm": "Moi#MatKhau2027"}),
-        )
+        .choose_password("password-resets", &flow, "Moi#MatKhau2027")
         .await;
     assert_eq!(s, 200, "{v}");
 }
