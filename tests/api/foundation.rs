@@ -104,10 +104,10 @@ async fn account_locks_after_repeated_failures_with_the_same_message() {
     assert_eq!(r.0, 200, "{}", r.1);
 }
 
-#[tokio::test]
-async fn otp_rules_wrong_tries_expiry_resend() {
-    let t = spawn_app().await;
+/// The admin's password step; returns the flow id and the code sent.
+async fn admin_password_step(t: &TestApp) -> (String, String) {
     t.create_superadmin().await;
+    let seen = t.sms.all_to(ADMIN_PHONE).len();
     let r = t
         .post_json(
             "/api/v1/staff/login",
@@ -115,12 +115,18 @@ async fn otp_rules_wrong_tries_expiry_resend() {
             &json!({"username": ADMIN, "password": ADMIN_PASSWORD}),
         )
         .await;
-    assert_eq!(r.0, 200);
+    assert_eq!(r.0, 200, "{}", r.1);
     assert_eq!(r.1["phone_masked"], "091*****01");
     let flow = r.1["flow_id"].as_str().unwrap().to_string();
-    let code = t.sms.wait_code(ADMIN_PHONE, 0).await;
-    let wrong = if code == "000000" { "111111" } else { "000000" };
-    // Resend too early: 429 with Retry-After.
+    (flow, t.sms.wait_code(ADMIN_PHONE, seen).await)
+}
+
+const STAFF: &str = "staff/login";
+
+#[tokio::test]
+async fn staff_otp_resend_too_early_gets_429_with_retry_after() {
+    let t = spawn_app().await;
+    let (flow, _) = admin_password_step(&t).await;
     let r = t
         .http
         .post(t.url(&format!("/api/v1/staff/login/{flow}/otp/resend")))
@@ -128,32 +134,50 @@ async fn otp_rules_wrong_tries_expiry_resend() {
         .await
         .unwrap();
     assert_eq!(r.status(), 429);
-    let ra: i64 = r.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let ra = retry_after(&r);
     assert!(ra > 0 && ra <= 60, "{ra}");
-    // Four wrong tries then the right code still works.
-    for _ in 0..4 {
-        let r = t.submit_otp("staff/login", &flow, wrong).await;
+}
+
+#[tokio::test]
+async fn staff_otp_four_wrong_tries_leave_the_right_code_working() {
+    let t = spawn_app().await;
+    let (flow, code) = admin_password_step(&t).await;
+    for left in (1..5).rev() {
+        let r = t.submit_otp(STAFF, &flow, wrong_code(&code)).await;
         assert_eq!(r.0, 400, "{}", r.1);
-        assert!(r.1["error"]["fields"]["otp"].is_string());
+        assert_eq!(
+            r.1["error"]["fields"]["otp"],
+            format!("Mã OTP không đúng. Anh/chị còn {left} lần thử."),
+        );
     }
-    // Resend after the cooldown: the old code dies, the new one works.
+    let r = t.submit_otp(STAFF, &flow, &code).await;
+    assert_eq!(r.0, 200, "{}", r.1);
+    assert!(r.1["token"].is_string(), "{}", r.1);
+}
+
+#[tokio::test]
+async fn staff_otp_resend_after_the_cooldown_kills_the_old_code_and_the_new_one_works() {
+    let t = spawn_app().await;
+    let (flow, code) = admin_password_step(&t).await;
     t.app.clock.advance(61);
-    let r = t
-        .flow_step("staff/login", &flow, "otp/resend", json!({}))
-        .await;
+    let r = t.flow_step(STAFF, &flow, "otp/resend", json!({})).await;
     assert_eq!(r.0, 200, "{}", r.1);
     let new = t.sms.wait_code(ADMIN_PHONE, 1).await;
     if new != code {
-        let r = t.submit_otp("staff/login", &flow, &code).await;
-        assert_eq!(r.0, 400);
+        let r = t.submit_otp(STAFF, &flow, &code).await;
+        assert_eq!(r.0, 400, "the old code is dead: {}", r.1);
     }
-    // Expired after 2 minutes.
+    let r = t.submit_otp(STAFF, &flow, &new).await;
+    assert_eq!(r.0, 200, "{}", r.1);
+    assert!(r.1["token"].is_string(), "{}", r.1);
+}
+
+#[tokio::test]
+async fn staff_otp_expires_after_two_minutes() {
+    let t = spawn_app().await;
+    let (flow, code) = admin_password_step(&t).await;
     t.app.clock.advance(121);
-    let r = t.submit_otp("staff/login", &flow, &new).await;
+    let r = t.submit_otp(STAFF, &flow, &code).await;
     assert_eq!(r.0, 400, "{}", r.1);
     assert!(
         r.1["error"]["message"]
@@ -168,31 +192,34 @@ async fn otp_rules_wrong_tries_expiry_resend() {
 #[tokio::test]
 async fn five_wrong_otps_kill_the_code() {
     let t = spawn_app().await;
-    t.create_superadmin().await;
-    let r = t
-        .post_json(
-            "/api/v1/staff/login",
-            None,
-            &json!({"username": ADMIN, "password": ADMIN_PASSWORD}),
-        )
-        .await;
-    let flow = r.1["flow_id"].as_str().unwrap().to_string();
-    let code = t.sms.wait_code(ADMIN_PHONE, 0).await;
-    let wrong = if code == "000000" { "111111" } else { "000000" };
-    for _ in 0..5 {
-        t.submit_otp("staff/login", &flow, wrong).await;
+    let (flow, code) = admin_password_step(&t).await;
+    let wrong = wrong_code(&code);
+    for left in (1..5).rev() {
+        let r = t.submit_otp(STAFF, &flow, wrong).await;
+        assert_eq!(r.0, 400, "{}", r.1);
+        assert_eq!(
+            r.1["error"]["fields"]["otp"],
+            format!("Mã OTP không đúng. Anh/chị còn {left} lần thử."),
+        );
     }
-    let r = t.submit_otp("staff/login", &flow, &code).await;
+    let dead = "Mã OTP đã bị khóa do nhập sai quá nhiều lần. Vui lòng gửi lại để nhận mã mới.";
+    let r = t.submit_otp(STAFF, &flow, wrong).await;
+    assert_eq!(r.0, 400, "the fifth wrong code: {}", r.1);
+    assert_eq!(r.1["error"]["fields"]["otp"], dead, "{}", r.1);
+    let r = t.submit_otp(STAFF, &flow, &code).await;
     assert_eq!(
         r.0, 400,
         "the right code after 5 wrong ones must fail: {}",
         r.1
     );
-    // An unknown flow is gone.
-    let r = t
-        .post_json("/api/v1/staff/login/nope/otp", None, &json!({"otp": code}))
-        .await;
-    assert_eq!(r.0, 410);
+    assert_eq!(r.1["error"]["fields"]["otp"], dead, "{}", r.1);
+}
+
+#[tokio::test]
+async fn an_unknown_staff_sign_in_flow_is_gone() {
+    let t = spawn_app().await;
+    let r = t.submit_otp(STAFF, "nope", "123456").await;
+    assert_eq!(r.0, 410, "{}", r.1);
 }
 
 #[tokio::test]
