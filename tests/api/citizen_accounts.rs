@@ -232,7 +232,7 @@ async fn happy_path_from_lookup_to_account() {
     let code = otp_for(t, &c.staff, &req, CITIZEN_PHONE).await;
     let otp_sms = t.sms.all_to(CITIZEN_PHONE).last().unwrap().text.clone();
     assert!(otp_sms.contains("2 phút"), "{otp_sms}");
-    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let wrong = wrong_code(&code);
     let (s, v) = t
         .post_json(
             &format!("/api/v1/citizen-account-requests/{req}/confirm"),
@@ -418,11 +418,7 @@ async fn otp_resend_cooldown_latest_only_and_expiry() {
         .await
         .unwrap();
     assert_eq!(r.status(), 429);
-    let wait: i64 = r.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let wait = retry_after(&r);
     assert!((1..=60).contains(&wait), "{wait}");
     // After the cooldown a new code replaces the old one.
     t.app.clock.advance(61);

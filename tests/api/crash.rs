@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::helpers::{SmsReceiver, extract_code, free_port, spawn_in, wait_healthy};
+use crate::helpers::{SmsReceiver, extract_code, free_port, multipart, spawn_in, wait_healthy};
 use crate::telegram::{FakeBotApi, TOKEN};
 use crate::zalo::FakeZalo;
 
@@ -274,33 +274,22 @@ impl Client {
     async fn create(&self, i: usize) -> Option<()> {
         let id = format!("033190{i:06}");
         let phone = format!("0977{i:06}");
-        let boundary = "----crash";
-        let mut body = Vec::new();
-        for (k, v) in [
-            ("id_number", id.as_str()),
-            ("full_name", "Phạm Thị Mai"),
-            ("birth_date", "05/06/1990"),
-            ("phone", phone.as_str()),
-            ("unit_id", &self.unit.to_string()),
-        ] {
-            body.extend_from_slice(
-                format!(
-                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
-                )
-                .as_bytes(),
-            );
-        }
-        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"id_scan\"; filename=\"CCCD.pdf\"\r\nContent-Type: application/pdf\r\n\r\n").as_bytes());
-        body.extend_from_slice(&motcua::upload::samples::pdf());
-        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let unit = self.unit.to_string();
+        let (content_type, body) = multipart(
+            &[
+                ("id_number", id.as_str()),
+                ("full_name", "Phạm Thị Mai"),
+                ("birth_date", "05/06/1990"),
+                ("phone", phone.as_str()),
+                ("unit_id", &unit),
+            ],
+            &[("id_scan", "CCCD.pdf", &motcua::upload::samples::pdf())],
+        );
         let r = self
             .http
             .post(format!("{}/api/v1/citizen-account-requests", self.base))
             .bearer_auth(&self.token)
-            .header(
-                "content-type",
-                format!("multipart/form-data; boundary={boundary}"),
-            )
+            .header("content-type", content_type)
             .body(body)
             .send()
             .await

@@ -308,15 +308,7 @@ async fn staff_creation_temp_password_and_forced_change() {
     assert_eq!(r.1["must_change_password"], true);
     let sms = t.sms.wait_nth("0372123457", 1).await;
     assert!(sms.text.contains("Mật khẩu tạm thời"), "{}", sms.text);
-    let temp = sms
-        .text
-        .split("Mật khẩu tạm thời: ")
-        .nth(1)
-        .unwrap()
-        .split(". ")
-        .next()
-        .unwrap()
-        .to_string();
+    let temp = temp_password(&sms.text);
     let token = t.staff_token("canbo1", &temp, "0372123457").await;
     // Must change the password before anything else.
     let (s, _) = t.get_json("/api/v1/units", Some(&token)).await;
@@ -442,15 +434,7 @@ async fn grants_are_scoped_and_never_escalate() {
     // Revoking takes effect on the next request.
     let cb = {
         let sms = t.sms.wait_nth("0372000002", 1).await;
-        let temp = sms
-            .text
-            .split("Mật khẩu tạm thời: ")
-            .nth(1)
-            .unwrap()
-            .split(". ")
-            .next()
-            .unwrap()
-            .to_string();
+        let temp = temp_password(&sms.text);
         let tok = t.staff_token("cbxa", &temp, "0372000002").await;
         let r = t.post_json("/api/v1/me/password", Some(&tok), &json!({"current_password": temp, "password": "Xa#MatKhau2026", "password_confirm": "Xa#MatKhau2026"})).await;
         r.1["token"].as_str().unwrap().to_string()

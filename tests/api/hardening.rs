@@ -6,8 +6,8 @@ use std::process::{Child, Command, Stdio};
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    ADMIN, ADMIN_PASSWORD, ADMIN_PHONE, SmsReceiver, TestApp, csrf_in, free_port, spawn_app_with,
-    wait_healthy,
+    ADMIN, ADMIN_PASSWORD, ADMIN_PHONE, SmsReceiver, TestApp, captcha_in, cookie_pair, csrf_in,
+    free_port, location, spawn_app_with, wait_healthy,
 };
 use motcua::flows::sign_in::Audience;
 
@@ -18,14 +18,6 @@ fn set_cookies(r: &reqwest::Response) -> Vec<String> {
         .iter()
         .map(|v| v.to_str().unwrap().to_string())
         .collect()
-}
-
-/// `name=value` of the Set-Cookie whose name is `name`.
-fn cookie_pair(r: &reqwest::Response, name: &str) -> Option<String> {
-    set_cookies(r)
-        .into_iter()
-        .map(|c| c.split(';').next().unwrap().to_string())
-        .find(|c| c.split('=').next() == Some(name))
 }
 
 /// Signs the admin in through the console's forms as a browser at `ip`
@@ -64,7 +56,7 @@ async fn console_sign_in(t: &TestApp, ip: &str, extra: &str) -> (String, String,
         .await
         .unwrap();
     assert_eq!(r.status(), 303, "password step");
-    let otp_url = r.headers()["location"].to_str().unwrap().to_string();
+    let otp_url = location(&r);
     let code = t.sms.wait_code(ADMIN_PHONE, seen).await;
     let r = t
         .http
@@ -403,15 +395,7 @@ async fn the_console_page_asks_for_the_captcha_past_the_backstop() {
         .send()
         .await
         .unwrap();
-    let cookie = page
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("mc_csrf="))
-        .and_then(|v| v.split(';').next())
-        .unwrap()
-        .to_string();
+    let cookie = cookie_pair(&page, "mc_csrf").expect("a pre-session cookie");
     let csrf = csrf_in(&page.text().await.unwrap());
     let post = |fields: Vec<(&'static str, String)>| {
         let (http, url, cookie) = (t.http.clone(), t.url("/quan-tri/dang-nhap"), cookie.clone());
@@ -437,13 +421,7 @@ async fn the_console_page_asks_for_the_captcha_past_the_backstop() {
         html.contains("class=\"captcha-img\""),
         "the page shows a captcha"
     );
-    let cap_id = html
-        .split("name=\"captcha_id\" value=\"")
-        .nth(1)
-        .and_then(|r| r.split('"').next())
-        .unwrap()
-        .to_string();
-    let answer = motcua::captcha::store().peek_answer(&cap_id).unwrap();
+    let (cap_id, answer) = captcha_in(&html).expect("a solvable captcha");
     let r = post(vec![
         ("_csrf", csrf),
         ("username", ADMIN.into()),
@@ -453,6 +431,6 @@ async fn the_console_page_asks_for_the_captcha_past_the_backstop() {
     ])
     .await;
     assert_eq!(r.status(), 303, "{}", r.text().await.unwrap_or_default());
-    let to = r.headers()["location"].to_str().unwrap().to_string();
+    let to = location(&r);
     assert!(to.starts_with("/quan-tri/xac-thuc/"), "{to}");
 }

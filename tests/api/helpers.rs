@@ -541,17 +541,19 @@ pub fn set_cookie_pairs(r: &reqwest::Response) -> Vec<String> {
         .collect()
 }
 
-/// `name=value` of the cookie a response sets whose name starts with
-/// `prefix` (`mc_flow_` finds any journey's flow cookie).
-pub fn cookie_pair(r: &reqwest::Response, prefix: &str) -> Option<String> {
+/// `name=value` of the cookie named `name` that a response sets.
+pub fn cookie_pair(r: &reqwest::Response, name: &str) -> Option<String> {
     set_cookie_pairs(r)
         .into_iter()
-        .find(|c| c.starts_with(prefix))
+        .find(|c| c.split('=').next() == Some(name))
 }
 
 /// The flow cookie a portal journey's first step sets (`mc_flow_…=…`).
 pub fn flow_cookie(r: &reqwest::Response) -> String {
-    cookie_pair(r, "mc_flow_").expect("the journey's first step sets its flow cookie")
+    set_cookie_pairs(r)
+        .into_iter()
+        .find(|c| c.starts_with("mc_flow_"))
+        .expect("the journey's first step sets its flow cookie")
 }
 
 /// Adds the `name=value` pairs of `new` to the Cookie header `cookie`,

@@ -9,7 +9,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    SmsReceiver, admin_via_setup_link, extract_code, free_port, unit_id_with_cookie, wait_healthy,
+    SmsReceiver, admin_via_setup_link, extract_code, free_port, multipart, temp_password,
+    unit_id_with_cookie, wait_healthy,
 };
 
 struct Server {
@@ -128,14 +129,7 @@ async fn no_secret_or_personal_number_reaches_the_log() {
         .unwrap();
     assert_eq!(r.status(), 200);
     let temp_sms = sms.wait_nth("0988111222", 1).await.text;
-    let temp = temp_sms
-        .split("Mật khẩu tạm thời: ")
-        .nth(1)
-        .unwrap()
-        .split(". ")
-        .next()
-        .unwrap()
-        .to_string();
+    let temp = temp_password(&temp_sms);
     secrets.push(temp.clone());
     let (st, v) = s
         .post_bearer(
@@ -184,32 +178,22 @@ async fn no_secret_or_personal_number_reaches_the_log() {
         .await
         .unwrap();
     assert_eq!(lookup.status(), 200);
-    let boundary = "----logtest";
     let pdf = motcua::upload::samples::pdf();
-    let mut body = Vec::new();
-    for (k, v) in [
-        ("id_number", "033190005555"),
-        ("full_name", "Phạm Thị Mai"),
-        ("birth_date", "05/06/1990"),
-        ("phone", "0977333444"),
-        ("unit_id", &unit.to_string()),
-    ] {
-        body.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
-                .as_bytes(),
-        );
-    }
-    body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"id_scan\"; filename=\"CCCD.pdf\"\r\nContent-Type: application/pdf\r\n\r\n").as_bytes());
-    body.extend_from_slice(&pdf);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let (content_type, body) = multipart(
+        &[
+            ("id_number", "033190005555"),
+            ("full_name", "Phạm Thị Mai"),
+            ("birth_date", "05/06/1990"),
+            ("phone", "0977333444"),
+            ("unit_id", &unit.to_string()),
+        ],
+        &[("id_scan", "CCCD.pdf", &pdf)],
+    );
     let r = s
         .http
         .post(format!("{}/api/v1/citizen-account-requests", s.base))
         .bearer_auth(&staff_tok)
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={boundary}"),
-        )
+        .header("content-type", content_type)
         .body(body)
         .send()
         .await

@@ -17,7 +17,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{SmsReceiver, extract_code, free_port, wait_healthy};
+use crate::helpers::{
+    SmsReceiver, extract_code, free_port, temp_password, wait_healthy, wrong_code,
+};
 use crate::webdriver::Browser;
 
 const SIZES: [(u32, u32); 2] = [(360, 740), (1366, 768)];
@@ -399,15 +401,6 @@ impl Walk {
     }
 }
 
-/// The temporary password in the staff SMS ("Mật khẩu tạm thời: X. Vui lòng …").
-fn temp_password(text: &str) -> String {
-    let rest = text
-        .split("Mật khẩu tạm thời: ")
-        .nth(1)
-        .unwrap_or_else(|| panic!("no temporary password in {text:?}"));
-    rest.split(". Vui lòng").next().unwrap_or(rest).to_string()
-}
-
 /// Creates a staff member through the JSON API with the admin's browser
 /// session (cookie + CSRF header), grants `perms` on `unit`, and returns
 /// the temporary password from the SMS.
@@ -685,7 +678,7 @@ async fn every_page_works_for_every_role() {
         w.check(&os, "one-stop", "request-step3-otp").await;
         let code = sms.wait_code("0356789012", 0).await;
         // A wrong code first.
-        let wrong = if code == "000000" { "111111" } else { "000000" };
+        let wrong = wrong_code(&code);
         if os.try_find("#otp").await.is_some() {
             os.type_into("#otp", wrong).await;
             os.click("form[action$='/tao-tai-khoan'] button.primary")

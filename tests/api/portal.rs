@@ -653,11 +653,7 @@ async fn portal_wrong_otp_five_times_and_resend_rules() {
     let resend = format!("/api/v1/registrations/{flow}/otp/resend");
     let r = post_raw(&t, &resend, &json!({})).await;
     assert_eq!(r.status(), 429);
-    let wait: i64 = r.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let wait = retry_after(&r);
     assert!((1..=60).contains(&wait), "{wait}");
     t.app.clock.advance(wait);
     let r = post_raw(&t, &resend, &json!({})).await;

@@ -282,11 +282,7 @@ async fn daily_limit_refuses_citizens_staff_messages_still_go_and_the_dashboard_
         .len();
     let r = reset_request(&t, CITIZEN_ID).await;
     assert_eq!(r.status(), 429);
-    let retry: i64 = r.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let retry = retry_after(&r);
     assert!(retry > 0 && retry <= 86_400, "{retry}");
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["error"]["code"], "rate_limited");
