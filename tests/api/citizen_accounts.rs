@@ -7,6 +7,7 @@ use std::time::Duration;
 use motcua::store::citizens;
 use serde_json::{Value, json};
 
+use crate::browser::console_sign_in;
 use crate::helpers::*;
 use crate::webdriver::Browser;
 
@@ -68,17 +69,8 @@ async fn post_request(
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
     let (ct, body) = multipart(&f, files);
-    let r = t
-        .http
-        .post(t.url("/api/v1/citizen-account-requests"))
-        .bearer_auth(token)
-        .header("content-type", ct)
-        .body(body)
-        .send()
+    t.post_body("/api/v1/citizen-account-requests", Some(token), &ct, body)
         .await
-        .unwrap();
-    let s = r.status().as_u16();
-    (s, r.json().await.unwrap_or(Value::Null))
 }
 
 async fn new_request(t: &TestApp, token: &str, fields: &[(String, String)]) -> String {
@@ -1248,19 +1240,6 @@ async fn non_eligible_unit_reason_via_api() {
 
 // ------------------------------------------------------------------ browser
 
-async fn console_sign_in(t: &TestApp, b: &Browser, username: &str, password: &str, phone: &str) {
-    let seen = t.sms.all_to(phone).len();
-    b.goto(&t.url("/quan-tri/dang-nhap")).await;
-    b.type_into("#username", username).await;
-    b.type_into("#password", password).await;
-    b.click("button[type=submit].primary").await;
-    b.find("#otp").await;
-    let code = t.sms.wait_code(phone, seen).await;
-    b.type_into("#otp", &code).await;
-    b.click("button[type=submit].primary").await;
-    b.wait_text("Đăng xuất").await;
-}
-
 /// (a) A staff member with the permission: look-up, form with the scanned
 /// ID, the request form PDF, the OTP, the account; then the list with filters.
 #[tokio::test]
@@ -1269,6 +1248,7 @@ async fn browser_staff_creates_account_end_to_end() {
     let t = &c.t;
     let b = Browser::start(1366, 900).await;
     console_sign_in(t, &b, "canbo.vanlam", "Doi#MatKhau2026", STAFF_PHONE).await;
+    b.wait_text("Đăng xuất").await;
     b.click("a[href='/quan-tri/tao-tai-khoan-cong-dan']").await;
     b.wait_text("Thông tin tìm kiếm").await;
     b.wait_text("Không tìm thấy tài khoản thỏa mãn các tiêu chí trên")
@@ -1411,6 +1391,7 @@ async fn browser_staff_creates_account_end_to_end() {
     b.quit().await;
     let small = Browser::start(360, 740).await;
     console_sign_in(t, &small, "canbo.vanlam", "Doi#MatKhau2026", STAFF_PHONE).await;
+    small.wait_text("Đăng xuất").await;
     small.goto(&t.url("/quan-tri/tao-tai-khoan-cong-dan")).await;
     small.wait_text("Tìm thấy 1 kết quả").await;
     small.screenshot("citizen-list-360").await;
@@ -1435,6 +1416,7 @@ async fn browser_non_eligible_unit_sees_reason() {
     .await;
     let b = Browser::start(1366, 768).await;
     console_sign_in(&t, &b, "canbo.stp", "Doi#MatKhau2026", "0987000505").await;
+    b.wait_text("Đăng xuất").await;
     b.goto(&t.url("/quan-tri/tao-tai-khoan-cong-dan")).await;
     b.wait_text("Anh/chị chưa chọn được đơn vị để tạo tài khoản công dân.")
         .await;
@@ -1458,6 +1440,7 @@ async fn browser_non_eligible_unit_sees_reason() {
         .await;
     let b = Browser::start(1366, 768).await;
     console_sign_in(&t, &b, "canbo.moi", "Doi#MatKhau2026", "0987000606").await;
+    b.wait_text("Đăng xuất").await;
     b.goto(&t.url("/quan-tri/tao-tai-khoan-cong-dan")).await;
     b.wait_text("Anh/chị chưa được cấp “Quyền tạo tài khoản công dân”.")
         .await;

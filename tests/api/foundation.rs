@@ -47,20 +47,8 @@ async fn admin_signs_in_with_password_then_otp() {
 async fn wrong_password_and_unknown_user_get_the_same_answer() {
     let t = spawn_app().await;
     t.create_superadmin().await;
-    let a = t
-        .post_json(
-            "/api/v1/staff/login",
-            None,
-            &json!({"username": ADMIN, "password": "Wrong#Pass123"}),
-        )
-        .await;
-    let b = t
-        .post_json(
-            "/api/v1/staff/login",
-            None,
-            &json!({"username": "nobody", "password": "Wrong#Pass123"}),
-        )
-        .await;
+    let a = t.staff_password_step(ADMIN, "Wrong#Pass123").await;
+    let b = t.staff_password_step("nobody", "Wrong#Pass123").await;
     assert_eq!(a.0, 401);
     assert_eq!(a, b);
     assert_eq!(a.1["error"]["code"], "invalid_credentials");
@@ -72,35 +60,17 @@ async fn account_locks_after_repeated_failures_with_the_same_message() {
     let t = spawn_app().await;
     t.create_superadmin().await;
     for _ in 0..5 {
-        let r = t
-            .post_json(
-                "/api/v1/staff/login",
-                None,
-                &json!({"username": ADMIN, "password": "Wrong#Pass123"}),
-            )
-            .await;
+        let r = t.staff_password_step(ADMIN, "Wrong#Pass123").await;
         assert_eq!(r.0, 401);
     }
     // Locked now: even the right password gets the wrong-password answer.
-    let r = t
-        .post_json(
-            "/api/v1/staff/login",
-            None,
-            &json!({"username": ADMIN, "password": ADMIN_PASSWORD}),
-        )
-        .await;
+    let r = t.staff_password_step(ADMIN, ADMIN_PASSWORD).await;
     assert_eq!(r.0, 401, "{}", r.1);
     assert_eq!(r.1["error"]["code"], "invalid_credentials");
     assert_eq!(t.sms.count(), 0);
     // After the wait it works again.
     t.app.clock.advance(31);
-    let r = t
-        .post_json(
-            "/api/v1/staff/login",
-            None,
-            &json!({"username": ADMIN, "password": ADMIN_PASSWORD}),
-        )
-        .await;
+    let r = t.staff_password_step(ADMIN, ADMIN_PASSWORD).await;
     assert_eq!(r.0, 200, "{}", r.1);
 }
 
@@ -108,13 +78,7 @@ async fn account_locks_after_repeated_failures_with_the_same_message() {
 async fn admin_password_step(t: &TestApp) -> (String, String) {
     t.create_superadmin().await;
     let seen = t.sms.all_to(ADMIN_PHONE).len();
-    let r = t
-        .post_json(
-            "/api/v1/staff/login",
-            None,
-            &json!({"username": ADMIN, "password": ADMIN_PASSWORD}),
-        )
-        .await;
+    let r = t.staff_password_step(ADMIN, ADMIN_PASSWORD).await;
     assert_eq!(r.0, 200, "{}", r.1);
     assert_eq!(r.1["phone_masked"], "091*****01");
     let flow = r.1["flow_id"].as_str().unwrap().to_string();
@@ -643,13 +607,7 @@ async fn sms_survives_a_dead_gateway_and_is_retried() {
     t.create_superadmin().await;
     *t.sms.fail_next.lock().unwrap() = 1;
     let started = std::time::Instant::now();
-    let r = t
-        .post_json(
-            "/api/v1/staff/login",
-            None,
-            &json!({"username": ADMIN, "password": ADMIN_PASSWORD}),
-        )
-        .await;
+    let r = t.staff_password_step(ADMIN, ADMIN_PASSWORD).await;
     assert_eq!(r.0, 200, "a failing gateway must not fail the request");
     assert!(started.elapsed() < std::time::Duration::from_secs(2));
     // First attempt refused (503), retried after the backoff.
@@ -681,13 +639,7 @@ async fn queued_sms_is_delivered_after_a_restart() {
     // the database and goes out from the next server.
     let t = spawn_app_with(|c| c.sms_http_url = Some("http://127.0.0.1:9/down".into())).await;
     t.create_superadmin().await;
-    let r = t
-        .post_json(
-            "/api/v1/staff/login",
-            None,
-            &json!({"username": ADMIN, "password": ADMIN_PASSWORD}),
-        )
-        .await;
+    let r = t.staff_password_step(ADMIN, ADMIN_PASSWORD).await;
     assert_eq!(r.0, 200);
     let dir = t.stop().await;
     let t2 = spawn_in(dir, |_| {}).await;
@@ -701,13 +653,7 @@ async fn phone_caps_limit_otp_sends() {
     t.create_superadmin().await;
     let mut limited = false;
     for i in 0..11 {
-        let r = t
-            .post_json(
-                "/api/v1/staff/login",
-                None,
-                &json!({"username": ADMIN, "password": ADMIN_PASSWORD}),
-            )
-            .await;
+        let r = t.staff_password_step(ADMIN, ADMIN_PASSWORD).await;
         if r.0 == 429 {
             assert!(i >= 10, "limited too early at {i}");
             assert_eq!(r.1["error"]["code"], "rate_limited");
@@ -768,13 +714,7 @@ async fn terminal_sign_in_link_works_once() {
 async fn delivered_secret_sms_are_scrubbed() {
     let t = spawn_app().await;
     t.create_superadmin().await;
-    let r = t
-        .post_json(
-            "/api/v1/staff/login",
-            None,
-            &json!({"username": ADMIN, "password": ADMIN_PASSWORD}),
-        )
-        .await;
+    let r = t.staff_password_step(ADMIN, ADMIN_PASSWORD).await;
     assert_eq!(r.0, 200);
     let code = t.sms.wait_code(ADMIN_PHONE, 0).await;
     for _ in 0..100 {

@@ -332,16 +332,16 @@ impl TestApp {
             .unwrap();
     }
 
+    /// The password step of a staff sign-in through the API.
+    pub async fn staff_password_step(&self, username: &str, password: &str) -> (u16, Value) {
+        let body = serde_json::json!({"username": username, "password": password});
+        self.post_json("/api/v1/staff/login", None, &body).await
+    }
+
     /// Staff sign-in through the API: password, then the OTP from the SMS gateway.
     pub async fn staff_token(&self, username: &str, password: &str, phone: &str) -> String {
         let seen = self.sms.all_to(phone).len();
-        let r = self
-            .post_json(
-                "/api/v1/staff/login",
-                None,
-                &serde_json::json!({"username": username, "password": password}),
-            )
-            .await;
+        let r = self.staff_password_step(username, password).await;
         assert_eq!(r.0, 200, "login: {}", r.1);
         let flow = r.1["flow_id"].as_str().unwrap().to_string();
         let code = self.sms.wait_code(phone, seen).await;
@@ -685,26 +685,46 @@ impl TestApp {
         rb.send().await.unwrap()
     }
 
-    /// A console GET with the session cookie of `token`: status and body.
+    /// A console GET with the session cookie of `token`.
+    pub async fn console_get(&self, token: &str, path: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(path))
+            .header("cookie", format!("mc_session={token}"))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A console page for the session of `token`: status and body.
     pub async fn console_page(&self, token: &str, path: &str) -> (u16, String) {
-        self.page(path, Some(&format!("mc_session={token}"))).await
+        let r = self.console_get(token, path).await;
+        (r.status().as_u16(), r.text().await.unwrap())
     }
 
     /// A console form POST as the browser sends it: the session cookie of
-    /// `token` and the session's CSRF token before `fields`. Returns the
-    /// status and the page.
+    /// `token` and the session's CSRF token before `fields`.
+    pub async fn console_form(
+        &self,
+        token: &str,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        // The token the server derives for this session (CSRF is bound to it).
+        let csrf = motcua::web::ctx::csrf_for_session(&self.app, token);
+        let mut all = vec![("_csrf", csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.post_form(path, &format!("mc_session={token}"), &all)
+            .await
+    }
+
+    /// [`TestApp::console_form`], read: the status and the page.
     pub async fn console_post(
         &self,
         token: &str,
         path: &str,
         fields: &[(&str, &str)],
     ) -> (u16, String) {
-        let csrf = motcua::web::ctx::csrf_for_session(&self.app, token);
-        let mut all = vec![("_csrf", csrf.as_str())];
-        all.extend_from_slice(fields);
-        let r = self
-            .post_form(path, &format!("mc_session={token}"), &all)
-            .await;
+        let r = self.console_form(token, path, fields).await;
         (r.status().as_u16(), r.text().await.unwrap())
     }
 
