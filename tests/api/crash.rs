@@ -17,7 +17,7 @@
 //! de-duplication), however many deliveries.
 
 use std::collections::{BTreeSet, HashSet};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -25,7 +25,9 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::helpers::{SmsReceiver, extract_code, free_port, multipart, spawn_in, wait_healthy};
+use crate::helpers::{
+    SmsReceiver, extract_code, free_port, multipart, serve_command, spawn_in, wait_healthy,
+};
 use crate::telegram::{FakeBotApi, TOKEN};
 use crate::zalo::FakeZalo;
 
@@ -220,22 +222,15 @@ fn start(
         .append(true)
         .open(dir.join("crash-server.log"))
         .unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_motcua"));
+    let mut cmd = serve_command(port, sms);
     bots.settings(&mut cmd, &base, tg_webhook);
     let child = cmd
-        .arg("serve")
         .env("MOTCUA_DATA_DIR", dir)
-        .env("MOTCUA_LISTEN", format!("127.0.0.1:{port}"))
-        .env("MOTCUA_SMS_PROVIDER", "http")
-        .env("MOTCUA_SMS_HTTP_URL", sms.url())
-        .env("MOTCUA_CAPTCHA", "off")
-        .env("MOTCUA_ARGON2_M_KIB", "1024")
         .env("MOTCUA_BACKUP_EVERY_HOURS", "0")
         .env("MOTCUA_SUBSCRIBER_REGISTRY", registry)
         .env("RUST_LOG", "warn")
         .stdout(log.try_clone().unwrap())
         .stderr(log)
-        .stdin(Stdio::null())
         .spawn()
         .unwrap();
     (child, base)

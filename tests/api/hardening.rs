@@ -1,13 +1,13 @@
 //! Issue 15 items 3–5: CSRF tokens bound to the session, limits that
 //! survive a restart, and no staff lock-out by strangers.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 
 use serde_json::{Value, json};
 
 use crate::helpers::{
     ADMIN, ADMIN_PASSWORD, ADMIN_PHONE, SmsReceiver, TestApp, captcha_in, cookie_pair, csrf_in,
-    free_port, location, spawn_app_with, wait_healthy,
+    free_port, location, serve_command, spawn_app_with, wait_healthy,
 };
 use motcua::flows::sign_in::Audience;
 
@@ -225,19 +225,12 @@ async fn https_public_url_gives_host_prefixed_secure_cookies() {
 fn start_binary(dir: &std::path::Path, sms: &SmsReceiver) -> (Child, String) {
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let child = Command::new(env!("CARGO_BIN_EXE_motcua"))
-        .arg("serve")
+    let child = serve_command(port, sms)
         .env("MOTCUA_DATA_DIR", dir)
-        .env("MOTCUA_LISTEN", format!("127.0.0.1:{port}"))
-        .env("MOTCUA_SMS_PROVIDER", "http")
-        .env("MOTCUA_SMS_HTTP_URL", sms.url())
-        .env("MOTCUA_CAPTCHA", "off")
-        .env("MOTCUA_ARGON2_M_KIB", "1024")
         .env("MOTCUA_BACKUP_EVERY_HOURS", "0")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .stdin(Stdio::null())
         .spawn()
         .unwrap();
     (child, base)

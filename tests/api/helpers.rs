@@ -124,6 +124,21 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// `motcua serve` as the tests run it: on loopback `port`, SMS to the test
+/// gateway, the captcha off, a cheap argon2 for a debug build, no stdin.
+/// Callers add the data dir, the log and the rest.
+pub fn serve_command(port: u16, sms: &SmsReceiver) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_motcua"));
+    c.arg("serve")
+        .env("MOTCUA_LISTEN", format!("127.0.0.1:{port}"))
+        .env("MOTCUA_SMS_PROVIDER", "http")
+        .env("MOTCUA_SMS_HTTP_URL", sms.url())
+        .env("MOTCUA_CAPTCHA", "off")
+        .env("MOTCUA_ARGON2_M_KIB", "1024")
+        .stdin(std::process::Stdio::null());
+    c
+}
+
 /// Waits (up to 8 s) until the server at `base` answers `/healthz` with 200.
 pub async fn wait_healthy(http: &reqwest::Client, base: &str) {
     for _ in 0..400 {
@@ -410,27 +425,26 @@ impl TestApp {
     }
 
     pub async fn get_json(&self, path: &str, token: Option<&str>) -> (u16, Value) {
-        let mut rb = self.http.get(self.url(path));
-        if let Some(t) = token {
-            rb = rb.bearer_auth(t);
-        }
-        let r = rb.send().await.unwrap();
-        let s = r.status().as_u16();
-        (s, r.json().await.unwrap_or(Value::Null))
+        self.send_json(self.http.get(self.url(path)), token).await
     }
 
     pub async fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
-        let mut rb = self.http.post(self.url(path)).json(body);
-        if let Some(t) = token {
-            rb = rb.bearer_auth(t);
-        }
-        let r = rb.send().await.unwrap();
-        let s = r.status().as_u16();
-        (s, r.json().await.unwrap_or(Value::Null))
+        let rb = self.http.post(self.url(path)).json(body);
+        self.send_json(rb, token).await
     }
 
     pub async fn put_json(&self, path: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
-        let mut rb = self.http.put(self.url(path)).json(body);
+        let rb = self.http.put(self.url(path)).json(body);
+        self.send_json(rb, token).await
+    }
+
+    /// Sends a request, with a bearer token when given: the status and
+    /// the JSON answer (null when there is none).
+    async fn send_json(
+        &self,
+        mut rb: reqwest::RequestBuilder,
+        token: Option<&str>,
+    ) -> (u16, Value) {
         if let Some(t) = token {
             rb = rb.bearer_auth(t);
         }
@@ -782,17 +796,12 @@ impl TestApp {
         content_type: &str,
         body: Vec<u8>,
     ) -> (u16, Value) {
-        let mut rb = self
+        let rb = self
             .http
             .post(self.url(path))
             .header("content-type", content_type)
             .body(body);
-        if let Some(t) = token {
-            rb = rb.bearer_auth(t);
-        }
-        let r = rb.send().await.unwrap();
-        let s = r.status().as_u16();
-        (s, r.json().await.unwrap_or(Value::Null))
+        self.send_json(rb, token).await
     }
 }
 

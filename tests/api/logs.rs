@@ -3,14 +3,14 @@
 //! sign-in, password reset and the bot; no log line may hold a full ID
 //! number, phone number, OTP or password.
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    SmsReceiver, admin_via_setup_link, extract_code, free_port, multipart, temp_password,
-    unit_id_with_cookie, wait_healthy,
+    SmsReceiver, admin_via_setup_link, extract_code, free_port, multipart, serve_command,
+    temp_password, unit_id_with_cookie, wait_healthy,
 };
 
 struct Server {
@@ -59,18 +59,11 @@ async fn start(dir: &std::path::Path, sms: &SmsReceiver) -> Server {
     let port = free_port();
     let log = dir.join("server.log");
     let out = std::fs::File::create(&log).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_motcua"))
-        .arg("serve")
+    let child = serve_command(port, sms)
         .env("MOTCUA_DATA_DIR", dir.join("data"))
-        .env("MOTCUA_LISTEN", format!("127.0.0.1:{port}"))
-        .env("MOTCUA_SMS_PROVIDER", "http")
-        .env("MOTCUA_SMS_HTTP_URL", sms.url())
-        .env("MOTCUA_CAPTCHA", "off")
-        .env("MOTCUA_ARGON2_M_KIB", "1024")
         .env("RUST_LOG", "debug")
         .stdout(out.try_clone().unwrap())
         .stderr(out)
-        .stdin(Stdio::null())
         .spawn()
         .unwrap();
     let base = format!("http://127.0.0.1:{port}");

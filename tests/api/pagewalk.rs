@@ -12,13 +12,14 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    SmsReceiver, extract_code, free_port, temp_password, wait_healthy, wrong_code,
+    SmsReceiver, extract_code, free_port, serve_command, temp_password, unit_id_with_cookie,
+    wait_healthy, wrong_code,
 };
 use crate::webdriver::Browser;
 
@@ -49,17 +50,10 @@ async fn start(dir: &std::path::Path, sms: &SmsReceiver) -> Server {
     let port = free_port();
     let log = dir.join("server.log");
     let out = std::fs::File::create(&log).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_motcua"))
-        .arg("serve")
+    let child = serve_command(port, sms)
         .current_dir(dir)
-        .env("MOTCUA_LISTEN", format!("127.0.0.1:{port}"))
-        .env("MOTCUA_SMS_PROVIDER", "http")
-        .env("MOTCUA_SMS_HTTP_URL", sms.url())
-        .env("MOTCUA_CAPTCHA", "off")
-        .env("MOTCUA_ARGON2_M_KIB", "1024")
         .stdout(out.try_clone().unwrap())
         .stderr(out)
-        .stdin(Stdio::null())
         .spawn()
         .unwrap();
     let base = format!("http://127.0.0.1:{port}");
@@ -448,24 +442,8 @@ async fn staff_via_api(
 }
 
 async fn unit_id(w: &Walk, admin: &Browser, name: &str) -> u64 {
-    let units: Value = w
-        .http
-        .get(format!("{}/api/v1/units", w.base))
-        .header("cookie", admin.cookie_header().await)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    units
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["name"] == name)
-        .unwrap_or_else(|| panic!("no unit {name}"))["id"]
-        .as_u64()
-        .unwrap()
+    let cookie = admin.cookie_header().await;
+    unit_id_with_cookie(&w.http, &w.base, &cookie, name).await
 }
 
 async fn new_browser() -> Browser {

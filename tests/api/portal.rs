@@ -16,36 +16,22 @@ struct Person {
     dob: &'static str,
 }
 
-const AN: Person = Person {
-    phone: "0372123456",
-    id: "033090001234",
-    name: "Nguyễn Văn An",
-    dob: "15/03/1990",
-};
-const BINH: Person = Person {
-    phone: "0912345678",
-    id: "033185002345",
-    name: "Trần Thị Bình",
-    dob: "02/11/1985",
-};
-const CUONG: Person = Person {
-    phone: "0987654321",
-    id: "033078003456",
-    name: "Lê Văn Cường",
-    dob: "20/07/1978",
-};
-const DUNG: Person = Person {
-    phone: "0356789012",
-    id: "033301004567",
-    name: "Phạm Thị Dung",
-    dob: "09/09/2001",
-};
-const EM: Person = Person {
-    phone: "0868123456",
-    id: "033095005678",
-    name: "Hoàng Văn Em",
-    dob: "30/12/1995",
-};
+/// `Person` from a row of the registry: phone, CCCD, name, birth date.
+const fn person(row: [&'static str; 4]) -> Person {
+    let [phone, id, name, dob] = row;
+    Person {
+        phone,
+        id,
+        name,
+        dob,
+    }
+}
+
+const AN: Person = person(["0372123456", "033090001234", "Nguyễn Văn An", "15/03/1990"]);
+const BINH: Person = person(["0912345678", "033185002345", "Trần Thị Bình", "02/11/1985"]);
+const CUONG: Person = person(["0987654321", "033078003456", "Lê Văn Cường", "20/07/1978"]);
+const DUNG: Person = person(["0356789012", "033301004567", "Phạm Thị Dung", "09/09/2001"]);
+const EM: Person = person(["0868123456", "033095005678", "Hoàng Văn Em", "30/12/1995"]);
 
 const PASSWORD: &str = "Cong#Dan2026";
 const NEW_PASSWORD: &str = "Moi@MatKhau2026";
