@@ -59,14 +59,17 @@ async fn wrong_password_and_unknown_user_get_the_same_answer() {
 async fn account_locks_after_repeated_failures_with_the_same_message() {
     let t = spawn_app().await;
     t.create_superadmin().await;
-    for _ in 0..5 {
+    let wrong = t.staff_password_step(ADMIN, "Wrong#Pass123").await;
+    assert_eq!(wrong.0, 401, "{}", wrong.1);
+    assert_eq!(wrong.1["error"]["code"], "invalid_credentials");
+    for i in 2..=5 {
         let r = t.staff_password_step(ADMIN, "Wrong#Pass123").await;
-        assert_eq!(r.0, 401);
+        assert_eq!(r, wrong, "wrong password #{i}");
     }
-    // Locked now: even the right password gets the wrong-password answer.
+    // Locked now: even the right password gets the wrong-password answer,
+    // message and all.
     let r = t.staff_password_step(ADMIN, ADMIN_PASSWORD).await;
-    assert_eq!(r.0, 401, "{}", r.1);
-    assert_eq!(r.1["error"]["code"], "invalid_credentials");
+    assert_eq!(r, wrong, "the right password while locked");
     assert_eq!(t.sms.count(), 0);
     // After the wait it works again.
     t.app.clock.advance(31);

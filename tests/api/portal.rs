@@ -106,7 +106,7 @@ async fn register(t: &TestApp, p: &Person, password: &str) -> String {
     let code = next_code(t, p.phone, seen).await;
     let r = t.submit_otp(REG, &flow, &code).await;
     assert_eq!(r.0, 200, "{}", r.1);
-    let r = t.choose_password(REG, &flow, &password).await;
+    let r = t.choose_password(REG, &flow, password).await;
     assert_eq!(r.0, 201, "{}", r.1);
     r.1["username"].as_str().unwrap().to_string()
 }
@@ -525,8 +525,8 @@ async fn portal_existing_id_gets_the_same_answer_and_a_notice() {
     assert!(t.sms.all_to("0372999888").is_empty());
 
     // The OTP screen behaves the same: wrong codes count down, resend waits.
-    let flow = dup["flow_id"].as_str().unwrap();
-    let fflow = fresh["flow_id"].as_str().unwrap();
+    let flow = dup["flow_id"].as_str().unwrap().to_string();
+    let fflow = fresh["flow_id"].as_str().unwrap().to_string();
     for left in (1..5).rev() {
         let a = t.submit_otp(REG, &flow, "000000").await;
         let b = t.submit_otp(REG, &fflow, "000000").await;
@@ -608,23 +608,30 @@ async fn portal_registration_flow_expires() {
     assert!(html.contains("href=\"/dang-ky\""));
 }
 
-#[tokio::test]
-async fn portal_wrong_otp_five_times_and_resend_rules() {
-    let t = spawn_app().await;
-    let r = start_registration(&t, reg_body(&DUNG)).await;
+/// Starts a registration for `p`; returns the flow and the code sent.
+async fn registration_code(t: &TestApp, p: &Person) -> (String, String) {
+    let seen = t.sms.all_to(p.phone).len();
+    let r = start_registration(t, reg_body(p)).await;
+    assert_eq!(r.0, 202, "{}", r.1);
     let flow = r.1["flow_id"].as_str().unwrap().to_string();
-    let code = t.sms.wait_code(DUNG.phone, 0).await;
+    (flow, next_code(t, p.phone, seen).await)
+}
+
+#[tokio::test]
+async fn portal_five_wrong_codes_kill_a_registration_code() {
+    let t = spawn_app().await;
+    let (flow, code) = registration_code(&t, &DUNG).await;
     let wrong = wrong_code(&code);
-    let otp = format!("/api/v1/registrations/{flow}/otp");
     for left in (1..5).rev() {
-        let r = t.post_json(&otp, None, &json!({"otp": wrong})).await;
+        let r = t.submit_otp(REG, &flow, wrong).await;
         assert_eq!(r.0, 400);
         assert_eq!(
             r.1["error"]["fields"]["otp"],
             format!("Mã OTP không đúng. Anh/chị còn {left} lần thử.")
         );
     }
-    let r = t.post_json(&otp, None, &json!({"otp": wrong})).await;
+    let r = t.submit_otp(REG, &flow, wrong).await;
+    assert_eq!(r.0, 400);
     assert!(
         r.1["error"]["fields"]["otp"]
             .as_str()
@@ -633,8 +640,14 @@ async fn portal_wrong_otp_five_times_and_resend_rules() {
         "{}",
         r.1
     );
-    let r = t.post_json(&otp, None, &json!({"otp": code})).await;
+    let r = t.submit_otp(REG, &flow, &code).await;
     assert_eq!(r.0, 400, "the right code no longer works");
+}
+
+#[tokio::test]
+async fn portal_registration_resend_waits_and_only_the_latest_code_works() {
+    let t = spawn_app().await;
+    let (flow, code) = registration_code(&t, &DUNG).await;
     // Resend too early: 429 with Retry-After.
     let resend = format!("/api/v1/registrations/{flow}/otp/resend");
     let r = post_raw(&t, &resend, &json!({})).await;
@@ -649,15 +662,17 @@ async fn portal_wrong_otp_five_times_and_resend_rules() {
     assert_eq!(v["resend_in"], 60);
     let code2 = t.sms.wait_code(DUNG.phone, 1).await;
     if code2 != code {
-        let r = t.post_json(&otp, None, &json!({"otp": code})).await;
+        let r = t.submit_otp(REG, &flow, &code).await;
         assert_eq!(r.0, 400, "only the latest code works");
     }
-    let r = t.post_json(&otp, None, &json!({"otp": code2})).await;
+    let r = t.submit_otp(REG, &flow, &code2).await;
     assert_eq!(r.0, 200, "{}", r.1);
-    // A code expires after 2 minutes (checked on a new registration).
-    let r = start_registration(&t, reg_body(&EM)).await;
-    let flow = r.1["flow_id"].as_str().unwrap().to_string();
-    let code = t.sms.wait_code(EM.phone, 0).await;
+}
+
+#[tokio::test]
+async fn portal_registration_code_expires_after_two_minutes() {
+    let t = spawn_app().await;
+    let (flow, code) = registration_code(&t, &EM).await;
     t.app.clock.advance(121);
     let r = t.submit_otp(REG, &flow, &code).await;
     assert_eq!(r.0, 400);
@@ -665,7 +680,9 @@ async fn portal_wrong_otp_five_times_and_resend_rules() {
         r.1["error"]["fields"]["otp"]
             .as_str()
             .unwrap()
-            .contains("hết hiệu lực")
+            .contains("hết hiệu lực"),
+        "{}",
+        r.1
     );
 }
 
@@ -787,7 +804,7 @@ async fn portal_password_reset_end_to_end_without_enumeration() {
     assert_eq!(t.sms.count(), total + 1, "only the real account got a code");
 
     // The unknown one's OTP screen behaves like the real one.
-    let uflow = unknown["flow_id"].as_str().unwrap();
+    let uflow = unknown["flow_id"].as_str().unwrap().to_string();
     let r = t.submit_otp(RESET, &uflow, "000000").await;
     assert_eq!(r.0, 400);
     assert_eq!(
@@ -797,7 +814,7 @@ async fn portal_password_reset_end_to_end_without_enumeration() {
     let r = t.choose_password(RESET, &uflow, NEW_PASSWORD).await;
     assert_eq!(r.0, 409);
 
-    let flow = known["flow_id"].as_str().unwrap();
+    let flow = known["flow_id"].as_str().unwrap().to_string();
     let r = t.choose_password(RESET, &flow, NEW_PASSWORD).await;
     assert_eq!(r.0, 409, "OTP first");
     let r = t.submit_otp(RESET, &flow, &code).await;

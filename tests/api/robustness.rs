@@ -70,7 +70,7 @@ async fn register_an(t: &TestApp) {
     let (s, v) = t.submit_otp("registrations", &flow, &code).await;
     assert_eq!(s, 200, "{v}");
     let pw = "CongDan#An-1990x";
-    let (s, v) = t.choose_password("registrations", &flow, &pw).await;
+    let (s, v) = t.choose_password("registrations", &flow, pw).await;
     assert_eq!(s, 201, "{v}");
 }
 

@@ -70,7 +70,7 @@ async fn a_short_otp_asks_for_six_digits_and_spends_no_try() {
     for slip in [
         "12", "", "12345", "1234567", "12a456", "12", "1", "99", "0", "123",
     ] {
-        let (s, v) = t.submit_otp("staff/login", &flow, &slip).await;
+        let (s, v) = t.submit_otp("staff/login", &flow, slip).await;
         assert_eq!(s, 400, "{slip:?}: {v}");
         assert_eq!(
             v["error"]["fields"]["otp"], "Vui lòng nhập đủ 6 chữ số của mã OTP.",
