@@ -4,7 +4,7 @@
 //! status: a refused action must change nothing.
 
 use motcua::store::{access_requests, accounts, audit, citizens, conversations, flows, sms, units};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::helpers::*;
 
@@ -32,41 +32,11 @@ async fn new_request(t: &TestApp, token: &str, id: &str, phone: &str, unit: u64)
         ],
         &[("id_scan", "CCCD.pdf", &motcua::upload::samples::pdf())],
     );
-    let r = t
-        .http
-        .post(t.url("/api/v1/citizen-account-requests"))
-        .bearer_auth(token)
-        .header("content-type", ct)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let s = r.status().as_u16();
-    let v: Value = r.json().await.unwrap_or(Value::Null);
+    let (s, v) = t
+        .post_body("/api/v1/citizen-account-requests", Some(token), &ct, body)
+        .await;
     assert_eq!(s, 201, "request: {v}");
     v["request_id"].as_str().unwrap().to_string()
-}
-
-/// A console form POST as the browser sends it: session and CSRF cookies,
-/// `_csrf` in the body. Returns the status and the page.
-async fn console_post(
-    t: &TestApp,
-    token: &str,
-    path: &str,
-    fields: &[(&str, &str)],
-) -> (u16, String) {
-    let csrf = csrf(t, token);
-    let mut form: Vec<(&str, &str)> = vec![("_csrf", csrf.as_str())];
-    form.extend_from_slice(fields);
-    let r = t
-        .http
-        .post(t.url(path))
-        .header("cookie", format!("mc_session={token}"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.text().await.unwrap())
 }
 
 /// The console's multipart form (Thêm mới, with the scanned ID), CSRF
@@ -96,13 +66,7 @@ async fn console_multipart(
 
 /// A console GET with the session cookie: status and body bytes.
 async fn console_get(t: &TestApp, token: &str, path: &str) -> (u16, Vec<u8>) {
-    let r = t
-        .http
-        .get(t.url(path))
-        .header("cookie", format!("mc_session={token}"))
-        .send()
-        .await
-        .unwrap();
+    let r = t.console_get(token, path).await;
     (r.status().as_u16(), r.bytes().await.unwrap().to_vec())
 }
 
@@ -255,7 +219,9 @@ async fn id_scan_downloads_follow_the_unit_and_the_permission() {
         }
         let (s, _) = console_get(&t, tok, &format!("{CITIZENS}/yeu-cau/{req}")).await;
         assert_eq!(s, want, "{who}: console request page");
-        let (s, _) = console_post(&t, tok, &format!("{CITIZENS}/yeu-cau/{req}/gui-otp"), &[]).await;
+        let (s, _) = t
+            .console_post(tok, &format!("{CITIZENS}/yeu-cau/{req}/gui-otp"), &[])
+            .await;
         assert_eq!(s, want, "{who}: console send OTP");
         let r = t
             .post_json(
@@ -494,13 +460,9 @@ async fn console_posts_on_another_units_objects_change_nothing() {
     assert_eq!(ticket(&t).unit, dt, "routed to Đông Tảo");
     let (cid, cphone) = ("033190006002", "0912000601");
     let req = new_request(&t, &kc_staff, cid, cphone, kc).await;
-    let (s, body) = console_post(
-        &t,
-        &kc_staff,
-        &format!("{CITIZENS}/yeu-cau/{req}/gui-otp"),
-        &[],
-    )
-    .await;
+    let (s, body) = t
+        .console_post(&kc_staff, &format!("{CITIZENS}/yeu-cau/{req}/gui-otp"), &[])
+        .await;
     assert_eq!(s, 303, "the owner sends the OTP: {body}");
     let code = t.sms.wait_code(cphone, 0).await;
 
@@ -604,7 +566,7 @@ async fn console_posts_on_another_units_objects_change_nothing() {
         ),
     ] {
         for (what, path, fields) in &actions {
-            let (s, body) = console_post(&t, tok, path, fields).await;
+            let (s, body) = t.console_post(tok, path, fields).await;
             assert!(
                 allowed.contains(&s),
                 "{who}: {what} (POST {path}) answered {s}, expected {allowed:?}: {}",
@@ -674,23 +636,23 @@ async fn console_posts_on_another_units_objects_change_nothing() {
     assert!(done.is_empty(), "refused actions were audited: {done:?}");
     // Văn Lâm's admin still acts in Văn Lâm (the refusals are about the
     // objects, not the actor).
-    let (s, _) = console_post(
-        &t,
-        &vl_admin,
-        &format!("/quan-tri/don-vi/{vl}"),
-        &[("name", "Bộ phận một cửa UBND huyện Văn Lâm")],
-    )
-    .await;
+    let (s, _) = t
+        .console_post(
+            &vl_admin,
+            &format!("/quan-tri/don-vi/{vl}"),
+            &[("name", "Bộ phận một cửa UBND huyện Văn Lâm")],
+        )
+        .await;
     assert_eq!(s, 303, "Văn Lâm's admin renames their own unit");
 
     // The same forms from Khoái Châu's own staff take effect.
-    let (s, body) = console_post(
-        &t,
-        &kc_staff,
-        &format!("{CITIZENS}/yeu-cau/{req}/tao-tai-khoan"),
-        &[("otp", &code)],
-    )
-    .await;
+    let (s, body) = t
+        .console_post(
+            &kc_staff,
+            &format!("{CITIZENS}/yeu-cau/{req}/tao-tai-khoan"),
+            &[("otp", &code)],
+        )
+        .await;
     assert_eq!(s, 303, "the owner creates the account: {body}");
     assert!(
         t.app
@@ -700,25 +662,25 @@ async fn console_posts_on_another_units_objects_change_nothing() {
             .is_some(),
         "account created"
     );
-    let (s, _) = console_post(
-        &t,
-        &kc_admin,
-        "/quan-tri/don-vi",
-        &[
-            ("name", "Tổ công tác lưu động"),
-            ("parent_id", &kc_district_s),
-        ],
-    )
-    .await;
+    let (s, _) = t
+        .console_post(
+            &kc_admin,
+            "/quan-tri/don-vi",
+            &[
+                ("name", "Tổ công tác lưu động"),
+                ("parent_id", &kc_district_s),
+            ],
+        )
+        .await;
     assert_eq!(s, 303);
     let new_unit = t.unit_id("Tổ công tác lưu động").await;
-    let (s, _) = console_post(
-        &t,
-        &kc_admin,
-        &format!("/quan-tri/don-vi/{new_unit}"),
-        &[("name", "Tổ công tác lưu động Khoái Châu")],
-    )
-    .await;
+    let (s, _) = t
+        .console_post(
+            &kc_admin,
+            &format!("/quan-tri/don-vi/{new_unit}"),
+            &[("name", "Tổ công tác lưu động Khoái Châu")],
+        )
+        .await;
     assert_eq!(s, 303);
     let renamed = t
         .app
@@ -727,19 +689,19 @@ async fn console_posts_on_another_units_objects_change_nothing() {
         .unwrap()
         .unwrap();
     assert_eq!(renamed.name, "Tổ công tác lưu động Khoái Châu");
-    let (s, _) = console_post(
-        &t,
-        &kc_admin,
-        "/quan-tri/can-bo",
-        &[
-            ("username", "cb.binhminh"),
-            ("full_name", "Lê Văn Minh"),
-            ("id_number", "033185000698"),
-            ("phone", "0987000698"),
-            ("unit_id", &kc_s),
-        ],
-    )
-    .await;
+    let (s, _) = t
+        .console_post(
+            &kc_admin,
+            "/quan-tri/can-bo",
+            &[
+                ("username", "cb.binhminh"),
+                ("full_name", "Lê Văn Minh"),
+                ("id_number", "033185000698"),
+                ("phone", "0987000698"),
+                ("unit_id", &kc_s),
+            ],
+        )
+        .await;
     assert_eq!(s, 303);
     let read_account = |t: &TestApp, u: &str| {
         t.app
@@ -749,35 +711,35 @@ async fn console_posts_on_another_units_objects_change_nothing() {
             .unwrap_or_else(|| panic!("no account {u}"))
     };
     assert_eq!(read_account(&t, "cb.binhminh").units, vec![kc]);
-    let (s, _) = console_post(
-        &t,
-        &kc_admin,
-        "/quan-tri/can-bo/cb.khoaichau/quyen",
-        &[
-            ("unit_id", &kc_s),
-            ("perm", "citizen_accounts.create"),
-            ("perm", "support.manage"),
-        ],
-    )
-    .await;
+    let (s, _) = t
+        .console_post(
+            &kc_admin,
+            "/quan-tri/can-bo/cb.khoaichau/quyen",
+            &[
+                ("unit_id", &kc_s),
+                ("perm", "citizen_accounts.create"),
+                ("perm", "support.manage"),
+            ],
+        )
+        .await;
     assert_eq!(s, 303);
     let granted = read_account(&t, "cb.khoaichau").grant_on(kc);
     assert!(granted.contains(motcua::domain::Permission::SupportManage));
-    let (s, _) = console_post(
-        &t,
-        &kc_admin,
-        &format!("/quan-tri/yeu-cau-cap-quyen/{ar_dt}/duyet"),
-        &[("perm", "citizen_accounts.create")],
-    )
-    .await;
+    let (s, _) = t
+        .console_post(
+            &kc_admin,
+            &format!("/quan-tri/yeu-cau-cap-quyen/{ar_dt}/duyet"),
+            &[("perm", "citizen_accounts.create")],
+        )
+        .await;
     assert_eq!(s, 303);
-    let (s, _) = console_post(
-        &t,
-        &kc_admin,
-        &format!("/quan-tri/yeu-cau-cap-quyen/{ar_bm}/tu-choi"),
-        &[("reason", "Đơn vị đã đủ cán bộ")],
-    )
-    .await;
+    let (s, _) = t
+        .console_post(
+            &kc_admin,
+            &format!("/quan-tri/yeu-cau-cap-quyen/{ar_bm}/tu-choi"),
+            &[("reason", "Đơn vị đã đủ cán bộ")],
+        )
+        .await;
     assert_eq!(s, 303);
     let decided: Vec<(u64, access_requests::Status)> = t
         .app
@@ -789,21 +751,21 @@ async fn console_posts_on_another_units_objects_change_nothing() {
         .collect();
     assert!(decided.contains(&(ar_dt, access_requests::Status::Approved)));
     assert!(decided.contains(&(ar_bm, access_requests::Status::Rejected)));
-    let (s, _) = console_post(
-        &t,
-        &kc_admin,
-        &format!("/quan-tri/ho-tro/{tid}/tra-loi"),
-        &[("text", "Cán bộ Khoái Châu xin trả lời")],
-    )
-    .await;
+    let (s, _) = t
+        .console_post(
+            &kc_admin,
+            &format!("/quan-tri/ho-tro/{tid}/tra-loi"),
+            &[("text", "Cán bộ Khoái Châu xin trả lời")],
+        )
+        .await;
     assert_eq!(s, 303);
-    let (s, _) = console_post(
-        &t,
-        &kc_admin,
-        &format!("/quan-tri/ho-tro/{tid}/trang-thai"),
-        &[("status", "done")],
-    )
-    .await;
+    let (s, _) = t
+        .console_post(
+            &kc_admin,
+            &format!("/quan-tri/ho-tro/{tid}/trang-thai"),
+            &[("status", "done")],
+        )
+        .await;
     assert_eq!(s, 303);
     let tk = ticket(&t);
     assert_eq!(tk.status, motcua::domain::TicketStatus::Done);

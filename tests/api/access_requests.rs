@@ -11,13 +11,7 @@ async fn request_approve_then_console_sign_in_with_the_same_account() {
     let unit = t.unit_id("Bộ phận một cửa UBND xã Đông Tảo").await;
     let citizen = portal_account(&t, "033190001234", "Vũ Thị Hoa", "0372555111").await;
     // The console refuses a plain portal account.
-    let r = t
-        .post_json(
-            "/api/v1/staff/login",
-            None,
-            &json!({"username": "033190001234", "password": PORTAL_PASSWORD}),
-        )
-        .await;
+    let r = t.staff_password_step("033190001234", PORTAL_PASSWORD).await;
     assert_eq!(r.0, 401);
     let r = t
         .post_json("/api/v1/staff-access-requests", Some(&citizen), &json!({"unit_id": unit, "position": "Cán bộ tiếp nhận", "note": "Xin quyền tạo tài khoản"}))

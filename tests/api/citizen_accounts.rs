@@ -7,6 +7,7 @@ use std::time::Duration;
 use motcua::store::citizens;
 use serde_json::{Value, json};
 
+use crate::browser::console_sign_in;
 use crate::helpers::*;
 use crate::webdriver::Browser;
 
@@ -68,17 +69,8 @@ async fn post_request(
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
     let (ct, body) = multipart(&f, files);
-    let r = t
-        .http
-        .post(t.url("/api/v1/citizen-account-requests"))
-        .bearer_auth(token)
-        .header("content-type", ct)
-        .body(body)
-        .send()
+    t.post_body("/api/v1/citizen-account-requests", Some(token), &ct, body)
         .await
-        .unwrap();
-    let s = r.status().as_u16();
-    (s, r.json().await.unwrap_or(Value::Null))
 }
 
 async fn new_request(t: &TestApp, token: &str, fields: &[(String, String)]) -> String {
@@ -232,7 +224,7 @@ async fn happy_path_from_lookup_to_account() {
     let code = otp_for(t, &c.staff, &req, CITIZEN_PHONE).await;
     let otp_sms = t.sms.all_to(CITIZEN_PHONE).last().unwrap().text.clone();
     assert!(otp_sms.contains("2 phút"), "{otp_sms}");
-    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let wrong = wrong_code(&code);
     let (s, v) = t
         .post_json(
             &format!("/api/v1/citizen-account-requests/{req}/confirm"),
@@ -418,11 +410,7 @@ async fn otp_resend_cooldown_latest_only_and_expiry() {
         .await
         .unwrap();
     assert_eq!(r.status(), 429);
-    let wait: i64 = r.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let wait = retry_after(&r);
     assert!((1..=60).contains(&wait), "{wait}");
     // After the cooldown a new code replaces the old one.
     t.app.clock.advance(61);
@@ -503,11 +491,24 @@ async fn upload_refusals_write_nothing() {
             .unwrap()
             .contains("tối đa 5 MB")
     );
+    assert_eq!(flows_count(t), before_flows);
+    assert_eq!(uploads_count(t), 0);
+}
+
+#[tokio::test]
+async fn scans_just_under_the_cap_and_doc_or_docx_by_content_are_accepted() {
+    let c = setup().await;
+    let t = &c.t;
+    let fields = citizen(
+        "033190001234",
+        "Lê Thị Hoa",
+        "05/03/1990",
+        CITIZEN_PHONE,
+        c.unit,
+    );
     // Just under the cap is fine when it is a PDF.
     let mut ok = motcua::upload::samples::pdf();
     ok.resize(motcua::upload::MAX_SCAN_BYTES - 100, b' ');
-    assert_eq!(flows_count(t), before_flows);
-    assert_eq!(uploads_count(t), 0);
     let (s, v) = post_request(t, &c.staff, &fields, &[("id_scan", "CCCD.pdf", &ok)]).await;
     assert_eq!(s, 201, "{v}");
     // doc and docx are accepted by content, whatever their names.
@@ -1252,19 +1253,6 @@ async fn non_eligible_unit_reason_via_api() {
 
 // ------------------------------------------------------------------ browser
 
-async fn console_sign_in(t: &TestApp, b: &Browser, username: &str, password: &str, phone: &str) {
-    let seen = t.sms.all_to(phone).len();
-    b.goto(&t.url("/quan-tri/dang-nhap")).await;
-    b.type_into("#username", username).await;
-    b.type_into("#password", password).await;
-    b.click("button[type=submit].primary").await;
-    b.find("#otp").await;
-    let code = t.sms.wait_code(phone, seen).await;
-    b.type_into("#otp", &code).await;
-    b.click("button[type=submit].primary").await;
-    b.wait_text("Đăng xuất").await;
-}
-
 /// (a) A staff member with the permission: look-up, form with the scanned
 /// ID, the request form PDF, the OTP, the account; then the list with filters.
 #[tokio::test]
@@ -1273,6 +1261,7 @@ async fn browser_staff_creates_account_end_to_end() {
     let t = &c.t;
     let b = Browser::start(1366, 900).await;
     console_sign_in(t, &b, "canbo.vanlam", "Doi#MatKhau2026", STAFF_PHONE).await;
+    b.wait_text("Đăng xuất").await;
     b.click("a[href='/quan-tri/tao-tai-khoan-cong-dan']").await;
     b.wait_text("Thông tin tìm kiếm").await;
     b.wait_text("Không tìm thấy tài khoản thỏa mãn các tiêu chí trên")
@@ -1415,6 +1404,7 @@ async fn browser_staff_creates_account_end_to_end() {
     b.quit().await;
     let small = Browser::start(360, 740).await;
     console_sign_in(t, &small, "canbo.vanlam", "Doi#MatKhau2026", STAFF_PHONE).await;
+    small.wait_text("Đăng xuất").await;
     small.goto(&t.url("/quan-tri/tao-tai-khoan-cong-dan")).await;
     small.wait_text("Tìm thấy 1 kết quả").await;
     small.screenshot("citizen-list-360").await;
@@ -1439,6 +1429,7 @@ async fn browser_non_eligible_unit_sees_reason() {
     .await;
     let b = Browser::start(1366, 768).await;
     console_sign_in(&t, &b, "canbo.stp", "Doi#MatKhau2026", "0987000505").await;
+    b.wait_text("Đăng xuất").await;
     b.goto(&t.url("/quan-tri/tao-tai-khoan-cong-dan")).await;
     b.wait_text("Anh/chị chưa chọn được đơn vị để tạo tài khoản công dân.")
         .await;
@@ -1462,6 +1453,7 @@ async fn browser_non_eligible_unit_sees_reason() {
         .await;
     let b = Browser::start(1366, 768).await;
     console_sign_in(&t, &b, "canbo.moi", "Doi#MatKhau2026", "0987000606").await;
+    b.wait_text("Đăng xuất").await;
     b.goto(&t.url("/quan-tri/tao-tai-khoan-cong-dan")).await;
     b.wait_text("Anh/chị chưa được cấp “Quyền tạo tài khoản công dân”.")
         .await;

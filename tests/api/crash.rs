@@ -17,7 +17,7 @@
 //! de-duplication), however many deliveries.
 
 use std::collections::{BTreeSet, HashSet};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -25,7 +25,9 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::helpers::{SmsReceiver, extract_code, free_port, spawn_in, wait_healthy};
+use crate::helpers::{
+    SmsReceiver, extract_code, free_port, multipart, serve_command, spawn_in, wait_healthy,
+};
 use crate::telegram::{FakeBotApi, TOKEN};
 use crate::zalo::FakeZalo;
 
@@ -220,23 +222,16 @@ fn start(
         .append(true)
         .open(dir.join("crash-server.log"))
         .unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_motcua"));
+    let mut cmd = serve_command(port, sms);
     bots.settings(&mut cmd, &base, tg_webhook);
     let child = cmd
-        .arg("serve")
         .env("MOTCUA_DATA_DIR", dir)
         .envs(crate::engine::child_env(dir))
-        .env("MOTCUA_LISTEN", format!("127.0.0.1:{port}"))
-        .env("MOTCUA_SMS_PROVIDER", "http")
-        .env("MOTCUA_SMS_HTTP_URL", sms.url())
-        .env("MOTCUA_CAPTCHA", "off")
-        .env("MOTCUA_ARGON2_M_KIB", "1024")
         .env("MOTCUA_BACKUP_EVERY_HOURS", "0")
         .env("MOTCUA_SUBSCRIBER_REGISTRY", registry)
         .env("RUST_LOG", "warn")
         .stdout(log.try_clone().unwrap())
         .stderr(log)
-        .stdin(Stdio::null())
         .spawn()
         .unwrap();
     (child, base)
@@ -275,33 +270,22 @@ impl Client {
     async fn create(&self, i: usize) -> Option<()> {
         let id = format!("033190{i:06}");
         let phone = format!("0977{i:06}");
-        let boundary = "----crash";
-        let mut body = Vec::new();
-        for (k, v) in [
-            ("id_number", id.as_str()),
-            ("full_name", "Phạm Thị Mai"),
-            ("birth_date", "05/06/1990"),
-            ("phone", phone.as_str()),
-            ("unit_id", &self.unit.to_string()),
-        ] {
-            body.extend_from_slice(
-                format!(
-                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
-                )
-                .as_bytes(),
-            );
-        }
-        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"id_scan\"; filename=\"CCCD.pdf\"\r\nContent-Type: application/pdf\r\n\r\n").as_bytes());
-        body.extend_from_slice(&motcua::upload::samples::pdf());
-        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let unit = self.unit.to_string();
+        let (content_type, body) = multipart(
+            &[
+                ("id_number", id.as_str()),
+                ("full_name", "Phạm Thị Mai"),
+                ("birth_date", "05/06/1990"),
+                ("phone", phone.as_str()),
+                ("unit_id", &unit),
+            ],
+            &[("id_scan", "CCCD.pdf", &motcua::upload::samples::pdf())],
+        );
         let r = self
             .http
             .post(format!("{}/api/v1/citizen-account-requests", self.base))
             .bearer_auth(&self.token)
-            .header(
-                "content-type",
-                format!("multipart/form-data; boundary={boundary}"),
-            )
+            .header("content-type", content_type)
             .body(body)
             .send()
             .await

@@ -684,38 +684,6 @@ async fn edits_survive_a_restart_and_a_backup_restore() {
     );
 }
 
-/// A console form POST as the browser sends it (session cookie, `_csrf`).
-async fn console_post(
-    t: &TestApp,
-    token: &str,
-    path: &str,
-    fields: &[(&str, &str)],
-) -> (u16, String) {
-    let csrf = motcua::web::ctx::csrf_for_session(&t.app, token);
-    let mut form: Vec<(&str, &str)> = vec![("_csrf", csrf.as_str())];
-    form.extend_from_slice(fields);
-    let r = t
-        .http
-        .post(t.url(path))
-        .header("cookie", format!("mc_session={token}"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.text().await.unwrap())
-}
-
-async fn console_get(t: &TestApp, token: &str, path: &str) -> (u16, String) {
-    let r = t
-        .http
-        .get(t.url(path))
-        .header("cookie", format!("mc_session={token}"))
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.text().await.unwrap())
-}
-
 fn new_intent_form(b: &Value) -> Vec<(String, String)> {
     let lines = |k: &str| {
         b[k].as_array()
@@ -772,27 +740,31 @@ async fn console_editor_preview_publish_refuse_restore_and_assign() {
         )
         .await;
     // The menu item and the list, for the province editor only.
-    let (s, home) = console_get(&t, &editor, "/quan-tri").await;
+    let (s, home) = t.console_page(&editor, "/quan-tri").await;
     assert_eq!(s, 200);
     assert!(
         home.contains("href=\"/quan-tri/cau-hoi-thuong-gap\""),
         "menu"
     );
-    let (_, home) = console_get(&t, &below, "/quan-tri").await;
+    let (_, home) = t.console_page(&below, "/quan-tri").await;
     assert!(!home.contains("href=\"/quan-tri/cau-hoi-thuong-gap\""));
-    let (s, _) = console_get(&t, &below, "/quan-tri/cau-hoi-thuong-gap").await;
+    let (s, _) = t.console_page(&below, "/quan-tri/cau-hoi-thuong-gap").await;
     assert_eq!(s, 403);
-    let (s, _) = console_get(&t, &below, "/quan-tri/cau-hoi-thuong-gap/chu-de/captcha").await;
+    let (s, _) = t
+        .console_page(&below, "/quan-tri/cau-hoi-thuong-gap/chu-de/captcha")
+        .await;
     assert_eq!(s, 403);
-    let (s, list) = console_get(&t, &editor, "/quan-tri/cau-hoi-thuong-gap").await;
+    let (s, list) = t
+        .console_page(&editor, "/quan-tri/cau-hoi-thuong-gap")
+        .await;
     assert_eq!(s, 200);
     assert!(list.contains("/quan-tri/cau-hoi-thuong-gap/chu-de/forgot-password"));
-    let (s, page) = console_get(
-        &t,
-        &editor,
-        "/quan-tri/cau-hoi-thuong-gap/chu-de/otp-not-received",
-    )
-    .await;
+    let (s, page) = t
+        .console_page(
+            &editor,
+            "/quan-tri/cau-hoi-thuong-gap/chu-de/otp-not-received",
+        )
+        .await;
     assert_eq!(s, 200);
     assert!(
         page.contains("## check-phone"),
@@ -806,7 +778,9 @@ async fn console_editor_preview_publish_refuse_restore_and_assign() {
         .map(|(a, b)| (a.as_str(), b.as_str()))
         .collect();
     f.push(("hanh_dong", "xem-truoc"));
-    let (s, page) = console_post(&t, &editor, "/quan-tri/cau-hoi-thuong-gap/chu-de", &f).await;
+    let (s, page) = t
+        .console_post(&editor, "/quan-tri/cau-hoi-thuong-gap/chu-de", &f)
+        .await;
     assert_eq!(s, 200, "{page}");
     assert!(page.contains("id=\"preview-web-vi\""));
     assert!(
@@ -835,7 +809,9 @@ async fn console_editor_preview_publish_refuse_restore_and_assign() {
     );
     assert_eq!(t.app.bot().version, 0);
     // The below-province staff member cannot post.
-    let (s, _) = console_post(&t, &below, "/quan-tri/cau-hoi-thuong-gap/chu-de", &f).await;
+    let (s, _) = t
+        .console_post(&below, "/quan-tri/cau-hoi-thuong-gap/chu-de", &f)
+        .await;
     assert_eq!(s, 403);
     // A broken tree: 400, the line named.
     let mut bad = f.clone();
@@ -844,13 +820,17 @@ async fn console_editor_preview_publish_refuse_restore_and_assign() {
         "tree_steps",
         "## cai-dat\nvi: Cài chưa?\nen: Installed?\n- xong | Rồi\n",
     ));
-    let (s, page) = console_post(&t, &editor, "/quan-tri/cau-hoi-thuong-gap/chu-de", &bad).await;
+    let (s, page) = t
+        .console_post(&editor, "/quan-tri/cau-hoi-thuong-gap/chu-de", &bad)
+        .await;
     assert_eq!(s, 400);
     assert!(page.contains("Dòng 4: nút phải có dạng"), "{page}");
     // Publish.
     f.retain(|(k, _)| *k != "hanh_dong");
     f.push(("hanh_dong", "xuat-ban"));
-    let (s, page) = console_post(&t, &editor, "/quan-tri/cau-hoi-thuong-gap/chu-de", &f).await;
+    let (s, page) = t
+        .console_post(&editor, "/quan-tri/cau-hoi-thuong-gap/chu-de", &f)
+        .await;
     assert_eq!(s, 200, "{page}");
     assert!(page.contains("Đã xuất bản phiên bản 1"), "{page}");
     assert!(page.contains("Trả lời đúng chủ đề"));
@@ -865,7 +845,9 @@ async fn console_editor_preview_publish_refuse_restore_and_assign() {
         "{r}"
     );
     // The same id again as a new intent: refused with a clear message.
-    let (s, page) = console_post(&t, &editor, "/quan-tri/cau-hoi-thuong-gap/chu-de", &f).await;
+    let (s, page) = t
+        .console_post(&editor, "/quan-tri/cau-hoi-thuong-gap/chu-de", &f)
+        .await;
     assert_eq!(s, 400);
     assert!(page.contains("Mã chủ đề này đã có"));
     // Refusal: 409 with the reasons; nothing changes.
@@ -886,30 +868,31 @@ async fn console_editor_preview_publish_refuse_restore_and_assign() {
         ("examples", examples.as_str()),
         ("hanh_dong", "xuat-ban"),
     ];
-    let (s, page) =
-        console_post(&t, &editor, "/quan-tri/cau-hoi-thuong-gap/chu-de", &refused).await;
+    let (s, page) = t
+        .console_post(&editor, "/quan-tri/cau-hoi-thuong-gap/chu-de", &refused)
+        .await;
     assert_eq!(s, 409, "{page}");
     assert!(page.contains("Chưa xuất bản"));
     assert!(page.contains("ngoài phạm vi"));
     assert_eq!(t.app.bot().version, 1);
     // Retire, then restore version 1.
-    let (s, page) = console_post(
-        &t,
-        &editor,
-        "/quan-tri/cau-hoi-thuong-gap/chu-de/captcha/ngung",
-        &[],
-    )
-    .await;
+    let (s, page) = t
+        .console_post(
+            &editor,
+            "/quan-tri/cau-hoi-thuong-gap/chu-de/captcha/ngung",
+            &[],
+        )
+        .await;
     assert_eq!(s, 200, "{page}");
     assert!(page.contains("Đã xuất bản phiên bản 2"));
     assert!(t.app.bot().kb.entry("captcha").is_none());
-    let (s, page) = console_post(
-        &t,
-        &editor,
-        "/quan-tri/cau-hoi-thuong-gap/phien-ban/1/khoi-phuc",
-        &[],
-    )
-    .await;
+    let (s, page) = t
+        .console_post(
+            &editor,
+            "/quan-tri/cau-hoi-thuong-gap/phien-ban/1/khoi-phuc",
+            &[],
+        )
+        .await;
     assert_eq!(s, 200, "{page}");
     assert!(page.contains("Đã xuất bản phiên bản 3"));
     assert!(page.contains("Khôi phục phiên bản 1"));
@@ -935,7 +918,9 @@ async fn console_editor_preview_publish_refuse_restore_and_assign() {
     ] {
         record_unanswered(&t, q);
     }
-    let (s, page) = console_get(&t, &editor, "/quan-tri/cau-hoi-chua-tra-loi").await;
+    let (s, page) = t
+        .console_page(&editor, "/quan-tri/cau-hoi-chua-tra-loi")
+        .await;
     assert_eq!(s, 200);
     assert!(page.contains("gộp thành 2 nhóm"), "{page}");
     let ids: Vec<String> = page
@@ -949,47 +934,49 @@ async fn console_editor_preview_publish_refuse_restore_and_assign() {
         "two distinct questions in the first group, one in the second: {ids:?}"
     );
     // The below-province staff member sees the page but not the forms.
-    let (s, other) = console_get(&t, &below, "/quan-tri/cau-hoi-chua-tra-loi").await;
+    let (s, other) = t
+        .console_page(&below, "/quan-tri/cau-hoi-chua-tra-loi")
+        .await;
     assert_eq!(s, 200);
     assert!(!other.contains("Gán vào chủ đề"));
-    let (s, _) = console_post(
-        &t,
-        &below,
-        "/quan-tri/cau-hoi-chua-tra-loi/gan",
-        &[
-            ("ids", &ids[0]),
-            ("intent", "forgot-password"),
-            ("hanh_dong", "gan"),
-        ],
-    )
-    .await;
+    let (s, _) = t
+        .console_post(
+            &below,
+            "/quan-tri/cau-hoi-chua-tra-loi/gan",
+            &[
+                ("ids", &ids[0]),
+                ("intent", "forgot-password"),
+                ("hanh_dong", "gan"),
+            ],
+        )
+        .await;
     assert_eq!(s, 403);
-    let (s, page) = console_post(
-        &t,
-        &editor,
-        "/quan-tri/cau-hoi-chua-tra-loi/gan",
-        &[
-            ("ids", &ids[0]),
-            ("ids", &ids[1]),
-            ("intent", NEW_INTENT),
-            ("hanh_dong", "gan"),
-        ],
-    )
-    .await;
+    let (s, page) = t
+        .console_post(
+            &editor,
+            "/quan-tri/cau-hoi-chua-tra-loi/gan",
+            &[
+                ("ids", &ids[0]),
+                ("ids", &ids[1]),
+                ("intent", NEW_INTENT),
+                ("hanh_dong", "gan"),
+            ],
+        )
+        .await;
     assert_eq!(s, 200, "{page}");
     assert!(page.contains("Đã xuất bản phiên bản 4"), "{page}");
     assert!(page.contains("gộp thành 1 nhóm"), "{page}");
-    let (s, page) = console_post(
-        &t,
-        &editor,
-        "/quan-tri/cau-hoi-chua-tra-loi/gan",
-        &[
-            ("ids", &ids[2]),
-            ("intent", ""),
-            ("hanh_dong", "ngoai-pham-vi"),
-        ],
-    )
-    .await;
+    let (s, page) = t
+        .console_post(
+            &editor,
+            "/quan-tri/cau-hoi-chua-tra-loi/gan",
+            &[
+                ("ids", &ids[2]),
+                ("intent", ""),
+                ("hanh_dong", "ngoai-pham-vi"),
+            ],
+        )
+        .await;
     assert_eq!(s, 200, "{page}");
     assert!(page.contains("Chưa có câu hỏi nào"), "{page}");
     assert_eq!(
@@ -997,13 +984,13 @@ async fn console_editor_preview_publish_refuse_restore_and_assign() {
         3
     );
     // Assigning again what was handled: a clear message, nothing changes.
-    let (s, page) = console_post(
-        &t,
-        &editor,
-        "/quan-tri/cau-hoi-chua-tra-loi/gan",
-        &[("ids", &ids[2]), ("hanh_dong", "ngoai-pham-vi")],
-    )
-    .await;
+    let (s, page) = t
+        .console_post(
+            &editor,
+            "/quan-tri/cau-hoi-chua-tra-loi/gan",
+            &[("ids", &ids[2]), ("hanh_dong", "ngoai-pham-vi")],
+        )
+        .await;
     assert_eq!(s, 404, "{page}");
     assert!(page.contains("có thể đã được gán"));
     assert_eq!(t.app.bot().version, 5);

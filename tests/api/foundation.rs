@@ -47,20 +47,8 @@ async fn admin_signs_in_with_password_then_otp() {
 async fn wrong_password_and_unknown_user_get_the_same_answer() {
     let t = spawn_app().await;
     t.create_superadmin().await;
-    let a = t
-        .post_json(
-            "/api/v1/staff/login",
-            None,
-            &json!({"username": ADMIN, "password": "Wrong#Pass123"}),
-        )
-        .await;
-    let b = t
-        .post_json(
-            "/api/v1/staff/login",
-            None,
-            &json!({"username": "nobody", "password": "Wrong#Pass123"}),
-        )
-        .await;
+    let a = t.staff_password_step(ADMIN, "Wrong#Pass123").await;
+    let b = t.staff_password_step("nobody", "Wrong#Pass123").await;
     assert_eq!(a.0, 401);
     assert_eq!(a, b);
     assert_eq!(a.1["error"]["code"], "invalid_credentials");
@@ -71,56 +59,41 @@ async fn wrong_password_and_unknown_user_get_the_same_answer() {
 async fn account_locks_after_repeated_failures_with_the_same_message() {
     let t = spawn_app().await;
     t.create_superadmin().await;
-    for _ in 0..5 {
-        let r = t
-            .post_json(
-                "/api/v1/staff/login",
-                None,
-                &json!({"username": ADMIN, "password": "Wrong#Pass123"}),
-            )
-            .await;
-        assert_eq!(r.0, 401);
+    let wrong = t.staff_password_step(ADMIN, "Wrong#Pass123").await;
+    assert_eq!(wrong.0, 401, "{}", wrong.1);
+    assert_eq!(wrong.1["error"]["code"], "invalid_credentials");
+    for i in 2..=5 {
+        let r = t.staff_password_step(ADMIN, "Wrong#Pass123").await;
+        assert_eq!(r, wrong, "wrong password #{i}");
     }
-    // Locked now: even the right password gets the wrong-password answer.
-    let r = t
-        .post_json(
-            "/api/v1/staff/login",
-            None,
-            &json!({"username": ADMIN, "password": ADMIN_PASSWORD}),
-        )
-        .await;
-    assert_eq!(r.0, 401, "{}", r.1);
-    assert_eq!(r.1["error"]["code"], "invalid_credentials");
+    // Locked now: even the right password gets the wrong-password answer,
+    // message and all.
+    let r = t.staff_password_step(ADMIN, ADMIN_PASSWORD).await;
+    assert_eq!(r, wrong, "the right password while locked");
     assert_eq!(t.sms.count(), 0);
     // After the wait it works again.
     t.app.clock.advance(31);
-    let r = t
-        .post_json(
-            "/api/v1/staff/login",
-            None,
-            &json!({"username": ADMIN, "password": ADMIN_PASSWORD}),
-        )
-        .await;
+    let r = t.staff_password_step(ADMIN, ADMIN_PASSWORD).await;
     assert_eq!(r.0, 200, "{}", r.1);
 }
 
-#[tokio::test]
-async fn otp_rules_wrong_tries_expiry_resend() {
-    let t = spawn_app().await;
+/// The admin's password step; returns the flow id and the code sent.
+async fn admin_password_step(t: &TestApp) -> (String, String) {
     t.create_superadmin().await;
-    let r = t
-        .post_json(
-            "/api/v1/staff/login",
-            None,
-            &json!({"username": ADMIN, "password": ADMIN_PASSWORD}),
-        )
-        .await;
-    assert_eq!(r.0, 200);
+    let seen = t.sms.all_to(ADMIN_PHONE).len();
+    let r = t.staff_password_step(ADMIN, ADMIN_PASSWORD).await;
+    assert_eq!(r.0, 200, "{}", r.1);
     assert_eq!(r.1["phone_masked"], "091*****01");
     let flow = r.1["flow_id"].as_str().unwrap().to_string();
-    let code = t.sms.wait_code(ADMIN_PHONE, 0).await;
-    let wrong = if code == "000000" { "111111" } else { "000000" };
-    // Resend too early: 429 with Retry-After.
+    (flow, t.sms.wait_code(ADMIN_PHONE, seen).await)
+}
+
+const STAFF: &str = "staff/login";
+
+#[tokio::test]
+async fn staff_otp_resend_too_early_gets_429_with_retry_after() {
+    let t = spawn_app().await;
+    let (flow, _) = admin_password_step(&t).await;
     let r = t
         .http
         .post(t.url(&format!("/api/v1/staff/login/{flow}/otp/resend")))
@@ -128,54 +101,50 @@ async fn otp_rules_wrong_tries_expiry_resend() {
         .await
         .unwrap();
     assert_eq!(r.status(), 429);
-    let ra: i64 = r.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let ra = retry_after(&r);
     assert!(ra > 0 && ra <= 60, "{ra}");
-    // Four wrong tries then the right code still works.
-    for _ in 0..4 {
-        let r = t
-            .post_json(
-                &format!("/api/v1/staff/login/{flow}/otp"),
-                None,
-                &json!({"otp": wrong}),
-            )
-            .await;
+}
+
+#[tokio::test]
+async fn staff_otp_four_wrong_tries_leave_the_right_code_working() {
+    let t = spawn_app().await;
+    let (flow, code) = admin_password_step(&t).await;
+    for left in (1..5).rev() {
+        let r = t.submit_otp(STAFF, &flow, wrong_code(&code)).await;
         assert_eq!(r.0, 400, "{}", r.1);
-        assert!(r.1["error"]["fields"]["otp"].is_string());
+        assert_eq!(
+            r.1["error"]["fields"]["otp"],
+            format!("Mã OTP không đúng. Anh/chị còn {left} lần thử."),
+        );
     }
-    // Resend after the cooldown: the old code dies, the new one works.
+    let r = t.submit_otp(STAFF, &flow, &code).await;
+    assert_eq!(r.0, 200, "{}", r.1);
+    assert!(r.1["token"].is_string(), "{}", r.1);
+}
+
+#[tokio::test]
+async fn staff_otp_resend_after_the_cooldown_kills_the_old_code_and_the_new_one_works() {
+    let t = spawn_app().await;
+    let (flow, code) = admin_password_step(&t).await;
     t.app.clock.advance(61);
-    let r = t
-        .post_json(
-            &format!("/api/v1/staff/login/{flow}/otp/resend"),
-            None,
-            &json!({}),
-        )
-        .await;
+    let r = t.flow_step(STAFF, &flow, "otp/resend", json!({})).await;
     assert_eq!(r.0, 200, "{}", r.1);
     let new = t.sms.wait_code(ADMIN_PHONE, 1).await;
     if new != code {
-        let r = t
-            .post_json(
-                &format!("/api/v1/staff/login/{flow}/otp"),
-                None,
-                &json!({"otp": code}),
-            )
-            .await;
-        assert_eq!(r.0, 400);
+        let r = t.submit_otp(STAFF, &flow, &code).await;
+        assert_eq!(r.0, 400, "the old code is dead: {}", r.1);
     }
-    // Expired after 2 minutes.
+    let r = t.submit_otp(STAFF, &flow, &new).await;
+    assert_eq!(r.0, 200, "{}", r.1);
+    assert!(r.1["token"].is_string(), "{}", r.1);
+}
+
+#[tokio::test]
+async fn staff_otp_expires_after_two_minutes() {
+    let t = spawn_app().await;
+    let (flow, code) = admin_password_step(&t).await;
     t.app.clock.advance(121);
-    let r = t
-        .post_json(
-            &format!("/api/v1/staff/login/{flow}/otp"),
-            None,
-            &json!({"otp": new}),
-        )
-        .await;
+    let r = t.submit_otp(STAFF, &flow, &code).await;
     assert_eq!(r.0, 400, "{}", r.1);
     assert!(
         r.1["error"]["message"]
@@ -190,42 +159,34 @@ async fn otp_rules_wrong_tries_expiry_resend() {
 #[tokio::test]
 async fn five_wrong_otps_kill_the_code() {
     let t = spawn_app().await;
-    t.create_superadmin().await;
-    let r = t
-        .post_json(
-            "/api/v1/staff/login",
-            None,
-            &json!({"username": ADMIN, "password": ADMIN_PASSWORD}),
-        )
-        .await;
-    let flow = r.1["flow_id"].as_str().unwrap().to_string();
-    let code = t.sms.wait_code(ADMIN_PHONE, 0).await;
-    let wrong = if code == "000000" { "111111" } else { "000000" };
-    for _ in 0..5 {
-        t.post_json(
-            &format!("/api/v1/staff/login/{flow}/otp"),
-            None,
-            &json!({"otp": wrong}),
-        )
-        .await;
+    let (flow, code) = admin_password_step(&t).await;
+    let wrong = wrong_code(&code);
+    for left in (1..5).rev() {
+        let r = t.submit_otp(STAFF, &flow, wrong).await;
+        assert_eq!(r.0, 400, "{}", r.1);
+        assert_eq!(
+            r.1["error"]["fields"]["otp"],
+            format!("Mã OTP không đúng. Anh/chị còn {left} lần thử."),
+        );
     }
-    let r = t
-        .post_json(
-            &format!("/api/v1/staff/login/{flow}/otp"),
-            None,
-            &json!({"otp": code}),
-        )
-        .await;
+    let dead = "Mã OTP đã bị khóa do nhập sai quá nhiều lần. Vui lòng gửi lại để nhận mã mới.";
+    let r = t.submit_otp(STAFF, &flow, wrong).await;
+    assert_eq!(r.0, 400, "the fifth wrong code: {}", r.1);
+    assert_eq!(r.1["error"]["fields"]["otp"], dead, "{}", r.1);
+    let r = t.submit_otp(STAFF, &flow, &code).await;
     assert_eq!(
         r.0, 400,
         "the right code after 5 wrong ones must fail: {}",
         r.1
     );
-    // An unknown flow is gone.
-    let r = t
-        .post_json("/api/v1/staff/login/nope/otp", None, &json!({"otp": code}))
-        .await;
-    assert_eq!(r.0, 410);
+    assert_eq!(r.1["error"]["fields"]["otp"], dead, "{}", r.1);
+}
+
+#[tokio::test]
+async fn an_unknown_staff_sign_in_flow_is_gone() {
+    let t = spawn_app().await;
+    let r = t.submit_otp(STAFF, "nope", "123456").await;
+    assert_eq!(r.0, 410, "{}", r.1);
 }
 
 #[tokio::test]
@@ -314,15 +275,7 @@ async fn staff_creation_temp_password_and_forced_change() {
     assert_eq!(r.1["must_change_password"], true);
     let sms = t.sms.wait_nth("0372123457", 1).await;
     assert!(sms.text.contains("Mật khẩu tạm thời"), "{}", sms.text);
-    let temp = sms
-        .text
-        .split("Mật khẩu tạm thời: ")
-        .nth(1)
-        .unwrap()
-        .split(". ")
-        .next()
-        .unwrap()
-        .to_string();
+    let temp = temp_password(&sms.text);
     let token = t.staff_token("canbo1", &temp, "0372123457").await;
     // Must change the password before anything else.
     let (s, _) = t.get_json("/api/v1/units", Some(&token)).await;
@@ -448,15 +401,7 @@ async fn grants_are_scoped_and_never_escalate() {
     // Revoking takes effect on the next request.
     let cb = {
         let sms = t.sms.wait_nth("0372000002", 1).await;
-        let temp = sms
-            .text
-            .split("Mật khẩu tạm thời: ")
-            .nth(1)
-            .unwrap()
-            .split(". ")
-            .next()
-            .unwrap()
-            .to_string();
+        let temp = temp_password(&sms.text);
         let tok = t.staff_token("cbxa", &temp, "0372000002").await;
         let r = t.post_json("/api/v1/me/password", Some(&tok), &json!({"current_password": temp, "password": "Xa#MatKhau2026", "password_confirm": "Xa#MatKhau2026"})).await;
         r.1["token"].as_str().unwrap().to_string()
@@ -665,13 +610,7 @@ async fn sms_survives_a_dead_gateway_and_is_retried() {
     t.create_superadmin().await;
     *t.sms.fail_next.lock().unwrap() = 1;
     let started = std::time::Instant::now();
-    let r = t
-        .post_json(
-            "/api/v1/staff/login",
-            None,
-            &json!({"username": ADMIN, "password": ADMIN_PASSWORD}),
-        )
-        .await;
+    let r = t.staff_password_step(ADMIN, ADMIN_PASSWORD).await;
     assert_eq!(r.0, 200, "a failing gateway must not fail the request");
     assert!(started.elapsed() < std::time::Duration::from_secs(2));
     // First attempt refused (503), retried after the backoff.
@@ -703,13 +642,7 @@ async fn queued_sms_is_delivered_after_a_restart() {
     // the database and goes out from the next server.
     let t = spawn_app_with(|c| c.sms_http_url = Some("http://127.0.0.1:9/down".into())).await;
     t.create_superadmin().await;
-    let r = t
-        .post_json(
-            "/api/v1/staff/login",
-            None,
-            &json!({"username": ADMIN, "password": ADMIN_PASSWORD}),
-        )
-        .await;
+    let r = t.staff_password_step(ADMIN, ADMIN_PASSWORD).await;
     assert_eq!(r.0, 200);
     let dir = t.stop().await;
     let t2 = spawn_in(dir, |_| {}).await;
@@ -723,13 +656,7 @@ async fn phone_caps_limit_otp_sends() {
     t.create_superadmin().await;
     let mut limited = false;
     for i in 0..11 {
-        let r = t
-            .post_json(
-                "/api/v1/staff/login",
-                None,
-                &json!({"username": ADMIN, "password": ADMIN_PASSWORD}),
-            )
-            .await;
+        let r = t.staff_password_step(ADMIN, ADMIN_PASSWORD).await;
         if r.0 == 429 {
             assert!(i >= 10, "limited too early at {i}");
             assert_eq!(r.1["error"]["code"], "rate_limited");
@@ -790,13 +717,7 @@ async fn terminal_sign_in_link_works_once() {
 async fn delivered_secret_sms_are_scrubbed() {
     let t = spawn_app().await;
     t.create_superadmin().await;
-    let r = t
-        .post_json(
-            "/api/v1/staff/login",
-            None,
-            &json!({"username": ADMIN, "password": ADMIN_PASSWORD}),
-        )
-        .await;
+    let r = t.staff_password_step(ADMIN, ADMIN_PASSWORD).await;
     assert_eq!(r.0, 200);
     let code = t.sms.wait_code(ADMIN_PHONE, 0).await;
     for _ in 0..100 {

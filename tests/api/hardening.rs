@@ -1,13 +1,13 @@
 //! Issue 15 items 3–5: CSRF tokens bound to the session, limits that
 //! survive a restart, and no staff lock-out by strangers.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    ADMIN, ADMIN_PASSWORD, ADMIN_PHONE, SmsReceiver, TestApp, csrf_in, free_port, spawn_app_with,
-    wait_healthy,
+    ADMIN, ADMIN_PASSWORD, ADMIN_PHONE, SmsReceiver, TestApp, captcha_in, cookie_pair, csrf_in,
+    free_port, location, serve_command, spawn_app_with, wait_healthy,
 };
 use motcua::flows::sign_in::Audience;
 
@@ -18,14 +18,6 @@ fn set_cookies(r: &reqwest::Response) -> Vec<String> {
         .iter()
         .map(|v| v.to_str().unwrap().to_string())
         .collect()
-}
-
-/// `name=value` of the Set-Cookie whose name is `name`.
-fn cookie_pair(r: &reqwest::Response, name: &str) -> Option<String> {
-    set_cookies(r)
-        .into_iter()
-        .map(|c| c.split(';').next().unwrap().to_string())
-        .find(|c| c.split('=').next() == Some(name))
 }
 
 /// Signs the admin in through the console's forms as a browser at `ip`
@@ -64,7 +56,7 @@ async fn console_sign_in(t: &TestApp, ip: &str, extra: &str) -> (String, String,
         .await
         .unwrap();
     assert_eq!(r.status(), 303, "password step");
-    let otp_url = r.headers()["location"].to_str().unwrap().to_string();
+    let otp_url = location(&r);
     let code = t.sms.wait_code(ADMIN_PHONE, seen).await;
     let r = t
         .http
@@ -233,19 +225,12 @@ async fn https_public_url_gives_host_prefixed_secure_cookies() {
 fn start_binary(dir: &std::path::Path, sms: &SmsReceiver) -> (Child, String) {
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let child = Command::new(env!("CARGO_BIN_EXE_motcua"))
-        .arg("serve")
+    let child = serve_command(port, sms)
         .env("MOTCUA_DATA_DIR", dir)
-        .env("MOTCUA_LISTEN", format!("127.0.0.1:{port}"))
-        .env("MOTCUA_SMS_PROVIDER", "http")
-        .env("MOTCUA_SMS_HTTP_URL", sms.url())
-        .env("MOTCUA_CAPTCHA", "off")
-        .env("MOTCUA_ARGON2_M_KIB", "1024")
         .env("MOTCUA_BACKUP_EVERY_HOURS", "0")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .stdin(Stdio::null())
         .spawn()
         .unwrap();
     (child, base)
@@ -403,15 +388,7 @@ async fn the_console_page_asks_for_the_captcha_past_the_backstop() {
         .send()
         .await
         .unwrap();
-    let cookie = page
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("mc_csrf="))
-        .and_then(|v| v.split(';').next())
-        .unwrap()
-        .to_string();
+    let cookie = cookie_pair(&page, "mc_csrf").expect("a pre-session cookie");
     let csrf = csrf_in(&page.text().await.unwrap());
     let post = |fields: Vec<(&'static str, String)>| {
         let (http, url, cookie) = (t.http.clone(), t.url("/quan-tri/dang-nhap"), cookie.clone());
@@ -437,13 +414,7 @@ async fn the_console_page_asks_for_the_captcha_past_the_backstop() {
         html.contains("class=\"captcha-img\""),
         "the page shows a captcha"
     );
-    let cap_id = html
-        .split("name=\"captcha_id\" value=\"")
-        .nth(1)
-        .and_then(|r| r.split('"').next())
-        .unwrap()
-        .to_string();
-    let answer = motcua::captcha::store().peek_answer(&cap_id).unwrap();
+    let (cap_id, answer) = captcha_in(&html).expect("a solvable captcha");
     let r = post(vec![
         ("_csrf", csrf),
         ("username", ADMIN.into()),
@@ -453,6 +424,6 @@ async fn the_console_page_asks_for_the_captcha_past_the_backstop() {
     ])
     .await;
     assert_eq!(r.status(), 303, "{}", r.text().await.unwrap_or_default());
-    let to = r.headers()["location"].to_str().unwrap().to_string();
+    let to = location(&r);
     assert!(to.starts_with("/quan-tri/xac-thuc/"), "{to}");
 }

@@ -124,6 +124,21 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// `motcua serve` as the tests run it: on loopback `port`, SMS to the test
+/// gateway, the captcha off, a cheap argon2 for a debug build, no stdin.
+/// Callers add the data dir, the log and the rest.
+pub fn serve_command(port: u16, sms: &SmsReceiver) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_motcua"));
+    c.arg("serve")
+        .env("MOTCUA_LISTEN", format!("127.0.0.1:{port}"))
+        .env("MOTCUA_SMS_PROVIDER", "http")
+        .env("MOTCUA_SMS_HTTP_URL", sms.url())
+        .env("MOTCUA_CAPTCHA", "off")
+        .env("MOTCUA_ARGON2_M_KIB", "1024")
+        .stdin(std::process::Stdio::null());
+    c
+}
+
 /// Waits (up to 8 s) until the server at `base` answers `/healthz` with 200.
 pub async fn wait_healthy(http: &reqwest::Client, base: &str) {
     for _ in 0..400 {
@@ -203,6 +218,15 @@ pub fn session_cookie(r: &reqwest::Response) -> String {
         .split(';')
         .next()
         .unwrap()
+        .to_string()
+}
+
+/// The temporary password in a staff SMS ("Mật khẩu tạm thời: X. Vui lòng …").
+pub fn temp_password(text: &str) -> String {
+    text.split("Mật khẩu tạm thời: ")
+        .nth(1)
+        .and_then(|r| r.split(". ").next())
+        .unwrap_or_else(|| panic!("no temporary password in {text:?}"))
         .to_string()
 }
 
@@ -333,16 +357,16 @@ impl TestApp {
             .unwrap();
     }
 
+    /// The password step of a staff sign-in through the API.
+    pub async fn staff_password_step(&self, username: &str, password: &str) -> (u16, Value) {
+        let body = serde_json::json!({"username": username, "password": password});
+        self.post_json("/api/v1/staff/login", None, &body).await
+    }
+
     /// Staff sign-in through the API: password, then the OTP from the SMS gateway.
     pub async fn staff_token(&self, username: &str, password: &str, phone: &str) -> String {
         let seen = self.sms.all_to(phone).len();
-        let r = self
-            .post_json(
-                "/api/v1/staff/login",
-                None,
-                &serde_json::json!({"username": username, "password": password}),
-            )
-            .await;
+        let r = self.staff_password_step(username, password).await;
         assert_eq!(r.0, 200, "login: {}", r.1);
         let flow = r.1["flow_id"].as_str().unwrap().to_string();
         let code = self.sms.wait_code(phone, seen).await;
@@ -391,16 +415,7 @@ impl TestApp {
                 .await;
             assert_eq!(r.0, 200, "grants: {}", r.1);
         }
-        let sms = self.sms.wait_nth(phone, 1).await;
-        let temp = sms
-            .text
-            .split("Mật khẩu tạm thời: ")
-            .nth(1)
-            .unwrap()
-            .split(". ")
-            .next()
-            .unwrap()
-            .to_string();
+        let temp = temp_password(&self.sms.wait_nth(phone, 1).await.text);
         let token = self.staff_token(username, &temp, phone).await;
         let newpw = "Doi#MatKhau2026";
         let r = self
@@ -420,27 +435,26 @@ impl TestApp {
     }
 
     pub async fn get_json(&self, path: &str, token: Option<&str>) -> (u16, Value) {
-        let mut rb = self.http.get(self.url(path));
-        if let Some(t) = token {
-            rb = rb.bearer_auth(t);
-        }
-        let r = rb.send().await.unwrap();
-        let s = r.status().as_u16();
-        (s, r.json().await.unwrap_or(Value::Null))
+        self.send_json(self.http.get(self.url(path)), token).await
     }
 
     pub async fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
-        let mut rb = self.http.post(self.url(path)).json(body);
-        if let Some(t) = token {
-            rb = rb.bearer_auth(t);
-        }
-        let r = rb.send().await.unwrap();
-        let s = r.status().as_u16();
-        (s, r.json().await.unwrap_or(Value::Null))
+        let rb = self.http.post(self.url(path)).json(body);
+        self.send_json(rb, token).await
     }
 
     pub async fn put_json(&self, path: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
-        let mut rb = self.http.put(self.url(path)).json(body);
+        let rb = self.http.put(self.url(path)).json(body);
+        self.send_json(rb, token).await
+    }
+
+    /// Sends a request, with a bearer token when given: the status and
+    /// the JSON answer (null when there is none).
+    async fn send_json(
+        &self,
+        mut rb: reqwest::RequestBuilder,
+        token: Option<&str>,
+    ) -> (u16, Value) {
         if let Some(t) = token {
             rb = rb.bearer_auth(t);
         }
@@ -495,17 +509,8 @@ pub async fn file_dung_request(t: &TestApp, staff: &str, unit: u64) -> (u16, Val
         ],
         &[("id_scan", "CCCD.pdf", &pdf)],
     );
-    let r = t
-        .http
-        .post(t.url("/api/v1/citizen-account-requests"))
-        .bearer_auth(staff)
-        .header("content-type", ct)
-        .body(body)
-        .send()
+    t.post_body("/api/v1/citizen-account-requests", Some(staff), &ct, body)
         .await
-        .unwrap();
-    let s = r.status().as_u16();
-    (s, r.json().await.unwrap_or(Value::Null))
 }
 
 /// A multipart/form-data body: text fields, then files as
@@ -545,4 +550,272 @@ pub fn uploads_count(t: &TestApp) -> usize {
         }
     }
     walk(&t.dir.path().join("uploads"))
+}
+
+// ---- Pages, forms, cookies and the captcha ----
+
+/// Every `name=value` a response sets (its Set-Cookie headers).
+pub fn set_cookie_pairs(r: &reqwest::Response) -> Vec<String> {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next())
+        .map(str::to_string)
+        .collect()
+}
+
+/// `name=value` of the cookie named `name` that a response sets.
+pub fn cookie_pair(r: &reqwest::Response, name: &str) -> Option<String> {
+    set_cookie_pairs(r)
+        .into_iter()
+        .find(|c| c.split('=').next() == Some(name))
+}
+
+/// The flow cookie a portal journey's first step sets (`mc_flow_…=…`).
+pub fn flow_cookie(r: &reqwest::Response) -> String {
+    set_cookie_pairs(r)
+        .into_iter()
+        .find(|c| c.starts_with("mc_flow_"))
+        .expect("the journey's first step sets its flow cookie")
+}
+
+/// Adds the `name=value` pairs of `new` to the Cookie header `cookie`,
+/// replacing those of the same name, as a browser's jar does.
+pub fn merge_cookies(cookie: &str, new: &[String]) -> String {
+    let name = |c: &str| c.split('=').next().unwrap_or("").trim().to_string();
+    let mut all: Vec<String> = cookie
+        .split(';')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(str::to_string)
+        .collect();
+    for c in new {
+        match all.iter_mut().find(|old| name(old) == name(c)) {
+            Some(old) => old.clone_from(c),
+            None => all.push(c.clone()),
+        }
+    }
+    all.join("; ")
+}
+
+/// A redirect's `Location`.
+pub fn location(r: &reqwest::Response) -> String {
+    r.headers()["location"].to_str().unwrap().to_string()
+}
+
+/// A 429's `Retry-After`, in seconds.
+pub fn retry_after(r: &reqwest::Response) -> i64 {
+    r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// The captcha a page's form shows (`name="captcha_id"`) with its answer,
+/// read in process.
+pub fn captcha_in(html: &str) -> Option<(String, String)> {
+    let id = html
+        .split("name=\"captcha_id\" value=\"")
+        .nth(1)?
+        .split('"')
+        .next()?
+        .to_string();
+    let answer = motcua::captcha::store().peek_answer(&id)?;
+    Some((id, answer))
+}
+
+/// A page with a form as a browser holds it: the cookies the visit set
+/// (added to those it was sent), its CSRF token, and the captcha it shows
+/// with the answer.
+pub struct FormPage {
+    pub status: u16,
+    pub html: String,
+    pub cookie: String,
+    pub csrf: String,
+    pub captcha: Option<(String, String)>,
+}
+
+impl FormPage {
+    /// Reads a form page from an answer to a browser holding `cookie`.
+    pub async fn read(r: reqwest::Response, cookie: &str) -> FormPage {
+        let cookie = merge_cookies(cookie, &set_cookie_pairs(&r));
+        let status = r.status().as_u16();
+        let html = r.text().await.unwrap();
+        FormPage {
+            status,
+            csrf: csrf_in(&html),
+            captcha: captcha_in(&html),
+            cookie,
+            html,
+        }
+    }
+
+    /// Submits the form to `path` as the browser would: the CSRF token and
+    /// the solved captcha (when the page shows one), then `fields`.
+    pub async fn submit(
+        &self,
+        t: &TestApp,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut all = vec![("_csrf", self.csrf.as_str())];
+        if let Some((id, answer)) = &self.captcha {
+            all.extend([("captcha_id", id.as_str()), ("captcha", answer.as_str())]);
+        }
+        all.extend_from_slice(fields);
+        t.post_form(path, &self.cookie, &all).await
+    }
+}
+
+impl TestApp {
+    /// GETs `path`, with a Cookie header when given: status and body.
+    pub async fn page(&self, path: &str, cookie: Option<&str>) -> (u16, String) {
+        let mut rb = self.http.get(self.url(path));
+        if let Some(c) = cookie {
+            rb = rb.header("cookie", c);
+        }
+        let r = rb.send().await.unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+
+    /// The body of a GET of `path`, whatever its status.
+    pub async fn get_text(&self, path: &str) -> String {
+        self.page(path, None).await.1
+    }
+
+    /// Opens the form page `path` as a browser holding `cookie` (may be
+    /// empty) does.
+    pub async fn open_form(&self, path: &str, cookie: &str) -> FormPage {
+        let mut rb = self.http.get(self.url(path));
+        if !cookie.is_empty() {
+            rb = rb.header("cookie", cookie);
+        }
+        FormPage::read(rb.send().await.unwrap(), cookie).await
+    }
+
+    /// POSTs a form given as pairs, with a Cookie header (may be empty).
+    pub async fn post_form(
+        &self,
+        path: &str,
+        cookie: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut rb = self.http.post(self.url(path)).form(fields);
+        if !cookie.is_empty() {
+            rb = rb.header("cookie", cookie);
+        }
+        rb.send().await.unwrap()
+    }
+
+    /// A console GET with the session cookie of `token`.
+    pub async fn console_get(&self, token: &str, path: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(path))
+            .header("cookie", format!("mc_session={token}"))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A console page for the session of `token`: status and body.
+    pub async fn console_page(&self, token: &str, path: &str) -> (u16, String) {
+        let r = self.console_get(token, path).await;
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+
+    /// A console form POST as the browser sends it: the session cookie of
+    /// `token` and the session's CSRF token before `fields`.
+    pub async fn console_form(
+        &self,
+        token: &str,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        // The token the server derives for this session (CSRF is bound to it).
+        let csrf = motcua::web::ctx::csrf_for_session(&self.app, token);
+        let mut all = vec![("_csrf", csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.post_form(path, &format!("mc_session={token}"), &all)
+            .await
+    }
+
+    /// [`TestApp::console_form`], read: the status and the page.
+    pub async fn console_post(
+        &self,
+        token: &str,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> (u16, String) {
+        let r = self.console_form(token, path, fields).await;
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+
+    /// A fresh captcha from the API and its answer (read in process; never
+    /// over HTTP).
+    pub async fn captcha(&self) -> (String, String) {
+        let (s, v) = self.get_json("/api/v1/captcha", None).await;
+        assert_eq!(s, 200, "{v}");
+        let id = v["captcha_id"].as_str().unwrap().to_string();
+        let answer = motcua::captcha::store().peek_answer(&id).unwrap();
+        (id, answer)
+    }
+
+    /// POSTs `body` with a freshly solved captcha added, as the portal's
+    /// sign-in, registration and reset starts want.
+    pub async fn post_json_captcha(&self, path: &str, mut body: Value) -> (u16, Value) {
+        let (id, answer) = self.captcha().await;
+        body["captcha_id"] = Value::String(id);
+        body["captcha"] = Value::String(answer);
+        self.post_json(path, None, &body).await
+    }
+
+    /// One step of a journey's flow through the API, anonymously:
+    /// `POST /api/v1/{journey}/{flow}/{step}` (journey: `registrations`,
+    /// `login`, `password-resets`, `staff/login`).
+    pub async fn flow_step(
+        &self,
+        journey: &str,
+        flow: &str,
+        step: &str,
+        body: Value,
+    ) -> (u16, Value) {
+        self.post_json(&format!("/api/v1/{journey}/{flow}/{step}"), None, &body)
+            .await
+    }
+
+    /// A flow's OTP step.
+    pub async fn submit_otp(&self, journey: &str, flow: &str, code: &str) -> (u16, Value) {
+        self.flow_step(journey, flow, "otp", serde_json::json!({"otp": code}))
+            .await
+    }
+
+    /// A flow's password step, typed twice.
+    pub async fn choose_password(&self, journey: &str, flow: &str, password: &str) -> (u16, Value) {
+        let body = serde_json::json!({"password": password, "password_confirm": password});
+        self.flow_step(journey, flow, "password", body).await
+    }
+
+    /// POSTs a ready body with its content type (multipart forms), with a
+    /// bearer token when given.
+    pub async fn post_body(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> (u16, Value) {
+        let rb = self
+            .http
+            .post(self.url(path))
+            .header("content-type", content_type)
+            .body(body);
+        self.send_json(rb, token).await
+    }
+}
+
+/// A six-digit code that is not `code`.
+pub fn wrong_code(code: &str) -> &'static str {
+    if code == "000000" { "111111" } else { "000000" }
 }

@@ -3,13 +3,14 @@
 //! sign-in, password reset and the bot; no log line may hold a full ID
 //! number, phone number, OTP or password.
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    SmsReceiver, admin_via_setup_link, extract_code, free_port, unit_id_with_cookie, wait_healthy,
+    SmsReceiver, admin_via_setup_link, extract_code, free_port, multipart, serve_command,
+    temp_password, unit_id_with_cookie, wait_healthy,
 };
 
 struct Server {
@@ -58,18 +59,11 @@ async fn start(dir: &std::path::Path, sms: &SmsReceiver) -> Server {
     let port = free_port();
     let log = dir.join("server.log");
     let out = std::fs::File::create(&log).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_motcua"))
-        .arg("serve")
+    let child = serve_command(port, sms)
         .env("MOTCUA_DATA_DIR", dir.join("data"))
-        .env("MOTCUA_LISTEN", format!("127.0.0.1:{port}"))
-        .env("MOTCUA_SMS_PROVIDER", "http")
-        .env("MOTCUA_SMS_HTTP_URL", sms.url())
-        .env("MOTCUA_CAPTCHA", "off")
-        .env("MOTCUA_ARGON2_M_KIB", "1024")
         .env("RUST_LOG", "debug")
         .stdout(out.try_clone().unwrap())
         .stderr(out)
-        .stdin(Stdio::null())
         .spawn()
         .unwrap();
     let base = format!("http://127.0.0.1:{port}");
@@ -128,14 +122,7 @@ async fn no_secret_or_personal_number_reaches_the_log() {
         .unwrap();
     assert_eq!(r.status(), 200);
     let temp_sms = sms.wait_nth("0988111222", 1).await.text;
-    let temp = temp_sms
-        .split("Mật khẩu tạm thời: ")
-        .nth(1)
-        .unwrap()
-        .split(". ")
-        .next()
-        .unwrap()
-        .to_string();
+    let temp = temp_password(&temp_sms);
     secrets.push(temp.clone());
     let (st, v) = s
         .post_bearer(
@@ -184,32 +171,22 @@ async fn no_secret_or_personal_number_reaches_the_log() {
         .await
         .unwrap();
     assert_eq!(lookup.status(), 200);
-    let boundary = "----logtest";
     let pdf = motcua::upload::samples::pdf();
-    let mut body = Vec::new();
-    for (k, v) in [
-        ("id_number", "033190005555"),
-        ("full_name", "Phạm Thị Mai"),
-        ("birth_date", "05/06/1990"),
-        ("phone", "0977333444"),
-        ("unit_id", &unit.to_string()),
-    ] {
-        body.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
-                .as_bytes(),
-        );
-    }
-    body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"id_scan\"; filename=\"CCCD.pdf\"\r\nContent-Type: application/pdf\r\n\r\n").as_bytes());
-    body.extend_from_slice(&pdf);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let (content_type, body) = multipart(
+        &[
+            ("id_number", "033190005555"),
+            ("full_name", "Phạm Thị Mai"),
+            ("birth_date", "05/06/1990"),
+            ("phone", "0977333444"),
+            ("unit_id", &unit.to_string()),
+        ],
+        &[("id_scan", "CCCD.pdf", &pdf)],
+    );
     let r = s
         .http
         .post(format!("{}/api/v1/citizen-account-requests", s.base))
         .bearer_auth(&staff_tok)
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={boundary}"),
-        )
+        .header("content-type", content_type)
         .body(body)
         .send()
         .await

@@ -12,12 +12,15 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{SmsReceiver, extract_code, free_port, wait_healthy};
+use crate::helpers::{
+    SmsReceiver, extract_code, free_port, serve_command, temp_password, unit_id_with_cookie,
+    wait_healthy, wrong_code,
+};
 use crate::webdriver::Browser;
 
 const SIZES: [(u32, u32); 2] = [(360, 740), (1366, 768)];
@@ -47,17 +50,10 @@ async fn start(dir: &std::path::Path, sms: &SmsReceiver) -> Server {
     let port = free_port();
     let log = dir.join("server.log");
     let out = std::fs::File::create(&log).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_motcua"))
-        .arg("serve")
+    let child = serve_command(port, sms)
         .current_dir(dir)
-        .env("MOTCUA_LISTEN", format!("127.0.0.1:{port}"))
-        .env("MOTCUA_SMS_PROVIDER", "http")
-        .env("MOTCUA_SMS_HTTP_URL", sms.url())
-        .env("MOTCUA_CAPTCHA", "off")
-        .env("MOTCUA_ARGON2_M_KIB", "1024")
         .stdout(out.try_clone().unwrap())
         .stderr(out)
-        .stdin(Stdio::null())
         .spawn()
         .unwrap();
     let base = format!("http://127.0.0.1:{port}");
@@ -399,15 +395,6 @@ impl Walk {
     }
 }
 
-/// The temporary password in the staff SMS ("Mật khẩu tạm thời: X. Vui lòng …").
-fn temp_password(text: &str) -> String {
-    let rest = text
-        .split("Mật khẩu tạm thời: ")
-        .nth(1)
-        .unwrap_or_else(|| panic!("no temporary password in {text:?}"));
-    rest.split(". Vui lòng").next().unwrap_or(rest).to_string()
-}
-
 /// Creates a staff member through the JSON API with the admin's browser
 /// session (cookie + CSRF header), grants `perms` on `unit`, and returns
 /// the temporary password from the SMS.
@@ -455,24 +442,8 @@ async fn staff_via_api(
 }
 
 async fn unit_id(w: &Walk, admin: &Browser, name: &str) -> u64 {
-    let units: Value = w
-        .http
-        .get(format!("{}/api/v1/units", w.base))
-        .header("cookie", admin.cookie_header().await)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    units
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["name"] == name)
-        .unwrap_or_else(|| panic!("no unit {name}"))["id"]
-        .as_u64()
-        .unwrap()
+    let cookie = admin.cookie_header().await;
+    unit_id_with_cookie(&w.http, &w.base, &cookie, name).await
 }
 
 async fn new_browser() -> Browser {
@@ -685,7 +656,7 @@ async fn every_page_works_for_every_role() {
         w.check(&os, "one-stop", "request-step3-otp").await;
         let code = sms.wait_code("0356789012", 0).await;
         // A wrong code first.
-        let wrong = if code == "000000" { "111111" } else { "000000" };
+        let wrong = wrong_code(&code);
         if os.try_find("#otp").await.is_some() {
             os.type_into("#otp", wrong).await;
             os.click("form[action$='/tao-tai-khoan'] button.primary")
@@ -734,15 +705,7 @@ async fn every_page_works_for_every_role() {
     if c.try_find("#captcha").await.is_some() {
         c.type_into("#captcha", "abcde").await;
     }
-    if let Some(consent) = c.try_find("input[name=consent]").await {
-        let _ = consent;
-        let checked = c
-            .exec("return document.querySelector('input[name=consent]').checked;")
-            .await;
-        if checked != Value::Bool(true) {
-            c.click("input[name=consent]").await;
-        }
-    }
+    // Consent is a hidden field: pressing Đăng ký agrees to the terms.
     c.click("#register-submit").await;
     c.find("#otp-d0").await;
     w.check(&c, "citizen", "register-otp").await;

@@ -16,49 +16,30 @@ struct Person {
     dob: &'static str,
 }
 
-const AN: Person = Person {
-    phone: "0372123456",
-    id: "033090001234",
-    name: "Nguyễn Văn An",
-    dob: "15/03/1990",
-};
-const BINH: Person = Person {
-    phone: "0912345678",
-    id: "033185002345",
-    name: "Trần Thị Bình",
-    dob: "02/11/1985",
-};
-const CUONG: Person = Person {
-    phone: "0987654321",
-    id: "033078003456",
-    name: "Lê Văn Cường",
-    dob: "20/07/1978",
-};
-const DUNG: Person = Person {
-    phone: "0356789012",
-    id: "033301004567",
-    name: "Phạm Thị Dung",
-    dob: "09/09/2001",
-};
-const EM: Person = Person {
-    phone: "0868123456",
-    id: "033095005678",
-    name: "Hoàng Văn Em",
-    dob: "30/12/1995",
-};
+/// `Person` from a row of the registry: phone, CCCD, name, birth date.
+const fn person(row: [&'static str; 4]) -> Person {
+    let [phone, id, name, dob] = row;
+    Person {
+        phone,
+        id,
+        name,
+        dob,
+    }
+}
+
+const AN: Person = person(["0372123456", "033090001234", "Nguyễn Văn An", "15/03/1990"]);
+const BINH: Person = person(["0912345678", "033185002345", "Trần Thị Bình", "02/11/1985"]);
+const CUONG: Person = person(["0987654321", "033078003456", "Lê Văn Cường", "20/07/1978"]);
+const DUNG: Person = person(["0356789012", "033301004567", "Phạm Thị Dung", "09/09/2001"]);
+const EM: Person = person(["0868123456", "033095005678", "Hoàng Văn Em", "30/12/1995"]);
 
 const PASSWORD: &str = "Cong#Dan2026";
 const NEW_PASSWORD: &str = "Moi@MatKhau2026";
 const NOTE: &str = "Chỉ các thuê bao đã khai báo thông tin chính xác với nhà mạng mới có thể đăng ký tài khoản, nếu có sai lệch thông tin vui lòng ra điểm giao dịch để cập nhật lại thông tin thuê bao";
 
-/// A fresh captcha and its answer (read in process; never over HTTP).
-async fn captcha(t: &TestApp) -> (String, String) {
-    let (s, v) = t.get_json("/api/v1/captcha", None).await;
-    assert_eq!(s, 200, "{v}");
-    let id = v["captcha_id"].as_str().unwrap().to_string();
-    let answer = motcua::captcha::store().peek_answer(&id).unwrap();
-    (id, answer)
-}
+const REG: &str = "registrations";
+const LOGIN: &str = "login";
+const RESET: &str = "password-resets";
 
 /// The first code in a message to `phone` after the `seen` ones (notices
 /// without a code may arrive in between).
@@ -73,12 +54,37 @@ async fn next_code(t: &TestApp, phone: &str, seen: usize) -> String {
     panic!("no new code to {phone}");
 }
 
-fn reg_body(p: &Person, cap: &(String, String)) -> Value {
+/// The registration form's fields for `p`, without the captcha.
+fn reg_body(p: &Person) -> Value {
     json!({
         "kind": "citizen", "method": "mobile",
         "id_number": p.id, "full_name": p.name, "birth_date": p.dob, "phone": p.phone,
-        "email": null, "captcha_id": cap.0, "captcha": cap.1, "consent": true,
+        "email": null, "consent": true,
     })
+}
+
+/// `body` carrying the captcha `cap` (id, answer).
+fn with_captcha(mut body: Value, cap: &(String, String)) -> Value {
+    body["captcha_id"] = json!(cap.0);
+    body["captcha"] = json!(cap.1);
+    body
+}
+
+/// Starts a registration with a solved captcha.
+async fn start_registration(t: &TestApp, body: Value) -> (u16, Value) {
+    t.post_json_captcha("/api/v1/registrations", body).await
+}
+
+/// The password step of a portal sign-in, with a solved captcha.
+async fn start_login(t: &TestApp, username: &str, password: &str) -> (u16, Value) {
+    let body = json!({"username": username, "password": password});
+    t.post_json_captcha("/api/v1/login", body).await
+}
+
+/// Asks for a password reset, with a solved captcha.
+async fn start_reset(t: &TestApp, username: &str) -> (u16, Value) {
+    t.post_json_captcha("/api/v1/password-resets", json!({"username": username}))
+        .await
 }
 
 async fn post_raw(t: &TestApp, path: &str, body: &Value) -> reqwest::Response {
@@ -94,28 +100,13 @@ fn keys(v: &Value) -> BTreeSet<String> {
 /// Registers `p` to the end through the API; returns the username.
 async fn register(t: &TestApp, p: &Person, password: &str) -> String {
     let seen = t.sms.all_to(p.phone).len();
-    let cap = captcha(t).await;
-    let r = t
-        .post_json("/api/v1/registrations", None, &reg_body(p, &cap))
-        .await;
+    let r = start_registration(t, reg_body(p)).await;
     assert_eq!(r.0, 202, "{}", r.1);
     let flow = r.1["flow_id"].as_str().unwrap().to_string();
     let code = next_code(t, p.phone, seen).await;
-    let r = t
-        .post_json(
-            &format!("/api/v1/registrations/{flow}/otp"),
-            None,
-            &json!({"otp": code}),
-        )
-        .await;
+    let r = t.submit_otp(REG, &flow, &code).await;
     assert_eq!(r.0, 200, "{}", r.1);
-    let r = t
-        .post_json(
-            &format!("/api/v1/registrations/{flow}/password"),
-            None,
-            &json!({"password": password, "password_confirm": password}),
-        )
-        .await;
+    let r = t.choose_password(REG, &flow, password).await;
     assert_eq!(r.0, 201, "{}", r.1);
     r.1["username"].as_str().unwrap().to_string()
 }
@@ -123,34 +114,17 @@ async fn register(t: &TestApp, p: &Person, password: &str) -> String {
 /// Portal sign-in through the API; returns the token response.
 async fn login(t: &TestApp, username: &str, password: &str, phone: &str) -> Value {
     let seen = t.sms.all_to(phone).len();
-    let cap = captcha(t).await;
-    let r = t
-        .post_json(
-            "/api/v1/login",
-            None,
-            &json!({"username": username, "password": password, "captcha_id": cap.0, "captcha": cap.1}),
-        )
-        .await;
+    let r = start_login(t, username, password).await;
     assert_eq!(r.0, 200, "{}", r.1);
     let flow = r.1["flow_id"].as_str().unwrap().to_string();
     let code = next_code(t, phone, seen).await;
-    let r = t
-        .post_json(
-            &format!("/api/v1/login/{flow}/otp"),
-            None,
-            &json!({"otp": code}),
-        )
-        .await;
+    let r = t.submit_otp(LOGIN, &flow, &code).await;
     assert_eq!(r.0, 200, "{}", r.1);
     r.1
 }
 
-fn wrong_code(code: &str) -> &'static str {
-    if code == "000000" { "111111" } else { "000000" }
-}
-
 #[tokio::test]
-async fn portal_captcha_is_an_image_single_use_and_checked_first() {
+async fn portal_captcha_is_a_new_image_per_request() {
     let t = spawn_app().await;
     let (s, v) = t.get_json("/api/v1/captcha", None).await;
     assert_eq!(s, 200);
@@ -160,59 +134,101 @@ async fn portal_captcha_is_an_image_single_use_and_checked_first() {
     assert_eq!(s2, 200);
     assert_ne!(v["captcha_id"], v2["captcha_id"], "a new one per request");
     assert_ne!(v["image"], v2["image"], "a new picture per request");
+}
 
-    // Wrong answer: refused with a field error, and no OTP is spent.
-    let cap = captcha(&t).await;
-    let mut body = reg_body(&AN, &cap);
-    body["captcha"] = json!("zzzzz");
-    let r = t.post_json("/api/v1/registrations", None, &body).await;
+/// No SMS has gone out (no OTP spent on a refused request).
+async fn assert_nothing_sent(t: &TestApp) {
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(t.sms.count(), 0, "a refused request sends nothing");
+}
+
+#[tokio::test]
+async fn portal_a_wrong_captcha_answer_is_refused_and_uses_the_captcha_up() {
+    let t = spawn_app().await;
+    let cap = t.captcha().await;
+    let wrong = (cap.0.clone(), "zzzzz".to_string());
+    let r = t
+        .post_json(
+            "/api/v1/registrations",
+            None,
+            &with_captcha(reg_body(&AN), &wrong),
+        )
+        .await;
     assert_eq!(r.0, 400, "{}", r.1);
     assert!(r.1["error"]["fields"]["captcha"].is_string(), "{}", r.1);
     // The right answer no longer works: single use.
     let r = t
-        .post_json("/api/v1/registrations", None, &reg_body(&AN, &cap))
+        .post_json(
+            "/api/v1/registrations",
+            None,
+            &with_captcha(reg_body(&AN), &cap),
+        )
         .await;
     assert_eq!(r.0, 400);
     assert!(r.1["error"]["fields"]["captcha"].is_string());
-    // Unknown id, empty answer.
-    let mut body = reg_body(&AN, &("nope".into(), "abcde".into()));
-    let r = t.post_json("/api/v1/registrations", None, &body).await;
+    assert_nothing_sent(&t).await;
+}
+
+#[tokio::test]
+async fn portal_an_unknown_or_empty_captcha_is_refused() {
+    let t = spawn_app().await;
+    let unknown = with_captcha(reg_body(&AN), &("nope".into(), "abcde".into()));
+    let r = t.post_json("/api/v1/registrations", None, &unknown).await;
     assert_eq!(r.0, 400);
-    body["captcha"] = json!("");
-    let r = t.post_json("/api/v1/registrations", None, &body).await;
+    assert!(r.1["error"]["fields"]["captcha"].is_string(), "{}", r.1);
+    let cap = t.captcha().await;
+    let empty = with_captcha(reg_body(&AN), &(cap.0, String::new()));
+    let r = t.post_json("/api/v1/registrations", None, &empty).await;
+    assert_eq!(r.0, 400);
     assert_eq!(
         r.1["error"]["fields"]["captcha"],
         "Vui lòng nhập mã xác thực."
     );
-    // Expired after 10 minutes.
-    let cap = captcha(&t).await;
+    assert_nothing_sent(&t).await;
+}
+
+#[tokio::test]
+async fn portal_a_captcha_expires_after_ten_minutes() {
+    let t = spawn_app().await;
+    let cap = t.captcha().await;
     t.app.clock.advance(601);
     let r = t
-        .post_json("/api/v1/registrations", None, &reg_body(&AN, &cap))
+        .post_json(
+            "/api/v1/registrations",
+            None,
+            &with_captcha(reg_body(&AN), &cap),
+        )
         .await;
     assert_eq!(r.0, 400);
-    // Sign-in and reset check it too, before anything else.
+    assert!(r.1["error"]["fields"]["captcha"].is_string(), "{}", r.1);
+    assert_nothing_sent(&t).await;
+}
+
+#[tokio::test]
+async fn portal_sign_in_and_reset_check_the_captcha_before_anything_else() {
+    let t = spawn_app().await;
+    register(&t, &AN, PASSWORD).await;
+    let sent = t.sms.count();
+    let bad = ("x".to_string(), "y".to_string());
+    let sign_in = json!({"username": AN.id, "password": PASSWORD});
     let r = t
-        .post_json(
-            "/api/v1/login",
-            None,
-            &json!({"username": AN.id, "password": PASSWORD, "captcha_id": "x", "captcha": "y"}),
-        )
+        .post_json("/api/v1/login", None, &with_captcha(sign_in, &bad))
         .await;
     assert_eq!(r.0, 400);
     assert!(r.1["error"]["fields"]["captcha"].is_string());
+    let reset = json!({"username": AN.id});
     let r = t
-        .post_json(
-            "/api/v1/password-resets",
-            None,
-            &json!({"username": AN.id, "captcha_id": "x", "captcha": "y"}),
-        )
+        .post_json("/api/v1/password-resets", None, &with_captcha(reset, &bad))
         .await;
     assert_eq!(r.0, 400);
     assert!(r.1["error"]["fields"]["captcha"].is_string());
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert_eq!(t.sms.count(), 0, "captcha failures send nothing");
-    // The OpenAPI document lists the portal routes.
+    assert_eq!(t.sms.count(), sent, "no code for a refused captcha");
+}
+
+#[tokio::test]
+async fn portal_routes_are_in_the_openapi_document() {
+    let t = spawn_app().await;
     let (_, spec) = t.get_json("/api/v1/openapi.json", None).await;
     for p in [
         "/captcha",
@@ -233,19 +249,10 @@ async fn portal_captcha_is_an_image_single_use_and_checked_first() {
 #[tokio::test]
 async fn portal_captcha_off_accepts_any_answer() {
     let t = spawn_app_with(|c| c.captcha = false).await;
-    let mut body = reg_body(&AN, &("whatever".into(), "".into()));
-    body["captcha"] = json!("");
+    let body = with_captcha(reg_body(&AN), &("whatever".into(), "".into()));
     let r = t.post_json("/api/v1/registrations", None, &body).await;
     assert_eq!(r.0, 202, "{}", r.1);
-    let page = t
-        .http
-        .get(t.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = t.get_text("/").await;
     assert!(page.contains("mã xác thực (captcha) đang tắt"));
     // Off, nothing is checked, so nothing is drawn per form: one picture
     // serves every challenge (each still has its own id).
@@ -264,12 +271,11 @@ async fn portal_captcha_off_accepts_any_answer() {
 #[tokio::test]
 async fn portal_registration_end_to_end_then_sign_in() {
     let t = spawn_app().await;
-    let cap = captcha(&t).await;
-    let mut body = reg_body(&AN, &cap);
+    let mut body = reg_body(&AN);
     body["phone"] = json!("+84 372 123 456");
     body["full_name"] = json!("  Nguyễn   Văn An ");
     body["email"] = json!("an.nguyen@example.vn");
-    let r = t.post_json("/api/v1/registrations", None, &body).await;
+    let r = start_registration(&t, body).await;
     assert_eq!(r.0, 202, "{}", r.1);
     assert_eq!(r.1["phone_masked"], "037*****56");
     let flow = r.1["flow_id"].as_str().unwrap().to_string();
@@ -278,33 +284,15 @@ async fn portal_registration_end_to_end_then_sign_in() {
     let code = extract_code(&sms.text).unwrap();
 
     // The password step needs the OTP first.
-    let r = t
-        .post_json(
-            &format!("/api/v1/registrations/{flow}/password"),
-            None,
-            &json!({"password": PASSWORD, "password_confirm": PASSWORD}),
-        )
-        .await;
+    let r = t.choose_password(REG, &flow, PASSWORD).await;
     assert_eq!(r.0, 409, "{}", r.1);
-    let r = t
-        .post_json(
-            &format!("/api/v1/registrations/{flow}/otp"),
-            None,
-            &json!({"otp": wrong_code(&code)}),
-        )
-        .await;
+    let r = t.submit_otp(REG, &flow, wrong_code(&code)).await;
     assert_eq!(r.0, 400);
     assert_eq!(
         r.1["error"]["fields"]["otp"],
         "Mã OTP không đúng. Anh/chị còn 4 lần thử."
     );
-    let r = t
-        .post_json(
-            &format!("/api/v1/registrations/{flow}/otp"),
-            None,
-            &json!({"otp": code}),
-        )
-        .await;
+    let r = t.submit_otp(REG, &flow, &code).await;
     assert_eq!(r.0, 200, "{}", r.1);
 
     // Weak passwords are refused with the rules that fail.
@@ -316,32 +304,21 @@ async fn portal_registration_end_to_end_then_sign_in() {
         ("An#033090001234", "An#033090001234", "password"),
     ] {
         let r = t
-            .post_json(
-                &format!("/api/v1/registrations/{flow}/password"),
-                None,
-                &json!({"password": pw, "password_confirm": confirm}),
+            .flow_step(
+                "registrations",
+                &flow,
+                "password",
+                json!({"password": pw, "password_confirm": confirm}),
             )
             .await;
         assert_eq!(r.0, 400, "{pw}: {}", r.1);
         assert!(r.1["error"]["fields"][field].is_string(), "{pw}: {}", r.1);
     }
-    let r = t
-        .post_json(
-            &format!("/api/v1/registrations/{flow}/password"),
-            None,
-            &json!({"password": PASSWORD, "password_confirm": PASSWORD}),
-        )
-        .await;
+    let r = t.choose_password(REG, &flow, PASSWORD).await;
     assert_eq!(r.0, 201, "{}", r.1);
     assert_eq!(r.1["username"], AN.id);
     // The flow is spent.
-    let r = t
-        .post_json(
-            &format!("/api/v1/registrations/{flow}/password"),
-            None,
-            &json!({"password": PASSWORD, "password_confirm": PASSWORD}),
-        )
-        .await;
+    let r = t.choose_password(REG, &flow, PASSWORD).await;
     assert_eq!(r.0, 410);
 
     let a = t
@@ -387,29 +364,31 @@ async fn portal_registration_end_to_end_then_sign_in() {
 }
 
 #[tokio::test]
-async fn portal_registration_refusals() {
+async fn portal_registration_a_mismatch_with_the_carrier_gets_the_note_and_names_no_field() {
     let t = spawn_app().await;
-    // A mismatch with the carrier's record: the seed's note, no field named.
-    let variants: Vec<(&str, &str)> = vec![
+    for (field, value) in [
         ("phone", "0372123457"),
         ("full_name", "Nguyễn Văn Ân"),
         ("birth_date", "16/03/1990"),
         ("id_number", "033090001235"),
-    ];
-    for (field, value) in variants {
-        let cap = captcha(&t).await;
-        let mut body = reg_body(&AN, &cap);
+    ] {
+        let mut body = reg_body(&AN);
         body[field] = json!(value);
-        let r = t.post_json("/api/v1/registrations", None, &body).await;
+        let r = start_registration(&t, body).await;
         assert_eq!(r.0, 400, "{field}: {}", r.1);
         assert_eq!(r.1["error"]["message"], NOTE, "{field}");
         assert!(r.1["error"].get("fields").is_none(), "{field}: {}", r.1);
     }
-    // CCCD and date of birth disagree (the CCCD says 1990).
-    let cap = captcha(&t).await;
-    let mut body = reg_body(&AN, &cap);
+    assert_nothing_sent(&t).await;
+}
+
+#[tokio::test]
+async fn portal_registration_the_birth_date_must_agree_with_the_cccd() {
+    let t = spawn_app().await;
+    // The CCCD says 1990.
+    let mut body = reg_body(&AN);
     body["birth_date"] = json!("15/03/1991");
-    let r = t.post_json("/api/v1/registrations", None, &body).await;
+    let r = start_registration(&t, body).await;
     assert_eq!(r.0, 400);
     assert!(
         r.1["error"]["fields"]["birth_date"]
@@ -419,16 +398,15 @@ async fn portal_registration_refusals() {
         "{}",
         r.1
     );
-    // Invalid fields, all reported at once.
-    let cap = captcha(&t).await;
-    let r = t
-        .post_json(
-            "/api/v1/registrations",
-            None,
-            &json!({"kind": "citizen", "method": "mobile", "id_number": "12ab", "full_name": "", "birth_date": "31/02/1990",
-                    "phone": "0241234567", "email": "not-an-email", "captcha_id": cap.0, "captcha": cap.1, "consent": false}),
-        )
-        .await;
+    assert_nothing_sent(&t).await;
+}
+
+#[tokio::test]
+async fn portal_registration_reports_all_invalid_fields_at_once() {
+    let t = spawn_app().await;
+    let body = json!({"kind": "citizen", "method": "mobile", "id_number": "12ab", "full_name": "",
+        "birth_date": "31/02/1990", "phone": "0241234567", "email": "not-an-email", "consent": false});
+    let r = start_registration(&t, body).await;
     assert_eq!(r.0, 400);
     let f = &r.1["error"]["fields"];
     for k in [
@@ -441,18 +419,22 @@ async fn portal_registration_refusals() {
     ] {
         assert!(f[k].is_string(), "{k}: {}", r.1);
     }
-    // Methods this deployment does not offer say so.
+    assert_nothing_sent(&t).await;
+}
+
+#[tokio::test]
+async fn portal_registration_methods_not_offered_say_so() {
+    let t = spawn_app().await;
     for (kind, method, needle) in [
         ("business", "mobile", "chữ ký số"),
         ("citizen", "social_insurance", "Bảo hiểm xã hội"),
         ("citizen", "usb_token", "USB ký số"),
         ("citizen", "sim_signature", "SIM ký số"),
     ] {
-        let cap = captcha(&t).await;
-        let mut body = reg_body(&AN, &cap);
+        let mut body = reg_body(&AN);
         body["kind"] = json!(kind);
         body["method"] = json!(method);
-        let r = t.post_json("/api/v1/registrations", None, &body).await;
+        let r = start_registration(&t, body).await;
         assert_eq!(r.0, 400, "{kind}/{method}");
         assert!(
             r.1["error"]["message"].as_str().unwrap().contains(needle),
@@ -460,14 +442,18 @@ async fn portal_registration_refusals() {
             r.1
         );
     }
-    // Missing JSON fields get the JSON error shape.
+    assert_nothing_sent(&t).await;
+}
+
+#[tokio::test]
+async fn portal_registration_missing_json_fields_get_the_json_error_shape() {
+    let t = spawn_app().await;
     let r = t
         .post_json("/api/v1/registrations", None, &json!({"kind": "citizen"}))
         .await;
     assert_eq!(r.0, 400);
     assert_eq!(r.1["error"]["code"], "invalid_input");
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert_eq!(t.sms.count(), 0);
+    assert_nothing_sent(&t).await;
 }
 
 /// A registry where one person has two SIMs: the second is used to try to
@@ -507,16 +493,15 @@ async fn portal_existing_id_gets_the_same_answer_and_a_notice() {
     };
 
     // A new ID (Bình) and the existing one (An, from another SIM) side by side.
-    let cap = captcha(&t).await;
+    let body = with_captcha(reg_body(&BINH), &t.captcha().await);
     let started = Instant::now();
-    let fresh = post_raw(&t, "/api/v1/registrations", &reg_body(&BINH, &cap)).await;
+    let fresh = post_raw(&t, "/api/v1/registrations", &body).await;
     let fresh_time = started.elapsed();
-    let cap = captcha(&t).await;
+    let body = with_captcha(reg_body(&other_sim), &t.captcha().await);
     let started = Instant::now();
-    let dup = post_raw(&t, "/api/v1/registrations", &reg_body(&other_sim, &cap)).await;
+    let dup = post_raw(&t, "/api/v1/registrations", &body).await;
     let dup_time = started.elapsed();
     assert_eq!(fresh.status(), 202);
-    assert_eq!(dup.status(), dup.status());
     assert_eq!(dup.status(), 202);
     let (fresh, dup): (Value, Value) = (fresh.json().await.unwrap(), dup.json().await.unwrap());
     assert_eq!(keys(&fresh), keys(&dup));
@@ -540,23 +525,11 @@ async fn portal_existing_id_gets_the_same_answer_and_a_notice() {
     assert!(t.sms.all_to("0372999888").is_empty());
 
     // The OTP screen behaves the same: wrong codes count down, resend waits.
-    let flow = dup["flow_id"].as_str().unwrap();
-    let fflow = fresh["flow_id"].as_str().unwrap();
+    let flow = dup["flow_id"].as_str().unwrap().to_string();
+    let fflow = fresh["flow_id"].as_str().unwrap().to_string();
     for left in (1..5).rev() {
-        let a = t
-            .post_json(
-                &format!("/api/v1/registrations/{flow}/otp"),
-                None,
-                &json!({"otp": "000000"}),
-            )
-            .await;
-        let b = t
-            .post_json(
-                &format!("/api/v1/registrations/{fflow}/otp"),
-                None,
-                &json!({"otp": "000000"}),
-            )
-            .await;
+        let a = t.submit_otp(REG, &flow, "000000").await;
+        let b = t.submit_otp(REG, &fflow, "000000").await;
         if b.0 == 200 {
             break; // the real code happened to be 000000
         }
@@ -566,13 +539,7 @@ async fn portal_existing_id_gets_the_same_answer_and_a_notice() {
             format!("Mã OTP không đúng. Anh/chị còn {left} lần thử.")
         );
     }
-    let a = t
-        .post_json(
-            &format!("/api/v1/registrations/{flow}/otp/resend"),
-            None,
-            &json!({}),
-        )
-        .await;
+    let a = t.flow_step(REG, &flow, "otp/resend", json!({})).await;
     assert_eq!(a.0, 429);
     t.app.clock.advance(61);
     let a = post_raw(
@@ -582,13 +549,7 @@ async fn portal_existing_id_gets_the_same_answer_and_a_notice() {
     )
     .await;
     assert_eq!(a.status(), 202);
-    let r = t
-        .post_json(
-            &format!("/api/v1/registrations/{flow}/password"),
-            None,
-            &json!({"password": PASSWORD, "password_confirm": PASSWORD}),
-        )
-        .await;
+    let r = t.choose_password(REG, &flow, PASSWORD).await;
     assert_eq!(r.0, 409, "a decoy flow can never create an account");
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert!(t.sms.all_to("0372999888").is_empty());
@@ -604,31 +565,16 @@ async fn portal_existing_id_gets_the_same_answer_and_a_notice() {
 #[tokio::test]
 async fn portal_registration_flow_expires() {
     let t = spawn_app().await;
-    let cap = captcha(&t).await;
-    let r = t
-        .post_json("/api/v1/registrations", None, &reg_body(&CUONG, &cap))
-        .await;
+    let r = start_registration(&t, reg_body(&CUONG)).await;
     assert_eq!(r.0, 202);
     let flow = r.1["flow_id"].as_str().unwrap().to_string();
     let code = t.sms.wait_code(CUONG.phone, 0).await;
-    let r = t
-        .post_json(
-            &format!("/api/v1/registrations/{flow}/otp"),
-            None,
-            &json!({"otp": code}),
-        )
-        .await;
+    let r = t.submit_otp(REG, &flow, &code).await;
     assert_eq!(r.0, 200);
     t.app
         .clock
         .advance(motcua::flows::registration::FLOW_TTL + 1);
-    let r = t
-        .post_json(
-            &format!("/api/v1/registrations/{flow}/password"),
-            None,
-            &json!({"password": PASSWORD, "password_confirm": PASSWORD}),
-        )
-        .await;
+    let r = t.choose_password(REG, &flow, PASSWORD).await;
     assert_eq!(r.0, 410, "{}", r.1);
     assert_eq!(r.1["error"]["code"], "flow_expired");
     for path in ["otp", "otp/resend"] {
@@ -662,26 +608,30 @@ async fn portal_registration_flow_expires() {
     assert!(html.contains("href=\"/dang-ky\""));
 }
 
-#[tokio::test]
-async fn portal_wrong_otp_five_times_and_resend_rules() {
-    let t = spawn_app().await;
-    let cap = captcha(&t).await;
-    let r = t
-        .post_json("/api/v1/registrations", None, &reg_body(&DUNG, &cap))
-        .await;
+/// Starts a registration for `p`; returns the flow and the code sent.
+async fn registration_code(t: &TestApp, p: &Person) -> (String, String) {
+    let seen = t.sms.all_to(p.phone).len();
+    let r = start_registration(t, reg_body(p)).await;
+    assert_eq!(r.0, 202, "{}", r.1);
     let flow = r.1["flow_id"].as_str().unwrap().to_string();
-    let code = t.sms.wait_code(DUNG.phone, 0).await;
+    (flow, next_code(t, p.phone, seen).await)
+}
+
+#[tokio::test]
+async fn portal_five_wrong_codes_kill_a_registration_code() {
+    let t = spawn_app().await;
+    let (flow, code) = registration_code(&t, &DUNG).await;
     let wrong = wrong_code(&code);
-    let otp = format!("/api/v1/registrations/{flow}/otp");
     for left in (1..5).rev() {
-        let r = t.post_json(&otp, None, &json!({"otp": wrong})).await;
+        let r = t.submit_otp(REG, &flow, wrong).await;
         assert_eq!(r.0, 400);
         assert_eq!(
             r.1["error"]["fields"]["otp"],
             format!("Mã OTP không đúng. Anh/chị còn {left} lần thử.")
         );
     }
-    let r = t.post_json(&otp, None, &json!({"otp": wrong})).await;
+    let r = t.submit_otp(REG, &flow, wrong).await;
+    assert_eq!(r.0, 400);
     assert!(
         r.1["error"]["fields"]["otp"]
             .as_str()
@@ -690,17 +640,19 @@ async fn portal_wrong_otp_five_times_and_resend_rules() {
         "{}",
         r.1
     );
-    let r = t.post_json(&otp, None, &json!({"otp": code})).await;
+    let r = t.submit_otp(REG, &flow, &code).await;
     assert_eq!(r.0, 400, "the right code no longer works");
+}
+
+#[tokio::test]
+async fn portal_registration_resend_waits_and_only_the_latest_code_works() {
+    let t = spawn_app().await;
+    let (flow, code) = registration_code(&t, &DUNG).await;
     // Resend too early: 429 with Retry-After.
     let resend = format!("/api/v1/registrations/{flow}/otp/resend");
     let r = post_raw(&t, &resend, &json!({})).await;
     assert_eq!(r.status(), 429);
-    let wait: i64 = r.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let wait = retry_after(&r);
     assert!((1..=60).contains(&wait), "{wait}");
     t.app.clock.advance(wait);
     let r = post_raw(&t, &resend, &json!({})).await;
@@ -710,110 +662,108 @@ async fn portal_wrong_otp_five_times_and_resend_rules() {
     assert_eq!(v["resend_in"], 60);
     let code2 = t.sms.wait_code(DUNG.phone, 1).await;
     if code2 != code {
-        let r = t.post_json(&otp, None, &json!({"otp": code})).await;
+        let r = t.submit_otp(REG, &flow, &code).await;
         assert_eq!(r.0, 400, "only the latest code works");
     }
-    let r = t.post_json(&otp, None, &json!({"otp": code2})).await;
+    let r = t.submit_otp(REG, &flow, &code2).await;
     assert_eq!(r.0, 200, "{}", r.1);
-    // A code expires after 2 minutes (checked on a new registration).
-    let cap = captcha(&t).await;
-    let r = t
-        .post_json("/api/v1/registrations", None, &reg_body(&EM, &cap))
-        .await;
-    let flow = r.1["flow_id"].as_str().unwrap().to_string();
-    let code = t.sms.wait_code(EM.phone, 0).await;
+}
+
+#[tokio::test]
+async fn portal_registration_code_expires_after_two_minutes() {
+    let t = spawn_app().await;
+    let (flow, code) = registration_code(&t, &EM).await;
     t.app.clock.advance(121);
-    let r = t
-        .post_json(
-            &format!("/api/v1/registrations/{flow}/otp"),
-            None,
-            &json!({"otp": code}),
-        )
-        .await;
+    let r = t.submit_otp(REG, &flow, &code).await;
     assert_eq!(r.0, 400);
     assert!(
         r.1["error"]["fields"]["otp"]
             .as_str()
             .unwrap()
-            .contains("hết hiệu lực")
+            .contains("hết hiệu lực"),
+        "{}",
+        r.1
     );
 }
 
+/// The answer to a sign-in with a username that has no account.
+async fn unknown_user_answer(t: &TestApp) -> (u16, Value) {
+    let r = start_login(t, "033090009999", "Sai#MatKhau1").await;
+    assert_eq!(r.0, 401, "{}", r.1);
+    assert_eq!(r.1["error"]["code"], "invalid_credentials", "{}", r.1);
+    r
+}
+
+/// Five wrong passwords for `p`, each answered like an unknown user.
+async fn five_wrong_passwords(t: &TestApp, p: &Person) {
+    let unknown = unknown_user_answer(t).await;
+    for i in 1..=5 {
+        let r = start_login(t, p.id, "Sai#MatKhau1").await;
+        assert_eq!(r, unknown, "wrong password #{i} reads like an unknown user");
+    }
+}
+
+/// Checks that `p`'s account is locked for this client now: the right
+/// password gets the unknown-user answer (no enumeration: the lock has no
+/// message of its own) and no code goes out.
+async fn assert_locked(t: &TestApp, p: &Person) {
+    let sent = t.sms.all_to(p.phone).len();
+    let r = start_login(t, p.id, PASSWORD).await;
+    assert_eq!(
+        r,
+        unknown_user_answer(t).await,
+        "the right password is refused"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(t.sms.all_to(p.phone).len(), sent, "no OTP sent");
+}
+
 #[tokio::test]
-async fn portal_sign_in_wrong_password_lockout_and_captcha() {
+async fn portal_sign_in_five_wrong_passwords_lock_the_account() {
     let t = spawn_app().await;
     register(&t, &BINH, PASSWORD).await;
-    let sends_before = t.sms.all_to(BINH.phone).len();
-    let try_login = |pw: &'static str| {
-        let t = &t;
-        async move {
-            let cap = captcha(t).await;
-            t.post_json(
-                "/api/v1/login",
-                None,
-                &json!({"username": BINH.id, "password": pw, "captcha_id": cap.0, "captcha": cap.1}),
-            )
-            .await
-        }
-    };
-    let unknown = {
-        let cap = captcha(&t).await;
-        t.post_json(
-            "/api/v1/login",
-            None,
-            &json!({"username": "033090009999", "password": "Sai#MatKhau1", "captcha_id": cap.0, "captcha": cap.1}),
-        )
-        .await
-    };
-    assert_eq!(unknown.0, 401);
-    for _ in 0..5 {
-        let r = try_login("Sai#MatKhau1").await;
-        assert_eq!(r, unknown, "a wrong password reads like an unknown user");
-    }
-    // Locked: the right password gets the same answer.
-    let r = try_login(PASSWORD).await;
-    assert_eq!(r, unknown);
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert_eq!(t.sms.all_to(BINH.phone).len(), sends_before, "no OTP sent");
-    // The wait grows: after 31 s it works again.
-    t.app.clock.advance(31);
+    five_wrong_passwords(&t, &BINH).await;
+    assert_locked(&t, &BINH).await;
+}
+
+#[tokio::test]
+async fn portal_sign_in_opens_again_after_the_thirty_second_wait() {
+    let t = spawn_app().await;
+    register(&t, &BINH, PASSWORD).await;
+    five_wrong_passwords(&t, &BINH).await;
+    t.app.clock.advance(29);
+    assert_locked(&t, &BINH).await;
+    t.app.clock.advance(2);
     let tok = login(&t, BINH.id, PASSWORD, BINH.phone).await;
     assert!(tok["token"].is_string());
+}
 
-    // Wrong OTPs count toward the lockout too.
-    let seen = t.sms.all_to(BINH.phone).len();
-    let cap = captcha(&t).await;
-    let r = t
-        .post_json(
-            "/api/v1/login",
-            None,
-            &json!({"username": BINH.id, "password": PASSWORD, "captcha_id": cap.0, "captcha": cap.1}),
-        )
-        .await;
+#[tokio::test]
+async fn portal_sign_in_resend_waits_for_the_cooldown() {
+    let t = spawn_app().await;
+    register(&t, &BINH, PASSWORD).await;
+    let r = start_login(&t, BINH.id, PASSWORD).await;
     assert_eq!(r.0, 200);
     assert_eq!(r.1["phone_masked"], "091*****78");
     let flow = r.1["flow_id"].as_str().unwrap().to_string();
-    let r = t
-        .post_json(
-            &format!("/api/v1/login/{flow}/otp/resend"),
-            None,
-            &json!({}),
-        )
-        .await;
+    let r = t.flow_step(LOGIN, &flow, "otp/resend", json!({})).await;
     assert_eq!(r.0, 429, "resend waits for the cooldown");
+}
+
+#[tokio::test]
+async fn portal_sign_in_five_wrong_codes_lock_the_account() {
+    let t = spawn_app().await;
+    register(&t, &BINH, PASSWORD).await;
+    let seen = t.sms.all_to(BINH.phone).len();
+    let r = start_login(&t, BINH.id, PASSWORD).await;
+    assert_eq!(r.0, 200);
+    let flow = r.1["flow_id"].as_str().unwrap().to_string();
     let code = t.sms.wait_code(BINH.phone, seen).await;
-    for _ in 0..5 {
-        let r = t
-            .post_json(
-                &format!("/api/v1/login/{flow}/otp"),
-                None,
-                &json!({"otp": wrong_code(&code)}),
-            )
-            .await;
-        assert_eq!(r.0, 400);
+    for i in 1..=5 {
+        let r = t.submit_otp(LOGIN, &flow, wrong_code(&code)).await;
+        assert_eq!(r.0, 400, "wrong code #{i}: {}", r.1);
     }
-    let r = try_login(PASSWORD).await;
-    assert_eq!(r, unknown, "locked after five wrong codes");
+    assert_locked(&t, &BINH).await;
 }
 
 #[tokio::test]
@@ -826,23 +776,14 @@ async fn portal_password_reset_end_to_end_without_enumeration() {
     let total = t.sms.count();
 
     // Unknown and known usernames: the same status and shape, similar time.
-    let cap = captcha(&t).await;
+    let body = with_captcha(json!({"username": "033090009999"}), &t.captcha().await);
     let started = Instant::now();
-    let unknown = post_raw(
-        &t,
-        "/api/v1/password-resets",
-        &json!({"username": "033090009999", "captcha_id": cap.0, "captcha": cap.1}),
-    )
-    .await;
+    let unknown = post_raw(&t, "/api/v1/password-resets", &body).await;
     let unknown_time = started.elapsed();
-    let cap = captcha(&t).await;
+    let spaced = format!(" {} ", CUONG.id);
+    let body = with_captcha(json!({"username": spaced}), &t.captcha().await);
     let started = Instant::now();
-    let known = post_raw(
-        &t,
-        "/api/v1/password-resets",
-        &json!({"username": format!(" {} ", CUONG.id), "captcha_id": cap.0, "captcha": cap.1}),
-    )
-    .await;
+    let known = post_raw(&t, "/api/v1/password-resets", &body).await;
     let known_time = started.elapsed();
     assert_eq!(unknown.status(), 202);
     assert_eq!(known.status(), 202);
@@ -863,61 +804,25 @@ async fn portal_password_reset_end_to_end_without_enumeration() {
     assert_eq!(t.sms.count(), total + 1, "only the real account got a code");
 
     // The unknown one's OTP screen behaves like the real one.
-    let uflow = unknown["flow_id"].as_str().unwrap();
-    let r = t
-        .post_json(
-            &format!("/api/v1/password-resets/{uflow}/otp"),
-            None,
-            &json!({"otp": "000000"}),
-        )
-        .await;
+    let uflow = unknown["flow_id"].as_str().unwrap().to_string();
+    let r = t.submit_otp(RESET, &uflow, "000000").await;
     assert_eq!(r.0, 400);
     assert_eq!(
         r.1["error"]["fields"]["otp"],
         "Mã OTP không đúng. Anh/chị còn 4 lần thử."
     );
-    let r = t
-        .post_json(
-            &format!("/api/v1/password-resets/{uflow}/password"),
-            None,
-            &json!({"password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD}),
-        )
-        .await;
+    let r = t.choose_password(RESET, &uflow, NEW_PASSWORD).await;
     assert_eq!(r.0, 409);
 
-    let flow = known["flow_id"].as_str().unwrap();
-    let r = t
-        .post_json(
-            &format!("/api/v1/password-resets/{flow}/password"),
-            None,
-            &json!({"password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD}),
-        )
-        .await;
+    let flow = known["flow_id"].as_str().unwrap().to_string();
+    let r = t.choose_password(RESET, &flow, NEW_PASSWORD).await;
     assert_eq!(r.0, 409, "OTP first");
-    let r = t
-        .post_json(
-            &format!("/api/v1/password-resets/{flow}/otp"),
-            None,
-            &json!({"otp": code}),
-        )
-        .await;
+    let r = t.submit_otp(RESET, &flow, &code).await;
     assert_eq!(r.0, 200, "{}", r.1);
-    let r = t
-        .post_json(
-            &format!("/api/v1/password-resets/{flow}/password"),
-            None,
-            &json!({"password": "yeu", "password_confirm": "yeu"}),
-        )
-        .await;
+    let r = t.choose_password(RESET, &flow, "yeu").await;
     assert_eq!(r.0, 400);
     assert!(r.1["error"]["fields"]["password"].is_string());
-    let r = t
-        .post_json(
-            &format!("/api/v1/password-resets/{flow}/password"),
-            None,
-            &json!({"password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD}),
-        )
-        .await;
+    let r = t.choose_password(RESET, &flow, NEW_PASSWORD).await;
     assert_eq!(r.0, 200, "{}", r.1);
     // Other sessions ended; a notice went to the phone.
     let (s, _) = t.get_json("/api/v1/me", Some(&old_token)).await;
@@ -925,35 +830,16 @@ async fn portal_password_reset_end_to_end_without_enumeration() {
     let notice = t.sms.wait_nth(CUONG.phone, seen + 2).await;
     assert!(notice.text.contains("đã được đặt lại"), "{}", notice.text);
     // The old password no longer works; the new one does.
-    let cap = captcha(&t).await;
-    let r = t
-        .post_json(
-            "/api/v1/login",
-            None,
-            &json!({"username": CUONG.id, "password": PASSWORD, "captcha_id": cap.0, "captcha": cap.1}),
-        )
-        .await;
+    let r = start_login(&t, CUONG.id, PASSWORD).await;
     assert_eq!(r.0, 401);
     login(&t, CUONG.id, NEW_PASSWORD, CUONG.phone).await;
     // The flow is spent; a reset flow expires.
-    let r = t
-        .post_json(
-            &format!("/api/v1/password-resets/{flow}/otp"),
-            None,
-            &json!({"otp": code}),
-        )
-        .await;
+    let r = t.submit_otp(RESET, &flow, &code).await;
     assert_eq!(r.0, 410);
     t.app
         .clock
         .advance(motcua::flows::password_reset::FLOW_TTL + 1);
-    let r = t
-        .post_json(
-            &format!("/api/v1/password-resets/{uflow}/otp"),
-            None,
-            &json!({"otp": "000000"}),
-        )
-        .await;
+    let r = t.submit_otp(RESET, &uflow, "000000").await;
     assert_eq!(r.0, 410);
 }
 
@@ -961,42 +847,18 @@ async fn portal_password_reset_end_to_end_without_enumeration() {
 async fn portal_reset_unlocks_a_locked_account() {
     let t = spawn_app().await;
     register(&t, &EM, PASSWORD).await;
-    for _ in 0..6 {
-        let cap = captcha(&t).await;
-        t.post_json(
-            "/api/v1/login",
-            None,
-            &json!({"username": EM.id, "password": "Sai#MatKhau1", "captcha_id": cap.0, "captcha": cap.1}),
-        )
-        .await;
-    }
+    five_wrong_passwords(&t, &EM).await;
+    assert_locked(&t, &EM).await;
     let seen = t.sms.all_to(EM.phone).len();
-    let cap = captcha(&t).await;
-    let r = t
-        .post_json(
-            "/api/v1/password-resets",
-            None,
-            &json!({"username": EM.id, "captcha_id": cap.0, "captcha": cap.1}),
-        )
-        .await;
+    let r = start_reset(&t, EM.id).await;
+    assert_eq!(r.0, 202, "{}", r.1);
     let flow = r.1["flow_id"].as_str().unwrap().to_string();
     let code = t.sms.wait_code(EM.phone, seen).await;
-    let r = t
-        .post_json(
-            &format!("/api/v1/password-resets/{flow}/otp"),
-            None,
-            &json!({"otp": code}),
-        )
-        .await;
-    assert_eq!(r.0, 200);
-    let r = t
-        .post_json(
-            &format!("/api/v1/password-resets/{flow}/password"),
-            None,
-            &json!({"password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD}),
-        )
-        .await;
-    assert_eq!(r.0, 200);
+    let r = t.submit_otp(RESET, &flow, &code).await;
+    assert_eq!(r.0, 200, "{}", r.1);
+    let r = t.choose_password(RESET, &flow, NEW_PASSWORD).await;
+    assert_eq!(r.0, 200, "{}", r.1);
+    // Still inside the lockout's wait, the new password signs in.
     login(&t, EM.id, NEW_PASSWORD, EM.phone).await;
 }
 
@@ -1047,39 +909,10 @@ async fn portal_counter_accounts_must_change_password_first() {
 
 // ---------------------------------------------------------------- pages
 
-/// GET a page; returns status and body.
-async fn get_page(t: &TestApp, path: &str) -> (u16, String) {
-    let r = t.http.get(t.url(path)).send().await.unwrap();
-    (r.status().as_u16(), r.text().await.unwrap())
-}
-
-async fn get_page_with(t: &TestApp, path: &str, cookie: &str) -> (u16, String) {
-    let r = t
-        .http
-        .get(t.url(path))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.text().await.unwrap())
-}
-
-/// The flow cookie a portal journey's first step sets (`mc_flow_…=…`).
-fn flow_cookie(r: &reqwest::Response) -> String {
-    r.headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("mc_flow_"))
-        .and_then(|v| v.split(';').next())
-        .expect("the journey's first step sets its flow cookie")
-        .to_string()
-}
-
 #[tokio::test]
 async fn portal_pages_render_with_the_seed_labels() {
     let t = spawn_app().await;
-    let (s, home) = get_page(&t, "/").await;
+    let (s, home) = t.page("/", None).await;
     assert_eq!(s, 200);
     for needle in [
         "href=\"/dang-nhap\"",
@@ -1091,7 +924,7 @@ async fn portal_pages_render_with_the_seed_labels() {
     ] {
         assert!(home.contains(needle), "home lacks {needle}");
     }
-    let (s, choice) = get_page(&t, "/dang-ky").await;
+    let (s, choice) = t.page("/dang-ky", None).await;
     assert_eq!(s, 200);
     for needle in [
         "Công dân",
@@ -1113,7 +946,7 @@ async fn portal_pages_render_with_the_seed_labels() {
         .await
         .unwrap();
     assert_eq!(r.headers()["location"], "/dang-ky/cong-dan/thue-bao");
-    let (s, form) = get_page(&t, "/dang-ky/cong-dan/thue-bao").await;
+    let (s, form) = t.page("/dang-ky/cong-dan/thue-bao", None).await;
     assert_eq!(s, 200);
     for needle in [
         "Thuê bao di động",
@@ -1142,15 +975,15 @@ async fn portal_pages_render_with_the_seed_labels() {
         ("/dang-ky/doanh-nghiep/thue-bao", "dichvucong.gov.vn"),
         ("/dang-ky/doanh-nghiep/usb-ky-so", "chữ ký số"),
     ] {
-        let (s, html) = get_page(&t, path).await;
+        let (s, html) = t.page(path, None).await;
         assert_eq!(s, 200, "{path}");
         assert!(html.contains("chưa hỗ trợ"), "{path}");
         assert!(html.contains(needle), "{path} lacks {needle}");
         assert!(html.contains("Trung tâm Phục vụ hành chính công"), "{path}");
     }
-    let (s, _) = get_page(&t, "/dang-ky/khac/thu-gi").await;
+    let (s, _) = t.page("/dang-ky/khac/thu-gi", None).await;
     assert_eq!(s, 404);
-    let (s, login) = get_page(&t, "/dang-nhap").await;
+    let (s, login) = t.page("/dang-nhap", None).await;
     assert_eq!(s, 200);
     for needle in [
         "CMT/CCCD",
@@ -1165,7 +998,7 @@ async fn portal_pages_render_with_the_seed_labels() {
         assert!(login.contains(needle), "login lacks {needle}");
     }
     for tab in ["usb-ky-so", "sim-ky-so"] {
-        let (s, html) = get_page(&t, &format!("/dang-nhap?hinh-thuc={tab}")).await;
+        let (s, html) = t.page(&format!("/dang-nhap?hinh-thuc={tab}"), None).await;
         assert_eq!(s, 200);
         assert!(html.contains("chưa được hỗ trợ"), "{tab}");
         assert!(!html.contains("name=\"password\""), "{tab}");
@@ -1177,7 +1010,7 @@ async fn portal_pages_render_with_the_seed_labels() {
         ("/dieu-khoan", "Chính sách chia sẻ thông tin"),
         ("/dang-ky/thanh-cong", "Chúc mừng bạn đã đăng ký thành công"),
     ] {
-        let (s, html) = get_page(&t, path).await;
+        let (s, html) = t.page(path, None).await;
         assert_eq!(s, 200, "{path}");
         assert!(html.contains(needle), "{path} lacks {needle}");
     }
@@ -1195,7 +1028,7 @@ async fn portal_pages_render_with_the_seed_labels() {
         ),
         ("/dang-ky/mat-khau/khong-co", "Phiên đăng ký đã hết hạn"),
     ] {
-        let (s, html) = get_page(&t, p).await;
+        let (s, html) = t.page(p, None).await;
         assert_eq!(s, 410, "{p}");
         assert!(html.contains(needle), "{p}");
     }
@@ -1210,88 +1043,47 @@ async fn portal_pages_render_with_the_seed_labels() {
     assert_eq!(r.status(), 403);
 }
 
+/// The registration form's fields for `p` as the page posts them, with
+/// another birth date when given.
+fn reg_fields<'a>(p: &'a Person, birth_date: Option<&'a str>) -> [(&'a str, &'a str); 6] {
+    [
+        ("consent", "1"),
+        ("id_number", p.id),
+        ("full_name", p.name),
+        ("birth_date", birth_date.unwrap_or(p.dob)),
+        ("phone", p.phone),
+        ("email", ""),
+    ]
+}
+
 #[tokio::test]
-async fn portal_pages_register_with_errors_kept_and_counter_account_forced_change() {
+async fn portal_pages_register_keeping_typed_values_after_a_refusal() {
     let t = spawn_app().await;
-    // A cookie jar by hand: CSRF cookie from the form page.
-    let r = t
-        .http
-        .get(t.url("/dang-ky/cong-dan/thue-bao"))
-        .send()
-        .await
-        .unwrap();
-    let cookie = session_cookie(&r);
-    let html = r.text().await.unwrap();
-    let csrf = crate::helpers::csrf_in(&html);
-    let cap_id = html
-        .split("name=\"captcha_id\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
-    let answer = motcua::captcha::store().peek_answer(&cap_id).unwrap();
+    let form = "/dang-ky/cong-dan/thue-bao";
+    let page = t.open_form(form, "").await;
+    let (first_captcha, _) = page.captcha.clone().expect("the form shows a captcha");
     // A mismatch: the seed's note, the typed values kept, a new captcha.
-    let r = t
-        .http
-        .post(t.url("/dang-ky/cong-dan/thue-bao"))
-        .header("cookie", &cookie)
-        .form(&[
-            ("_csrf", csrf.as_str()),
-            ("consent", "1"),
-            ("id_number", AN.id),
-            ("full_name", AN.name),
-            ("birth_date", "15/04/1990"),
-            ("phone", AN.phone),
-            ("email", ""),
-            ("captcha_id", &cap_id),
-            ("captcha", &answer),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let r = page
+        .submit(&t, form, &reg_fields(&AN, Some("15/04/1990")))
+        .await;
     assert_eq!(r.status(), 400);
-    let html = r.text().await.unwrap();
-    assert!(html.contains("class=\"flash error\""));
-    assert!(html.contains(NOTE));
-    assert!(html.contains(&format!("value=\"{}\"", AN.name)));
-    assert!(!html.contains(&cap_id), "a new captcha per attempt");
-    let cap_id = html
-        .split("name=\"captcha_id\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
-    let answer = motcua::captcha::store().peek_answer(&cap_id).unwrap();
-    let r = t
-        .http
-        .post(t.url("/dang-ky/cong-dan/thue-bao"))
-        .header("cookie", &cookie)
-        .form(&[
-            ("_csrf", csrf.as_str()),
-            ("consent", "1"),
-            ("id_number", AN.id),
-            ("full_name", AN.name),
-            ("birth_date", AN.dob),
-            ("phone", AN.phone),
-            ("email", ""),
-            ("captcha_id", &cap_id),
-            ("captcha", &answer),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let page = FormPage::read(r, &page.cookie).await;
+    assert!(page.html.contains("class=\"flash error\""));
+    assert!(page.html.contains(NOTE));
+    assert!(page.html.contains(&format!("value=\"{}\"", AN.name)));
+    assert!(
+        !page.html.contains(&first_captcha),
+        "a new captcha per attempt"
+    );
+    let r = page.submit(&t, form, &reg_fields(&AN, None)).await;
     assert_eq!(r.status(), 303);
-    let to = r.headers()["location"].to_str().unwrap().to_string();
+    let to = location(&r);
     assert!(to.starts_with("/dang-ky/xac-thuc/"), "{to}");
-    let cookie = format!("{cookie}; {}", flow_cookie(&r));
+    let cookie = format!("{}; {}", page.cookie, flow_cookie(&r));
     // The step is bound to this browser: without its cookie, the expired page.
-    let (s, _) = get_page(&t, &to).await;
+    let (s, _) = t.page(&to, None).await;
     assert_eq!(s, 410, "a step URL alone opens nothing");
-    let (s, html) = get_page_with(&t, &to, &cookie).await;
+    let (s, html) = t.page(&to, Some(&cookie)).await;
     assert_eq!(s, 200);
     assert!(html.contains("Mã xác thực đã được gửi qua SĐT:"));
     assert!(html.contains("037*****56"));
@@ -1300,67 +1092,51 @@ async fn portal_pages_register_with_errors_kept_and_counter_account_forced_chang
     assert_eq!(html.matches("aria-label=\"Chữ số thứ").count(), 6);
     // Without script the six boxes arrive one by one.
     let code = t.sms.wait_code(AN.phone, 0).await;
-    let digits: Vec<(String, String)> = code
+    let boxes: Vec<(String, String)> = code
         .chars()
         .enumerate()
         .map(|(i, c)| (format!("d{i}"), c.to_string()))
-        .chain([("_csrf".to_string(), csrf.clone())])
         .collect();
-    let r = t
-        .http
-        .post(t.url(&to))
-        .header("cookie", &cookie)
-        .form(&digits)
-        .send()
-        .await
-        .unwrap();
+    let mut fields = vec![("_csrf", page.csrf.as_str())];
+    fields.extend(boxes.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let r = t.post_form(&to, &cookie, &fields).await;
     assert_eq!(r.status(), 303);
-    let pw_page = r.headers()["location"].to_str().unwrap().to_string();
-    let (_, html) = get_page_with(&t, &pw_page, &cookie).await;
+    let (_, html) = t.page(&location(&r), Some(&cookie)).await;
     assert!(
         html.contains(
             "Sử dụng 8 ký tự trở lên bao gồm chữ thường, chữ in hoa, số và ký tự đặc biệt."
         )
     );
     assert!(html.contains("Xác nhận mật khẩu") && html.contains("Nhập lại mật khẩu"));
+}
 
-    // A counter account signs in and must change its password first.
+#[tokio::test]
+async fn portal_pages_a_counter_account_must_change_its_password_first() {
+    let t = spawn_app().await;
     counter_account(&t, &EM, "Tam#Thoi2026x").await;
-    let cap = captcha(&t).await;
-    let r = t
-        .http
-        .post(t.url("/dang-nhap"))
-        .header("cookie", &cookie)
-        .form(&[
-            ("_csrf", csrf.as_str()),
-            ("username", EM.id),
-            ("password", "Tam#Thoi2026x"),
-            ("captcha_id", &cap.0),
-            ("captcha", &cap.1),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let page = t.open_form("/dang-nhap", "").await;
+    let r = page
+        .submit(
+            &t,
+            "/dang-nhap",
+            &[("username", EM.id), ("password", "Tam#Thoi2026x")],
+        )
+        .await;
     assert_eq!(r.status(), 303);
-    let otp_page = r.headers()["location"].to_str().unwrap().to_string();
-    let cookie = format!("{cookie}; {}", flow_cookie(&r));
-    let (_, html) = get_page_with(&t, &otp_page, &cookie).await;
+    let otp_page = location(&r);
+    let cookie = format!("{}; {}", page.cookie, flow_cookie(&r));
+    let (_, html) = t.page(&otp_page, Some(&cookie)).await;
     assert!(html.contains("Chọn phương thức xác thực khác"));
     assert!(html.contains("Mất số điện thoại nhận OTP"));
     assert!(html.contains("086*****56"));
     let code = t.sms.wait_code(EM.phone, 0).await;
+    let csrf = page.csrf.as_str();
     let r = t
-        .http
-        .post(t.url(&otp_page))
-        .header("cookie", &cookie)
-        .form(&[("_csrf", csrf.as_str()), ("otp", code.as_str())])
-        .send()
-        .await
-        .unwrap();
+        .post_form(&otp_page, &cookie, &[("_csrf", csrf), ("otp", &code)])
+        .await;
     assert_eq!(r.status(), 303);
-    assert_eq!(r.headers()["location"], "/tai-khoan/doi-mat-khau");
-    let session = session_cookie(&r);
-    let both = format!("{cookie}; {session}");
+    assert_eq!(location(&r), "/tai-khoan/doi-mat-khau");
+    let both = format!("{cookie}; {}", session_cookie(&r));
     let r = t
         .http
         .get(t.url("/tai-khoan"))
@@ -1369,31 +1145,23 @@ async fn portal_pages_register_with_errors_kept_and_counter_account_forced_chang
         .await
         .unwrap();
     assert_eq!(r.status(), 303, "nothing else before the new password");
-    assert_eq!(r.headers()["location"], "/tai-khoan/doi-mat-khau");
+    assert_eq!(location(&r), "/tai-khoan/doi-mat-khau");
     let r = t
-        .http
-        .post(t.url("/tai-khoan/doi-mat-khau"))
-        .header("cookie", &both)
-        .form(&[
-            ("_csrf", csrf.as_str()),
-            ("current_password", "Tam#Thoi2026x"),
-            ("password", NEW_PASSWORD),
-            ("password_confirm", NEW_PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            "/tai-khoan/doi-mat-khau",
+            &both,
+            &[
+                ("_csrf", csrf),
+                ("current_password", "Tam#Thoi2026x"),
+                ("password", NEW_PASSWORD),
+                ("password_confirm", NEW_PASSWORD),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), 303);
-    let session = session_cookie(&r);
-    let r = t
-        .http
-        .get(t.url("/tai-khoan"))
-        .header("cookie", format!("{cookie}; {session}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let html = r.text().await.unwrap();
+    let cookie = format!("{cookie}; {}", session_cookie(&r));
+    let (s, html) = t.page("/tai-khoan", Some(&cookie)).await;
+    assert_eq!(s, 200);
     assert!(html.contains("033******678") && html.contains("086*****56"));
     assert!(!html.contains(EM.id) && !html.contains(EM.phone));
 }

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, spawn_app_with};
+use crate::helpers::{TestApp, multipart, retry_after, spawn_app_with, wrong_code};
 use motcua::flows::sign_in::Audience;
 
 /// The demo subscriber registry's first two rows.
@@ -67,22 +67,10 @@ async fn register_an(t: &TestApp) {
     assert_eq!(s, 202, "{v}");
     let flow = v["flow_id"].as_str().unwrap().to_string();
     let code = t.sms.wait_code(AN.3, 0).await;
-    let (s, v) = t
-        .post_json(
-            &format!("/api/v1/registrations/{flow}/otp"),
-            None,
-            &json!({"otp": code}),
-        )
-        .await;
+    let (s, v) = t.submit_otp("registrations", &flow, &code).await;
     assert_eq!(s, 200, "{v}");
     let pw = "CongDan#An-1990x";
-    let (s, v) = t
-        .post_json(
-            &format!("/api/v1/registrations/{flow}/password"),
-            None,
-            &json!({"password": pw, "password_confirm": pw}),
-        )
-        .await;
+    let (s, v) = t.choose_password("registrations", &flow, pw).await;
     assert_eq!(s, 201, "{v}");
 }
 
@@ -153,10 +141,6 @@ async fn registration_and_reset_do_not_reveal_existing_ids() {
     assert!(diff < Duration::from_millis(10), "password reset: {diff:?}");
 }
 
-fn wrong_for(code: &str) -> &'static str {
-    if code == "000000" { "111111" } else { "000000" }
-}
-
 #[tokio::test]
 async fn otp_guessing_dies_per_code_and_per_flow() {
     let t = spawn_app_with(|c| c.captcha = false).await;
@@ -172,7 +156,7 @@ async fn otp_guessing_dies_per_code_and_per_flow() {
     let code = t.sms.wait_code(BINH.3, 0).await;
     for left in (1..5).rev() {
         let (s, v) = t
-            .post_json(&otp, None, &json!({"otp": wrong_for(&code)}))
+            .post_json(&otp, None, &json!({"otp": wrong_code(&code)}))
             .await;
         assert_eq!(s, 400, "{v}");
         assert!(
@@ -184,7 +168,7 @@ async fn otp_guessing_dies_per_code_and_per_flow() {
         );
     }
     let (s, v) = t
-        .post_json(&otp, None, &json!({"otp": wrong_for(&code)}))
+        .post_json(&otp, None, &json!({"otp": wrong_code(&code)}))
         .await;
     assert_eq!(s, 400);
     assert!(
@@ -213,7 +197,7 @@ async fn otp_guessing_dies_per_code_and_per_flow() {
         let code = t.sms.wait_code(BINH.3, codes - 1).await;
         for _ in 0..5 {
             let (s, _) = t
-                .post_json(&otp, None, &json!({"otp": wrong_for(&code)}))
+                .post_json(&otp, None, &json!({"otp": wrong_code(&code)}))
                 .await;
             assert_eq!(s, 400);
             wrong += 1;
@@ -355,11 +339,7 @@ async fn sms_caps_per_phone_and_per_ip_spare_staff_at_the_counter() {
         .await
         .unwrap();
     assert_eq!(r.status(), 429);
-    let ra: i64 = r.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let ra = retry_after(&r);
     assert!(ra > 0 && ra <= 60, "{ra}");
 
     // Per phone: 10 an hour (each from a new IP, a minute apart). The
@@ -488,33 +468,23 @@ pub async fn counter_request(
     ip: &str,
     (id, phone): (&str, &str),
 ) -> String {
-    let boundary = "----robust";
     let pdf = motcua::upload::samples::pdf();
-    let mut body = Vec::new();
-    for (k, v) in [
-        ("id_number", id),
-        ("full_name", "Phạm Thị Mai"),
-        ("birth_date", "05/06/1990"),
-        ("phone", phone),
-        ("unit_id", &unit.to_string()),
-    ] {
-        body.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
-                .as_bytes(),
-        );
-    }
-    body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"id_scan\"; filename=\"CCCD.pdf\"\r\nContent-Type: application/pdf\r\n\r\n").as_bytes());
-    body.extend_from_slice(&pdf);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let (content_type, body) = multipart(
+        &[
+            ("id_number", id),
+            ("full_name", "Phạm Thị Mai"),
+            ("birth_date", "05/06/1990"),
+            ("phone", phone),
+            ("unit_id", &unit.to_string()),
+        ],
+        &[("id_scan", "CCCD.pdf", &pdf)],
+    );
     let r = t
         .http
         .post(t.url("/api/v1/citizen-account-requests"))
         .header("x-forwarded-for", ip)
         .bearer_auth(staff)
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={boundary}"),
-        )
+        .header("content-type", content_type)
         .body(body)
         .send()
         .await
@@ -528,10 +498,7 @@ pub async fn counter_request(
 #[tokio::test]
 async fn a_solved_captcha_works_once() {
     let t = spawn_app_with(|_| {}).await;
-    let (s, v) = t.get_json("/api/v1/captcha", None).await;
-    assert_eq!(s, 200);
-    let id = v["captcha_id"].as_str().unwrap().to_string();
-    let answer = motcua::captcha::store().peek_answer(&id).unwrap();
+    let (id, answer) = t.captcha().await;
     let body = json!({"username": AN.0, "captcha_id": id, "captcha": answer});
     let (s, v) = t.post_json("/api/v1/password-resets", None, &body).await;
     assert_eq!(s, 202, "{v}");
@@ -889,13 +856,7 @@ async fn wrong_sign_in_codes_lock_the_account_across_flows() {
     let flow = v["flow_id"].as_str().unwrap().to_string();
     let code = t.sms.wait_code(AN.3, 1).await;
     for _ in 0..5 {
-        let (s, _) = t
-            .post_json(
-                &format!("/api/v1/login/{flow}/otp"),
-                None,
-                &json!({"otp": wrong_for(&code)}),
-            )
-            .await;
+        let (s, _) = t.submit_otp("login", &flow, wrong_code(&code)).await;
         assert_eq!(s, 400);
     }
     // The five wrong codes count as sign-in failures of the account: a new

@@ -143,13 +143,7 @@ async fn esms_app(d: &Double, unicode: bool) -> TestApp {
 
 /// Starts a console sign-in, so that one OTP goes to the admin's phone.
 async fn sign_in_sends_otp(t: &TestApp) -> String {
-    let r = t
-        .post_json(
-            "/api/v1/staff/login",
-            None,
-            &json!({"username": ADMIN, "password": ADMIN_PASSWORD}),
-        )
-        .await;
+    let r = t.staff_password_step(ADMIN, ADMIN_PASSWORD).await;
     assert_eq!(r.0, 200, "{}", r.1);
     r.1["flow_id"].as_str().unwrap().to_string()
 }
@@ -240,13 +234,7 @@ async fn esms_request_has_every_documented_field_and_the_receipt_is_recorded() {
     assert!(content.contains("Mã OTP"), "{content}");
     // The code works: the sign-in completes with it.
     let code = extract_code(content).unwrap();
-    let r = t
-        .post_json(
-            &format!("/api/v1/staff/login/{flow}/otp"),
-            None,
-            &json!({"otp": code}),
-        )
-        .await;
+    let r = t.submit_otp("staff/login", &flow, &code).await;
     assert_eq!(r.0, 200, "{}", r.1);
 
     // A receipt with a wrong secret changes nothing.
@@ -361,13 +349,7 @@ async fn esms_invalid_number_gives_up_and_5xx_retries() {
         200,
         json!({"CodeResult": "99", "CountRegenerate": 0, "ErrorMessage": "Phone blocked"}),
     );
-    let r = t
-        .post_json(
-            "/api/v1/staff/login",
-            None,
-            &json!({"username": ADMIN, "password": ADMIN_PASSWORD}),
-        )
-        .await;
+    let r = t.staff_password_step(ADMIN, ADMIN_PASSWORD).await;
     assert_eq!(r.0, 200);
     d.wait_count(3).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -563,24 +545,12 @@ async fn part_one_journey_through_esms_with_receipts() {
         .unwrap_or_else(|| panic!("{temp}"))
         .to_string();
     // The staff member signs in: password, then the OTP from eSMS.
-    let (s, v) = t
-        .post_json(
-            "/api/v1/staff/login",
-            None,
-            &json!({"username": "motcua.vl", "password": temp}),
-        )
-        .await;
+    let (s, v) = t.staff_password_step("motcua.vl", &temp).await;
     assert_eq!(s, 200, "{v}");
     let flow = v["flow_id"].as_str().unwrap().to_string();
     wait_for("0988000808", 2).await;
     let code = extract_code(&last_to("0988000808")).unwrap();
-    let (s, v) = t
-        .post_json(
-            &format!("/api/v1/staff/login/{flow}/otp"),
-            None,
-            &json!({"otp": code}),
-        )
-        .await;
+    let (s, v) = t.submit_otp("staff/login", &flow, &code).await;
     assert_eq!(s, 200, "{v}");
     let staff = v["token"].as_str().unwrap().to_string();
     assert_eq!(v["must_change_password"], true, "{v}");

@@ -33,28 +33,9 @@ fn admin_cookie(t: &TestApp) -> (String, String) {
     (format!("mc_session={token}"), csrf)
 }
 
-async fn page(t: &TestApp, cookie: &str, path: &str) -> (u16, String) {
-    let r = t
-        .http
-        .get(t.url(path))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.text().await.unwrap())
-}
-
 async fn post_form(t: &TestApp, cookie: &str, path: &str, form: &[(&str, &str)]) -> (u16, String) {
-    let r = t
-        .http
-        .post(t.url(path))
-        .header("cookie", cookie)
-        .form(form)
-        .send()
-        .await
-        .unwrap();
-    let s = r.status().as_u16();
-    (s, r.text().await.unwrap())
+    let r = t.post_form(path, cookie, form).await;
+    (r.status().as_u16(), r.text().await.unwrap())
 }
 
 async fn reset_request(t: &TestApp, username: &str) -> reqwest::Response {
@@ -82,7 +63,7 @@ async fn edited_template_is_what_goes_out_and_a_template_without_its_code_is_ref
     let path = "/quan-tri/mau-tin-nhan/otp-quen-mat-khau";
 
     // The list: every template, today's reset OTP costs 2 UCS-2 segments.
-    let (s, html) = page(&t, &cookie, "/quan-tri/mau-tin-nhan").await;
+    let (s, html) = t.page("/quan-tri/mau-tin-nhan", Some(&cookie)).await;
     assert_eq!(s, 200);
     assert!(html.contains("Mã OTP lấy lại mật khẩu"), "{html}");
     assert_eq!(html.matches("<tr id=\"tpl-").count(), 11);
@@ -148,14 +129,8 @@ async fn edited_template_is_what_goes_out_and_a_template_without_its_code_is_ref
     // A valid edit, with "bỏ dấu": saved, audited.
     let text =
         "Mã lấy lại mật khẩu: {ma_otp} (hiệu lực {phut} phút). Gọi {so_tong_dai} nếu cần hỗ trợ.";
-    let r = t
-        .http
-        .post(t.url(path))
-        .header("cookie", &cookie)
-        .form(&[("_csrf", csrf.as_str()), ("text", text), ("unaccent", "on")])
-        .send()
-        .await
-        .unwrap();
+    let fields = [("_csrf", csrf.as_str()), ("text", text), ("unaccent", "on")];
+    let r = t.post_form(path, &cookie, &fields).await;
     assert_eq!(r.status(), 303);
     let stored = t
         .app
@@ -178,13 +153,15 @@ async fn edited_template_is_what_goes_out_and_a_template_without_its_code_is_ref
                 && e.object == "sms_template:otp-quen-mat-khau"),
         "{entries:?}"
     );
-    let (_, html) = page(&t, &cookie, &format!("{path}?ok=mau-tin-nhan")).await;
+    let (_, html) = t
+        .page(&format!("{path}?ok=mau-tin-nhan"), Some(&cookie))
+        .await;
     assert!(html.contains("Đã lưu mẫu tin nhắn."), "{html}");
     assert!(
         html.contains("id=\"preview-segments\">1<"),
         "one GSM-7 segment now"
     );
-    let (_, log) = page(&t, &cookie, "/quan-tri/nhat-ky").await;
+    let (_, log) = t.page("/quan-tri/nhat-ky", Some(&cookie)).await;
     assert!(log.contains("Sửa mẫu tin nhắn SMS"), "audit label");
     assert!(log.contains("Mẫu tin nhắn: Mã OTP lấy lại mật khẩu"));
 
@@ -203,13 +180,8 @@ async fn edited_template_is_what_goes_out_and_a_template_without_its_code_is_ref
 
     // Back to the default.
     let r = t
-        .http
-        .post(t.url(&format!("{path}/mac-dinh")))
-        .header("cookie", &cookie)
-        .form(&[("_csrf", csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
+        .post_form(&format!("{path}/mac-dinh"), &cookie, &[("_csrf", &csrf)])
+        .await;
     assert_eq!(r.status(), 303);
     assert_eq!(
         t.app
@@ -253,7 +225,7 @@ async fn daily_limit_refuses_citizens_staff_messages_still_go_and_the_dashboard_
     t.create_superadmin().await;
     portal_account(&t, CITIZEN_ID, "Phạm Thị Dung", CITIZEN_PHONE).await;
     let (cookie, _) = admin_cookie(&t);
-    let (_, html) = page(&t, &cookie, "/quan-tri").await;
+    let (_, html) = t.page("/quan-tri", Some(&cookie)).await;
     assert!(
         !html.contains("sms-budget-alert"),
         "no alert while the budget is fine"
@@ -265,7 +237,7 @@ async fn daily_limit_refuses_citizens_staff_messages_still_go_and_the_dashboard_
         assert_eq!(r.status(), 202);
     }
     t.sms.wait_nth(CITIZEN_PHONE, 2).await;
-    let (_, html) = page(&t, &cookie, "/quan-tri").await;
+    let (_, html) = t.page("/quan-tri", Some(&cookie)).await;
     assert!(
         html.contains("Sắp hết hạn mức tin nhắn SMS trong ngày: đã dùng 4/5 đoạn tin."),
         "{html}"
@@ -282,11 +254,7 @@ async fn daily_limit_refuses_citizens_staff_messages_still_go_and_the_dashboard_
         .len();
     let r = reset_request(&t, CITIZEN_ID).await;
     assert_eq!(r.status(), 429);
-    let retry: i64 = r.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let retry = retry_after(&r);
     assert!(retry > 0 && retry <= 86_400, "{retry}");
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["error"]["code"], "rate_limited");
@@ -297,22 +265,14 @@ async fn daily_limit_refuses_citizens_staff_messages_still_go_and_the_dashboard_
     let u: Value = r.json().await.unwrap();
     assert_eq!(u, v);
     // The portal page says it in Vietnamese.
-    let form = t.http.get(t.url("/quen-mat-khau")).send().await.unwrap();
-    let pre = session_cookie(&form);
-    let csrf = csrf_in(&form.text().await.unwrap());
-    let r = t
-        .http
-        .post(t.url("/quen-mat-khau"))
-        .header("cookie", &pre)
-        .form(&[
-            ("_csrf", csrf.as_str()),
-            ("username", CITIZEN_ID),
-            ("captcha_id", "x"),
-            ("captcha", "y"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let form = t.open_form("/quen-mat-khau", "").await;
+    let fields = [
+        ("_csrf", form.csrf.as_str()),
+        ("username", CITIZEN_ID),
+        ("captcha_id", "x"),
+        ("captcha", "y"),
+    ];
+    let r = t.post_form("/quen-mat-khau", &form.cookie, &fields).await;
     assert_eq!(r.status(), 429);
     assert!(r.text().await.unwrap().contains(REFUSAL));
     // A portal sign-in code is refused too (citizen-initiated).
@@ -369,7 +329,7 @@ async fn daily_limit_refuses_citizens_staff_messages_still_go_and_the_dashboard_
     assert!(used > 5, "staff messages went past the limit: {used}");
 
     // The province admin sees the alert; the SMS page marks who asked.
-    let (_, html) = page(&t, &cookie, "/quan-tri").await;
+    let (_, html) = t.page("/quan-tri", Some(&cookie)).await;
     assert!(html.contains("id=\"sms-budget-alert\""), "{html}");
     assert!(
         html.contains(&format!(
@@ -377,7 +337,7 @@ async fn daily_limit_refuses_citizens_staff_messages_still_go_and_the_dashboard_
         )),
         "{html}"
     );
-    let (_, html) = page(&t, &cookie, "/quan-tri/tin-nhan").await;
+    let (_, html) = t.page("/quan-tri/tin-nhan", Some(&cookie)).await;
     assert!(html.contains("<td>Công dân</td>") && html.contains("<td>Cán bộ</td>"));
     // A staff member without province rights sees no alert.
     let now = t.app.now();
@@ -392,7 +352,9 @@ async fn daily_limit_refuses_citizens_staff_messages_still_go_and_the_dashboard_
             motcua::auth::session::create(w, &a2, true, false, now)
         })
         .unwrap();
-    let (s, html) = page(&t, &format!("mc_session={staff_cookie}"), "/quan-tri").await;
+    let (s, html) = t
+        .page("/quan-tri", Some(&format!("mc_session={staff_cookie}")))
+        .await;
     assert_eq!(s, 200);
     assert!(!html.contains("sms-budget-alert"));
 }

@@ -3,13 +3,7 @@
 use crate::helpers::*;
 
 async fn get_page(t: &TestApp, token: &str, path: &str) -> (u16, String, String) {
-    let r = t
-        .http
-        .get(t.url(path))
-        .header("cookie", format!("mc_session={token}"))
-        .send()
-        .await
-        .unwrap();
+    let r = t.console_get(token, path).await;
     let status = r.status().as_u16();
     let ct = r
         .headers()

@@ -25,47 +25,6 @@ async fn page(t: &TestApp, path: &str, token: Option<&str>) -> (u16, String, Str
     (status, ct, r.text().await.unwrap_or_default())
 }
 
-/// A signed-out browser's pre-session cookie and the CSRF token of the
-/// form on `path`.
-async fn anon_csrf(t: &TestApp, path: &str) -> (String, String) {
-    let r = t.http.get(t.url(path)).send().await.unwrap();
-    let cookie = r
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("mc_csrf="))
-        .and_then(|v| v.split(';').next())
-        .expect("a pre-session cookie")
-        .to_string();
-    let html = r.text().await.unwrap();
-    (cookie, csrf_in(&html))
-}
-
-/// Posts a console form with a bearer token and a CSRF pair.
-async fn console_post(
-    t: &TestApp,
-    path: &str,
-    token: &str,
-    form: &[(&str, &str)],
-) -> reqwest::Response {
-    // The token the server derives for this session (CSRF is bound to it).
-    let csrf = motcua::web::ctx::csrf_for_session(&t.app, token);
-    let mut fields = vec![("_csrf", csrf.as_str())];
-    fields.extend_from_slice(form);
-    t.http
-        .post(t.url(path))
-        .bearer_auth(token)
-        .header(
-            "cookie",
-            format!("{}={token}", motcua::auth::session::COOKIE),
-        )
-        .form(&fields)
-        .send()
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn unknown_pages_are_vietnamese_html_pages_and_the_api_keeps_json() {
     let t = spawn_app().await;
@@ -103,13 +62,7 @@ async fn unknown_pages_are_vietnamese_html_pages_and_the_api_keeps_json() {
 async fn a_short_otp_asks_for_six_digits_and_spends_no_try() {
     let t = spawn_app().await;
     t.create_superadmin().await;
-    let (s, v) = t
-        .post_json(
-            "/api/v1/staff/login",
-            None,
-            &json!({"username": ADMIN, "password": ADMIN_PASSWORD}),
-        )
-        .await;
+    let (s, v) = t.staff_password_step(ADMIN, ADMIN_PASSWORD).await;
     assert_eq!(s, 200, "{v}");
     let flow = v["flow_id"].as_str().unwrap().to_string();
     let code = t.sms.wait_code(ADMIN_PHONE, 0).await;
@@ -117,26 +70,14 @@ async fn a_short_otp_asks_for_six_digits_and_spends_no_try() {
     for slip in [
         "12", "", "12345", "1234567", "12a456", "12", "1", "99", "0", "123",
     ] {
-        let (s, v) = t
-            .post_json(
-                &format!("/api/v1/staff/login/{flow}/otp"),
-                None,
-                &json!({"otp": slip}),
-            )
-            .await;
+        let (s, v) = t.submit_otp("staff/login", &flow, slip).await;
         assert_eq!(s, 400, "{slip:?}: {v}");
         assert_eq!(
             v["error"]["fields"]["otp"], "Vui lòng nhập đủ 6 chữ số của mã OTP.",
             "{v}"
         );
     }
-    let (s, v) = t
-        .post_json(
-            &format!("/api/v1/staff/login/{flow}/otp"),
-            None,
-            &json!({"otp": code}),
-        )
-        .await;
+    let (s, v) = t.submit_otp("staff/login", &flow, &code).await;
     assert_eq!(s, 200, "the right code still works: {v}");
 }
 
@@ -156,31 +97,14 @@ async fn empty_sign_in_fields_get_field_messages() {
         "Vui lòng nhập tên đăng nhập."
     );
     assert_eq!(v["error"]["fields"]["password"], "Vui lòng nhập mật khẩu.");
-    let (s, v) = t
-        .post_json(
-            "/api/v1/staff/login",
-            None,
-            &json!({"username": "quantri", "password": ""}),
-        )
-        .await;
+    let (s, v) = t.staff_password_step("quantri", "").await;
     assert_eq!(s, 400, "{v}");
     assert_eq!(v["error"]["fields"]["password"], "Vui lòng nhập mật khẩu.");
     // The page shows the field messages.
-    let (cookie, csrf) = anon_csrf(&t, "/dang-nhap").await;
-    let r = t
-        .http
-        .post(t.url("/dang-nhap"))
-        .header("cookie", cookie)
-        .form(&[
-            ("_csrf", csrf.as_str()),
-            ("username", ""),
-            ("password", ""),
-            ("captcha_id", "x"),
-            ("captcha", "x"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let form = t.open_form("/dang-nhap", "").await;
+    let r = form
+        .submit(&t, "/dang-nhap", &[("username", ""), ("password", "")])
+        .await;
     let html = r.text().await.unwrap();
     assert!(html.contains("Vui lòng nhập tên đăng nhập."), "{html}");
     assert!(html.contains("Vui lòng nhập mật khẩu."));
@@ -217,20 +141,10 @@ async fn a_reset_checks_the_username_format_and_refuses_the_current_password() {
     assert_eq!(s, 202, "{v}");
     let flow = v["flow_id"].as_str().unwrap().to_string();
     let code = t.sms.wait_code("0372123456", 0).await;
-    let (s, v) = t
-        .post_json(
-            &format!("/api/v1/password-resets/{flow}/otp"),
-            None,
-            &json!({"otp": code}),
-        )
-        .await;
+    let (s, v) = t.submit_otp("password-resets", &flow, &code).await;
     assert_eq!(s, 200, "{v}");
     let (s, v) = t
-        .post_json(
-            &format!("/api/v1/password-resets/{flow}/password"),
-            None,
-            &json!({"password": PORTAL_PASSWORD, "password_confirm": PORTAL_PASSWORD}),
-        )
+        .choose_password("password-resets", &flow, PORTAL_PASSWORD)
         .await;
     assert_eq!(s, 400, "{v}");
     assert_eq!(
@@ -238,11 +152,7 @@ async fn a_reset_checks_the_username_format_and_refuses_the_current_password() {
         "Mật khẩu mới phải khác mật khẩu hiện tại."
     );
     let (s, v) = t
-        .post_json(
-            &format!("/api/v1/password-resets/{flow}/password"),
-            None,
-            &json!({"password": "Moi#MatKhau2027", "password_confirm": "Moi#MatKhau2027"}),
-        )
+        .choose_password("password-resets", &flow, "Moi#MatKhau2027")
         .await;
     assert_eq!(s, 200, "{v}");
 }
@@ -251,40 +161,23 @@ async fn a_reset_checks_the_username_format_and_refuses_the_current_password() {
 async fn the_registration_otp_page_says_what_happens_for_an_existing_id() {
     let t = spawn_app_with(|c| c.captcha = false).await;
     portal_account(&t, "033090001234", "Nguyễn Văn An", "0372123456").await;
-    let (cookie, csrf) = anon_csrf(&t, "/dang-ky/cong-dan/thue-bao").await;
-    let r = t
-        .http
-        .post(t.url("/dang-ky/cong-dan/thue-bao"))
-        .header("cookie", cookie)
-        .form(&[
-            ("_csrf", csrf.as_str()),
-            ("id_number", "033090001234"),
-            ("full_name", "Nguyễn Văn An"),
-            ("birth_date", "15/03/1990"),
-            ("phone", "0372123456"),
-            ("email", ""),
-            ("captcha_id", "x"),
-            ("captcha", "x"),
-            ("consent", "on"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let form = t.open_form("/dang-ky/cong-dan/thue-bao", "").await;
+    let fields = [
+        ("id_number", "033090001234"),
+        ("full_name", "Nguyễn Văn An"),
+        ("birth_date", "15/03/1990"),
+        ("phone", "0372123456"),
+        ("email", ""),
+        ("consent", "on"),
+    ];
+    let r = form.submit(&t, "/dang-ky/cong-dan/thue-bao", &fields).await;
     assert_eq!(r.status(), 303);
-    let to = r.headers()["location"].to_str().unwrap().to_string();
-    let flow_cookie = r
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("mc_flow_dk="))
-        .and_then(|v| v.split(';').next())
-        .unwrap()
-        .to_string();
+    let to = location(&r);
+    let flow = cookie_pair(&r, "mc_flow_dk").expect("the registration's flow cookie");
     let r = t
         .http
         .get(t.url(&to))
-        .header("cookie", &flow_cookie)
+        .header("cookie", &flow)
         .send()
         .await
         .unwrap();
@@ -344,22 +237,22 @@ async fn a_request_can_be_cancelled_by_its_filer_only_and_the_audit_reads_in_vie
     assert_eq!(s, 200);
     assert!(html.contains("id=\"cancel-request\""), "no cancel button");
     // A colleague cannot cancel it.
-    let r = console_post(
-        &t,
-        &format!("/quan-tri/tao-tai-khoan-cong-dan/yeu-cau/{req}/huy"),
-        &other,
-        &[],
-    )
-    .await;
+    let r = t
+        .console_form(
+            &other,
+            &format!("/quan-tri/tao-tai-khoan-cong-dan/yeu-cau/{req}/huy"),
+            &[],
+        )
+        .await;
     assert_eq!(r.status(), 404);
     // Its filer can; then the list confirms it and the code is dead.
-    let r = console_post(
-        &t,
-        &format!("/quan-tri/tao-tai-khoan-cong-dan/yeu-cau/{req}/huy"),
-        &staff,
-        &[],
-    )
-    .await;
+    let r = t
+        .console_form(
+            &staff,
+            &format!("/quan-tri/tao-tai-khoan-cong-dan/yeu-cau/{req}/huy"),
+            &[],
+        )
+        .await;
     assert_eq!(r.status(), 303);
     let to = r.headers()["location"].to_str().unwrap().to_string();
     let (s, _, html) = page(&t, &to, Some(&staff)).await;
@@ -495,35 +388,35 @@ async fn saving_says_so_and_the_staff_form_keeps_the_unit() {
         &["support.manage"],
     )
     .await;
-    let r = console_post(
-        &t,
-        "/quan-tri/can-bo/canbo.quyen/quyen",
-        &admin,
-        &[
-            ("unit_id", &unit.to_string()),
-            ("perm", "citizen_accounts.create"),
-        ],
-    )
-    .await;
+    let r = t
+        .console_form(
+            &admin,
+            "/quan-tri/can-bo/canbo.quyen/quyen",
+            &[
+                ("unit_id", &unit.to_string()),
+                ("perm", "citizen_accounts.create"),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), 303);
     let to = r.headers()["location"].to_str().unwrap().to_string();
     let (s, _, html) = page(&t, &to, Some(&admin)).await;
     assert_eq!(s, 200);
     assert!(html.contains("Đã lưu phân quyền cho cán bộ."), "{html}");
     // A staff form with a bad phone: the message, and the unit still chosen.
-    let r = console_post(
-        &t,
-        "/quan-tri/can-bo",
-        &admin,
-        &[
-            ("username", "canbo.loi"),
-            ("full_name", "Lê Văn Lỗi"),
-            ("id_number", "033185000404"),
-            ("phone", "12345"),
-            ("unit_id", &unit.to_string()),
-        ],
-    )
-    .await;
+    let r = t
+        .console_form(
+            &admin,
+            "/quan-tri/can-bo",
+            &[
+                ("username", "canbo.loi"),
+                ("full_name", "Lê Văn Lỗi"),
+                ("id_number", "033185000404"),
+                ("phone", "12345"),
+                ("unit_id", &unit.to_string()),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), 400);
     let html = r.text().await.unwrap();
     assert!(
@@ -548,13 +441,13 @@ async fn a_look_up_by_staff_of_a_unit_that_is_not_one_stop_says_why() {
             &["citizen_accounts.create"],
         )
         .await;
-    let r = console_post(
-        &t,
-        "/quan-tri/tao-tai-khoan-cong-dan/them-moi/tra-cuu",
-        &staff,
-        &[("id_number", "033301004567")],
-    )
-    .await;
+    let r = t
+        .console_form(
+            &staff,
+            "/quan-tri/tao-tai-khoan-cong-dan/them-moi/tra-cuu",
+            &[("id_number", "033301004567")],
+        )
+        .await;
     let html = r.text().await.unwrap();
     let result = html.split("id=\"lookup-result\"").nth(1).unwrap_or("");
     assert!(result.contains("chưa tạo được tài khoản"), "{result}");
@@ -633,33 +526,16 @@ async fn flow_cookies_are_host_prefixed_under_https() {
     })
     .await;
     portal_account(&t, "033090001234", "Nguyễn Văn An", "0372123456").await;
-    let page = t.http.get(t.url("/dang-nhap")).send().await.unwrap();
-    let pre = page
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("__Host-mc_csrf="))
-        .and_then(|v| v.split(';').next())
-        .expect("a __Host- pre-session cookie")
-        .to_string();
-    let csrf = csrf_in(&page.text().await.unwrap());
-    let r = t
-        .http
-        .post(t.url("/dang-nhap"))
-        .header("cookie", &pre)
-        .form(&[
-            ("_csrf", csrf.as_str()),
-            ("username", "033090001234"),
-            ("password", PORTAL_PASSWORD),
-            ("captcha_id", "x"),
-            ("captcha", "x"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let form = t.open_form("/dang-nhap", "").await;
+    let pre = form.cookie.clone();
+    assert!(
+        pre.starts_with("__Host-mc_csrf="),
+        "a __Host- pre-session cookie: {pre}"
+    );
+    let fields = [("username", "033090001234"), ("password", PORTAL_PASSWORD)];
+    let r = form.submit(&t, "/dang-nhap", &fields).await;
     assert_eq!(r.status(), 303);
-    let to = r.headers()["location"].to_str().unwrap().to_string();
+    let to = location(&r);
     let flow = r
         .headers()
         .get_all("set-cookie")
@@ -674,20 +550,8 @@ async fn flow_cookies_are_host_prefixed_under_https() {
         "{flow}"
     );
     let flow = flow.split(';').next().unwrap().to_string();
-    let with = t
-        .http
-        .get(t.url(&to))
-        .header("cookie", format!("{pre}; {flow}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(with.status(), 200);
-    let without = t
-        .http
-        .get(t.url(&to))
-        .header("cookie", &pre)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(without.status(), 410);
+    let (with, _) = t.page(&to, Some(&format!("{pre}; {flow}"))).await;
+    assert_eq!(with, 200);
+    let (without, _) = t.page(&to, Some(&pre)).await;
+    assert_eq!(without, 410);
 }
