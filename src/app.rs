@@ -205,10 +205,7 @@ impl App {
                 path: cfg.data_dir.clone(),
                 source,
             })?;
-        let store = match &cfg.database_url {
-            Some(url) => Store::open_postgres(url, &cfg.db_path())?,
-            None => Store::open(&cfg.db_path())?,
-        };
+        let store = Store::open_at(&cfg.db_path(), cfg.database_url.as_deref())?;
         let key = store.write(meta::secret_key)?;
         let now = chrono::Utc::now().timestamp();
         let seeded = store.write(|w| {

@@ -379,11 +379,8 @@ async fn backup(cfg: Config, out: PathBuf, encrypt: bool) -> CliResult {
         None
     };
     let progress = crate::backup::Progress::new("Copying uploaded files", false);
-    let opened = match &cfg.database_url {
-        // A PostgreSQL snapshot is consistent while servers run.
-        Some(url) => crate::store::Store::open_postgres(url, &cfg.db_path()),
-        None => crate::store::Store::open(&cfg.db_path()),
-    };
+    // A PostgreSQL snapshot is consistent while servers run.
+    let opened = crate::store::Store::open_at(&cfg.db_path(), cfg.database_url.as_deref());
     match opened {
         Ok(store) => {
             let s = crate::backup::create(
@@ -589,12 +586,15 @@ fn units_import(cfg: Config, file: PathBuf, dry_run: bool) -> CliResult {
     let text = std::fs::read_to_string(&file)
         .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
     let text = text.trim_start_matches('\u{feff}');
-    let store = crate::store::Store::open(&cfg.db_path()).map_err(|e| match e {
-        crate::store::StoreError::InUse { .. } => {
-            "the database is in use: stop `motcua serve` first".to_string()
-        }
-        other => other.to_string(),
-    })?;
+    let store =
+        crate::store::Store::open_at(&cfg.db_path(), cfg.database_url.as_deref()).map_err(|e| {
+            match e {
+                crate::store::StoreError::InUse { .. } => {
+                    "the database is in use: stop `motcua serve` first".to_string()
+                }
+                other => other.to_string(),
+            }
+        })?;
     let existing = store.read(crate::store::units::all)?;
     let known: Vec<String> = existing.iter().map(|u| u.code.clone()).collect();
     let rows = crate::flows::unit_import::parse_units_csv_with(text, &known)
@@ -685,8 +685,8 @@ fn faq_export(cfg: &Config, dir: &std::path::Path) -> CliResult {
         .into());
     }
     let db = cfg.db_path();
-    let (version, overlay, cases) = if db.exists() {
-        match crate::store::Store::open(&db) {
+    let (version, overlay, cases) = if db.exists() || cfg.database_url.is_some() {
+        match crate::store::Store::open_at(&db, cfg.database_url.as_deref()) {
             Ok(store) => {
                 let (latest, cases) = store
                     .read(|r| Ok((crate::store::faq::latest(r)?, crate::store::faq::cases(r)?)))?;

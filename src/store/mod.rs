@@ -726,6 +726,15 @@ impl Store {
         self.read(|r| replace_all(r, target, progress))
     }
 
+    /// Opens the configured engine: PostgreSQL when `database_url` is set,
+    /// else the redb file at `path`.
+    pub fn open_at(path: &Path, database_url: Option<&str>) -> Result<Store> {
+        match database_url {
+            Some(url) => Store::open_postgres(url, path),
+            None => Store::open(path),
+        }
+    }
+
     /// The engine's name, for logs and `/healthz`.
     pub fn engine_name(&self) -> &'static str {
         match self.engine {
