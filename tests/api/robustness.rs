@@ -267,7 +267,9 @@ async fn sign_in_waits_grow_per_account_and_per_ip() {
     }
     eprintln!("per-account waits: {waits:?}");
     assert!(
-        waits[0] >= 30 && waits[1] > waits[0] && waits[2] > waits[1],
+        // What is left of the first 30 s wait (a second may have passed on
+        // a busy machine between the failure and the question).
+        waits[0] >= 29 && waits[1] > waits[0] && waits[2] > waits[1],
         "{waits:?}"
     );
     let (s, _) = login("10.2.0.1", AN.0, "CongDan#An-1990x").await;
