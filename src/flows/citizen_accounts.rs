@@ -318,16 +318,11 @@ pub async fn create_request(app: &Arc<App>, actor: &Actor, input: NewRequest) ->
             let payload = postcard::to_stdvec(&data)
                 .map_err(|e| AppError::internal_from("encode request", e))?;
             let flow = Flow {
-                id: fid.clone(),
-                kind: FLOW_KIND.into(),
-                created_at: now,
-                expires_at: now + REQUEST_TTL,
                 username: Some(data.staff.clone()),
                 phone: Some(data.phone.clone()),
-                otp: None,
-                verified: false,
                 payload,
                 ip: ip.clone(),
+                ..Flow::new(fid.clone(), FLOW_KIND, now, now + REQUEST_TTL)
             };
             FLOWS.put(w, &fid, &flow)?;
             citizens::add_scan_ref(w, &hash, &format!("req:{fid}"))?;
@@ -554,11 +549,7 @@ pub async fn confirm(
         }
         password = crate::auth::generate_password();
     }
-    let hash = app
-        .hasher
-        .hash(password.clone())
-        .await
-        .ok_or_else(|| AppError::internal("hash failed"))?;
+    let hash = app.hasher.try_hash(password.clone()).await?;
     let now = app.now();
     let (me, ip, id, otp) = (
         actor.username().to_string(),

@@ -6,10 +6,8 @@ use poem::http::StatusCode;
 use poem::web::{Data, Path};
 use poem::{Request, Response, handler};
 
-use super::{
-    PFramed, captcha_ctx, fields_of, flow_like, frame, info, otp_error_text, otp_page, query,
-    secure, typed_otp,
-};
+use super::otp_step::{CodeView, code_page, typed_otp};
+use super::{PFramed, captcha_ctx, fields_of, flow_like, frame, info, query, secure};
 use crate::app::App;
 use crate::error::AppError;
 use crate::flows::sign_in;
@@ -118,18 +116,19 @@ pub(super) async fn login_otp_view(
     error: Option<&AppError>,
 ) -> Response {
     match sign_in::describe(app, flow, Audience::Portal).await {
-        Ok(s) => otp_page(
+        Ok(s) => code_page(
             app,
             req,
-            "Xác thực mã OTP",
-            "Mã xác thực đã được gửi qua số điện thoại:",
-            &s.phone_masked,
-            LOGIN_OTP,
-            flow,
-            s.resend_in,
-            error.map(otp_error_text),
-            error.map_or(StatusCode::OK, status_of),
-            true,
+            &CodeView {
+                sent_label: "Mã xác thực đã được gửi qua số điện thoại:",
+                note: None,
+                phone_masked: &s.phone_masked,
+                base: LOGIN_OTP,
+                flow,
+                resend_in: s.resend_in,
+                login_links: true,
+            },
+            error,
         ),
         Err(e) => expired_login(app, req, &e),
     }
