@@ -113,22 +113,6 @@ pub async fn start(
         .await
 }
 
-/// A new code after the cooldown.
-pub async fn resend(app: &Arc<App>, flow_id: &str) -> AppResult<Started> {
-    JOURNEY.resend(app, flow_id).await
-}
-
-/// What the pages show for a live flow (410 otherwise): the flow and whether
-/// its OTP step is done.
-pub async fn describe(app: &Arc<App>, flow_id: &str) -> AppResult<(Started, bool)> {
-    JOURNEY.describe(app, flow_id).await
-}
-
-/// Step 2: the OTP.
-pub async fn verify_otp(app: &Arc<App>, flow_id: &str, code: &str) -> AppResult<()> {
-    JOURNEY.verify_otp(app, flow_id, code).await
-}
-
 /// Step 3: the new password. Ends every session of the account (the epoch
 /// moves), clears its lockout, and SMSes a notice to its phone.
 pub async fn set_password(

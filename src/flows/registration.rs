@@ -240,12 +240,8 @@ fn notify_existing(
     queue_notice(app, w, Template::ExistingAccount, &a.phone, now)
 }
 
-/// Sends a new code after the cooldown (the old one stops working): a
-/// decoy flow's again to nobody.
-pub async fn resend(app: &Arc<App>, flow_id: &str) -> AppResult<Started> {
-    JOURNEY.resend(app, flow_id).await
-}
-
+/// Issues a new code on request (after the cooldown; the old one stops
+/// working): a decoy flow's again to nobody.
 fn issue_again(app: &App, w: &WriteTx, flow: &mut Flow, now: i64) -> AppResult<()> {
     if payload(flow)?.decoy {
         let phone = flow.phone.clone();
@@ -253,16 +249,6 @@ fn issue_again(app: &App, w: &WriteTx, flow: &mut Flow, now: i64) -> AppResult<(
     } else {
         send_code(app, w, flow, now, JOURNEY.template)
     }
-}
-
-/// What the OTP and password pages show for a live flow (410 otherwise).
-pub async fn describe(app: &Arc<App>, flow_id: &str) -> AppResult<(Started, bool)> {
-    JOURNEY.describe(app, flow_id).await
-}
-
-/// Step 2: the OTP.
-pub async fn verify_otp(app: &Arc<App>, flow_id: &str, code: &str) -> AppResult<()> {
-    JOURNEY.verify_otp(app, flow_id, code).await
 }
 
 /// Step 3: the password. Creates the account; returns its username (the ID

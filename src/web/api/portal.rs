@@ -245,7 +245,9 @@ impl PortalApi {
         flow_id: Path<String>,
         body: Json<OtpRequest>,
     ) -> ApiResult<Json<PortalOtpAccepted>> {
-        registration::verify_otp(app, &flow_id, &body.otp).await?;
+        registration::JOURNEY
+            .verify_otp(app, &flow_id, &body.otp)
+            .await?;
         Ok(Json(PortalOtpAccepted { verified: true }))
     }
 
@@ -256,7 +258,7 @@ impl PortalApi {
         Data(app): Data<&Arc<App>>,
         flow_id: Path<String>,
     ) -> ApiResult<Accepted<PortalOtpResent>> {
-        let s = registration::resend(app, &flow_id).await?;
+        let s = registration::JOURNEY.resend(app, &flow_id).await?;
         Ok(Accepted::Accepted(Json(PortalOtpResent {
             phone_masked: s.phone_masked,
             expires_in: crate::otp::TTL,
@@ -381,7 +383,9 @@ impl PortalApi {
         flow_id: Path<String>,
         body: Json<OtpRequest>,
     ) -> ApiResult<Json<PortalOtpAccepted>> {
-        password_reset::verify_otp(app, &flow_id, &body.otp).await?;
+        password_reset::JOURNEY
+            .verify_otp(app, &flow_id, &body.otp)
+            .await?;
         Ok(Json(PortalOtpAccepted { verified: true }))
     }
 
@@ -392,7 +396,7 @@ impl PortalApi {
         Data(app): Data<&Arc<App>>,
         flow_id: Path<String>,
     ) -> ApiResult<Accepted<ResetResent>> {
-        let s = password_reset::resend(app, &flow_id).await?;
+        let s = password_reset::JOURNEY.resend(app, &flow_id).await?;
         Ok(Accepted::Accepted(Json(ResetResent {
             expires_in: crate::otp::TTL,
             resend_in: s.resend_in,

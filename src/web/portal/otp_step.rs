@@ -95,6 +95,23 @@ fn otp_error_text(e: &AppError) -> String {
         .unwrap_or_else(|| e.to_string())
 }
 
+/// The password step's form: the new password twice, and who sent it.
+pub(super) struct NewPassword {
+    pub password: String,
+    pub confirm: String,
+    pub ip: String,
+}
+
+impl NewPassword {
+    pub fn of(req: &Request, form: &FormData) -> NewPassword {
+        NewPassword {
+            password: form.text("password"),
+            confirm: form.text("password_confirm"),
+            ip: crate::web::client_ip(req),
+        }
+    }
+}
+
 /// The six OTP boxes arrive as d0..d5 (no script) or joined in `otp`.
 pub(super) fn typed_otp(form: &FormData) -> String {
     let joined = form.text("otp");
@@ -180,6 +197,23 @@ impl OtpSteps {
             }),
         );
         ctx.render(app, req, error.map_or(StatusCode::OK, status_of))
+    }
+
+    /// What the password step answers: `done` once the password is set,
+    /// the expired page for a flow that is gone, the password page with
+    /// the error otherwise.
+    pub fn after_password(
+        &self,
+        app: &App,
+        req: &Request,
+        flow: &str,
+        done: Result<Response, AppError>,
+    ) -> Response {
+        match done {
+            Ok(page) => page,
+            Err(e @ AppError::Gone(_)) => self.expired(app, req, &e),
+            Err(e) => self.password_page(app, req, flow, Some(&e)),
+        }
     }
 
     /// What a failed step answers: the expired page for a flow that is

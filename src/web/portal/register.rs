@@ -5,7 +5,7 @@ use poem::http::StatusCode;
 use poem::web::{Data, Path};
 use poem::{Request, Response, handler};
 
-use super::otp_step::OtpSteps;
+use super::otp_step::{NewPassword, OtpSteps};
 use super::{PFramed, captcha_ctx, fields_of, frame, general_error, info, query};
 use crate::app::App;
 use crate::error::AppError;
@@ -217,19 +217,9 @@ pub(super) async fn register_password_submit(
     CsrfForm(form): CsrfForm<FormData>,
     Data(app): Data<&Arc<App>>,
 ) -> Response {
-    match registration::set_password(
-        app,
-        &flow,
-        &form.text("password"),
-        &form.text("password_confirm"),
-        &crate::web::client_ip(req),
-    )
-    .await
-    {
-        Ok(_) => redirect("/dang-ky/thanh-cong"),
-        Err(e @ AppError::Gone(_)) => STEPS.expired(app, req, &e),
-        Err(e) => STEPS.password_page(app, req, &flow, Some(&e)),
-    }
+    let p = NewPassword::of(req, &form);
+    let r = registration::set_password(app, &flow, &p.password, &p.confirm, &p.ip).await;
+    STEPS.after_password(app, req, &flow, r.map(|_| redirect("/dang-ky/thanh-cong")))
 }
 
 #[handler]

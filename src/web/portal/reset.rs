@@ -5,7 +5,7 @@ use poem::http::StatusCode;
 use poem::web::{Data, Path};
 use poem::{Request, Response, handler};
 
-use super::otp_step::OtpSteps;
+use super::otp_step::{NewPassword, OtpSteps};
 use super::{PFramed, captcha_ctx, fields_of, frame, info, query, secure};
 use crate::app::App;
 use crate::error::AppError;
@@ -92,22 +92,15 @@ pub(super) async fn reset_password_submit(
     CsrfForm(form): CsrfForm<FormData>,
     Data(app): Data<&Arc<App>>,
 ) -> Response {
-    match password_reset::set_password(
-        app,
-        &flow,
-        &form.text("password"),
-        &form.text("password_confirm"),
-        &crate::web::client_ip(req),
-    )
-    .await
-    {
-        Ok(()) => with_cookie(
+    let p = NewPassword::of(req, &form);
+    let r = password_reset::set_password(app, &flow, &p.password, &p.confirm, &p.ip).await;
+    let done = r.map(|()| {
+        with_cookie(
             redirect("/quen-mat-khau/thanh-cong"),
             &clear_session_cookie(secure(app)),
-        ),
-        Err(e @ AppError::Gone(_)) => STEPS.expired(app, req, &e),
-        Err(e) => STEPS.password_page(app, req, &flow, Some(&e)),
-    }
+        )
+    });
+    STEPS.after_password(app, req, &flow, done)
 }
 
 #[handler]
