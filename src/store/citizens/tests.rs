@@ -1,5 +1,5 @@
 use crate::domain::ScanKind;
-use crate::store::StoreError;
+use crate::store::{Store, StoreError};
 
 use super::partition::{
     day_of, first_day_of_month, last_day_of_month, month_of, name_tokens, parse_day, words,
@@ -9,8 +9,6 @@ use super::scans::{
 };
 use super::search::{Query, search};
 use super::{CitizenRecord, ScanRef, ensure_tables, insert};
-
-use crate::store::Store;
 
 fn rec(id: &str, name: &str, phone: &str, unit: u64, by: &str, at: i64) -> CitizenRecord {
     CitizenRecord {
