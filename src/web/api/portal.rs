@@ -15,7 +15,9 @@ use crate::domain::{CitizenId, PhoneNumber};
 use crate::error::{AppError, AppResult};
 use crate::flows::sign_in::Audience;
 use crate::flows::{password_reset, registration, sign_in};
-use crate::web::api::{ApiResult, Created, LoginStarted, OtpRequest, TokenResponse};
+use crate::web::api::{
+    ApiResult, Created, LoginStarted, OtpRequest, TokenResponse, bearer_sign_in,
+};
 
 /// A request accepted for processing (202).
 #[derive(ApiResponse)]
@@ -319,21 +321,7 @@ impl PortalApi {
         flow_id: Path<String>,
         body: Json<OtpRequest>,
     ) -> ApiResult<Json<TokenResponse>> {
-        let s = sign_in::verify(
-            app,
-            &flow_id,
-            &body.otp,
-            &crate::web::client_ip(req),
-            Audience::Portal,
-        )
-        .await?;
-        let must = s.account.must_change_password;
-        // API clients get a bearer session instead of the cookie one.
-        let token = sign_in::to_bearer(app, s, Audience::Portal).await?;
-        Ok(Json(TokenResponse {
-            token,
-            must_change_password: must,
-        }))
+        bearer_sign_in(app, req, &flow_id, &body.otp, Audience::Portal).await
     }
 
     /// Portal sign-in: a new OTP after the cooldown.

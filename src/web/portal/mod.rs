@@ -17,7 +17,7 @@ use poem::http::StatusCode;
 use poem::web::Data;
 use poem::{EndpointExt, Request, Response, Route, get, handler, post};
 
-use super::ctx::status_of;
+use super::ctx::{secure, status_of};
 use super::view::{Page, PortalMe, PortalShell, Val};
 use crate::app::App;
 use crate::error::AppError;
@@ -178,10 +178,6 @@ pub async fn bind_flows<E: poem::Endpoint>(ep: Arc<E>, req: Request) -> poem::Re
     Ok(res)
 }
 
-fn secure(app: &App) -> bool {
-    app.cfg.public_url.starts_with("https://")
-}
-
 /// The portal's frame for `actor` (typed).
 pub fn frame(actor: Option<&Actor>, title: &str) -> PortalShell {
     PortalShell {
@@ -192,26 +188,7 @@ pub fn frame(actor: Option<&Actor>, title: &str) -> PortalShell {
     }
 }
 
-/// `portal/message.html`: a heading, a sentence and a way on (error pages).
-#[derive(serde::Serialize, Default)]
-pub struct MessagePage {
-    pub heading: String,
-    pub message: String,
-    pub link: Option<String>,
-    pub link_text: String,
-}
-
-impl Page for MessagePage {
-    const TEMPLATE: &'static str = "portal/message.html";
-    fn samples() -> Vec<Self> {
-        vec![MessagePage {
-            heading: "Không tìm thấy trang".into(),
-            message: "Trang không tồn tại.".into(),
-            link: Some("/".into()),
-            link_text: "Về trang chủ".into(),
-        }]
-    }
-}
+crate::message_page!("portal/message.html");
 
 /// A page in the portal frame, ready to render.
 pub struct PFramed<P: Page>(pub PortalShell, pub P);
@@ -219,6 +196,12 @@ pub struct PFramed<P: Page>(pub PortalShell, pub P);
 impl<P: Page> PFramed<P> {
     pub fn render(&self, app: &App, req: &Request, status: StatusCode) -> Response {
         super::view::render(app, req, status, &self.0, &self.1)
+    }
+
+    /// Renders a form page again after `error` (with its status), or
+    /// first (200).
+    pub fn render_after(&self, app: &App, req: &Request, error: Option<&AppError>) -> Response {
+        self.render(app, req, error.map_or(StatusCode::OK, status_of))
     }
 }
 
@@ -316,6 +299,15 @@ pub(crate) async fn captcha_ctx(app: &Arc<App>, req: &Request) -> Value {
 /// The field errors of an error, always a map (empty without one).
 fn fields_of(e: Option<&AppError>) -> Value {
     super::ctx::v(&e.and_then(|e| e.field_map().cloned()).unwrap_or_default())
+}
+
+/// The message of an error that is not about fields (those are shown at
+/// their fields).
+fn other_error(e: Option<&AppError>) -> Option<String> {
+    e.and_then(|e| match e {
+        AppError::Invalid { .. } => None,
+        other => Some(other.to_string()),
+    })
 }
 
 /// The general message of an error, unless it is only about fields.

@@ -6,11 +6,10 @@
 
 use std::sync::Arc;
 
-use poem::http::StatusCode;
 use poem::web::{Data, Path};
 use poem::{Request, Response, handler};
 
-use super::{PFramed, fields_of, frame, info, query};
+use super::{PFramed, fields_of, frame, info, other_error, query};
 use crate::app::App;
 use crate::error::AppError;
 use crate::flows::otp_journey::Journey;
@@ -85,7 +84,7 @@ pub(super) fn code_page(
             back_text => "Hủy và về trang chủ",
         }),
     );
-    ctx.render(app, req, error.map_or(StatusCode::OK, status_of))
+    ctx.render_after(app, req, error)
 }
 
 /// The message of an OTP error (its `otp` field when there is one).
@@ -190,13 +189,10 @@ impl OtpSteps {
                 action => self.password_url(flow),
                 button => self.password_button,
                 fields => fields_of(error),
-                error => error.and_then(|e| match e {
-                    AppError::Invalid { .. } => None,
-                    other => Some(other.to_string()),
-                }),
+                error => other_error(error),
             }),
         );
-        ctx.render(app, req, error.map_or(StatusCode::OK, status_of))
+        ctx.render_after(app, req, error)
     }
 
     /// What the password step answers: `done` once the password is set,

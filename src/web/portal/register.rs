@@ -11,7 +11,7 @@ use crate::app::App;
 use crate::error::AppError;
 use crate::flows::registration;
 use crate::subscriber::MISMATCH_NOTE;
-use crate::web::ctx::{FormData, redirect, status_of};
+use crate::web::ctx::{FormData, redirect};
 use crate::web::extract::CsrfForm;
 use crate::web::view::Val;
 use crate::{page_ctx, page_type};
@@ -144,8 +144,7 @@ pub(super) async fn register_form_page(
             error => error.and_then(general_error),
         }),
     );
-    let status = error.map_or(StatusCode::OK, status_of);
-    ctx.render(app, req, status)
+    ctx.render_after(app, req, error)
 }
 
 #[handler]

@@ -6,11 +6,11 @@ use poem::web::{Data, Path};
 use poem::{Request, Response, handler};
 
 use super::otp_step::{NewPassword, OtpSteps};
-use super::{PFramed, captcha_ctx, fields_of, frame, info, query, secure};
+use super::{PFramed, captcha_ctx, fields_of, frame, info, other_error, query, secure};
 use crate::app::App;
 use crate::error::AppError;
 use crate::flows::password_reset;
-use crate::web::ctx::{FormData, clear_session_cookie, redirect, status_of, with_cookie};
+use crate::web::ctx::{FormData, clear_session_cookie, redirect, with_cookie};
 use crate::web::extract::CsrfForm;
 use crate::web::view::Val;
 use crate::{page_ctx, page_type};
@@ -28,14 +28,10 @@ pub(super) async fn forgot_form(
             username => username,
             captcha => captcha_ctx(app, req).await,
             fields => fields_of(error),
-            error => error.and_then(|e| match e {
-                AppError::Invalid { .. } => None,
-                other => Some(other.to_string()),
-            }),
+            error => other_error(error),
         }),
     );
-    let status = error.map_or(StatusCode::OK, status_of);
-    ctx.render(app, req, status)
+    ctx.render_after(app, req, error)
 }
 
 #[handler]

@@ -7,13 +7,13 @@ use poem::web::{Data, Path};
 use poem::{Request, Response, handler};
 
 use super::otp_step::{CodeView, code_page, typed_otp};
-use super::{PFramed, captcha_ctx, fields_of, flow_like, frame, info, query, secure};
+use super::{PFramed, captcha_ctx, fields_of, flow_like, frame, info, query};
 use crate::app::App;
 use crate::error::AppError;
 use crate::flows::sign_in;
 use crate::flows::sign_in::Audience;
 use crate::web::api::portal::sign_in_start;
-use crate::web::ctx::{FormData, redirect, session_cookie, status_of, with_cookie};
+use crate::web::ctx::{FormData, redirect, signed_in, status_of};
 use crate::web::extract::CsrfForm;
 use crate::web::view::Val;
 use crate::{page_ctx, page_type};
@@ -53,8 +53,7 @@ pub(super) async fn login_form(
             }),
         }),
     );
-    let status = error.map_or(StatusCode::OK, status_of);
-    ctx.render(app, req, status)
+    ctx.render_after(app, req, error)
 }
 
 #[handler]
@@ -152,14 +151,7 @@ pub(super) async fn login_otp_submit(
 ) -> Response {
     let ip = crate::web::client_ip(req);
     match sign_in::verify(app, &flow, &typed_otp(&form), &ip, Audience::Portal).await {
-        Ok(signed) => {
-            let to = if signed.account.must_change_password {
-                "/tai-khoan/doi-mat-khau"
-            } else {
-                "/tai-khoan"
-            };
-            with_cookie(redirect(to), &session_cookie(&signed.token, secure(app)))
-        }
+        Ok(signed) => signed_in(app, &signed, "/tai-khoan", "/tai-khoan/doi-mat-khau"),
         Err(e @ AppError::Gone(_)) => expired_login(app, req, &e),
         Err(e) => login_otp_view(app, req, &flow, Some(&e)).await,
     }
