@@ -13,7 +13,7 @@ use crate::flows::sign_in::SignedIn;
 use crate::store::accounts::Account;
 use crate::store::accounts::{self, Origin};
 use crate::store::flows::{FLOWS, Flow};
-use crate::store::{StoreError, audit};
+use crate::store::{StoreError, WriteTx, audit};
 use crate::util;
 
 /// How long a link to create the first admin stays valid.
@@ -201,24 +201,37 @@ pub async fn complete(
                 ));
             }
             FLOWS.delete(w, &id)?;
-            let mut a = Account::new(
-                &username,
-                None,
-                name.as_str(),
-                &phone,
-                None,
-                hash,
-                Origin::Bootstrap,
-                now,
-            );
-            a.superadmin = true;
-            accounts::put(w, &a)?;
+            let a = put_new_superadmin(w, &username, name.as_str(), &phone, hash, now)?;
             audit::record(w, now, &username, "setup_superadmin", &username, &ip, "")?;
             let token = session::create(w, &a, true, false, now)?;
             Ok(SignedIn { token, account: a })
         })
     })
     .await
+}
+
+/// Stores a new province admin (made at setup, not by staff).
+fn put_new_superadmin(
+    w: &WriteTx,
+    username: &str,
+    full_name: &str,
+    phone: &PhoneNumber,
+    hash: String,
+    now: i64,
+) -> AppResult<Account> {
+    let mut a = Account::new(
+        username,
+        None,
+        full_name,
+        phone,
+        None,
+        hash,
+        Origin::Bootstrap,
+        now,
+    );
+    a.superadmin = true;
+    accounts::put(w, &a)?;
+    Ok(a)
 }
 
 /// `motcua admin create-superadmin`: creates the province admin, or resets
@@ -255,18 +268,7 @@ pub async fn create_superadmin(
                     false
                 }
                 None => {
-                    let mut a = Account::new(
-                        &username,
-                        None,
-                        "Quản trị cấp cao",
-                        &phone,
-                        None,
-                        hash,
-                        Origin::Bootstrap,
-                        now,
-                    );
-                    a.superadmin = true;
-                    accounts::put(w, &a)?;
+                    put_new_superadmin(w, &username, "Quản trị cấp cao", &phone, hash, now)?;
                     true
                 }
             };

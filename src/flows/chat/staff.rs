@@ -10,7 +10,7 @@ use crate::flows::Actor;
 use crate::org::UnitTree;
 use crate::store::accounts::Account;
 use crate::store::conversations::{self as conv, Conversation, Message, Sender, Ticket};
-use crate::store::{StoreError, audit};
+use crate::store::{StoreError, WriteTx, audit};
 
 use super::texts::{lang_of, rating_prompt, staff_prefix};
 use super::{MAX_STAFF_TEXT, deliver};
@@ -85,57 +85,35 @@ pub async fn staff_reply(app: &Arc<App>, actor: &Actor, id: u64, text: &str) -> 
             format!("Nội dung trả lời dài quá {MAX_STAFF_TEXT} ký tự."),
         ));
     }
-    let account = actor.account.clone();
-    let ip = actor.ip.clone();
-    let channel = app
-        .db(move |app| {
-            let tree = app.tree();
-            let now = app.now();
-            app.store.write(|w| {
-                let mut t = conv::ticket(w, id)?
-                    .filter(|t| can_see(&tree, &account, t))
-                    .ok_or_else(not_found)?;
-                if t.status == TicketStatus::Done {
-                    return Err(AppError::Conflict(
-                        "Yêu cầu này đã xong, không gửi thêm trả lời được.".into(),
-                    ));
-                }
-                let mut c = conv::get(w, &t.conversation)?.ok_or_else(not_found)?;
-                conv::append(
-                    w,
-                    &mut c,
-                    now,
-                    Sender::Staff(account.username.clone()),
-                    &text,
-                    vec![],
-                    false,
-                )?;
-                let lang = lang_of(&c.lang);
-                let queued = deliver(w, &c, &format!("{}{}", staff_prefix(lang), text), &[], now)?;
-                conv::put(w, &c)?;
-                t.status = TicketStatus::AwaitingReply;
-                t.updated_at = now;
-                if t.assignee.is_none() {
-                    t.assignee = Some(account.username.clone());
-                }
-                conv::put_ticket(w, &t)?;
-                audit::record(
-                    w,
-                    now,
-                    &account.username,
-                    "support.reply",
-                    &format!("yêu cầu hỗ trợ #{id}"),
-                    &ip,
-                    "",
-                )?;
-                Ok::<_, AppError>(queued.then_some(c.channel))
-            })
-        })
-        .await?;
-    if let Some(ch) = channel {
-        app.outbox_wake.wake(ch);
-    }
-    Ok(())
+    change_ticket(
+        app,
+        actor,
+        id,
+        "Yêu cầu này đã xong, không gửi thêm trả lời được.",
+        ("support.reply", String::new()),
+        move |w, t, account, now| {
+            let mut c = conv::get(w, &t.conversation)?.ok_or_else(not_found)?;
+            conv::append(
+                w,
+                &mut c,
+                now,
+                Sender::Staff(account.username.clone()),
+                &text,
+                vec![],
+                false,
+            )?;
+            let lang = lang_of(&c.lang);
+            let queued = deliver(w, &c, &format!("{}{}", staff_prefix(lang), text), &[], now)?;
+            conv::put(w, &c)?;
+            t.status = TicketStatus::AwaitingReply;
+            t.updated_at = now;
+            if t.assignee.is_none() {
+                t.assignee = Some(account.username.clone());
+            }
+            Ok(queued.then_some(c.channel))
+        },
+    )
+    .await
 }
 
 /// Changes a request's status. "Đã xong" hands the chat back to the bot
@@ -145,6 +123,65 @@ pub async fn set_status(
     actor: &Actor,
     id: u64,
     status: TicketStatus,
+) -> AppResult<()> {
+    change_ticket(
+        app,
+        actor,
+        id,
+        "Yêu cầu này đã xong.",
+        ("support.status", status.as_str().to_string()),
+        move |w, t, account, now| {
+            t.status = status;
+            t.updated_at = now;
+            if status == TicketStatus::InProgress || t.assignee.is_none() {
+                t.assignee = Some(account.username.clone());
+            }
+            let mut queued = None;
+            if status == TicketStatus::Done {
+                t.resolved_at = Some(now);
+                t.resolved_by = Some(account.username.clone());
+                if let Some(mut c) = conv::get(w, &t.conversation)? {
+                    let lang = lang_of(&c.lang);
+                    c.ticket = None;
+                    c.awaiting_rating = Some(id);
+                    c.awaiting_comment = None;
+                    let p = rating_prompt(id, lang);
+                    conv::append(
+                        w,
+                        &mut c,
+                        now,
+                        Sender::Bot,
+                        &p.text,
+                        p.suggestions.clone(),
+                        false,
+                    )?;
+                    c.last_suggestions = p.suggestions.clone();
+                    if deliver(w, &c, &p.text, &p.suggestions, now)? {
+                        queued = Some(c.channel);
+                    }
+                    conv::put(w, &c)?;
+                }
+            }
+            Ok(queued)
+        },
+    )
+    .await
+}
+
+/// One change to request `id` by `actor`, in one write: the request if
+/// the actor may see it (404 otherwise) and it is not done (409 `done`),
+/// then `change` (which returns the channel of a message it queued), the
+/// request saved and the change audited as `action` with its detail; then
+/// that channel's delivery is woken.
+async fn change_ticket(
+    app: &Arc<App>,
+    actor: &Actor,
+    id: u64,
+    done: &'static str,
+    (action, detail): (&'static str, String),
+    change: impl FnOnce(&WriteTx, &mut Ticket, &Account, i64) -> AppResult<Option<Channel>>
+    + Send
+    + 'static,
 ) -> AppResult<()> {
     let account = actor.account.clone();
     let ip = actor.ip.clone();
@@ -157,48 +194,18 @@ pub async fn set_status(
                     .filter(|t| can_see(&tree, &account, t))
                     .ok_or_else(not_found)?;
                 if t.status == TicketStatus::Done {
-                    return Err(AppError::Conflict("Yêu cầu này đã xong.".into()));
+                    return Err(AppError::Conflict(done.into()));
                 }
-                t.status = status;
-                t.updated_at = now;
-                if status == TicketStatus::InProgress || t.assignee.is_none() {
-                    t.assignee = Some(account.username.clone());
-                }
-                let mut queued = None;
-                if status == TicketStatus::Done {
-                    t.resolved_at = Some(now);
-                    t.resolved_by = Some(account.username.clone());
-                    if let Some(mut c) = conv::get(w, &t.conversation)? {
-                        let lang = lang_of(&c.lang);
-                        c.ticket = None;
-                        c.awaiting_rating = Some(id);
-                        c.awaiting_comment = None;
-                        let p = rating_prompt(id, lang);
-                        conv::append(
-                            w,
-                            &mut c,
-                            now,
-                            Sender::Bot,
-                            &p.text,
-                            p.suggestions.clone(),
-                            false,
-                        )?;
-                        c.last_suggestions = p.suggestions.clone();
-                        if deliver(w, &c, &p.text, &p.suggestions, now)? {
-                            queued = Some(c.channel);
-                        }
-                        conv::put(w, &c)?;
-                    }
-                }
+                let queued = change(w, &mut t, &account, now)?;
                 conv::put_ticket(w, &t)?;
                 audit::record(
                     w,
                     now,
                     &account.username,
-                    "support.status",
+                    action,
                     &format!("yêu cầu hỗ trợ #{id}"),
                     &ip,
-                    status.as_str(),
+                    &detail,
                 )?;
                 Ok::<_, AppError>(queued)
             })
