@@ -112,21 +112,28 @@ pub fn judge(before: &EvalSummary, after: &EvalSummary) -> Evaluation {
         .count();
     let mut reasons = Vec::new();
     let (acc, abst) = (after.in_scope_accuracy(), after.abstention_rate());
-    if acc < MIN_IN_SCOPE {
-        reasons.push(format!(
-            "Độ chính xác với câu hỏi trong phạm vi giảm còn {} (trước: {}), dưới mức tối thiểu {}.",
-            percent(acc),
-            percent(before.in_scope_accuracy()),
-            percent(MIN_IN_SCOPE)
-        ));
-    }
-    if abst < MIN_ABSTAIN {
-        reasons.push(format!(
-            "Tỉ lệ từ chối đúng với câu hỏi ngoài phạm vi giảm còn {} (trước: {}), dưới mức tối thiểu {}.",
-            percent(abst),
-            percent(before.abstention_rate()),
-            percent(MIN_ABSTAIN)
-        ));
+    for (what, now, was, least) in [
+        (
+            "Độ chính xác với câu hỏi trong phạm vi",
+            acc,
+            before.in_scope_accuracy(),
+            MIN_IN_SCOPE,
+        ),
+        (
+            "Tỉ lệ từ chối đúng với câu hỏi ngoài phạm vi",
+            abst,
+            before.abstention_rate(),
+            MIN_ABSTAIN,
+        ),
+    ] {
+        if now < least {
+            reasons.push(format!(
+                "{what} giảm còn {} (trước: {}), dưới mức tối thiểu {}.",
+                percent(now),
+                percent(was),
+                percent(least)
+            ));
+        }
     }
     if !reasons.is_empty() && !introduced.is_empty() {
         reasons.push(format!(
