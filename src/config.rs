@@ -153,6 +153,15 @@ struct FileConfig {
     backup_passphrase: Option<String>,
 }
 
+/// A service's base URL as set, or `default`, without a trailing slash.
+fn base_url(value: Option<String>, default: &str) -> String {
+    value
+        .as_deref()
+        .unwrap_or(default)
+        .trim_end_matches('/')
+        .to_string()
+}
+
 /// An on/off setting that is on unless set otherwise.
 fn switch(name: &'static str, value: Option<String>) -> Result<bool, ConfigError> {
     match value.as_deref().unwrap_or("on") {
@@ -376,24 +385,24 @@ impl Config {
                 .or(file.subscriber_registry),
             captcha,
             telegram_token: pick("MOTCUA_TELEGRAM_TOKEN", file.telegram_token),
-            telegram_api_url: pick("MOTCUA_TELEGRAM_API_URL", file.telegram_api_url)
-                .unwrap_or("https://api.telegram.org".into())
-                .trim_end_matches('/')
-                .to_string(),
+            telegram_api_url: base_url(
+                pick("MOTCUA_TELEGRAM_API_URL", file.telegram_api_url),
+                "https://api.telegram.org",
+            ),
             zalo_app_id: pick("MOTCUA_ZALO_APP_ID", file.zalo_app_id),
             zalo_oa_secret: pick("MOTCUA_ZALO_OA_SECRET", file.zalo_oa_secret),
             zalo_access_token: pick("MOTCUA_ZALO_ACCESS_TOKEN", file.zalo_access_token),
-            zalo_api_url: pick("MOTCUA_ZALO_API_URL", file.zalo_api_url)
-                .unwrap_or("https://openapi.zalo.me".into())
-                .trim_end_matches('/')
-                .to_string(),
+            zalo_api_url: base_url(
+                pick("MOTCUA_ZALO_API_URL", file.zalo_api_url),
+                "https://openapi.zalo.me",
+            ),
             telegram_webhook_secret,
             zalo_refresh_token: pick("MOTCUA_ZALO_REFRESH_TOKEN", file.zalo_refresh_token),
             zalo_app_secret: pick("MOTCUA_ZALO_APP_SECRET", file.zalo_app_secret),
-            zalo_oauth_url: pick("MOTCUA_ZALO_OAUTH_URL", file.zalo_oauth_url)
-                .unwrap_or("https://oauth.zaloapp.com".into())
-                .trim_end_matches('/')
-                .to_string(),
+            zalo_oauth_url: base_url(
+                pick("MOTCUA_ZALO_OAUTH_URL", file.zalo_oauth_url),
+                "https://oauth.zaloapp.com",
+            ),
             office_name: pick("MOTCUA_OFFICE_NAME", file.office_name).unwrap_or(
                 "Trung tâm Phục vụ hành chính công và Kiểm soát thủ tục hành chính tỉnh Hưng Yên"
                     .into(),

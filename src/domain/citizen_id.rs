@@ -181,11 +181,6 @@ impl CitizenId {
         }
     }
 
-    /// The bare digits.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
     /// CMND (9 digits) or CCCD (12 digits).
     pub fn kind(&self) -> IdKind {
         if self.0.len() == CCCD_LEN {
@@ -266,7 +261,7 @@ fn century_base(digit: u8) -> Option<i32> {
     }
 }
 
-string_newtype!(CitizenId);
+string_newtype!(CitizenId, "The bare digits.");
 
 #[cfg(test)]
 mod tests {

@@ -48,11 +48,6 @@ impl Email {
         Ok(Email(format!("{local}@{domain}")))
     }
 
-    /// The address as stored.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
     /// The part before `@`.
     pub fn local_part(&self) -> &str {
         self.0.rsplit_once('@').map_or("", |(l, _)| l)
@@ -128,7 +123,7 @@ fn check_domain(domain: &str) -> Result<(), Invalid> {
     Ok(())
 }
 
-string_newtype!(Email);
+string_newtype!(Email, "The address as stored.");
 
 #[cfg(test)]
 mod tests {

@@ -31,11 +31,19 @@ macro_rules! parsed_from_str {
     };
 }
 
-/// The conversions of a checked string newtype `$t(String)`: `AsRef<str>`,
-/// `Display` and `From<$t> for String` show the held text; the
-/// [`parsed_from_str!`] ones parse it.
+/// The accessor and conversions of a checked string newtype `$t(String)`:
+/// `as_str` (documented with `$doc`), `AsRef<str>`, `Display` and
+/// `From<$t> for String` show the held text; the [`parsed_from_str!`]
+/// ones parse it.
 macro_rules! string_newtype {
-    ($t:ident) => {
+    ($t:ident, $doc:literal) => {
+        impl $t {
+            #[doc = $doc]
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
         impl AsRef<str> for $t {
             fn as_ref(&self) -> &str {
                 &self.0

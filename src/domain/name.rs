@@ -78,11 +78,6 @@ impl PersonName {
         Ok(PersonName(normalised))
     }
 
-    /// The name as stored (NFC).
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
     /// The accent-free lowercase form for search: see [`text::fold`].
     pub fn folded(&self) -> String {
         text::fold(&self.0)
@@ -96,7 +91,7 @@ fn is_invisible(c: char) -> bool {
         || matches!(c, '\u{00AD}' | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}')
 }
 
-string_newtype!(PersonName);
+string_newtype!(PersonName, "The name as stored (NFC).");
 
 #[cfg(test)]
 mod tests {

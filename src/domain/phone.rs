@@ -87,11 +87,6 @@ impl PhoneNumber {
         }
     }
 
-    /// The national form `0xxxxxxxxx`.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
     /// First 3 digits, five stars, last 2 digits: `037*****89`.
     pub fn masked(&self) -> String {
         let head = self.0.get(..3).unwrap_or_default();
@@ -108,7 +103,7 @@ impl PhoneNumber {
     }
 }
 
-string_newtype!(PhoneNumber);
+string_newtype!(PhoneNumber, "The national form `0xxxxxxxxx`.");
 
 /// A Vietnamese mobile network, known by the number's 3-digit prefix
 /// (the national plan after the 2018 move to 10 digits). A number ported

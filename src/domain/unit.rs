@@ -72,11 +72,6 @@ impl UnitName {
         Ok(UnitName(name))
     }
 
-    /// The name as stored.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
     /// The accent-free lowercase form for search: see [`text::fold`].
     pub fn folded(&self) -> String {
         text::fold(&self.0)
@@ -98,7 +93,7 @@ fn is_forbidden(c: char) -> bool {
         )
 }
 
-string_newtype!(UnitName);
+string_newtype!(UnitName, "The name as stored.");
 
 #[cfg(test)]
 mod tests {
