@@ -158,6 +158,15 @@ struct FileConfig {
     backup_passphrase: Option<String>,
 }
 
+/// A service's base URL as set, or `default`, without a trailing slash.
+fn base_url(value: Option<String>, default: &str) -> String {
+    value
+        .as_deref()
+        .unwrap_or(default)
+        .trim_end_matches('/')
+        .to_string()
+}
+
 /// An on/off setting that is on unless set otherwise.
 fn switch(name: &'static str, value: Option<String>) -> Result<bool, ConfigError> {
     match value.as_deref().unwrap_or("on") {
@@ -170,26 +179,12 @@ fn switch(name: &'static str, value: Option<String>) -> Result<bool, ConfigError
     }
 }
 
-/// The SMS gateway's part of the settings file.
-struct SmsFile {
-    esms_api_key: Option<String>,
-    esms_secret_key: Option<String>,
-    esms_brandname: Option<String>,
-    esms_url: Option<String>,
-    speedsms_token: Option<String>,
-    speedsms_sender: Option<String>,
-    speedsms_url: Option<String>,
-    sms_unicode: Option<String>,
-    sms_callback_secret: Option<String>,
-    sms_daily_limit: Option<u64>,
-}
-
-/// Reads the SMS gateway's settings; the provider's own keys are required
-/// when it is selected.
+/// Reads the SMS gateway's settings (taking its part of the file's);
+/// the provider's own keys are required when it is selected.
 fn sms_settings(
     provider: SmsProvider,
     pick: &impl Fn(&str, Option<String>) -> Option<String>,
-    file: SmsFile,
+    file: &mut FileConfig,
 ) -> Result<SmsSettings, ConfigError> {
     let required = |name: &'static str, v: Option<String>, needed: bool| match v {
         Some(v) => Ok(v),
@@ -203,9 +198,12 @@ fn sms_settings(
     let speed = provider == SmsProvider::SpeedSms;
     let unicode = switch(
         "MOTCUA_SMS_UNICODE",
-        pick("MOTCUA_SMS_UNICODE", file.sms_unicode),
+        pick("MOTCUA_SMS_UNICODE", file.sms_unicode.take()),
     )?;
-    let callback_secret = pick("MOTCUA_SMS_CALLBACK_SECRET", file.sms_callback_secret);
+    let callback_secret = pick(
+        "MOTCUA_SMS_CALLBACK_SECRET",
+        file.sms_callback_secret.take(),
+    );
     if let Some(s) = &callback_secret
         && (s.len() < 16
             || s.len() > 128
@@ -220,7 +218,7 @@ fn sms_settings(
     }
     let daily_limit = match pick(
         "MOTCUA_SMS_DAILY_LIMIT",
-        file.sms_daily_limit.map(|v| v.to_string()),
+        file.sms_daily_limit.take().map(|v| v.to_string()),
     ) {
         None => None,
         Some(v) => Some(v.trim().parse::<u64>().map_err(|_| ConfigError::Invalid {
@@ -231,28 +229,28 @@ fn sms_settings(
     Ok(SmsSettings {
         esms_api_key: required(
             "MOTCUA_ESMS_API_KEY",
-            pick("MOTCUA_ESMS_API_KEY", file.esms_api_key),
+            pick("MOTCUA_ESMS_API_KEY", file.esms_api_key.take()),
             esms,
         )?,
         esms_secret_key: required(
             "MOTCUA_ESMS_SECRET_KEY",
-            pick("MOTCUA_ESMS_SECRET_KEY", file.esms_secret_key),
+            pick("MOTCUA_ESMS_SECRET_KEY", file.esms_secret_key.take()),
             esms,
         )?,
         esms_brandname: required(
             "MOTCUA_ESMS_BRANDNAME",
-            pick("MOTCUA_ESMS_BRANDNAME", file.esms_brandname),
+            pick("MOTCUA_ESMS_BRANDNAME", file.esms_brandname.take()),
             esms,
         )?,
-        esms_url: pick("MOTCUA_ESMS_URL", file.esms_url)
+        esms_url: pick("MOTCUA_ESMS_URL", file.esms_url.take())
             .unwrap_or_else(|| crate::sms::esms::DEFAULT_URL.into()),
         speedsms_token: required(
             "MOTCUA_SPEEDSMS_TOKEN",
-            pick("MOTCUA_SPEEDSMS_TOKEN", file.speedsms_token),
+            pick("MOTCUA_SPEEDSMS_TOKEN", file.speedsms_token.take()),
             speed,
         )?,
-        speedsms_sender: pick("MOTCUA_SPEEDSMS_SENDER", file.speedsms_sender),
-        speedsms_url: pick("MOTCUA_SPEEDSMS_URL", file.speedsms_url)
+        speedsms_sender: pick("MOTCUA_SPEEDSMS_SENDER", file.speedsms_sender.take()),
+        speedsms_url: pick("MOTCUA_SPEEDSMS_URL", file.speedsms_url.take())
             .map(|u| u.trim_end_matches('/').to_string())
             .unwrap_or_else(|| crate::sms::speedsms::DEFAULT_URL.into()),
         unicode,
@@ -284,7 +282,7 @@ impl Config {
                 p.exists().then_some(p)
             }
         };
-        let file = match &file_path {
+        let mut file = match &file_path {
             Some(p) => {
                 let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
                     path: p.clone(),
@@ -300,18 +298,18 @@ impl Config {
         let pick = |var: &str, file: Option<String>| env(var).or(file);
 
         let data_dir = data_dir_env
-            .or(file.data_dir)
+            .or(file.data_dir.take())
             .unwrap_or_else(|| PathBuf::from("./data"));
-        let listen_s = pick("MOTCUA_LISTEN", file.listen).unwrap_or("127.0.0.1:8080".into());
+        let listen_s = pick("MOTCUA_LISTEN", file.listen.take()).unwrap_or("127.0.0.1:8080".into());
         let listen: SocketAddr = listen_s.parse().map_err(|_| ConfigError::Invalid {
             name: "MOTCUA_LISTEN",
             message: format!("'{listen_s}' is not an address like 127.0.0.1:8080"),
         })?;
-        let public_url = pick("MOTCUA_PUBLIC_URL", file.public_url)
+        let public_url = pick("MOTCUA_PUBLIC_URL", file.public_url.take())
             .unwrap_or_else(|| format!("http://{listen}"))
             .trim_end_matches('/')
             .to_string();
-        let sms_provider = match pick("MOTCUA_SMS_PROVIDER", file.sms_provider)
+        let sms_provider = match pick("MOTCUA_SMS_PROVIDER", file.sms_provider.take())
             .unwrap_or("outbox".into())
             .as_str()
         {
@@ -326,26 +324,14 @@ impl Config {
                 });
             }
         };
-        let sms_http_url = pick("MOTCUA_SMS_HTTP_URL", file.sms_http_url);
+        let sms_http_url = pick("MOTCUA_SMS_HTTP_URL", file.sms_http_url.take());
         if sms_provider == SmsProvider::Http && sms_http_url.is_none() {
             return Err(ConfigError::Invalid {
                 name: "MOTCUA_SMS_HTTP_URL",
                 message: "required when MOTCUA_SMS_PROVIDER=http".into(),
             });
         }
-        let sms_file = SmsFile {
-            esms_api_key: file.esms_api_key,
-            esms_secret_key: file.esms_secret_key,
-            esms_brandname: file.esms_brandname,
-            esms_url: file.esms_url,
-            speedsms_token: file.speedsms_token,
-            speedsms_sender: file.speedsms_sender,
-            speedsms_url: file.speedsms_url,
-            sms_unicode: file.sms_unicode,
-            sms_callback_secret: file.sms_callback_secret,
-            sms_daily_limit: file.sms_daily_limit,
-        };
-        let sms = sms_settings(sms_provider, &pick, sms_file)?;
+        let sms = sms_settings(sms_provider, &pick, &mut file)?;
         let captcha = switch("MOTCUA_CAPTCHA", pick("MOTCUA_CAPTCHA", file.captcha))?;
         let telegram_webhook_secret = pick(
             "MOTCUA_TELEGRAM_WEBHOOK_SECRET",
@@ -415,24 +401,24 @@ impl Config {
                 .or(file.subscriber_registry),
             captcha,
             telegram_token: pick("MOTCUA_TELEGRAM_TOKEN", file.telegram_token),
-            telegram_api_url: pick("MOTCUA_TELEGRAM_API_URL", file.telegram_api_url)
-                .unwrap_or("https://api.telegram.org".into())
-                .trim_end_matches('/')
-                .to_string(),
+            telegram_api_url: base_url(
+                pick("MOTCUA_TELEGRAM_API_URL", file.telegram_api_url),
+                "https://api.telegram.org",
+            ),
             zalo_app_id: pick("MOTCUA_ZALO_APP_ID", file.zalo_app_id),
             zalo_oa_secret: pick("MOTCUA_ZALO_OA_SECRET", file.zalo_oa_secret),
             zalo_access_token: pick("MOTCUA_ZALO_ACCESS_TOKEN", file.zalo_access_token),
-            zalo_api_url: pick("MOTCUA_ZALO_API_URL", file.zalo_api_url)
-                .unwrap_or("https://openapi.zalo.me".into())
-                .trim_end_matches('/')
-                .to_string(),
+            zalo_api_url: base_url(
+                pick("MOTCUA_ZALO_API_URL", file.zalo_api_url),
+                "https://openapi.zalo.me",
+            ),
             telegram_webhook_secret,
             zalo_refresh_token: pick("MOTCUA_ZALO_REFRESH_TOKEN", file.zalo_refresh_token),
             zalo_app_secret: pick("MOTCUA_ZALO_APP_SECRET", file.zalo_app_secret),
-            zalo_oauth_url: pick("MOTCUA_ZALO_OAUTH_URL", file.zalo_oauth_url)
-                .unwrap_or("https://oauth.zaloapp.com".into())
-                .trim_end_matches('/')
-                .to_string(),
+            zalo_oauth_url: base_url(
+                pick("MOTCUA_ZALO_OAUTH_URL", file.zalo_oauth_url),
+                "https://oauth.zaloapp.com",
+            ),
             office_name: pick("MOTCUA_OFFICE_NAME", file.office_name).unwrap_or(
                 "Trung tâm Phục vụ hành chính công và Kiểm soát thủ tục hành chính tỉnh Hưng Yên"
                     .into(),

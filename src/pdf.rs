@@ -272,25 +272,15 @@ pub fn request_form(f: &RequestForm) -> Result<Vec<u8>, PdfError> {
         "II. THÔNG TIN CÁN BỘ TIẾP NHẬN",
     );
     y -= step;
-    y = p.field(left + 14.0, y, size, "1. Cán bộ:", &f.staff_name, right) - step;
-    y = p.field(
-        left + 14.0,
-        y,
-        size,
-        "2. Số điện thoại:",
-        &f.staff_phone,
-        right,
-    ) - step;
-    y = p.field(left + 14.0, y, size, "3. Đơn vị:", &f.unit_name, right) - step;
-    y = p.field(
-        left + 14.0,
-        y,
-        size,
-        "4. Thời gian tạo:",
-        &f.created_at,
-        right,
-    ) - step
-        - 6.0;
+    for (label, value) in [
+        ("1. Cán bộ:", &f.staff_name),
+        ("2. Số điện thoại:", &f.staff_phone),
+        ("3. Đơn vị:", &f.unit_name),
+        ("4. Thời gian tạo:", &f.created_at),
+    ] {
+        y = p.field(left + 14.0, y, size, label, value, right) - step;
+    }
+    y -= 6.0;
 
     p.text(left, y, 12.0, Weight::Bold, "III. XÁC NHẬN CỦA CÔNG DÂN");
     y -= step;

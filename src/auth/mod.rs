@@ -62,6 +62,14 @@ impl Hasher {
             .flatten()
     }
 
+    /// [`Hasher::hash`] of a password about to be stored: a failure is an
+    /// internal error.
+    pub async fn try_hash(self: &Arc<Self>, password: String) -> crate::error::AppResult<String> {
+        self.hash(password)
+            .await
+            .ok_or_else(|| crate::error::AppError::internal("hash failed"))
+    }
+
     /// Verifies `password` against `hash`, or against a dummy hash when
     /// `hash` is `None` (unknown user) — returning false in the same time.
     pub async fn verify(self: &Arc<Self>, password: String, hash: Option<String>) -> bool {

@@ -135,22 +135,7 @@ pub fn seal(
     let bound = Sha256::digest(serde_json::to_vec(&header).map_err(std::io::Error::other)?);
     let mut payload_hash = Sha256::new();
     for_each_chunk(src, |i, last, bytes| {
-        match &cipher {
-            None => payload_hash.update(bytes),
-            Some((c, e)) => {
-                let prefix = hex::decode(&e.nonce_prefix).unwrap_or_default();
-                let ct = c
-                    .encrypt(
-                        &nonce(&prefix, i),
-                        Payload {
-                            msg: bytes,
-                            aad: &aad(&bound, i, last),
-                        },
-                    )
-                    .map_err(|_| std::io::Error::other("encryption failed"))?;
-                payload_hash.update(&ct);
-            }
-        }
+        payload_hash.update(sealed(&cipher, &bound, i, last, bytes)?);
         Ok(())
     })?;
     header.payload_sha256 = hex::encode(payload_hash.finalize());
@@ -168,23 +153,7 @@ pub fn seal(
         put(&(head.len() as u32).to_le_bytes(), &mut w)?;
         put(&head, &mut w)?;
         for_each_chunk(src, |i, last, bytes| {
-            match &cipher {
-                None => put(bytes, &mut w)?,
-                Some((c, e)) => {
-                    let prefix = hex::decode(&e.nonce_prefix).unwrap_or_default();
-                    let ct = c
-                        .encrypt(
-                            &nonce(&prefix, i),
-                            Payload {
-                                msg: bytes,
-                                aad: &aad(&bound, i, last),
-                            },
-                        )
-                        .map_err(|_| std::io::Error::other("encryption failed"))?;
-                    put(&ct, &mut w)?;
-                }
-            }
-            Ok(())
+            put(&sealed(&cipher, &bound, i, last, bytes)?, &mut w)
         })?;
         let digest = whole.finalize();
         w.write_all(&digest)?;
@@ -193,6 +162,30 @@ pub fn seal(
     }
     std::fs::rename(&tmp, dest)?;
     Ok(())
+}
+
+/// Chunk `index` as the payload holds it: sealed with the cipher (bound
+/// to the header hash and its place), or as it is without one.
+fn sealed<'a>(
+    cipher: &Option<(ChaCha20Poly1305, &Encryption)>,
+    header_hash: &[u8],
+    index: u32,
+    last: bool,
+    bytes: &'a [u8],
+) -> std::io::Result<std::borrow::Cow<'a, [u8]>> {
+    let Some((c, e)) = cipher else {
+        return Ok(bytes.into());
+    };
+    let prefix = hex::decode(&e.nonce_prefix).unwrap_or_default();
+    c.encrypt(
+        &nonce(&prefix, index),
+        Payload {
+            msg: bytes,
+            aad: &aad(header_hash, index, last),
+        },
+    )
+    .map(Into::into)
+    .map_err(|_| std::io::Error::other("encryption failed"))
 }
 
 /// Calls `f(index, last, bytes)` for each chunk of `src` (one empty chunk

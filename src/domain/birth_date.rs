@@ -111,26 +111,7 @@ impl fmt::Display for BirthDate {
     }
 }
 
-impl TryFrom<String> for BirthDate {
-    type Error = Invalid;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        BirthDate::parse(&s)
-    }
-}
-
-impl TryFrom<&str> for BirthDate {
-    type Error = Invalid;
-    fn try_from(s: &str) -> Result<Self, Self::Error> {
-        BirthDate::parse(s)
-    }
-}
-
-impl std::str::FromStr for BirthDate {
-    type Err = Invalid;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        BirthDate::parse(s)
-    }
-}
+parsed_from_str!(BirthDate);
 
 impl From<BirthDate> for String {
     fn from(d: BirthDate) -> String {

@@ -181,11 +181,6 @@ impl CitizenId {
         }
     }
 
-    /// The bare digits.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
     /// CMND (9 digits) or CCCD (12 digits).
     pub fn kind(&self) -> IdKind {
         if self.0.len() == CCCD_LEN {
@@ -266,44 +261,7 @@ fn century_base(digit: u8) -> Option<i32> {
     }
 }
 
-impl AsRef<str> for CitizenId {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for CitizenId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl TryFrom<String> for CitizenId {
-    type Error = Invalid;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        CitizenId::parse(&s)
-    }
-}
-
-impl TryFrom<&str> for CitizenId {
-    type Error = Invalid;
-    fn try_from(s: &str) -> Result<Self, Self::Error> {
-        CitizenId::parse(s)
-    }
-}
-
-impl std::str::FromStr for CitizenId {
-    type Err = Invalid;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        CitizenId::parse(s)
-    }
-}
-
-impl From<CitizenId> for String {
-    fn from(id: CitizenId) -> String {
-        id.0
-    }
-}
+string_newtype!(CitizenId, "The bare digits.");
 
 #[cfg(test)]
 mod tests {

@@ -1,7 +1,5 @@
 //! E-mail addresses (a practical subset of RFC 5321/5322, ASCII only).
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 
 use super::Invalid;
@@ -48,11 +46,6 @@ impl Email {
         let domain = domain.to_ascii_lowercase();
         check_domain(&domain)?;
         Ok(Email(format!("{local}@{domain}")))
-    }
-
-    /// The address as stored.
-    pub fn as_str(&self) -> &str {
-        &self.0
     }
 
     /// The part before `@`.
@@ -130,44 +123,7 @@ fn check_domain(domain: &str) -> Result<(), Invalid> {
     Ok(())
 }
 
-impl AsRef<str> for Email {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for Email {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl TryFrom<String> for Email {
-    type Error = Invalid;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        Email::parse(&s)
-    }
-}
-
-impl TryFrom<&str> for Email {
-    type Error = Invalid;
-    fn try_from(s: &str) -> Result<Self, Self::Error> {
-        Email::parse(s)
-    }
-}
-
-impl std::str::FromStr for Email {
-    type Err = Invalid;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Email::parse(s)
-    }
-}
-
-impl From<Email> for String {
-    fn from(e: Email) -> String {
-        e.0
-    }
-}
+string_newtype!(Email, "The address as stored.");
 
 #[cfg(test)]
 mod tests {

@@ -4,6 +4,68 @@
 //! Every constructor returns an [`Invalid`] (or, for passwords, the list of
 //! broken [`PasswordRule`]s) whose message is polite Vietnamese for the user.
 
+/// `TryFrom<String>`, `TryFrom<&str>` and `FromStr` for a type whose
+/// `parse(&str) -> Result<Self, Invalid>` is the only way in.
+macro_rules! parsed_from_str {
+    ($t:ident) => {
+        impl TryFrom<String> for $t {
+            type Error = $crate::domain::Invalid;
+            fn try_from(s: String) -> Result<Self, Self::Error> {
+                $t::parse(&s)
+            }
+        }
+
+        impl TryFrom<&str> for $t {
+            type Error = $crate::domain::Invalid;
+            fn try_from(s: &str) -> Result<Self, Self::Error> {
+                $t::parse(s)
+            }
+        }
+
+        impl std::str::FromStr for $t {
+            type Err = $crate::domain::Invalid;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                $t::parse(s)
+            }
+        }
+    };
+}
+
+/// The accessor and conversions of a checked string newtype `$t(String)`:
+/// `as_str` (documented with `$doc`), `AsRef<str>`, `Display` and
+/// `From<$t> for String` show the held text; the [`parsed_from_str!`]
+/// ones parse it.
+macro_rules! string_newtype {
+    ($t:ident, $doc:literal) => {
+        impl $t {
+            #[doc = $doc]
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl AsRef<str> for $t {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl From<$t> for String {
+            fn from(v: $t) -> String {
+                v.0
+            }
+        }
+
+        parsed_from_str!($t);
+    };
+}
+
 pub mod birth_date;
 pub mod chat;
 pub mod citizen_id;

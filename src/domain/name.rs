@@ -1,7 +1,5 @@
 //! A person's full name (họ và tên).
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 use unicode_normalization::char::is_combining_mark;
 
@@ -80,11 +78,6 @@ impl PersonName {
         Ok(PersonName(normalised))
     }
 
-    /// The name as stored (NFC).
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
     /// The accent-free lowercase form for search: see [`text::fold`].
     pub fn folded(&self) -> String {
         text::fold(&self.0)
@@ -98,44 +91,7 @@ fn is_invisible(c: char) -> bool {
         || matches!(c, '\u{00AD}' | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}')
 }
 
-impl AsRef<str> for PersonName {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for PersonName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl TryFrom<String> for PersonName {
-    type Error = Invalid;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        PersonName::parse(&s)
-    }
-}
-
-impl TryFrom<&str> for PersonName {
-    type Error = Invalid;
-    fn try_from(s: &str) -> Result<Self, Self::Error> {
-        PersonName::parse(s)
-    }
-}
-
-impl std::str::FromStr for PersonName {
-    type Err = Invalid;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        PersonName::parse(s)
-    }
-}
-
-impl From<PersonName> for String {
-    fn from(n: PersonName) -> String {
-        n.0
-    }
-}
+string_newtype!(PersonName, "The name as stored (NFC).");
 
 #[cfg(test)]
 mod tests {

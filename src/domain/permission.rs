@@ -91,26 +91,7 @@ impl AsRef<str> for Permission {
     }
 }
 
-impl std::str::FromStr for Permission {
-    type Err = Invalid;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Permission::parse(s)
-    }
-}
-
-impl TryFrom<String> for Permission {
-    type Error = Invalid;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        Permission::parse(&s)
-    }
-}
-
-impl TryFrom<&str> for Permission {
-    type Error = Invalid;
-    fn try_from(s: &str) -> Result<Self, Self::Error> {
-        Permission::parse(s)
-    }
-}
+parsed_from_str!(Permission);
 
 impl From<Permission> for &'static str {
     fn from(p: Permission) -> &'static str {

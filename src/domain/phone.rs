@@ -1,7 +1,5 @@
 //! Vietnamese mobile phone numbers.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 
 use super::Invalid;
@@ -89,11 +87,6 @@ impl PhoneNumber {
         }
     }
 
-    /// The national form `0xxxxxxxxx`.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
     /// First 3 digits, five stars, last 2 digits: `037*****89`.
     pub fn masked(&self) -> String {
         let head = self.0.get(..3).unwrap_or_default();
@@ -110,44 +103,7 @@ impl PhoneNumber {
     }
 }
 
-impl AsRef<str> for PhoneNumber {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for PhoneNumber {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl TryFrom<String> for PhoneNumber {
-    type Error = Invalid;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        PhoneNumber::parse(&s)
-    }
-}
-
-impl TryFrom<&str> for PhoneNumber {
-    type Error = Invalid;
-    fn try_from(s: &str) -> Result<Self, Self::Error> {
-        PhoneNumber::parse(s)
-    }
-}
-
-impl std::str::FromStr for PhoneNumber {
-    type Err = Invalid;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        PhoneNumber::parse(s)
-    }
-}
-
-impl From<PhoneNumber> for String {
-    fn from(p: PhoneNumber) -> String {
-        p.0
-    }
-}
+string_newtype!(PhoneNumber, "The national form `0xxxxxxxxx`.");
 
 /// A Vietnamese mobile network, known by the number's 3-digit prefix
 /// (the national plan after the 2018 move to 10 digits). A number ported

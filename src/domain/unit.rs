@@ -1,7 +1,5 @@
 //! Org unit names and the one-stop eligibility rule of the seed.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 
 use super::{Invalid, text};
@@ -74,11 +72,6 @@ impl UnitName {
         Ok(UnitName(name))
     }
 
-    /// The name as stored.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
     /// The accent-free lowercase form for search: see [`text::fold`].
     pub fn folded(&self) -> String {
         text::fold(&self.0)
@@ -100,44 +93,7 @@ fn is_forbidden(c: char) -> bool {
         )
 }
 
-impl AsRef<str> for UnitName {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for UnitName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl TryFrom<String> for UnitName {
-    type Error = Invalid;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        UnitName::parse(&s)
-    }
-}
-
-impl TryFrom<&str> for UnitName {
-    type Error = Invalid;
-    fn try_from(s: &str) -> Result<Self, Self::Error> {
-        UnitName::parse(s)
-    }
-}
-
-impl std::str::FromStr for UnitName {
-    type Err = Invalid;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        UnitName::parse(s)
-    }
-}
-
-impl From<UnitName> for String {
-    fn from(n: UnitName) -> String {
-        n.0
-    }
-}
+string_newtype!(UnitName, "The name as stored.");
 
 #[cfg(test)]
 mod tests {

@@ -11,7 +11,7 @@ use crate::domain::{CitizenId, Permission, PermissionSet, PhoneNumber, text};
 use crate::error::{AppError, AppResult};
 use crate::flows::Actor;
 use crate::store::access_requests::{AccessRequest, REQUESTS, Status};
-use crate::store::{accounts, audit, meta};
+use crate::store::{WriteTx, accounts, audit, meta};
 
 #[derive(Debug, Clone, Default)]
 pub struct NewRequest {
@@ -190,75 +190,69 @@ pub async fn approve(
             "Vui lòng chọn ít nhất một quyền.",
         ));
     }
-    let now = app.now();
-    let actor2 = actor.clone();
-    let r = app
-        .db(move |app| {
-            app.store.write(|w| {
-                let mut r = load_for_decision(app, &actor2, REQUESTS.get(w, &id)?)?;
-                let held = app.tree().effective(&actor2.account, r.unit);
-                if !perms.is_subset(&held) {
-                    return Err(AppError::Forbidden);
-                }
-                if r.username == actor2.account.username {
-                    return Err(AppError::Conflict(
-                        "Không thể tự duyệt đề nghị của chính mình.".into(),
-                    ));
-                }
-                let mut a = accounts::get(w, &r.username)?.ok_or_else(|| {
-                    AppError::NotFound("Không tìm thấy tài khoản của người đề nghị.".into())
-                })?;
-                let mut set = a.grant_on(r.unit);
-                for p in perms.iter() {
-                    set.insert(p);
-                }
-                a.set_grant(r.unit, set);
-                if !a.units.contains(&r.unit) {
-                    a.units.push(r.unit);
-                }
-                accounts::put(w, &a)?;
-                r.status = Status::Approved;
-                r.decided_by = Some(actor2.account.username.clone());
-                r.decided_at = Some(now);
-                r.permissions = perms.iter().map(|p| p.as_str().to_string()).collect();
-                crate::store::access_requests::put(w, &r)?;
-                let unit_name = app.tree().name(r.unit);
-                let labels: Vec<&str> = perms.iter().map(|p| p.label_vi()).collect();
-                {
-                    use crate::sms::template::{HO_TEN, Id, QUYEN, TEN_DON_VI, Vars};
-                    crate::sms::queue(
-                        app,
-                        w,
-                        Id::AccessApproved,
-                        &a.phone,
-                        &Vars::new()
-                            .with(TEN_DON_VI.name, unit_name)
-                            .with(QUYEN.name, labels.join(", "))
-                            .with(HO_TEN.name, a.full_name.clone()),
-                        now,
-                    )?;
-                }
-                let idm = a
-                    .id_number
-                    .as_deref()
-                    .and_then(|i| CitizenId::parse(i).ok())
-                    .map(|i| i.masked())
-                    .unwrap_or_default();
-                audit::record(
+    decide(
+        app,
+        actor,
+        id,
+        Status::Approved,
+        move |app, w, actor2, r, now| {
+            let held = app.tree().effective(&actor2.account, r.unit);
+            if !perms.is_subset(&held) {
+                return Err(AppError::Forbidden);
+            }
+            if r.username == actor2.account.username {
+                return Err(AppError::Conflict(
+                    "Không thể tự duyệt đề nghị của chính mình.".into(),
+                ));
+            }
+            let mut a = accounts::get(w, &r.username)?.ok_or_else(|| {
+                AppError::NotFound("Không tìm thấy tài khoản của người đề nghị.".into())
+            })?;
+            let mut set = a.grant_on(r.unit);
+            for p in perms.iter() {
+                set.insert(p);
+            }
+            a.set_grant(r.unit, set);
+            if !a.units.contains(&r.unit) {
+                a.units.push(r.unit);
+            }
+            accounts::put(w, &a)?;
+            r.permissions = perms.iter().map(|p| p.as_str().to_string()).collect();
+            let unit_name = app.tree().name(r.unit);
+            let labels: Vec<&str> = perms.iter().map(|p| p.label_vi()).collect();
+            {
+                use crate::sms::template::{HO_TEN, Id, QUYEN, TEN_DON_VI, Vars};
+                crate::sms::queue(
+                    app,
                     w,
+                    Id::AccessApproved,
+                    &a.phone,
+                    &Vars::new()
+                        .with(TEN_DON_VI.name, unit_name)
+                        .with(QUYEN.name, labels.join(", "))
+                        .with(HO_TEN.name, a.full_name.clone()),
                     now,
-                    &actor2.account.username,
-                    "access_request_approve",
-                    &format!("request:{id} id {idm}"),
-                    &actor2.ip,
-                    &format!("unit:{} [{}]", r.unit, r.permissions.join(",")),
                 )?;
-                Ok(r)
-            })
-        })
-        .await?;
-    app.sms_wake.notify_one();
-    Ok(r)
+            }
+            let idm = a
+                .id_number
+                .as_deref()
+                .and_then(|i| CitizenId::parse(i).ok())
+                .map(|i| i.masked())
+                .unwrap_or_default();
+            audit::record(
+                w,
+                now,
+                &actor2.account.username,
+                "access_request_approve",
+                &format!("request:{id} id {idm}"),
+                &actor2.ip,
+                &format!("unit:{} [{}]", r.unit, r.permissions.join(",")),
+            )?;
+            Ok(())
+        },
+    )
+    .await
 }
 
 pub async fn reject(
@@ -274,41 +268,67 @@ pub async fn reject(
             "Vui lòng nhập lý do từ chối (tối đa 500 ký tự).",
         ));
     }
+    decide(
+        app,
+        actor,
+        id,
+        Status::Rejected,
+        move |app, w, actor2, r, now| {
+            r.reason = Some(reason.clone());
+            if let Some(a) = accounts::get(w, &r.username)? {
+                let unit_name = app.tree().name(r.unit);
+                use crate::sms::template::{HO_TEN, Id, LY_DO, TEN_DON_VI, Vars};
+                crate::sms::queue(
+                    app,
+                    w,
+                    Id::AccessRejected,
+                    &a.phone,
+                    &Vars::new()
+                        .with(TEN_DON_VI.name, unit_name)
+                        .with(LY_DO.name, reason.clone())
+                        .with(HO_TEN.name, a.full_name.clone()),
+                    now,
+                )?;
+            }
+            audit::record(
+                w,
+                now,
+                &actor2.account.username,
+                "access_request_reject",
+                &format!("request:{id}"),
+                &actor2.ip,
+                &reason,
+            )?;
+            Ok(())
+        },
+    )
+    .await
+}
+
+/// A decision on request `id` in one write: the request if the actor may
+/// decide it ([`load_for_decision`]), marked `status` by the actor now;
+/// `apply` makes what the decision changes (grants, SMS, audit); the
+/// request is saved. Then the SMS worker is woken.
+async fn decide(
+    app: &Arc<App>,
+    actor: &Actor,
+    id: u64,
+    status: Status,
+    apply: impl FnOnce(&App, &WriteTx, &Actor, &mut AccessRequest, i64) -> AppResult<()>
+    + Send
+    + 'static,
+) -> AppResult<AccessRequest> {
     let now = app.now();
-    let actor2 = actor.clone();
+    let actor = actor.clone();
     let r = app
         .db(move |app| {
             app.store.write(|w| {
-                let mut r = load_for_decision(app, &actor2, REQUESTS.get(w, &id)?)?;
-                r.status = Status::Rejected;
-                r.decided_by = Some(actor2.account.username.clone());
+                let mut r = load_for_decision(app, &actor, REQUESTS.get(w, &id)?)?;
+                r.status = status;
+                r.decided_by = Some(actor.account.username.clone());
                 r.decided_at = Some(now);
-                r.reason = Some(reason.clone());
+                apply(app, w, &actor, &mut r, now)?;
                 crate::store::access_requests::put(w, &r)?;
-                if let Some(a) = accounts::get(w, &r.username)? {
-                    let unit_name = app.tree().name(r.unit);
-                    use crate::sms::template::{HO_TEN, Id, LY_DO, TEN_DON_VI, Vars};
-                    crate::sms::queue(
-                        app,
-                        w,
-                        Id::AccessRejected,
-                        &a.phone,
-                        &Vars::new()
-                            .with(TEN_DON_VI.name, unit_name)
-                            .with(LY_DO.name, reason.clone())
-                            .with(HO_TEN.name, a.full_name.clone()),
-                        now,
-                    )?;
-                }
-                audit::record(
-                    w,
-                    now,
-                    &actor2.account.username,
-                    "access_request_reject",
-                    &format!("request:{id}"),
-                    &actor2.ip,
-                    &reason,
-                )?;
                 Ok(r)
             })
         })

@@ -7,7 +7,7 @@ use crate::app::App;
 use crate::auth::session;
 use crate::domain::unit::UnitName;
 use crate::domain::{
-    CitizenId, Email, Password, PasswordContext, Permission, PermissionSet, PersonName, PhoneNumber,
+    CitizenId, Email, PasswordContext, Permission, PermissionSet, PersonName, PhoneNumber,
 };
 use crate::error::{AppError, AppResult};
 use crate::flows::Actor;
@@ -209,11 +209,7 @@ pub async fn create_staff(app: &Arc<App>, actor: &Actor, input: NewStaff) -> App
         require(app, actor, Permission::UsersCreate, *u)?;
     }
     let temp = crate::auth::generate_password();
-    let hash = app
-        .hasher
-        .hash(temp.clone())
-        .await
-        .ok_or_else(|| AppError::internal("hash failed"))?;
+    let hash = app.hasher.try_hash(temp.clone()).await?;
     let now = app.now();
     let (actor_name, ip) = (actor.username().to_string(), actor.ip.clone());
     let units_ = input.unit_ids.clone();
@@ -331,19 +327,7 @@ pub async fn change_password(
         full_name: Some(&a.full_name),
         username: Some(&a.username),
     };
-    let mut fields = BTreeMap::new();
-    if let Err(r) = Password::parse(new, &ctx) {
-        fields.insert(
-            "password".to_string(),
-            crate::domain::password::rules_message(&r),
-        );
-    }
-    if new != confirm {
-        fields.insert(
-            "password_confirm".into(),
-            "Mật khẩu xác nhận không khớp.".into(),
-        );
-    }
+    let mut fields = super::new_password_fields(new, confirm, &ctx);
     if new == current {
         fields.insert(
             "password".into(),
@@ -363,11 +347,7 @@ pub async fn change_password(
     if !fields.is_empty() {
         return Err(AppError::fields(fields));
     }
-    let hash = app
-        .hasher
-        .hash(new.to_string())
-        .await
-        .ok_or_else(|| AppError::internal("hash failed"))?;
+    let hash = app.hasher.try_hash(new.to_string()).await?;
     let now = app.now();
     let username = a.username.clone();
     let ip = actor.ip.clone();

@@ -7,6 +7,7 @@ pub mod chat;
 pub mod citizen_accounts;
 pub mod faq;
 pub mod otp_flow;
+pub mod otp_journey;
 pub mod password_reset;
 pub mod registration;
 pub mod reports;
@@ -16,6 +17,10 @@ pub mod sms_templates;
 pub mod staff_units;
 pub mod unit_import;
 
+use std::collections::BTreeMap;
+
+use crate::domain::password::rules_message;
+use crate::domain::{Password, PasswordContext};
 use crate::store::accounts::Account;
 
 /// Who is acting, and from where (for the audit log and rate limits).
@@ -33,4 +38,25 @@ impl Actor {
     pub fn username(&self) -> &str {
         &self.account.username
     }
+}
+
+/// The field errors of a new password and its confirmation (empty when
+/// both are fine): the policy's broken rules, then a confirmation that
+/// differs.
+pub fn new_password_fields(
+    password: &str,
+    confirm: &str,
+    ctx: &PasswordContext<'_>,
+) -> BTreeMap<String, String> {
+    let mut fields = BTreeMap::new();
+    if let Err(rules) = Password::parse(password, ctx) {
+        fields.insert("password".to_string(), rules_message(&rules));
+    }
+    if password != confirm {
+        fields.insert(
+            "password_confirm".into(),
+            "Mật khẩu xác nhận không khớp.".into(),
+        );
+    }
+    fields
 }

@@ -4,45 +4,42 @@
 //!
 //! No enumeration: an unknown (or disabled) username gets the same 202 and a
 //! decoy flow whose OTP screen behaves the same (see
-//! [`registration::issue_silently`](super::registration::issue_silently)); no
+//! [`otp_flow::issue_silently`](super::otp_flow::issue_silently)); no
 //! SMS goes anywhere. The answer never shows the phone number.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::app::App;
-use crate::domain::password::rules_message as password_error;
-use crate::domain::{Password, PasswordContext};
+use crate::domain::PasswordContext;
 use crate::error::{AppError, AppResult};
-use crate::flows::otp_flow::issue_silently;
-use crate::flows::otp_flow::{live_flow, send_code, take_ip_send, take_ip_send_in};
+use crate::flows::new_password_fields;
+use crate::flows::otp_flow::{issue_silently, live_flow, send_code};
+use crate::flows::otp_journey::{Journey, queue_notice};
 use crate::otp;
-use crate::sms::template::{Id as Template, THOI_GIAN, Vars};
+use crate::sms::template::Id as Template;
 use crate::store::accounts;
 use crate::store::audit;
 use crate::store::audit::object_label as audit_object;
 use crate::store::flows::{FLOWS, Flow, OTP_SENDS};
-use crate::util;
+
+pub use crate::flows::otp_journey::Started;
 
 pub const KIND: &str = "password_reset";
 /// A reset must be finished this long after it starts (seconds).
 pub const FLOW_TTL: i64 = 15 * 60;
 
-#[derive(Debug, Clone)]
-pub struct Started {
-    pub flow_id: String,
-    /// Seconds until a new code may be asked for.
-    pub resend_in: i64,
-    pub expires_in: i64,
-}
-
-fn started(flow: &Flow, now: i64) -> Started {
-    Started {
-        flow_id: flow.id.clone(),
-        resend_in: flow.otp.as_ref().map_or(0, |o| o.resend_wait(now)),
-        expires_in: (flow.expires_at - now).max(0),
-    }
-}
+/// The journey: a code to the account's phone (never shown), then the new
+/// password.
+pub static JOURNEY: Journey = Journey {
+    kind: KIND,
+    ttl: FLOW_TTL,
+    template: Template::OtpPasswordReset,
+    issue,
+    shows_phone: false,
+    already_verified: "Mã OTP đã được xác thực. Vui lòng đặt mật khẩu mới.",
+    not_verified: "Vui lòng xác thực mã OTP trước khi đặt mật khẩu mới.",
+};
 
 /// Issues the flow's code: a real one by SMS when the flow has an account,
 /// a silent one otherwise. A per-phone cap on a real account is not
@@ -57,7 +54,7 @@ fn issue(app: &App, w: &crate::store::WriteTx, flow: &mut Flow, now: i64) -> App
         tracing::info!("password reset code not sent: the phone is over its cap");
         return issue_silently(w, flow, None, now);
     }
-    send_code(app, w, flow, now, Template::OtpPasswordReset)
+    send_code(app, w, flow, now, JOURNEY.template)
 }
 
 /// Step 1: username and captcha. The same answer whether or not the account
@@ -84,28 +81,20 @@ pub async fn start(
     if !fields.is_empty() {
         return Err(AppError::fields(fields));
     }
-    let now = app.now();
-    take_ip_send(app, ip, Template::OtpPasswordReset, now)?;
-    let ip = ip.to_string();
-    let r = app
-        .db(move |app| {
+    JOURNEY
+        .start(app, ip, move |app, now, ip| {
             let account = app
                 .store
                 .read(|r| accounts::find_login(r, &login))?
                 .filter(|a| !a.disabled);
             app.store.write(|w| {
-                let mut flow = Flow {
-                    id: util::random_token(),
-                    kind: KIND.into(),
-                    created_at: now,
-                    expires_at: now + FLOW_TTL,
-                    username: account.as_ref().map(|a| a.username.clone()),
-                    phone: account.as_ref().map(|a| a.phone.clone()),
-                    otp: None,
-                    verified: false,
-                    payload: vec![],
-                    ip: ip.clone(),
-                };
+                let mut flow = JOURNEY.new_flow(
+                    now,
+                    account.as_ref().map(|a| a.username.clone()),
+                    account.as_ref().map(|a| a.phone.clone()),
+                    vec![],
+                    &ip,
+                );
                 issue(app, w, &mut flow, now)?;
                 if let Some(a) = &account {
                     audit::record(
@@ -118,54 +107,10 @@ pub async fn start(
                         "",
                     )?;
                 }
-                Ok::<_, AppError>(started(&flow, now))
+                Ok::<_, AppError>(JOURNEY.started(&flow, now))
             })
         })
-        .await?;
-    app.sms_wake.notify_one();
-    Ok(r)
-}
-
-/// A new code after the cooldown.
-pub async fn resend(app: &Arc<App>, flow_id: &str) -> AppResult<Started> {
-    let now = app.now();
-    let flow_id = flow_id.to_string();
-    let r = app
-        .db(move |app| {
-            app.store.write(|w| {
-                let mut flow = live_flow(w, &flow_id, KIND, now)?;
-                if flow.verified {
-                    return Err(AppError::Conflict(
-                        "Mã OTP đã được xác thực. Vui lòng đặt mật khẩu mới.".into(),
-                    ));
-                }
-                take_ip_send_in(app, w, &flow.ip, Template::OtpPasswordReset, now)?;
-                issue(app, w, &mut flow, now)?;
-                Ok(started(&flow, now))
-            })
-        })
-        .await?;
-    app.sms_wake.notify_one();
-    Ok(r)
-}
-
-/// What the pages show for a live flow (410 otherwise): the flow and whether
-/// its OTP step is done.
-pub async fn describe(app: &Arc<App>, flow_id: &str) -> AppResult<(Started, bool)> {
-    let now = app.now();
-    let flow_id = flow_id.to_string();
-    app.db(move |app| {
-        let flow = app
-            .store
-            .read(|r| Ok(live_flow(r, &flow_id, KIND, now)))??;
-        Ok((started(&flow, now), flow.verified))
-    })
-    .await
-}
-
-/// Step 2: the OTP.
-pub async fn verify_otp(app: &Arc<App>, flow_id: &str, code: &str) -> AppResult<()> {
-    crate::flows::otp_flow::verify_flow_otp(app, flow_id, KIND, code).await
+        .await
 }
 
 /// Step 3: the new password. Ends every session of the account (the epoch
@@ -178,26 +123,16 @@ pub async fn set_password(
     ip: &str,
 ) -> AppResult<()> {
     let now = app.now();
-    let fid = flow_id.to_string();
-    let (flow, account) = app
-        .db(move |app| {
-            app.store.read(|r| {
-                let flow = match live_flow(r, &fid, KIND, now) {
-                    Ok(f) => f,
-                    Err(e) => return Ok(Err(e)),
-                };
-                let account = match &flow.username {
-                    Some(u) => accounts::get(r, u)?,
-                    None => None,
-                };
-                Ok(Ok((flow, account)))
-            })?
-        })
-        .await?;
-    let (true, Some(account)) = (flow.verified, account) else {
-        return Err(AppError::Conflict(
-            "Vui lòng xác thực mã OTP trước khi đặt mật khẩu mới.".into(),
-        ));
+    let flow = JOURNEY.verified_flow(app, flow_id, now).await?;
+    let account = match flow.username {
+        Some(u) => {
+            app.db(move |app| Ok(app.store.read(|r| accounts::get(r, &u))?))
+                .await?
+        }
+        None => None,
+    };
+    let Some(account) = account else {
+        return Err(JOURNEY.not_verified());
     };
     let ctx = PasswordContext {
         id_number: account.id_number.as_deref(),
@@ -205,16 +140,7 @@ pub async fn set_password(
         full_name: Some(&account.full_name),
         username: Some(&account.username),
     };
-    let mut fields = BTreeMap::new();
-    if let Err(rules) = Password::parse(password, &ctx) {
-        fields.insert("password".to_string(), password_error(&rules));
-    }
-    if password != confirm {
-        fields.insert(
-            "password_confirm".into(),
-            "Mật khẩu xác nhận không khớp.".into(),
-        );
-    }
+    let mut fields = new_password_fields(password, confirm, &ctx);
     if fields.is_empty()
         && app
             .hasher
@@ -229,11 +155,7 @@ pub async fn set_password(
     if !fields.is_empty() {
         return Err(AppError::fields(fields));
     }
-    let hash = app
-        .hasher
-        .hash(password.to_string())
-        .await
-        .ok_or_else(|| AppError::internal("hash failed"))?;
+    let hash = app.hasher.try_hash(password.to_string()).await?;
     let fid = flow_id.to_string();
     let ip = ip.to_string();
     app.db(move |app| {
@@ -241,9 +163,7 @@ pub async fn set_password(
             let flow = live_flow(w, &fid, KIND, now)?;
             let username = flow.username.clone().unwrap_or_default();
             let Some(mut a) = accounts::get(w, &username)?.filter(|_| flow.verified) else {
-                return Err(AppError::Conflict(
-                    "Vui lòng xác thực mã OTP trước khi đặt mật khẩu mới.".into(),
-                ));
+                return Err(JOURNEY.not_verified());
             };
             FLOWS.delete(w, &flow.id)?;
             a.password_hash = hash;
@@ -254,19 +174,7 @@ pub async fn set_password(
             accounts::put(w, &a)?;
             // The new password counts even past the day's SMS budget: the
             // notice is then skipped (the code came to this same phone).
-            match crate::sms::queue(
-                app,
-                w,
-                Template::PasswordResetDone,
-                &a.phone,
-                &Vars::new().with(THOI_GIAN.name, util::fmt_time(now)),
-                now,
-            ) {
-                Err(AppError::Limited { .. }) => {}
-                r => {
-                    r?;
-                }
-            }
+            queue_notice(app, w, Template::PasswordResetDone, &a.phone, now)?;
             audit::record(
                 w,
                 now,

@@ -15,24 +15,35 @@ use crate::store::WriteTx;
 use serde::{Deserialize, Serialize};
 
 use crate::app::App;
-use crate::domain::password::rules_message as password_error;
-use crate::domain::{
-    BirthDate, CitizenId, Email, Password, PasswordContext, PersonName, PhoneNumber,
-};
+use crate::domain::{BirthDate, CitizenId, Email, PasswordContext, PersonName, PhoneNumber};
 use crate::error::{AppError, AppResult};
-use crate::flows::otp_flow::{live_flow, send_code, take_ip_send, take_ip_send_in};
-use crate::otp::{self};
-use crate::sms::template::{Id as Template, THOI_GIAN, Vars};
+use crate::flows::new_password_fields;
+use crate::flows::otp_flow::{issue_silently, live_flow, send_code};
+use crate::flows::otp_journey::{Journey, queue_notice};
+use crate::otp;
+use crate::sms::template::Id as Template;
 use crate::store::accounts::Account;
 use crate::store::accounts::{self, Origin};
 use crate::store::audit;
 use crate::store::flows::{FLOWS, Flow, OTP_SENDS};
 use crate::subscriber::{self, SubscriberQuery};
-use crate::util;
+
+pub use crate::flows::otp_journey::Started;
 
 pub const KIND: &str = "registration";
 /// A registration must be finished this long after it starts (seconds).
 pub const FLOW_TTL: i64 = 15 * 60;
+
+/// The journey: a code to the typed phone, then the password.
+pub static JOURNEY: Journey = Journey {
+    kind: KIND,
+    ttl: FLOW_TTL,
+    template: Template::OtpRegistration,
+    issue: issue_again,
+    shows_phone: true,
+    already_verified: "Số điện thoại đã được xác thực. Vui lòng đặt mật khẩu để hoàn tất đăng ký.",
+    not_verified: "Vui lòng xác thực mã OTP trước khi đặt mật khẩu.",
+};
 
 /// Who registers (the seed's "Công dân / Doanh nghiệp").
 pub const KINDS: [&str; 2] = ["citizen", "business"];
@@ -84,33 +95,9 @@ struct Payload {
     decoy: bool,
 }
 
-#[derive(Debug, Clone)]
-pub struct Started {
-    pub flow_id: String,
-    pub phone_masked: String,
-    /// Seconds until a new code may be asked for.
-    pub resend_in: i64,
-    /// Seconds until the flow expires.
-    pub expires_in: i64,
-}
-
 fn payload(flow: &Flow) -> AppResult<Payload> {
     postcard::from_bytes(&flow.payload)
         .map_err(|e| AppError::internal_from("registration payload", e))
-}
-
-fn started(flow: &Flow, now: i64) -> Started {
-    Started {
-        flow_id: flow.id.clone(),
-        phone_masked: flow
-            .phone
-            .as_deref()
-            .and_then(|p| PhoneNumber::parse(p).ok())
-            .map(|p| p.masked())
-            .unwrap_or_default(),
-        resend_in: flow.otp.as_ref().map_or(0, |o| o.resend_wait(now)),
-        expires_in: (flow.expires_at - now).max(0),
-    }
 }
 
 fn insert_err<T>(
@@ -178,11 +165,8 @@ pub async fn start(app: &Arc<App>, input: NewRegistration, ip: &str) -> AppResul
     if !fields.is_empty() {
         return Err(AppError::fields(fields));
     }
-    let now = app.now();
-    take_ip_send(app, ip, Template::OtpRegistration, now)?;
-    let ip = ip.to_string();
-    let r = app
-        .db(move |app| {
+    JOURNEY
+        .start(app, ip, move |app, now, ip| {
             subscriber::check(
                 &app.cfg,
                 &SubscriberQuery {
@@ -208,27 +192,12 @@ pub async fn start(app: &Arc<App>, input: NewRegistration, ip: &str) -> AppResul
             let payload = postcard::to_stdvec(&p)
                 .map_err(|e| AppError::internal_from("registration payload", e))?;
             app.store.write(|w| {
-                let mut flow = Flow {
-                    id: util::random_token(),
-                    kind: KIND.into(),
-                    created_at: now,
-                    expires_at: now + FLOW_TTL,
-                    username: None,
-                    phone: Some(phone.as_str().to_string()),
-                    otp: None,
-                    verified: false,
-                    payload,
-                    ip: ip.clone(),
-                };
+                let mut flow =
+                    JOURNEY.new_flow(now, None, Some(phone.as_str().to_string()), payload, &ip);
                 match &existing {
-                    None => send_code(app, w, &mut flow, now, Template::OtpRegistration)?,
+                    None => send_code(app, w, &mut flow, now, JOURNEY.template)?,
                     Some(a) => {
-                        crate::flows::otp_flow::issue_silently(
-                            w,
-                            &mut flow,
-                            Some(phone.as_str()),
-                            now,
-                        )?;
+                        issue_silently(w, &mut flow, Some(phone.as_str()), now)?;
                         notify_existing(app, w, a, a.phone != phone.as_str(), now)?;
                         audit::record(
                             w,
@@ -241,12 +210,10 @@ pub async fn start(app: &Arc<App>, input: NewRegistration, ip: &str) -> AppResul
                         )?;
                     }
                 }
-                Ok::<_, AppError>(started(&flow, now))
+                Ok::<_, AppError>(JOURNEY.started(&flow, now))
             })
         })
-        .await?;
-    app.sms_wake.notify_one();
-    Ok(r)
+        .await
 }
 
 /// Tells the holder of an existing account that someone tried to register
@@ -270,64 +237,18 @@ fn notify_existing(
     // Past the day's SMS budget the notice is skipped like past the
     // caps: the request was already checked against the budget as if it
     // sent a code, so both answers stay the same.
-    match crate::sms::queue(
-        app,
-        w,
-        Template::ExistingAccount,
-        &a.phone,
-        &Vars::new().with(THOI_GIAN.name, util::fmt_time(now)),
-        now,
-    ) {
-        Err(AppError::Limited { .. }) => Ok(()),
-        r => r.map(|_| ()),
+    queue_notice(app, w, Template::ExistingAccount, &a.phone, now)
+}
+
+/// Issues a new code on request (after the cooldown; the old one stops
+/// working): a decoy flow's again to nobody.
+fn issue_again(app: &App, w: &WriteTx, flow: &mut Flow, now: i64) -> AppResult<()> {
+    if payload(flow)?.decoy {
+        let phone = flow.phone.clone();
+        issue_silently(w, flow, phone.as_deref(), now)
+    } else {
+        send_code(app, w, flow, now, JOURNEY.template)
     }
-}
-
-/// Sends a new code after the cooldown (the old one stops working).
-pub async fn resend(app: &Arc<App>, flow_id: &str) -> AppResult<Started> {
-    let now = app.now();
-    let flow_id = flow_id.to_string();
-    let r = app
-        .db(move |app| {
-            app.store.write(|w| {
-                let mut flow = live_flow(w, &flow_id, KIND, now)?;
-                if flow.verified {
-                    return Err(AppError::Conflict(
-                        "Số điện thoại đã được xác thực. Vui lòng đặt mật khẩu để hoàn tất đăng ký."
-                            .into(),
-                    ));
-                }
-                take_ip_send_in(app, w, &flow.ip, Template::OtpRegistration, now)?;
-                if payload(&flow)?.decoy {
-                    let phone = flow.phone.clone();
-                    crate::flows::otp_flow::issue_silently(w, &mut flow, phone.as_deref(), now)?;
-                } else {
-                    send_code(app, w, &mut flow, now, Template::OtpRegistration)?;
-                }
-                Ok(started(&flow, now))
-            })
-        })
-        .await?;
-    app.sms_wake.notify_one();
-    Ok(r)
-}
-
-/// What the OTP and password pages show for a live flow (410 otherwise).
-pub async fn describe(app: &Arc<App>, flow_id: &str) -> AppResult<(Started, bool)> {
-    let now = app.now();
-    let flow_id = flow_id.to_string();
-    app.db(move |app| {
-        let flow = app
-            .store
-            .read(|r| Ok(live_flow(r, &flow_id, KIND, now)))??;
-        Ok((started(&flow, now), flow.verified))
-    })
-    .await
-}
-
-/// Step 2: the OTP.
-pub async fn verify_otp(app: &Arc<App>, flow_id: &str, code: &str) -> AppResult<()> {
-    crate::flows::otp_flow::verify_flow_otp(app, flow_id, KIND, code).await
 }
 
 /// Step 3: the password. Creates the account; returns its username (the ID
@@ -340,15 +261,7 @@ pub async fn set_password(
     ip: &str,
 ) -> AppResult<String> {
     let now = app.now();
-    let fid = flow_id.to_string();
-    let flow = app
-        .db(move |app| app.store.read(|r| Ok(live_flow(r, &fid, KIND, now)))?)
-        .await?;
-    if !flow.verified {
-        return Err(AppError::Conflict(
-            "Vui lòng xác thực mã OTP trước khi đặt mật khẩu.".into(),
-        ));
-    }
+    let flow = JOURNEY.verified_flow(app, flow_id, now).await?;
     let p = payload(&flow)?;
     let phone = flow.phone.clone().unwrap_or_default();
     let ctx = PasswordContext {
@@ -357,24 +270,11 @@ pub async fn set_password(
         full_name: Some(&p.full_name),
         username: Some(&p.id_number),
     };
-    let mut fields = BTreeMap::new();
-    if let Err(rules) = Password::parse(password, &ctx) {
-        fields.insert("password".to_string(), password_error(&rules));
-    }
-    if password != confirm {
-        fields.insert(
-            "password_confirm".into(),
-            "Mật khẩu xác nhận không khớp.".into(),
-        );
-    }
+    let fields = new_password_fields(password, confirm, &ctx);
     if !fields.is_empty() {
         return Err(AppError::fields(fields));
     }
-    let hash = app
-        .hasher
-        .hash(password.to_string())
-        .await
-        .ok_or_else(|| AppError::internal("hash failed"))?;
+    let hash = app.hasher.try_hash(password.to_string()).await?;
     let fid = flow_id.to_string();
     let ip = ip.to_string();
     app.db(move |app| {
@@ -382,9 +282,7 @@ pub async fn set_password(
             let flow = live_flow(w, &fid, KIND, now)?;
             let p = payload(&flow)?;
             if !flow.verified || p.decoy {
-                return Err(AppError::Conflict(
-                    "Vui lòng xác thực mã OTP trước khi đặt mật khẩu.".into(),
-                ));
+                return Err(JOURNEY.not_verified());
             }
             FLOWS.delete(w, &flow.id)?;
             if accounts::by_id_number(w, &p.id_number)?.is_some()

@@ -13,7 +13,7 @@ use crate::flows::sign_in::SignedIn;
 use crate::store::accounts::Account;
 use crate::store::accounts::{self, Origin};
 use crate::store::flows::{FLOWS, Flow};
-use crate::store::{StoreError, audit};
+use crate::store::{StoreError, WriteTx, audit};
 use crate::util;
 
 /// How long a link to create the first admin stays valid.
@@ -71,21 +71,17 @@ pub fn new_setup_link(app: &App, username: Option<&str>) -> AppResult<String> {
             w,
             &id,
             &Flow {
-                id: id.clone(),
-                kind: kind.into(),
-                created_at: now,
-                expires_at: now
-                    + if username.is_some() {
+                username: username.clone(),
+                ..Flow::new(
+                    id.clone(),
+                    kind,
+                    now,
+                    now + if username.is_some() {
                         SIGNIN_LINK_TTL
                     } else {
                         SETUP_TTL
                     },
-                username: username.clone(),
-                phone: None,
-                otp: None,
-                verified: false,
-                payload: vec![],
-                ip: String::new(),
+                )
             },
         )?;
         Ok::<_, StoreError>(())
@@ -175,26 +171,18 @@ pub async fn complete(
         username: username.as_deref(),
         ..Default::default()
     };
-    if let Err(rules) = Password::parse(&input.password, &ctx) {
-        fields.insert("password".into(), password_error(&rules));
-    }
-    if input.password != input.password_confirm {
-        fields.insert(
-            "password_confirm".into(),
-            "Mật khẩu xác nhận không khớp.".into(),
-        );
-    }
+    fields.extend(super::new_password_fields(
+        &input.password,
+        &input.password_confirm,
+        &ctx,
+    ));
     let (Some(username), Some(name), Some(phone)) = (username, name, phone) else {
         return Err(AppError::fields(fields));
     };
     if !fields.is_empty() {
         return Err(AppError::fields(fields));
     }
-    let hash = app
-        .hasher
-        .hash(input.password.clone())
-        .await
-        .ok_or_else(|| AppError::internal("hash failed"))?;
+    let hash = app.hasher.try_hash(input.password.clone()).await?;
     let ip = ip.to_string();
     app.db(move |app| {
         app.store.write(|w| {
@@ -213,24 +201,37 @@ pub async fn complete(
                 ));
             }
             FLOWS.delete(w, &id)?;
-            let mut a = Account::new(
-                &username,
-                None,
-                name.as_str(),
-                &phone,
-                None,
-                hash,
-                Origin::Bootstrap,
-                now,
-            );
-            a.superadmin = true;
-            accounts::put(w, &a)?;
+            let a = put_new_superadmin(w, &username, name.as_str(), &phone, hash, now)?;
             audit::record(w, now, &username, "setup_superadmin", &username, &ip, "")?;
             let token = session::create(w, &a, true, false, now)?;
             Ok(SignedIn { token, account: a })
         })
     })
     .await
+}
+
+/// Stores a new province admin (made at setup, not by staff).
+fn put_new_superadmin(
+    w: &WriteTx,
+    username: &str,
+    full_name: &str,
+    phone: &PhoneNumber,
+    hash: String,
+    now: i64,
+) -> AppResult<Account> {
+    let mut a = Account::new(
+        username,
+        None,
+        full_name,
+        phone,
+        None,
+        hash,
+        Origin::Bootstrap,
+        now,
+    );
+    a.superadmin = true;
+    accounts::put(w, &a)?;
+    Ok(a)
 }
 
 /// `motcua admin create-superadmin`: creates the province admin, or resets
@@ -249,11 +250,7 @@ pub async fn create_superadmin(
         ..Default::default()
     };
     Password::parse(password, &ctx).map_err(|r| AppError::field("password", password_error(&r)))?;
-    let hash = app
-        .hasher
-        .hash(password.to_string())
-        .await
-        .ok_or_else(|| AppError::internal("hash failed"))?;
+    let hash = app.hasher.try_hash(password.to_string()).await?;
     let now = app.now();
     app.db(move |app| {
         app.store.write(|w| {
@@ -271,18 +268,7 @@ pub async fn create_superadmin(
                     false
                 }
                 None => {
-                    let mut a = Account::new(
-                        &username,
-                        None,
-                        "Quản trị cấp cao",
-                        &phone,
-                        None,
-                        hash,
-                        Origin::Bootstrap,
-                        now,
-                    );
-                    a.superadmin = true;
-                    accounts::put(w, &a)?;
+                    put_new_superadmin(w, &username, "Quản trị cấp cao", &phone, hash, now)?;
                     true
                 }
             };

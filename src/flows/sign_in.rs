@@ -278,16 +278,10 @@ pub async fn start_from(
         .db(move |app| {
             app.store.write(|w| {
                 let mut flow = Flow {
-                    id: util::random_token(),
-                    kind: kind(console).into(),
-                    created_at: now,
-                    expires_at: now + FLOW_TTL,
                     username: Some(account.username.clone()),
                     phone: Some(account.phone.clone()),
-                    otp: None,
-                    verified: false,
-                    payload: vec![],
                     ip,
+                    ..Flow::new(util::random_token(), kind(console), now, now + FLOW_TTL)
                 };
                 // The right password clears this client's failures (in the
                 // same write as the flow).

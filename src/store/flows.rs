@@ -29,6 +29,26 @@ pub struct Flow {
     pub ip: String,
 }
 
+impl Flow {
+    /// A flow `id` of `kind` created `now`, ending at `expires_at`: nobody
+    /// named, no phone, no code, no payload, no IP (set what applies with
+    /// `Flow { .., ..Flow::new(..) }`).
+    pub fn new(id: String, kind: &str, now: i64, expires_at: i64) -> Flow {
+        Flow {
+            id,
+            kind: kind.to_string(),
+            created_at: now,
+            expires_at,
+            username: None,
+            phone: None,
+            otp: None,
+            verified: false,
+            payload: vec![],
+            ip: String::new(),
+        }
+    }
+}
+
 pub fn purge_expired(w: &crate::store::WriteTx, now: i64) -> Result<Vec<Flow>> {
     let mut dead = vec![];
     FLOWS.scan_all(w, false, |_, f| {

@@ -235,6 +235,22 @@ pub fn with_cookie(mut r: Response, cookie: &str) -> Response {
     r
 }
 
+/// Where a sign-in lands, with its session cookie: the forced password
+/// change after a temporary password (`change_password`), else `home`.
+pub fn signed_in(
+    app: &App,
+    signed: &crate::flows::sign_in::SignedIn,
+    home: &str,
+    change_password: &str,
+) -> Response {
+    let to = if signed.account.must_change_password {
+        change_password
+    } else {
+        home
+    };
+    with_cookie(redirect(to), &session_cookie(&signed.token, secure(app)))
+}
+
 /// Renders template `name` with the context that `make` builds from the
 /// request's CSRF token, and sets the pre-session cookie when it is new (and
 /// the device cookie on the first page after a sign-in).

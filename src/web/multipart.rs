@@ -27,6 +27,20 @@ impl MultipartForm {
     pub fn text(&self, k: &str) -> String {
         self.get(k).unwrap_or("").to_string()
     }
+
+    /// The counter's request for a citizen account (the console page and
+    /// the API post the same form).
+    pub fn citizen_request(self) -> crate::flows::citizen_accounts::NewRequest {
+        crate::flows::citizen_accounts::NewRequest {
+            id_number: self.text("id_number"),
+            full_name: self.text("full_name"),
+            birth_date: self.text("birth_date"),
+            phone: self.text("phone"),
+            email: self.text("email"),
+            unit_id: self.text("unit_id"),
+            file: self.file,
+        }
+    }
 }
 
 /// Reads at most `cap` bytes; `Ok(None)` when there was more.

@@ -71,6 +71,34 @@ macro_rules! page_type {
     };
 }
 
+/// Declares an area's `MessagePage`, rendered with template `$tmpl`: a
+/// heading, a sentence and a way on (error pages and confirmations).
+#[macro_export]
+macro_rules! message_page {
+    ($tmpl:literal) => {
+        /// A heading, a sentence and a way on (error pages and confirmations).
+        #[derive(serde::Serialize, Default)]
+        pub struct MessagePage {
+            pub heading: String,
+            pub message: String,
+            pub link: Option<String>,
+            pub link_text: String,
+        }
+
+        impl $crate::web::view::Page for MessagePage {
+            const TEMPLATE: &'static str = $tmpl;
+            fn samples() -> Vec<Self> {
+                vec![MessagePage {
+                    heading: "Không tìm thấy trang".into(),
+                    message: "Trang không tồn tại.".into(),
+                    link: Some("/".into()),
+                    link_text: "Về trang chủ".into(),
+                }]
+            }
+        }
+    };
+}
+
 /// Builds a page struct declared with [`page_type!`] whose fields are
 /// [`Val`]: every field must be given (the compiler checks), each value
 /// converted as `minijinja::context!` would.

@@ -12,7 +12,7 @@ use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use crate::app::App;
-use crate::flows::citizen_accounts::{self as ca, ListFilter, NewRequest, RequestView};
+use crate::flows::citizen_accounts::{self as ca, ListFilter, RequestView};
 use crate::store::citizens::CitizenRecord;
 use crate::upload;
 use crate::web::api::{ApiResult, Created, OtpRequest, staff_actor};
@@ -382,15 +382,7 @@ impl CitizenAccountsApi {
         let form =
             crate::web::multipart::read_multipart(body.multipart, body.content_length, "id_scan")
                 .await?;
-        let input = NewRequest {
-            id_number: form.text("id_number"),
-            full_name: form.text("full_name"),
-            birth_date: form.text("birth_date"),
-            phone: form.text("phone"),
-            email: form.text("email"),
-            unit_id: form.text("unit_id"),
-            file: form.file,
-        };
+        let input = form.citizen_request();
         let id = ca::create_request(app, &actor, input).await?;
         Ok(Created::Created(Json(CitizenRequestCreated {
             request_id: id,

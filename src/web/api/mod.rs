@@ -408,6 +408,24 @@ fn mask(p: &str) -> String {
     crate::domain::phone::mask(p)
 }
 
+/// Sign-in step 2 for API clients: the OTP, then a bearer session instead
+/// of the cookie one.
+pub(crate) async fn bearer_sign_in(
+    app: &Arc<App>,
+    req: &Request,
+    flow_id: &str,
+    otp: &str,
+    audience: Audience,
+) -> ApiResult<Json<TokenResponse>> {
+    let s = sign_in::verify(app, flow_id, otp, &super::client_ip(req), audience).await?;
+    let must = s.account.must_change_password;
+    let token = sign_in::to_bearer(app, s, audience).await?;
+    Ok(Json(TokenResponse {
+        token,
+        must_change_password: must,
+    }))
+}
+
 pub struct Api;
 
 #[OpenApi]
@@ -448,21 +466,7 @@ impl Api {
         flow_id: Path<String>,
         body: Json<OtpRequest>,
     ) -> ApiResult<Json<TokenResponse>> {
-        let s = sign_in::verify(
-            app,
-            &flow_id,
-            &body.otp,
-            &super::client_ip(req),
-            Audience::Console,
-        )
-        .await?;
-        let must = s.account.must_change_password;
-        // API clients get a bearer session instead of the cookie one.
-        let token = sign_in::to_bearer(app, s, Audience::Console).await?;
-        Ok(Json(TokenResponse {
-            token,
-            must_change_password: must,
-        }))
+        bearer_sign_in(app, req, &flow_id, &body.otp, Audience::Console).await
     }
 
     /// Staff sign-in: send a new OTP (after the cooldown).

@@ -15,7 +15,9 @@ use crate::domain::{CitizenId, PhoneNumber};
 use crate::error::{AppError, AppResult};
 use crate::flows::sign_in::Audience;
 use crate::flows::{password_reset, registration, sign_in};
-use crate::web::api::{ApiResult, Created, LoginStarted, OtpRequest, TokenResponse};
+use crate::web::api::{
+    ApiResult, Created, LoginStarted, OtpRequest, TokenResponse, bearer_sign_in,
+};
 
 /// A request accepted for processing (202).
 #[derive(ApiResponse)]
@@ -245,7 +247,9 @@ impl PortalApi {
         flow_id: Path<String>,
         body: Json<OtpRequest>,
     ) -> ApiResult<Json<PortalOtpAccepted>> {
-        registration::verify_otp(app, &flow_id, &body.otp).await?;
+        registration::JOURNEY
+            .verify_otp(app, &flow_id, &body.otp)
+            .await?;
         Ok(Json(PortalOtpAccepted { verified: true }))
     }
 
@@ -256,7 +260,7 @@ impl PortalApi {
         Data(app): Data<&Arc<App>>,
         flow_id: Path<String>,
     ) -> ApiResult<Accepted<PortalOtpResent>> {
-        let s = registration::resend(app, &flow_id).await?;
+        let s = registration::JOURNEY.resend(app, &flow_id).await?;
         Ok(Accepted::Accepted(Json(PortalOtpResent {
             phone_masked: s.phone_masked,
             expires_in: crate::otp::TTL,
@@ -317,21 +321,7 @@ impl PortalApi {
         flow_id: Path<String>,
         body: Json<OtpRequest>,
     ) -> ApiResult<Json<TokenResponse>> {
-        let s = sign_in::verify(
-            app,
-            &flow_id,
-            &body.otp,
-            &crate::web::client_ip(req),
-            Audience::Portal,
-        )
-        .await?;
-        let must = s.account.must_change_password;
-        // API clients get a bearer session instead of the cookie one.
-        let token = sign_in::to_bearer(app, s, Audience::Portal).await?;
-        Ok(Json(TokenResponse {
-            token,
-            must_change_password: must,
-        }))
+        bearer_sign_in(app, req, &flow_id, &body.otp, Audience::Portal).await
     }
 
     /// Portal sign-in: a new OTP after the cooldown.
@@ -381,7 +371,9 @@ impl PortalApi {
         flow_id: Path<String>,
         body: Json<OtpRequest>,
     ) -> ApiResult<Json<PortalOtpAccepted>> {
-        password_reset::verify_otp(app, &flow_id, &body.otp).await?;
+        password_reset::JOURNEY
+            .verify_otp(app, &flow_id, &body.otp)
+            .await?;
         Ok(Json(PortalOtpAccepted { verified: true }))
     }
 
@@ -392,7 +384,7 @@ impl PortalApi {
         Data(app): Data<&Arc<App>>,
         flow_id: Path<String>,
     ) -> ApiResult<Accepted<ResetResent>> {
-        let s = password_reset::resend(app, &flow_id).await?;
+        let s = password_reset::JOURNEY.resend(app, &flow_id).await?;
         Ok(Accepted::Accepted(Json(ResetResent {
             expires_in: crate::otp::TTL,
             resend_in: s.resend_in,

@@ -13,7 +13,7 @@ use poem::{Body, FromRequest, Request, Response, Route, get, handler, post};
 use crate::app::App;
 use crate::domain::Permission;
 use crate::error::AppError;
-use crate::flows::citizen_accounts::{self as ca, ListFilter, NewRequest};
+use crate::flows::citizen_accounts::{self as ca, ListFilter};
 use crate::flows::{Actor, staff_units};
 use crate::store::citizens::CitizenRecord;
 use crate::upload;
@@ -260,15 +260,7 @@ async fn create_submit(
         birth_date => form.text("birth_date"), phone => form.text("phone"),
         email => form.text("email"), unit_id => form.text("unit_id"),
     };
-    let input = NewRequest {
-        id_number: form.text("id_number"),
-        full_name: form.text("full_name"),
-        birth_date: form.text("birth_date"),
-        phone: form.text("phone"),
-        email: form.text("email"),
-        unit_id: form.text("unit_id"),
-        file: form.file,
-    };
+    let input = form.citizen_request();
     match ca::create_request(app, &actor, input).await {
         Ok(id) => redirect(&format!("{BASE}/yeu-cau/{id}")),
         Err(e) => {
@@ -297,6 +289,33 @@ async fn create_submit(
 #[derive(serde::Deserialize, Default)]
 struct RequestQuery {
     sent: Option<String>,
+}
+
+/// A failed step of request `id`: the error page when the request is gone
+/// or not the actor's, else its page again with the error.
+async fn step_failed(
+    app: &Arc<App>,
+    req: &Request,
+    actor: &Actor,
+    id: &str,
+    e: AppError,
+) -> Response {
+    match e {
+        AppError::Gone(_) | AppError::NotFound(_) | AppError::Forbidden => {
+            error_page(app, req, Some(actor), &e)
+        }
+        e => {
+            render_request(
+                app,
+                req,
+                actor,
+                id,
+                None,
+                Some((status_of(&e), e.to_string())),
+            )
+            .await
+        }
+    }
 }
 
 async fn render_request(
@@ -362,20 +381,7 @@ async fn send_otp(
 ) -> Response {
     match ca::send_otp(app, &actor, &id).await {
         Ok(_) => redirect(&format!("{BASE}/yeu-cau/{id}?sent=1")),
-        Err(e @ (AppError::Gone(_) | AppError::NotFound(_) | AppError::Forbidden)) => {
-            error_page(app, req, Some(&actor), &e)
-        }
-        Err(e) => {
-            render_request(
-                app,
-                req,
-                &actor,
-                &id,
-                None,
-                Some((status_of(&e), e.to_string())),
-            )
-            .await
-        }
+        Err(e) => step_failed(app, req, &actor, &id, e).await,
     }
 }
 
@@ -403,9 +409,6 @@ async fn confirm(
 ) -> Response {
     match ca::confirm(app, &actor, &id, &form.text("otp")).await {
         Ok(rec) => redirect(&format!("{BASE}/tai-khoan/{}?moi=1", rec.seq)),
-        Err(e @ (AppError::Gone(_) | AppError::NotFound(_) | AppError::Forbidden)) => {
-            error_page(app, req, Some(&actor), &e)
-        }
         Err(e @ AppError::Conflict(_)) => {
             let p = crate::web::console::MessagePage {
                 heading: "Công dân đã có tài khoản".into(),
@@ -415,17 +418,7 @@ async fn confirm(
             };
             crate::web::console::message(app, req, Some(&actor), StatusCode::CONFLICT, &p)
         }
-        Err(e) => {
-            render_request(
-                app,
-                req,
-                &actor,
-                &id,
-                None,
-                Some((status_of(&e), e.to_string())),
-            )
-            .await
-        }
+        Err(e) => step_failed(app, req, &actor, &id, e).await,
     }
 }
 

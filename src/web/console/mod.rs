@@ -19,7 +19,7 @@ use poem::http::StatusCode;
 use poem::web::Data;
 use poem::{IntoResponse, Request, Response, Route, get, handler, post};
 
-use super::ctx::status_of;
+use super::ctx::{secure, status_of};
 use super::extract::StaffActor;
 use super::view::{ConsoleCan, ConsoleCounts, ConsoleMe, ConsoleShell, Page, Val, render};
 use crate::app::App;
@@ -70,10 +70,6 @@ pub fn routes() -> Route {
             "/yeu-cau-cap-quyen/:id/tu-choi",
             post(access::access_reject),
         )
-}
-
-fn secure(app: &App) -> bool {
-    app.cfg.public_url.starts_with("https://")
 }
 
 /// The console frame for `actor` with the menu's counts (read on the
@@ -175,27 +171,8 @@ pub(crate) fn pages() -> Vec<super::view::check::Registered> {
     ]
 }
 
-/// `console/message.html`: a heading, a sentence and a way on. Used for
-/// errors (see [`error_page`]) and confirmations.
-#[derive(serde::Serialize, Default)]
-pub struct MessagePage {
-    pub heading: String,
-    pub message: String,
-    pub link: Option<String>,
-    pub link_text: String,
-}
-
-impl Page for MessagePage {
-    const TEMPLATE: &'static str = "console/message.html";
-    fn samples() -> Vec<Self> {
-        vec![MessagePage {
-            heading: "Không tìm thấy".into(),
-            message: "Trang không tồn tại.".into(),
-            link: Some("/quan-tri".into()),
-            link_text: "Về trang chủ".into(),
-        }]
-    }
-}
+// Errors (see [`error_page`]) and confirmations.
+crate::message_page!("console/message.html");
 
 /// Renders a message page in the console frame.
 pub fn message(

@@ -12,7 +12,7 @@ use crate::flows::sign_in::Audience;
 use crate::flows::{admin, setup, sign_in};
 use crate::web::ctx::FormData;
 use crate::web::ctx::{
-    clear_session_cookie, read_form, redirect, session_cookie, status_of, with_cookie,
+    clear_session_cookie, read_form, redirect, session_cookie, signed_in, status_of, with_cookie,
 };
 use crate::web::extract::{CsrfForm, StaffActor};
 use crate::web::view::{Fields, Page, Val, render};
@@ -182,6 +182,18 @@ pub(super) async fn otp_page(
     }
 }
 
+/// What a failed code step answers: the expired page for a flow that is
+/// gone, the code page with the error otherwise.
+async fn otp_failed(app: &Arc<App>, req: &Request, flow: &str, e: AppError) -> Response {
+    if let AppError::Gone(_) = e {
+        return expired_login(app, req, &e);
+    }
+    match sign_in::describe(app, flow, Audience::Console).await {
+        Ok(s) => otp_ctx(flow, &s, Some(e.to_string())).render(app, req, status_of(&e)),
+        Err(e2) => expired_login(app, req, &e2),
+    }
+}
+
 pub(super) fn expired_login(app: &App, req: &Request, e: &AppError) -> Response {
     let p = MessagePage {
         heading: "Phiên đăng nhập đã hết hạn".into(),
@@ -201,19 +213,8 @@ pub(super) async fn otp_submit(
 ) -> Response {
     let ip = crate::web::client_ip(req);
     match sign_in::verify(app, &flow, &form.text("otp"), &ip, Audience::Console).await {
-        Ok(signed) => {
-            let to = if signed.account.must_change_password {
-                "/quan-tri/doi-mat-khau"
-            } else {
-                "/quan-tri"
-            };
-            with_cookie(redirect(to), &session_cookie(&signed.token, secure(app)))
-        }
-        Err(e @ AppError::Gone(_)) => expired_login(app, req, &e),
-        Err(e) => match sign_in::describe(app, &flow, Audience::Console).await {
-            Ok(s) => otp_ctx(&flow, &s, Some(e.to_string())).render(app, req, status_of(&e)),
-            Err(e2) => expired_login(app, req, &e2),
-        },
+        Ok(signed) => signed_in(app, &signed, "/quan-tri", "/quan-tri/doi-mat-khau"),
+        Err(e) => otp_failed(app, req, &flow, e).await,
     }
 }
 
@@ -226,11 +227,7 @@ pub(super) async fn otp_resend(
 ) -> Response {
     match sign_in::resend(app, &flow, Audience::Console).await {
         Ok(_) => redirect(&format!("/quan-tri/xac-thuc/{flow}")),
-        Err(e @ AppError::Gone(_)) => expired_login(app, req, &e),
-        Err(e) => match sign_in::describe(app, &flow, Audience::Console).await {
-            Ok(s) => otp_ctx(&flow, &s, Some(e.to_string())).render(app, req, status_of(&e)),
-            Err(e2) => expired_login(app, req, &e2),
-        },
+        Err(e) => otp_failed(app, req, &flow, e).await,
     }
 }
 

@@ -204,10 +204,43 @@ async fn detail_ctx(
     ))
 }
 
-fn parse_id(s: &str) -> Result<u64, AppError> {
-    s.trim()
+/// The request a page names. Staff who hold `support.manage` nowhere get
+/// 403, as for other objects (docs/design/permissions.md); another unit's
+/// request stays 404.
+fn ticket_id(actor: &Actor, id: &str) -> Result<u64, AppError> {
+    if !actor
+        .account
+        .has_any(crate::domain::Permission::SupportManage)
+    {
+        return Err(AppError::Forbidden);
+    }
+    id.trim()
         .parse()
         .map_err(|_| AppError::NotFound("Không tìm thấy yêu cầu hỗ trợ.".into()))
+}
+
+/// What a change to request `id` answers: `done` once made, the error page
+/// for a request the actor may not see, else its page again with the
+/// error (and the typed `draft`).
+async fn after_change(
+    app: &Arc<App>,
+    req: &Request,
+    actor: &Actor,
+    id: u64,
+    draft: &str,
+    r: Result<(), AppError>,
+    done: &str,
+) -> Response {
+    match r {
+        Ok(()) => redirect(done),
+        Err(e @ (AppError::NotFound(_) | AppError::Forbidden)) => {
+            error_page(app, req, Some(actor), &e)
+        }
+        Err(e) => match detail_ctx(app, actor, id, draft, Some(e.to_string())).await {
+            Ok(ctx) => ctx.render(app, req, status_of(&e)),
+            Err(e2) => error_page(app, req, Some(actor), &e2),
+        },
+    }
 }
 
 #[handler]
@@ -218,14 +251,10 @@ async fn detail_page(
     Query(q): Query<DetailQuery>,
     Data(app): Data<&Arc<App>>,
 ) -> Response {
-    // Staff who hold support.manage nowhere: 403, as for other objects
-    // (docs/design/permissions.md); another unit's request stays 404.
-    if !actor
-        .account
-        .has_any(crate::domain::Permission::SupportManage)
-    {
-        return error_page(app, req, Some(&actor), &AppError::Forbidden);
-    }
+    let id = match ticket_id(&actor, &id) {
+        Ok(id) => id,
+        Err(e) => return error_page(app, req, Some(&actor), &e),
+    };
     let draft = q
         .mau
         .and_then(|k| {
@@ -235,11 +264,7 @@ async fn detail_page(
         })
         .map(|(_, _, text)| text)
         .unwrap_or_default();
-    let r = match parse_id(&id) {
-        Ok(id) => detail_ctx(app, &actor, id, &draft, None).await,
-        Err(e) => Err(e),
-    };
-    match r {
+    match detail_ctx(app, &actor, id, &draft, None).await {
         Ok(ctx) => ctx.render(app, req, StatusCode::OK),
         Err(e) => error_page(app, req, Some(&actor), &e),
     }
@@ -253,15 +278,7 @@ async fn reply_submit(
     CsrfForm(form): CsrfForm<FormData>,
     Data(app): Data<&Arc<App>>,
 ) -> Response {
-    // Staff who hold support.manage nowhere: 403, as for other objects
-    // (docs/design/permissions.md); another unit's request stays 404.
-    if !actor
-        .account
-        .has_any(crate::domain::Permission::SupportManage)
-    {
-        return error_page(app, req, Some(&actor), &AppError::Forbidden);
-    }
-    let id = match parse_id(&id) {
+    let id = match ticket_id(&actor, &id) {
         Ok(id) => id,
         Err(e) => return error_page(app, req, Some(&actor), &e),
     };
@@ -273,16 +290,9 @@ async fn reply_submit(
     {
         text = t;
     }
-    match chat::staff_reply(app, &actor, id, &text).await {
-        Ok(()) => redirect(&format!("/quan-tri/ho-tro/{id}#tra-loi")),
-        Err(e @ (AppError::NotFound(_) | AppError::Forbidden)) => {
-            error_page(app, req, Some(&actor), &e)
-        }
-        Err(e) => match detail_ctx(app, &actor, id, &text, Some(e.to_string())).await {
-            Ok(ctx) => ctx.render(app, req, status_of(&e)),
-            Err(e2) => error_page(app, req, Some(&actor), &e2),
-        },
-    }
+    let r = chat::staff_reply(app, &actor, id, &text).await;
+    let done = format!("/quan-tri/ho-tro/{id}#tra-loi");
+    after_change(app, req, &actor, id, &text, r, &done).await
 }
 
 #[handler]
@@ -293,15 +303,7 @@ async fn status_submit(
     CsrfForm(form): CsrfForm<FormData>,
     Data(app): Data<&Arc<App>>,
 ) -> Response {
-    // Staff who hold support.manage nowhere: 403, as for other objects
-    // (docs/design/permissions.md); another unit's request stays 404.
-    if !actor
-        .account
-        .has_any(crate::domain::Permission::SupportManage)
-    {
-        return error_page(app, req, Some(&actor), &AppError::Forbidden);
-    }
-    let id = match parse_id(&id) {
+    let id = match ticket_id(&actor, &id) {
         Ok(id) => id,
         Err(e) => return error_page(app, req, Some(&actor), &e),
     };
@@ -313,16 +315,9 @@ async fn status_submit(
             &AppError::invalid("Trạng thái không hợp lệ."),
         );
     };
-    match chat::set_status(app, &actor, id, status).await {
-        Ok(()) => redirect(&format!("/quan-tri/ho-tro/{id}")),
-        Err(e @ (AppError::NotFound(_) | AppError::Forbidden)) => {
-            error_page(app, req, Some(&actor), &e)
-        }
-        Err(e) => match detail_ctx(app, &actor, id, "", Some(e.to_string())).await {
-            Ok(ctx) => ctx.render(app, req, status_of(&e)),
-            Err(e2) => error_page(app, req, Some(&actor), &e2),
-        },
-    }
+    let r = chat::set_status(app, &actor, id, status).await;
+    let done = format!("/quan-tri/ho-tro/{id}");
+    after_change(app, req, &actor, id, "", r, &done).await
 }
 
 #[handler]

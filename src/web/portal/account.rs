@@ -6,14 +6,14 @@ use poem::http::StatusCode;
 use poem::web::Data;
 use poem::{Body, Request, Response, handler};
 
-use super::{PFramed, fields_of, frame, query, secure};
+use super::{PFramed, fields_of, frame, other_error, query, secure};
 use crate::app::App;
 use crate::error::AppError;
 use crate::flows::{Actor, admin, sign_in};
 use crate::store::accounts::Origin;
 use crate::web::api::portal::masked_id;
 use crate::web::ctx::{
-    FormData, clear_session_cookie, read_form, redirect, session_cookie, status_of, with_cookie,
+    FormData, clear_session_cookie, read_form, redirect, session_cookie, with_cookie,
 };
 use crate::web::extract::{CitizenActor, CsrfForm};
 use crate::web::view::Val;
@@ -62,14 +62,10 @@ pub(super) fn change_password_view(
         page_ctx!(ChangePasswordPage {
             forced => actor.account.must_change_password,
             fields => fields_of(error),
-            error => error.and_then(|e| match e {
-                AppError::Invalid { .. } => None,
-                other => Some(other.to_string()),
-            }),
+            error => other_error(error),
         }),
     );
-    let status = error.map_or(StatusCode::OK, status_of);
-    ctx.render(app, req, status)
+    ctx.render_after(app, req, error)
 }
 
 #[handler]

@@ -5,20 +5,19 @@
 
 pub mod access_request;
 mod account;
+mod otp_step;
 mod register;
 mod reset;
 mod signin;
-
-use register::REG_OTP;
 
 use std::sync::Arc;
 
 use minijinja::{Value, context};
 use poem::http::StatusCode;
 use poem::web::Data;
-use poem::{Request, Response, Route, get, handler, post};
+use poem::{EndpointExt, Request, Response, Route, get, handler, post};
 
-use super::ctx::{FormData, status_of};
+use super::ctx::{secure, status_of};
 use super::view::{Page, PortalMe, PortalShell, Val};
 use crate::app::App;
 use crate::error::AppError;
@@ -37,15 +36,19 @@ pub fn routes() -> Route {
         .at("/dang-ky/thanh-cong", get(register::register_done))
         .at(
             "/dang-ky/xac-thuc/:flow",
-            get(register::register_otp_page).post(register::register_otp_submit),
+            get(otp_step::code_step)
+                .post(otp_step::code_submit)
+                .data(register::STEPS),
         )
         .at(
             "/dang-ky/xac-thuc/:flow/gui-lai",
-            post(register::register_resend),
+            post(otp_step::resend).data(register::STEPS),
         )
         .at(
             "/dang-ky/mat-khau/:flow",
-            get(register::register_password_page).post(register::register_password_submit),
+            get(otp_step::password_step)
+                .post(register::register_password_submit)
+                .data(register::STEPS),
         )
         .at(
             "/dang-ky/:kind/:method",
@@ -71,15 +74,19 @@ pub fn routes() -> Route {
         )
         .at(
             "/quen-mat-khau/xac-thuc/:flow",
-            get(reset::reset_otp_page).post(reset::reset_otp_submit),
+            get(otp_step::code_step)
+                .post(otp_step::code_submit)
+                .data(reset::STEPS),
         )
         .at(
             "/quen-mat-khau/xac-thuc/:flow/gui-lai",
-            post(reset::reset_resend),
+            post(otp_step::resend).data(reset::STEPS),
         )
         .at(
             "/quen-mat-khau/mat-khau/:flow",
-            get(reset::reset_password_page).post(reset::reset_password_submit),
+            get(otp_step::password_step)
+                .post(reset::reset_password_submit)
+                .data(reset::STEPS),
         )
         .at("/quen-mat-khau/thanh-cong", get(reset::reset_done))
         .at("/tai-khoan", get(account::account_home))
@@ -171,10 +178,6 @@ pub async fn bind_flows<E: poem::Endpoint>(ep: Arc<E>, req: Request) -> poem::Re
     Ok(res)
 }
 
-fn secure(app: &App) -> bool {
-    app.cfg.public_url.starts_with("https://")
-}
-
 /// The portal's frame for `actor` (typed).
 pub fn frame(actor: Option<&Actor>, title: &str) -> PortalShell {
     PortalShell {
@@ -185,26 +188,7 @@ pub fn frame(actor: Option<&Actor>, title: &str) -> PortalShell {
     }
 }
 
-/// `portal/message.html`: a heading, a sentence and a way on (error pages).
-#[derive(serde::Serialize, Default)]
-pub struct MessagePage {
-    pub heading: String,
-    pub message: String,
-    pub link: Option<String>,
-    pub link_text: String,
-}
-
-impl Page for MessagePage {
-    const TEMPLATE: &'static str = "portal/message.html";
-    fn samples() -> Vec<Self> {
-        vec![MessagePage {
-            heading: "Không tìm thấy trang".into(),
-            message: "Trang không tồn tại.".into(),
-            link: Some("/".into()),
-            link_text: "Về trang chủ".into(),
-        }]
-    }
-}
+crate::message_page!("portal/message.html");
 
 /// A page in the portal frame, ready to render.
 pub struct PFramed<P: Page>(pub PortalShell, pub P);
@@ -213,12 +197,16 @@ impl<P: Page> PFramed<P> {
     pub fn render(&self, app: &App, req: &Request, status: StatusCode) -> Response {
         super::view::render(app, req, status, &self.0, &self.1)
     }
+
+    /// Renders a form page again after `error` (with its status), or
+    /// first (200).
+    pub fn render_after(&self, app: &App, req: &Request, error: Option<&AppError>) -> Response {
+        self.render(app, req, error.map_or(StatusCode::OK, status_of))
+    }
 }
 
 page_type!(HomePage = "portal/home.html" {});
 page_type!(InfoPage = "portal/info.html" { heading: Val, paragraphs: Val, items: Val, contact: Val, links: Val });
-page_type!(OtpPage = "portal/otp.html" { note: Val, sent_label: Val, phone_masked: Val, action: Val, resend_action: Val, resend_in: Val, error: Val, notice: Val, flow: Val, login_links: Val, back: Val, back_text: Val });
-page_type!(PasswordPage = "portal/password.html" { heading: Val, lead: Val, action: Val, button: Val, fields: Val, error: Val });
 /// Renders a message page (an error page) in the portal's frame.
 pub fn message(
     app: &App,
@@ -313,6 +301,15 @@ fn fields_of(e: Option<&AppError>) -> Value {
     super::ctx::v(&e.and_then(|e| e.field_map().cloned()).unwrap_or_default())
 }
 
+/// The message of an error that is not about fields (those are shown at
+/// their fields).
+fn other_error(e: Option<&AppError>) -> Option<String> {
+    e.and_then(|e| match e {
+        AppError::Invalid { .. } => None,
+        other => Some(other.to_string()),
+    })
+}
+
 /// The general message of an error, unless it is only about fields.
 fn general_error(e: &AppError) -> Option<String> {
     match e {
@@ -321,15 +318,6 @@ fn general_error(e: &AppError) -> Option<String> {
         }
         other => Some(other.to_string()),
     }
-}
-
-/// The six OTP boxes arrive as d0..d5 (no script) or joined in `otp`.
-fn typed_otp(form: &FormData) -> String {
-    let joined = form.text("otp");
-    if !joined.trim().is_empty() {
-        return joined;
-    }
-    (0..6).map(|i| form.text(&format!("d{i}"))).collect()
 }
 
 // ---------------------------------------------------------------- home
@@ -366,83 +354,6 @@ async fn terms(req: &Request, Data(app): Data<&Arc<App>>) -> Response {
     )
 }
 
-// ---------------------------------------------------------------- Đăng ký
-
-#[allow(clippy::too_many_arguments)]
-fn otp_page(
-    app: &App,
-    req: &Request,
-    title: &str,
-    sent_label: &str,
-    phone_masked: &str,
-    base: &str,
-    flow: &str,
-    resend_in: i64,
-    error: Option<String>,
-    status: StatusCode,
-    login_links: bool,
-) -> Response {
-    let notice = query(req, "gui-lai").map(|_| "Đã gửi lại mã OTP. Mã cũ không còn hiệu lực.");
-    let back = (!login_links).then_some("/");
-    // The same page whether or not the ID already has an account (no
-    // enumeration), so it says what happens in either case.
-    let note = (base == REG_OTP).then_some(
-        "Nếu thông tin hợp lệ, mã OTP đã được gửi tới số điện thoại trên; nếu số CMND/CCCD đã có tài khoản, anh/chị sẽ nhận tin nhắn hướng dẫn đăng nhập hoặc lấy lại mật khẩu thay cho mã OTP.",
-    );
-    let ctx = PFramed(
-        frame(None, title),
-        page_ctx!(OtpPage {
-            note => note,
-            sent_label => sent_label,
-            phone_masked => phone_masked,
-            action => format!("{base}/{flow}"),
-            resend_action => format!("{base}/{flow}/gui-lai"),
-            resend_in => resend_in,
-            error => error,
-            notice => notice,
-            flow => flow,
-            login_links => login_links,
-            back => back,
-            back_text => "Hủy và về trang chủ",
-        }),
-    );
-    ctx.render(app, req, status)
-}
-
-/// The message of an OTP error (its `otp` field when there is one).
-fn otp_error_text(e: &AppError) -> String {
-    e.field_map()
-        .and_then(|f| f.get("otp").cloned())
-        .unwrap_or_else(|| e.to_string())
-}
-
-fn password_page(
-    app: &App,
-    req: &Request,
-    heading: &str,
-    lead: Option<&str>,
-    action: &str,
-    button: &str,
-    error: Option<&AppError>,
-) -> Response {
-    let ctx = PFramed(
-        frame(None, heading),
-        page_ctx!(PasswordPage {
-            heading => heading,
-            lead => lead,
-            action => action,
-            button => button,
-            fields => fields_of(error),
-            error => error.and_then(|e| match e {
-                AppError::Invalid { .. } => None,
-                other => Some(other.to_string()),
-            }),
-        }),
-    );
-    let status = error.map_or(StatusCode::OK, status_of);
-    ctx.render(app, req, status)
-}
-
 // ---------------------------------------------------------------- Đăng nhập
 
 // ---------------------------------------------------------------- Quên mật khẩu
@@ -470,8 +381,8 @@ pub(crate) fn pages() -> Vec<super::view::check::Registered> {
         register::<InfoPage, PortalShell>(sample_frame()),
         register::<register::RegisterChoicePage, PortalShell>(sample_frame()),
         register::<register::RegisterFormPage, PortalShell>(sample_frame()),
-        register::<OtpPage, PortalShell>(sample_frame()),
-        register::<PasswordPage, PortalShell>(sample_frame()),
+        register::<otp_step::OtpPage, PortalShell>(sample_frame()),
+        register::<otp_step::PasswordPage, PortalShell>(sample_frame()),
         register::<signin::LoginPage, PortalShell>(sample_frame()),
         register::<reset::ForgotPage, PortalShell>(sample_frame()),
         register::<account::AccountPage, PortalShell>(sample_frame()),
@@ -488,20 +399,5 @@ mod tests {
         assert!(flow_like(&crate::util::random_token()));
         assert!(!flow_like("javascript:alert(1)"));
         assert!(!flow_like(""));
-    }
-
-    #[test]
-    fn otp_boxes_or_joined_field() {
-        let f = FormData(vec![
-            ("d0".into(), "1".into()),
-            ("d1".into(), "2".into()),
-            ("d5".into(), "6".into()),
-        ]);
-        assert_eq!(typed_otp(&f), "126");
-        let f = FormData(vec![
-            ("otp".into(), "123456".into()),
-            ("d0".into(), "9".into()),
-        ]);
-        assert_eq!(typed_otp(&f), "123456");
     }
 }

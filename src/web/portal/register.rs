@@ -5,15 +5,13 @@ use poem::http::StatusCode;
 use poem::web::{Data, Path};
 use poem::{Request, Response, handler};
 
-use super::{
-    PFramed, captcha_ctx, fields_of, frame, general_error, info, otp_error_text, otp_page,
-    password_page, query, typed_otp,
-};
+use super::otp_step::{NewPassword, OtpSteps};
+use super::{PFramed, captcha_ctx, fields_of, frame, general_error, info, query};
 use crate::app::App;
 use crate::error::AppError;
 use crate::flows::registration;
 use crate::subscriber::MISMATCH_NOTE;
-use crate::web::ctx::{FormData, redirect, status_of};
+use crate::web::ctx::{FormData, redirect};
 use crate::web::extract::CsrfForm;
 use crate::web::view::Val;
 use crate::{page_ctx, page_type};
@@ -146,8 +144,7 @@ pub(super) async fn register_form_page(
             error => error.and_then(general_error),
         }),
     );
-    let status = error.map_or(StatusCode::OK, status_of);
-    ctx.render(app, req, status)
+    ctx.render_after(app, req, error)
 }
 
 #[handler]
@@ -185,112 +182,32 @@ pub(super) async fn register_submit(
         consent: form.get("consent").is_some(),
     };
     match registration::start(app, input, &crate::web::client_ip(req)).await {
-        Ok(s) => redirect(&format!("/dang-ky/xac-thuc/{}", s.flow_id)),
+        Ok(s) => redirect(&format!("{}/{}", STEPS.code_base, s.flow_id)),
         Err(e) => register_form_page(app, req, &typed, Some(&e)).await,
     }
 }
 
-pub(super) fn expired_registration(app: &App, req: &Request, e: &AppError) -> Response {
-    info(
-        app,
-        req,
-        None,
-        status_of(e),
-        "Phiên đăng ký đã hết hạn",
-        &[
-            "Phiên đăng ký này đã hết hạn hoặc không còn hiệu lực (mỗi lần đăng ký cần hoàn tất trong vòng 15 phút).",
-            "Vui lòng đăng ký lại từ đầu; thông tin chưa được lưu.",
-        ],
-        &[],
-        false,
-        &[("/dang-ky", "Đăng ký lại")],
-    )
-}
-
-pub(super) const REG_OTP: &str = "/dang-ky/xac-thuc";
-
-pub(super) async fn register_otp_view(
-    app: &Arc<App>,
-    req: &Request,
-    flow: &str,
-    error: Option<&AppError>,
-) -> Response {
-    match registration::describe(app, flow).await {
-        Ok((_, true)) => redirect(&format!("/dang-ky/mat-khau/{flow}")),
-        Ok((s, false)) => otp_page(
-            app,
-            req,
-            "Xác thực mã OTP",
-            "Mã xác thực đã được gửi qua SĐT:",
-            &s.phone_masked,
-            REG_OTP,
-            flow,
-            s.resend_in,
-            error.map(otp_error_text),
-            error.map_or(StatusCode::OK, status_of),
-            false,
-        ),
-        Err(e) => expired_registration(app, req, &e),
-    }
-}
-
-#[handler]
-pub(super) async fn register_otp_page(
-    req: &Request,
-    Path(flow): Path<String>,
-    Data(app): Data<&Arc<App>>,
-) -> Response {
-    register_otp_view(app, req, &flow, None).await
-}
-
-#[handler]
-pub(super) async fn register_otp_submit(
-    req: &Request,
-    Path(flow): Path<String>,
-    CsrfForm(form): CsrfForm<FormData>,
-    Data(app): Data<&Arc<App>>,
-) -> Response {
-    match registration::verify_otp(app, &flow, &typed_otp(&form)).await {
-        Ok(()) => redirect(&format!("/dang-ky/mat-khau/{flow}")),
-        Err(e @ AppError::Gone(_)) => expired_registration(app, req, &e),
-        Err(e) => register_otp_view(app, req, &flow, Some(&e)).await,
-    }
-}
-
-#[handler]
-pub(super) async fn register_resend(
-    req: &Request,
-    Path(flow): Path<String>,
-    CsrfForm(_): CsrfForm<FormData>,
-    Data(app): Data<&Arc<App>>,
-) -> Response {
-    match registration::resend(app, &flow).await {
-        Ok(_) => redirect(&format!("{REG_OTP}/{flow}?gui-lai=1")),
-        Err(e @ AppError::Gone(_)) => expired_registration(app, req, &e),
-        Err(e) => register_otp_view(app, req, &flow, Some(&e)).await,
-    }
-}
-
-#[handler]
-pub(super) async fn register_password_page(
-    req: &Request,
-    Path(flow): Path<String>,
-    Data(app): Data<&Arc<App>>,
-) -> Response {
-    match registration::describe(app, &flow).await {
-        Ok((_, true)) => password_page(
-            app,
-            req,
-            "Đăng ký",
-            Some("Số điện thoại đã được xác thực. Vui lòng đặt mật khẩu cho tài khoản."),
-            &format!("/dang-ky/mat-khau/{flow}"),
-            "Đăng ký",
-            None,
-        ),
-        Ok((_, false)) => redirect(&format!("{REG_OTP}/{flow}")),
-        Err(e) => expired_registration(app, req, &e),
-    }
-}
+/// The steps after the form: the SMS code, then the password.
+pub(super) const STEPS: OtpSteps = OtpSteps {
+    journey: &registration::JOURNEY,
+    code_base: "/dang-ky/xac-thuc",
+    password_base: "/dang-ky/mat-khau",
+    sent_label: "Mã xác thực đã được gửi qua SĐT:",
+    // The same page whether or not the ID already has an account (no
+    // enumeration), so it says what happens in either case.
+    note: Some(
+        "Nếu thông tin hợp lệ, mã OTP đã được gửi tới số điện thoại trên; nếu số CMND/CCCD đã có tài khoản, anh/chị sẽ nhận tin nhắn hướng dẫn đăng nhập hoặc lấy lại mật khẩu thay cho mã OTP.",
+    ),
+    password_heading: "Đăng ký",
+    password_lead: "Số điện thoại đã được xác thực. Vui lòng đặt mật khẩu cho tài khoản.",
+    password_button: "Đăng ký",
+    expired_heading: "Phiên đăng ký đã hết hạn",
+    expired_paragraphs: &[
+        "Phiên đăng ký này đã hết hạn hoặc không còn hiệu lực (mỗi lần đăng ký cần hoàn tất trong vòng 15 phút).",
+        "Vui lòng đăng ký lại từ đầu; thông tin chưa được lưu.",
+    ],
+    expired_link: ("/dang-ky", "Đăng ký lại"),
+};
 
 #[handler]
 pub(super) async fn register_password_submit(
@@ -299,27 +216,9 @@ pub(super) async fn register_password_submit(
     CsrfForm(form): CsrfForm<FormData>,
     Data(app): Data<&Arc<App>>,
 ) -> Response {
-    match registration::set_password(
-        app,
-        &flow,
-        &form.text("password"),
-        &form.text("password_confirm"),
-        &crate::web::client_ip(req),
-    )
-    .await
-    {
-        Ok(_) => redirect("/dang-ky/thanh-cong"),
-        Err(e @ AppError::Gone(_)) => expired_registration(app, req, &e),
-        Err(e) => password_page(
-            app,
-            req,
-            "Đăng ký",
-            None,
-            &format!("/dang-ky/mat-khau/{flow}"),
-            "Đăng ký",
-            Some(&e),
-        ),
-    }
+    let p = NewPassword::of(req, &form);
+    let r = registration::set_password(app, &flow, &p.password, &p.confirm, &p.ip).await;
+    STEPS.after_password(app, req, &flow, r.map(|_| redirect("/dang-ky/thanh-cong")))
 }
 
 #[handler]

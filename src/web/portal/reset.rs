@@ -5,14 +5,12 @@ use poem::http::StatusCode;
 use poem::web::{Data, Path};
 use poem::{Request, Response, handler};
 
-use super::{
-    PFramed, captcha_ctx, fields_of, frame, info, otp_error_text, otp_page, password_page, query,
-    secure, typed_otp,
-};
+use super::otp_step::{NewPassword, OtpSteps};
+use super::{PFramed, captcha_ctx, fields_of, frame, info, other_error, query, secure};
 use crate::app::App;
 use crate::error::AppError;
 use crate::flows::password_reset;
-use crate::web::ctx::{FormData, clear_session_cookie, redirect, status_of, with_cookie};
+use crate::web::ctx::{FormData, clear_session_cookie, redirect, with_cookie};
 use crate::web::extract::CsrfForm;
 use crate::web::view::Val;
 use crate::{page_ctx, page_type};
@@ -30,14 +28,10 @@ pub(super) async fn forgot_form(
             username => username,
             captcha => captcha_ctx(app, req).await,
             fields => fields_of(error),
-            error => error.and_then(|e| match e {
-                AppError::Invalid { .. } => None,
-                other => Some(other.to_string()),
-            }),
+            error => other_error(error),
         }),
     );
-    let status = error.map_or(StatusCode::OK, status_of);
-    ctx.render(app, req, status)
+    ctx.render_after(app, req, error)
 }
 
 #[handler]
@@ -64,112 +58,28 @@ pub(super) async fn forgot_submit(
     )
     .await
     {
-        Ok(s) => redirect(&format!("{RESET_OTP}/{}", s.flow_id)),
+        Ok(s) => redirect(&format!("{}/{}", STEPS.code_base, s.flow_id)),
         Err(e) => forgot_form(app, req, &username, Some(&e)).await,
     }
 }
 
-pub(super) const RESET_OTP: &str = "/quen-mat-khau/xac-thuc";
-
-pub(super) fn expired_reset(app: &App, req: &Request, e: &AppError) -> Response {
-    info(
-        app,
-        req,
-        None,
-        status_of(e),
-        "Phiên đặt lại mật khẩu đã hết hạn",
-        &[
-            "Phiên đặt lại mật khẩu này đã hết hạn hoặc không còn hiệu lực (cần hoàn tất trong vòng 15 phút).",
-            "Vui lòng thực hiện lại.",
-        ],
-        &[],
-        false,
-        &[("/quen-mat-khau", "Thực hiện lại")],
-    )
-}
-
-pub(super) async fn reset_otp_view(
-    app: &Arc<App>,
-    req: &Request,
-    flow: &str,
-    error: Option<&AppError>,
-) -> Response {
-    match password_reset::describe(app, flow).await {
-        Ok((_, true)) => redirect(&format!("/quen-mat-khau/mat-khau/{flow}")),
-        Ok((s, false)) => otp_page(
-            app,
-            req,
-            "Xác thực mã OTP",
-            "Nếu tên đăng nhập đúng, mã xác thực đã được gửi tới số điện thoại đã đăng ký của tài khoản.",
-            "",
-            RESET_OTP,
-            flow,
-            s.resend_in,
-            error.map(otp_error_text),
-            error.map_or(StatusCode::OK, status_of),
-            false,
-        ),
-        Err(e) => expired_reset(app, req, &e),
-    }
-}
-
-#[handler]
-pub(super) async fn reset_otp_page(
-    req: &Request,
-    Path(flow): Path<String>,
-    Data(app): Data<&Arc<App>>,
-) -> Response {
-    reset_otp_view(app, req, &flow, None).await
-}
-
-#[handler]
-pub(super) async fn reset_otp_submit(
-    req: &Request,
-    Path(flow): Path<String>,
-    CsrfForm(form): CsrfForm<FormData>,
-    Data(app): Data<&Arc<App>>,
-) -> Response {
-    match password_reset::verify_otp(app, &flow, &typed_otp(&form)).await {
-        Ok(()) => redirect(&format!("/quen-mat-khau/mat-khau/{flow}")),
-        Err(e @ AppError::Gone(_)) => expired_reset(app, req, &e),
-        Err(e) => reset_otp_view(app, req, &flow, Some(&e)).await,
-    }
-}
-
-#[handler]
-pub(super) async fn reset_resend(
-    req: &Request,
-    Path(flow): Path<String>,
-    CsrfForm(_): CsrfForm<FormData>,
-    Data(app): Data<&Arc<App>>,
-) -> Response {
-    match password_reset::resend(app, &flow).await {
-        Ok(_) => redirect(&format!("{RESET_OTP}/{flow}?gui-lai=1")),
-        Err(e @ AppError::Gone(_)) => expired_reset(app, req, &e),
-        Err(e) => reset_otp_view(app, req, &flow, Some(&e)).await,
-    }
-}
-
-#[handler]
-pub(super) async fn reset_password_page(
-    req: &Request,
-    Path(flow): Path<String>,
-    Data(app): Data<&Arc<App>>,
-) -> Response {
-    match password_reset::describe(app, &flow).await {
-        Ok((_, true)) => password_page(
-            app,
-            req,
-            "Đặt lại mật khẩu",
-            Some("Vui lòng đặt mật khẩu mới cho tài khoản."),
-            &format!("/quen-mat-khau/mat-khau/{flow}"),
-            "Lưu mật khẩu mới",
-            None,
-        ),
-        Ok((_, false)) => redirect(&format!("{RESET_OTP}/{flow}")),
-        Err(e) => expired_reset(app, req, &e),
-    }
-}
+/// The steps after the form: the SMS code, then the new password.
+pub(super) const STEPS: OtpSteps = OtpSteps {
+    journey: &password_reset::JOURNEY,
+    code_base: "/quen-mat-khau/xac-thuc",
+    password_base: "/quen-mat-khau/mat-khau",
+    sent_label: "Nếu tên đăng nhập đúng, mã xác thực đã được gửi tới số điện thoại đã đăng ký của tài khoản.",
+    note: None,
+    password_heading: "Đặt lại mật khẩu",
+    password_lead: "Vui lòng đặt mật khẩu mới cho tài khoản.",
+    password_button: "Lưu mật khẩu mới",
+    expired_heading: "Phiên đặt lại mật khẩu đã hết hạn",
+    expired_paragraphs: &[
+        "Phiên đặt lại mật khẩu này đã hết hạn hoặc không còn hiệu lực (cần hoàn tất trong vòng 15 phút).",
+        "Vui lòng thực hiện lại.",
+    ],
+    expired_link: ("/quen-mat-khau", "Thực hiện lại"),
+};
 
 #[handler]
 pub(super) async fn reset_password_submit(
@@ -178,30 +88,15 @@ pub(super) async fn reset_password_submit(
     CsrfForm(form): CsrfForm<FormData>,
     Data(app): Data<&Arc<App>>,
 ) -> Response {
-    match password_reset::set_password(
-        app,
-        &flow,
-        &form.text("password"),
-        &form.text("password_confirm"),
-        &crate::web::client_ip(req),
-    )
-    .await
-    {
-        Ok(()) => with_cookie(
+    let p = NewPassword::of(req, &form);
+    let r = password_reset::set_password(app, &flow, &p.password, &p.confirm, &p.ip).await;
+    let done = r.map(|()| {
+        with_cookie(
             redirect("/quen-mat-khau/thanh-cong"),
             &clear_session_cookie(secure(app)),
-        ),
-        Err(e @ AppError::Gone(_)) => expired_reset(app, req, &e),
-        Err(e) => password_page(
-            app,
-            req,
-            "Đặt lại mật khẩu",
-            None,
-            &format!("/quen-mat-khau/mat-khau/{flow}"),
-            "Lưu mật khẩu mới",
-            Some(&e),
-        ),
-    }
+        )
+    });
+    STEPS.after_password(app, req, &flow, done)
 }
 
 #[handler]

@@ -6,16 +6,14 @@ use poem::http::StatusCode;
 use poem::web::{Data, Path};
 use poem::{Request, Response, handler};
 
-use super::{
-    PFramed, captcha_ctx, fields_of, flow_like, frame, info, otp_error_text, otp_page, query,
-    secure, typed_otp,
-};
+use super::otp_step::{CodeView, code_page, typed_otp};
+use super::{PFramed, captcha_ctx, fields_of, flow_like, frame, info, query};
 use crate::app::App;
 use crate::error::AppError;
 use crate::flows::sign_in;
 use crate::flows::sign_in::Audience;
 use crate::web::api::portal::sign_in_start;
-use crate::web::ctx::{FormData, redirect, session_cookie, status_of, with_cookie};
+use crate::web::ctx::{FormData, redirect, signed_in, status_of};
 use crate::web::extract::CsrfForm;
 use crate::web::view::Val;
 use crate::{page_ctx, page_type};
@@ -55,8 +53,7 @@ pub(super) async fn login_form(
             }),
         }),
     );
-    let status = error.map_or(StatusCode::OK, status_of);
-    ctx.render(app, req, status)
+    ctx.render_after(app, req, error)
 }
 
 #[handler]
@@ -118,18 +115,19 @@ pub(super) async fn login_otp_view(
     error: Option<&AppError>,
 ) -> Response {
     match sign_in::describe(app, flow, Audience::Portal).await {
-        Ok(s) => otp_page(
+        Ok(s) => code_page(
             app,
             req,
-            "Xác thực mã OTP",
-            "Mã xác thực đã được gửi qua số điện thoại:",
-            &s.phone_masked,
-            LOGIN_OTP,
-            flow,
-            s.resend_in,
-            error.map(otp_error_text),
-            error.map_or(StatusCode::OK, status_of),
-            true,
+            &CodeView {
+                sent_label: "Mã xác thực đã được gửi qua số điện thoại:",
+                note: None,
+                phone_masked: &s.phone_masked,
+                base: LOGIN_OTP,
+                flow,
+                resend_in: s.resend_in,
+                login_links: true,
+            },
+            error,
         ),
         Err(e) => expired_login(app, req, &e),
     }
@@ -153,14 +151,7 @@ pub(super) async fn login_otp_submit(
 ) -> Response {
     let ip = crate::web::client_ip(req);
     match sign_in::verify(app, &flow, &typed_otp(&form), &ip, Audience::Portal).await {
-        Ok(signed) => {
-            let to = if signed.account.must_change_password {
-                "/tai-khoan/doi-mat-khau"
-            } else {
-                "/tai-khoan"
-            };
-            with_cookie(redirect(to), &session_cookie(&signed.token, secure(app)))
-        }
+        Ok(signed) => signed_in(app, &signed, "/tai-khoan", "/tai-khoan/doi-mat-khau"),
         Err(e @ AppError::Gone(_)) => expired_login(app, req, &e),
         Err(e) => login_otp_view(app, req, &flow, Some(&e)).await,
     }
