@@ -20,6 +20,7 @@ pub mod archive;
 pub mod audit;
 pub mod citizens;
 pub mod conversations;
+mod copy;
 pub mod counters;
 pub mod faq;
 pub mod flows;
@@ -31,10 +32,10 @@ pub mod sessions;
 pub mod sms;
 pub mod sms_templates;
 pub mod stats;
+mod table;
 pub mod throttles;
 pub mod units;
 
-use std::marker::PhantomData;
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -85,87 +86,6 @@ impl ReadTx {
             ReadInner::Pg(_) => Err(StoreError::Db("not a redb snapshot".into())),
         }
     }
-}
-
-/// Visits every entry of every table of a snapshot (but the backup
-/// archive's own `__backup*` tables), table by table in key order.
-fn for_each_entry(tx: &ReadTx, mut f: impl FnMut(&str, &[u8], &[u8]) -> Result<()>) -> Result<()> {
-    match &tx.inner {
-        ReadInner::Redb(r) => {
-            for handle in r.list_tables().map_err(StoreError::from)? {
-                let name = handle.name().to_string();
-                if name.starts_with("__backup") {
-                    continue;
-                }
-                let def: TableDefinition<&[u8], &[u8]> = TableDefinition::new(&name);
-                for item in r.open_table(def)?.iter()? {
-                    let (k, v) = item?;
-                    f(&name, k.value(), v.value())?;
-                }
-            }
-        }
-        ReadInner::Pg(p) => {
-            for name in p.tables()? {
-                p.scan(
-                    &name,
-                    (Bound::Unbounded, Bound::Unbounded),
-                    false,
-                    &mut |k, v| {
-                        f(&name, k, v)?;
-                        Ok(true)
-                    },
-                )?;
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Entries per table of a snapshot (for progress bars).
-fn count_entries(tx: &ReadTx) -> Result<u64> {
-    let mut n = 0u64;
-    match &tx.inner {
-        ReadInner::Redb(r) => {
-            for handle in r.list_tables().map_err(StoreError::from)? {
-                let def: TableDefinition<&[u8], &[u8]> = TableDefinition::new(handle.name());
-                if !handle.name().starts_with("__backup") {
-                    n += redb::ReadableTableMetadata::len(&r.open_table(def)?)?;
-                }
-            }
-        }
-        ReadInner::Pg(p) => {
-            for name in p.tables()? {
-                n += p.len(&name)?;
-            }
-        }
-    }
-    Ok(n)
-}
-
-/// Replaces everything in `target` with every entry of the snapshot `from`,
-/// in one write transaction (all or nothing); `progress(done, total)` is
-/// called every 1,000 entries. Returns the number of entries.
-pub(crate) fn replace_all(
-    from: &ReadTx,
-    target: &Store,
-    mut progress: impl FnMut(u64, u64),
-) -> Result<u64> {
-    let total = count_entries(from)?;
-    target.write(|w| {
-        w.clear_all()?;
-        let mut n = 0u64;
-        for_each_entry(from, |t, k, v| {
-            w.put_named(t, k, v)?;
-            n += 1;
-            if n.is_multiple_of(1000) {
-                progress(n, total);
-            }
-            Ok(())
-        })?;
-        progress(n, total);
-        meta::migrate(w)?;
-        Ok::<_, StoreError>(n)
-    })
 }
 
 impl WriteTx {
@@ -248,8 +168,8 @@ impl WriteTx {
         Ok(())
     }
 }
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+pub(crate) use copy::replace_all;
+pub use table::{Index, KeyEnc, Table, key};
 
 /// The schema version this build writes. Older databases are migrated on open
 /// (see [`meta::migrate`]); newer ones are refused.
@@ -443,150 +363,6 @@ impl Tx for WriteTx {
     }
 }
 
-/// A key that encodes to bytes whose order is the key's order.
-pub trait KeyEnc {
-    fn enc(&self) -> Vec<u8>;
-}
-impl KeyEnc for str {
-    fn enc(&self) -> Vec<u8> {
-        self.as_bytes().to_vec()
-    }
-}
-impl KeyEnc for String {
-    fn enc(&self) -> Vec<u8> {
-        self.as_bytes().to_vec()
-    }
-}
-impl KeyEnc for u64 {
-    fn enc(&self) -> Vec<u8> {
-        self.to_be_bytes().to_vec()
-    }
-}
-impl KeyEnc for [u8] {
-    fn enc(&self) -> Vec<u8> {
-        self.to_vec()
-    }
-}
-impl KeyEnc for Vec<u8> {
-    fn enc(&self) -> Vec<u8> {
-        self.clone()
-    }
-}
-
-/// One table with a fixed value type.
-pub struct Table<V> {
-    pub name: &'static str,
-    _v: PhantomData<fn() -> V>,
-}
-
-impl<V: Serialize + DeserializeOwned> Table<V> {
-    pub const fn new(name: &'static str) -> Self {
-        Table {
-            name,
-            _v: PhantomData,
-        }
-    }
-
-    fn decode(&self, bytes: &[u8]) -> Result<V> {
-        postcard::from_bytes(bytes).map_err(|e| StoreError::Corrupt {
-            table: self.name,
-            message: e.to_string(),
-        })
-    }
-
-    pub fn get<K: KeyEnc + ?Sized>(&self, tx: &impl Tx, key: &K) -> Result<Option<V>> {
-        tx.get_raw(self.name, &key.enc())?
-            .map(|b| self.decode(&b))
-            .transpose()
-    }
-
-    pub fn put<K: KeyEnc + ?Sized>(&self, w: &WriteTx, key: &K, value: &V) -> Result<()> {
-        let bytes = postcard::to_stdvec(value).map_err(|e| StoreError::Corrupt {
-            table: self.name,
-            message: e.to_string(),
-        })?;
-        w.put_raw(self.name, &key.enc(), &bytes)
-    }
-
-    pub fn delete<K: KeyEnc + ?Sized>(&self, w: &WriteTx, key: &K) -> Result<bool> {
-        w.delete_raw(self.name, &key.enc())
-    }
-
-    /// Visits values whose key starts with `prefix`, in key order or reverse.
-    pub fn scan_prefix(
-        &self,
-        tx: &impl Tx,
-        prefix: &[u8],
-        reverse: bool,
-        mut f: impl FnMut(&[u8], V) -> Result<bool>,
-    ) -> Result<()> {
-        let end = prefix_end(prefix);
-        let range = (
-            Bound::Included(prefix),
-            match &end {
-                Some(e) => Bound::Excluded(e.as_slice()),
-                None => Bound::Unbounded,
-            },
-        );
-        tx.scan_raw(self.name, range, reverse, &mut |k, v| f(k, self.decode(v)?))
-    }
-
-    /// Visits every entry.
-    pub fn scan_all(
-        &self,
-        tx: &impl Tx,
-        reverse: bool,
-        f: impl FnMut(&[u8], V) -> Result<bool>,
-    ) -> Result<()> {
-        self.scan_prefix(tx, &[], reverse, f)
-    }
-
-    pub fn all(&self, tx: &impl Tx) -> Result<Vec<V>> {
-        let mut out = Vec::new();
-        self.scan_all(tx, false, |_, v| {
-            out.push(v);
-            Ok(true)
-        })?;
-        Ok(out)
-    }
-
-    pub fn len(&self, tx: &impl Tx) -> Result<u64> {
-        tx.len_raw(self.name)
-    }
-
-    /// Makes sure the table exists (so that read snapshots can open it).
-    pub fn ensure(&self, w: &WriteTx) -> Result<()> {
-        w.ensure_raw(self.name)
-    }
-}
-
-/// Index tables map a composite key to nothing.
-pub type Index = Table<()>;
-
-fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
-    let mut end = prefix.to_vec();
-    while let Some(last) = end.pop() {
-        if last < 0xff {
-            end.push(last + 1);
-            return Some(end);
-        }
-    }
-    None
-}
-
-/// Builds composite keys: parts are joined with 0x00 so that prefixes of
-/// whole parts scan correctly (strings never contain 0x00 here).
-pub fn key(parts: &[&[u8]]) -> Vec<u8> {
-    let mut k = Vec::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
-    for (i, p) in parts.iter().enumerate() {
-        if i > 0 {
-            k.push(0);
-        }
-        k.extend_from_slice(p);
-    }
-    k
-}
-
 /// The opened database.
 #[derive(Clone)]
 pub struct Store {
@@ -693,37 +469,6 @@ impl Store {
         };
         store.write(meta::migrate)?;
         Ok(store)
-    }
-
-    /// Whether anything but the schema version is stored (a target that
-    /// `migrate --to` refuses).
-    pub fn holds_data(&self) -> Result<bool> {
-        self.read(|r| {
-            let mut found = false;
-            let tables: Vec<String> = match &r.inner {
-                ReadInner::Redb(t) => t
-                    .list_tables()
-                    .map_err(StoreError::from)?
-                    .map(|h| h.name().to_string())
-                    .collect(),
-                ReadInner::Pg(p) => p.tables()?,
-            };
-            for name in tables.iter().filter(|n| n.as_str() != meta::META.name) {
-                let def: TableDefinition<&[u8], &[u8]> = TableDefinition::new(name);
-                let n = match &r.inner {
-                    ReadInner::Redb(t) => redb::ReadableTableMetadata::len(&t.open_table(def)?)?,
-                    ReadInner::Pg(p) => p.len(name)?,
-                };
-                found |= n > 0;
-            }
-            Ok(found)
-        })
-    }
-
-    /// Copies everything in this store into `target`, replacing what it
-    /// held, in one transaction of the target (`motcua migrate --to`).
-    pub fn copy_into(&self, target: &Store, progress: impl FnMut(u64, u64)) -> Result<u64> {
-        self.read(|r| replace_all(r, target, progress))
     }
 
     /// Opens the configured engine: PostgreSQL when `database_url` is set,
@@ -867,54 +612,6 @@ impl Store {
             .flushes
             .load(std::sync::atomic::Ordering::Relaxed)
     }
-
-    /// Copies every table from one read snapshot into a new database file:
-    /// a consistent backup while the store is in use.
-    pub fn snapshot_to(&self, dest: &Path) -> Result<u64> {
-        let out = Database::builder()
-            .create(dest)
-            .map_err(|e| StoreError::Db(e.to_string()))?;
-        let w = out.begin_write()?;
-        let mut n = 0u64;
-        match &self.engine {
-            Engine::Redb { db, .. } => {
-                let src = db.begin_read()?;
-                for handle in src.list_tables().map_err(StoreError::from)? {
-                    let name = handle.name().to_string();
-                    let def: TableDefinition<&[u8], &[u8]> = TableDefinition::new(&name);
-                    let from = src.open_table(def)?;
-                    let mut to = w.open_table(def)?;
-                    for item in from.iter()? {
-                        let (k, v) = item?;
-                        to.insert(k.value(), v.value())?;
-                        n += 1;
-                    }
-                }
-            }
-            Engine::Pg(pool) => {
-                let src = pool.begin_read()?;
-                for name in src.tables()? {
-                    let def: TableDefinition<&[u8], &[u8]> = TableDefinition::new(&name);
-                    let mut to = w.open_table(def)?;
-                    src.scan(
-                        &name,
-                        (Bound::Unbounded, Bound::Unbounded),
-                        false,
-                        &mut |k, v| {
-                            to.insert(k, v)?;
-                            n += 1;
-                            Ok(true)
-                        },
-                    )?;
-                }
-                src.commit()?;
-            }
-        }
-        w.commit()?;
-        drop(out);
-        restrict_permissions(dest);
-        Ok(n)
-    }
 }
 
 #[cfg(unix)]
@@ -929,113 +626,4 @@ pub fn restrict_permissions(path: &Path) {
 pub fn restrict_permissions(_path: &Path) {}
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const T: Table<String> = Table::new("t");
-
-    #[test]
-    fn write_then_read_and_scan() {
-        let dir = tempfile::tempdir().unwrap();
-        let s = Store::open(&dir.path().join("db.redb")).unwrap();
-        s.write(|w| {
-            for (k, v) in [("a:1", "x"), ("a:2", "y"), ("b:1", "z")] {
-                T.put(w, k, &v.to_string())?;
-            }
-            Ok::<_, StoreError>(())
-        })
-        .unwrap();
-        let got = s.read(|r| T.get(r, "a:2")).unwrap();
-        assert_eq!(got.as_deref(), Some("y"));
-        let mut seen = vec![];
-        s.read(|r| {
-            T.scan_prefix(r, b"a:", true, |_, v| {
-                seen.push(v);
-                Ok(true)
-            })
-        })
-        .unwrap();
-        assert_eq!(seen, vec!["y".to_string(), "x".to_string()]);
-    }
-
-    #[test]
-    fn failed_write_changes_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let s = Store::open(&dir.path().join("db.redb")).unwrap();
-        let r: std::result::Result<(), StoreError> = s.write(|w| {
-            T.put(w, "k", &"v".to_string())?;
-            Err(StoreError::Db("boom".into()))
-        });
-        assert!(r.is_err());
-        assert_eq!(s.read(|r| T.get(r, "k")).unwrap(), None);
-    }
-
-    #[test]
-    fn one_flush_serves_the_writes_that_waited_for_it() {
-        use std::sync::atomic::Ordering;
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("db.redb");
-        let s = Arc::new(Store::open(&p).unwrap());
-        let before = s.flush_count();
-        let base = s.commits().seq.load(Ordering::SeqCst);
-        // Hold the flush lock, as a flush in progress would.
-        let held = s.commits().durable.lock().unwrap();
-        let writers: Vec<_> = (0..5)
-            .map(|i| {
-                let s = s.clone();
-                std::thread::spawn(move || {
-                    s.write(|w| T.put(w, &format!("k{i}"), &format!("v{i}")))
-                        .unwrap();
-                })
-            })
-            .collect();
-        // All five have committed (without flushing) and now wait.
-        while s.commits().seq.load(Ordering::SeqCst) < base + 5 {
-            std::thread::yield_now();
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-        assert!(
-            writers.iter().all(|w| !w.is_finished()),
-            "returned before durable"
-        );
-        drop(held);
-        for w in writers {
-            w.join().unwrap();
-        }
-        assert_eq!(s.flush_count() - before, 1);
-        drop(s);
-        let s = Store::open(&p).unwrap();
-        for i in 0..5 {
-            assert_eq!(
-                s.read(|r| T.get(r, &format!("k{i}"))).unwrap(),
-                Some(format!("v{i}"))
-            );
-        }
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn database_file_is_private() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("db.redb");
-        let _s = Store::open(&p).unwrap();
-        let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o600);
-    }
-
-    #[test]
-    fn second_open_reports_in_use() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("db.redb");
-        let _s = Store::open(&p).unwrap();
-        assert!(matches!(Store::open(&p), Err(StoreError::InUse { .. })));
-    }
-
-    #[test]
-    fn prefix_end_handles_ff() {
-        assert_eq!(prefix_end(b"a"), Some(b"b".to_vec()));
-        assert_eq!(prefix_end(&[1, 0xff]), Some(vec![2]));
-        assert_eq!(prefix_end(&[0xff]), None);
-    }
-}
+mod tests;
