@@ -186,42 +186,39 @@ impl Pool {
 
     /// Begins a read snapshot.
     pub fn begin_read(self: &Arc<Self>) -> Result<PgTx> {
-        let c = self.take()?;
-        block_on(
-            c.client
-                .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"),
-        )
-        .map_err(engine)?;
-        Ok(PgTx {
-            pool: self.clone(),
-            conn: RefCell::new(Some(c)),
-        })
+        self.begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
     }
 
     /// Begins a write transaction holding the writer lock.
     pub fn begin_write(self: &Arc<Self>) -> Result<PgTx> {
-        let c = self.take()?;
-        block_on(
-            c.client
-                .batch_execute("BEGIN; SELECT id FROM motcua_writer WHERE id = 1 FOR UPDATE"),
-        )
-        .map_err(engine)?;
-        Ok(PgTx {
-            pool: self.clone(),
-            conn: RefCell::new(Some(c)),
-        })
+        self.begin("BEGIN; SELECT id FROM motcua_writer WHERE id = 1 FOR UPDATE")
     }
-}
 
-/// Whether an error asks for the transaction to be run again.
-pub fn is_retryable(e: &StoreError) -> bool {
-    let StoreError::Engine(inner) = e else {
-        return false;
-    };
-    let Some(pe) = inner.downcast_ref::<tokio_postgres::Error>() else {
-        return false;
-    };
-    matches!(pe.code().map(|c| c.code()), Some("40001") | Some("40P01"))
+    /// Begins a transaction. A pooled connection that turns out to be dead
+    /// (the server restarted or failed over since it was last used) is
+    /// dropped with every other idle one, and the transaction begins on a
+    /// new connection: the first request after a restart succeeds instead
+    /// of meeting a 503. Nothing has been written at this point, so trying
+    /// again is always safe.
+    fn begin(self: &Arc<Self>, sql: &str) -> Result<PgTx> {
+        let mut attempt = 0;
+        loop {
+            let c = self.take()?;
+            match block_on(c.client.batch_execute(sql)).map_err(engine) {
+                Ok(()) => {
+                    return Ok(PgTx {
+                        pool: self.clone(),
+                        conn: RefCell::new(Some(c)),
+                    });
+                }
+                Err(StoreError::Unavailable(_)) if attempt == 0 => {
+                    attempt += 1;
+                    self.idle.lock().unwrap_or_else(|e| e.into_inner()).clear();
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
 }
 
 /// A transaction on one pooled connection.

@@ -265,3 +265,48 @@ async fn a_second_serve_on_the_same_database_is_refused_until_the_first_is_gone(
     third.kill().unwrap();
     third.wait().unwrap();
 }
+
+#[tokio::test]
+async fn connections_the_server_dropped_are_replaced_without_an_error() {
+    if !on_postgres_pass("dropped connections") {
+        return;
+    }
+    let t = spawn_app().await;
+    t.create_superadmin().await;
+    let url = crate::engine::database_for(t.dir.path()).unwrap();
+    let login = || async {
+        t.http
+            .post(t.url("/api/v1/staff/login"))
+            .json(&serde_json::json!({"username": ADMIN, "password": ADMIN_PASSWORD}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(login().await, 200);
+    for round in 0..3 {
+        // What a failover or an administrator's restart does to the pool.
+        let out = Command::new("psql")
+            .args([
+                url.as_str(),
+                "-qAtc",
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+                 WHERE application_name = 'motcua' AND pid <> pg_backend_pid()",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let killed: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+        assert!(killed >= 1, "round {round}: no connection to drop");
+        assert_eq!(login().await, 200, "round {round}: sign-in after the drop");
+        assert_eq!(
+            t.http.get(t.url("/healthz")).send().await.unwrap().status(),
+            200
+        );
+    }
+}
