@@ -9,9 +9,11 @@
 //! instances sharing the database never interleave read-modify-write
 //! sequences, and each statement after the lock sees every earlier commit.
 //! The SQL is plain (no LISTEN/NOTIFY, advisory locks or extensions) so
-//! engines that speak PostgreSQL's protocol can carry it; a serialisation
-//! failure (SQLSTATE 40001) or a lost connection before anything was
-//! written is retried (see [`Pool::write`]).
+//! engines that speak PostgreSQL's protocol can carry it. A transaction
+//! whose pooled connection turns out dead at `BEGIN` starts again on a new
+//! one (nothing was written yet); retrying a failed transaction body
+//! (SQLSTATE 40001 on engines that are always SERIALIZABLE) needs
+//! re-runnable write closures and is not done yet.
 //!
 //! Connections come from a small pool of idle clients; a client whose
 //! connection broke is dropped, so the instance recovers by itself when the
