@@ -29,6 +29,8 @@ pub struct App {
     pub cfg: Arc<Config>,
     pub store: Store,
     tree: RwLock<Arc<UnitTree>>,
+    /// `store::units::version` when `tree` was loaded.
+    tree_version: std::sync::atomic::AtomicU64,
     pub hasher: Arc<Hasher>,
     /// Long scans (citizen list search, audit search, statistics) run here,
     /// below the runtime's priority; see [`App::db_heavy`].
@@ -222,7 +224,8 @@ impl App {
         if seeded {
             tracing::info!("loaded the demo unit tree (Hưng Yên)");
         }
-        let tree = Arc::new(UnitTree::new(store.read(units::all)?));
+        let (all_units, tree_version) = store.read(|r| Ok((units::all(r)?, units::version(r)?)))?;
+        let tree = Arc::new(UnitTree::new(all_units));
         let hasher = Hasher::new(cfg.argon2_m_kib);
         let bot = Bot::from_store(&cfg, &store);
         bot.write_published(&cfg);
@@ -230,6 +233,7 @@ impl App {
             cfg: Arc::new(cfg),
             store: store.clone(),
             tree: RwLock::new(tree),
+            tree_version: std::sync::atomic::AtomicU64::new(tree_version),
             hasher,
             heavy: crate::pool::Pool::new("scan", crate::pool::cores(), HEAVY_NICE, false),
             drawing: crate::pool::Pool::new("draw", crate::pool::cores(), HEAVY_NICE, false),
@@ -322,9 +326,26 @@ impl App {
     }
 
     pub fn reload_tree(&self) -> AppResult<()> {
-        let t = Arc::new(UnitTree::new(self.store.read(units::all)?));
+        let (all, version) = self
+            .store
+            .read(|r| Ok((units::all(r)?, units::version(r)?)))?;
+        let t = Arc::new(UnitTree::new(all));
         *self.tree.write().unwrap_or_else(|e| e.into_inner()) = t;
+        self.tree_version
+            .store(version, std::sync::atomic::Ordering::SeqCst);
         Ok(())
+    }
+
+    /// Reloads the unit tree when another process sharing the database
+    /// changed a unit (one point read when nothing changed); true when it
+    /// reloaded.
+    pub fn reload_tree_if_changed(&self) -> AppResult<bool> {
+        let stored = self.store.read(|r| units::version(r))?;
+        if stored == self.tree_version.load(std::sync::atomic::Ordering::SeqCst) {
+            return Ok(false);
+        }
+        self.reload_tree()?;
+        Ok(true)
     }
 
     /// Runs blocking store work off the async runtime.

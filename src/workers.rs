@@ -83,7 +83,8 @@ async fn backup_loop(app: Arc<App>, mut stop: tokio::sync::watch::Receiver<bool>
 /// polls the newest version number in the store twice a second: one point
 /// read; with the rebuild, a new version is in use within a second) and
 /// edited FAQ files in `<data dir>/faq`, without a restart. The instance
-/// that publishes swaps its own knowledge base at once.
+/// that publishes swaps its own knowledge base at once. On a shared
+/// database the unit tree is checked the same way (`units::version`).
 async fn faq_watch_loop(app: Arc<App>, mut stop: tokio::sync::watch::Receiver<bool>) {
     loop {
         tokio::select! {
@@ -92,5 +93,14 @@ async fn faq_watch_loop(app: Arc<App>, mut stop: tokio::sync::watch::Receiver<bo
         }
         let a = app.clone();
         let _ = tokio::task::spawn_blocking(move || a.reload_bot_if_changed()).await;
+        // Units changed by another process on the same PostgreSQL database.
+        if app.store.is_shared() {
+            let a = app.clone();
+            if let Ok(Err(e)) =
+                tokio::task::spawn_blocking(move || a.reload_tree_if_changed()).await
+            {
+                tracing::warn!(error = %e, "cannot check the unit tree's version");
+            }
+        }
     }
 }

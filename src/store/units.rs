@@ -36,9 +36,27 @@ pub fn insert(
         created_at: now,
     };
     UNITS.put(w, &id, &u)?;
+    bump_version(w)?;
     Ok(u)
 }
 
 pub fn put(w: &WriteTx, u: &Unit) -> Result<()> {
-    UNITS.put(w, &u.id, u)
+    UNITS.put(w, &u.id, u)?;
+    bump_version(w)
+}
+
+/// The unit tree's version: raised by every unit write, so that processes
+/// sharing a database (PostgreSQL) notice a change with one point read and
+/// reload their cached tree (`App::reload_tree_if_changed`).
+pub fn version(tx: &impl Tx) -> Result<u64> {
+    Ok(meta::get_flag(tx, VERSION_FLAG)?
+        .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
+        .map_or(0, u64::from_be_bytes))
+}
+
+const VERSION_FLAG: &str = "units_version";
+
+fn bump_version(w: &WriteTx) -> Result<()> {
+    let next = version(w)? + 1;
+    meta::set_flag(w, VERSION_FLAG, &next.to_be_bytes())
 }

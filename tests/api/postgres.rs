@@ -310,3 +310,39 @@ async fn connections_the_server_dropped_are_replaced_without_an_error() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_unit_added_by_one_process_reaches_another_on_the_same_database_within_a_second() {
+    if !on_postgres_pass("unit tree version") {
+        return;
+    }
+    let a = spawn_app().await;
+    a.create_superadmin().await;
+    let url = crate::engine::database_for(a.dir.path()).unwrap();
+    let b = spawn_app_with(|c| c.database_url = Some(url.clone())).await;
+    let before = b.app.tree().len();
+    let token = a.staff_token(ADMIN, ADMIN_PASSWORD, ADMIN_PHONE).await;
+    let parent = a.unit_id("Bộ phận một cửa UBND huyện Văn Lâm").await;
+    let (s, v) = a
+        .post_json(
+            "/api/v1/units",
+            Some(&token),
+            &serde_json::json!({"name": "Tổ một cửa lưu động", "parent_id": parent}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(a.app.tree().len(), before + 1);
+    let started = std::time::Instant::now();
+    while b.app.tree().len() == before {
+        assert!(
+            started.elapsed() < std::time::Duration::from_millis(1500),
+            "the other process still has the old unit tree"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    eprintln!(
+        "unit tree reached the other process in {:?}",
+        started.elapsed()
+    );
+    assert_eq!(b.app.tree().len(), before + 1);
+}
