@@ -340,7 +340,7 @@ impl App {
     /// changed a unit (one point read when nothing changed); true when it
     /// reloaded.
     pub fn reload_tree_if_changed(&self) -> AppResult<bool> {
-        let stored = self.store.read(|r| units::version(r))?;
+        let stored = self.store.read(units::version)?;
         if stored == self.tree_version.load(std::sync::atomic::Ordering::SeqCst) {
             return Ok(false);
         }
