@@ -222,13 +222,18 @@ async fn serve_lease(
     if !app.store.is_shared() {
         return Ok(None);
     }
-    let holder = crate::util::random_hex(8);
-    let take = |app: &App, holder: &str| {
-        let me = lease::Lease::mine(holder, chrono::Utc::now().timestamp());
-        app.store
-            .write(|w| lease::take(w, "serve", &me, chrono::Utc::now().timestamp()))
+    // Host and process are read once; each take or renewal only moves
+    // `until` on.
+    let me = lease::Lease::mine(&crate::util::random_hex(8), 0);
+    let take = |app: &App, me: &lease::Lease| {
+        let now = chrono::Utc::now().timestamp();
+        let me = lease::Lease {
+            until: now + lease::TTL_SECS,
+            ..me.clone()
+        };
+        app.store.write(|w| lease::take(w, "serve", &me, now))
     };
-    if let Err(other) = take(app, &holder)? {
+    if let Err(other) = take(app, &me)? {
         return Err(format!(
             "another `motcua serve` (host {}, process {}) is using this database; \
              one instance per database is supported in this version",
@@ -236,12 +241,12 @@ async fn serve_lease(
         )
         .into());
     }
-    let (a, h) = (app.clone(), holder.clone());
+    let (a, holder) = (app.clone(), me.holder.clone());
     let renew = tokio::spawn(async move {
         loop {
             tokio::time::sleep(std::time::Duration::from_secs(lease::RENEW_SECS)).await;
-            let h2 = h.clone();
-            match a.db(move |a| Ok(take(a, &h2)?)).await {
+            let me = me.clone();
+            match a.db(move |a| Ok(take(a, &me)?)).await {
                 Ok(Ok(())) => {}
                 Ok(Err(other)) => {
                     tracing::error!(host = %other.host, pid = other.pid, "another motcua serve took over this database");

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use redb::{
     Database, ReadOnlyDatabase, ReadableDatabase, ReadableTable, ReadableTableMetadata,
-    TableDefinition, TableHandle, WriteTransaction,
+    TableDefinition, WriteTransaction,
 };
 
 use super::{ReadTx, Result, Store, StoreError, meta};
@@ -95,27 +95,7 @@ impl ArchiveReader {
     /// Writes the archive's tables (not its files or header) into a new
     /// database at `dest`; returns the number of records.
     pub fn restore_tables(&self, dest: &Path) -> Result<u64> {
-        let out = Database::builder().create(dest).map_err(db)?;
-        let w = out.begin_write()?;
-        let mut records = 0;
-        let tables: Vec<String> = self
-            .r
-            .as_redb()?
-            .list_tables()?
-            .map(|h| h.name().to_string())
-            .collect();
-        for name in tables.iter().filter(|n| !n.starts_with("__backup")) {
-            let def: TableDefinition<&[u8], &[u8]> = TableDefinition::new(name);
-            let from = self.r.as_redb()?.open_table(def)?;
-            let mut to = w.open_table(def)?;
-            for item in from.iter()? {
-                let (k, v) = item?;
-                to.insert(k.value(), v.value())?;
-                records += 1;
-            }
-        }
-        w.commit()?;
-        Ok(records)
+        super::copy::copy_to_file(&self.r, dest)
     }
 
     /// Replaces everything in `target` (a running engine, e.g. PostgreSQL)

@@ -328,24 +328,12 @@ impl PgTx {
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         let mut sql = String::from("SELECT k, v FROM motcua_kv WHERE t = $1");
         let mut args: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![&table];
-        let bound = |b: &Bound<Vec<u8>>, incl: &'static str, excl: &'static str| match b {
-            Bound::Included(_) => Some(incl),
-            Bound::Excluded(_) => Some(excl),
-            Bound::Unbounded => None,
-        };
-        let lo_v = match lo {
-            Bound::Included(v) | Bound::Excluded(v) => Some(v),
-            Bound::Unbounded => None,
-        };
-        let hi_v = match hi {
-            Bound::Included(v) | Bound::Excluded(v) => Some(v),
-            Bound::Unbounded => None,
-        };
-        if let (Some(op), Some(v)) = (bound(lo, ">=", ">"), lo_v) {
-            args.push(v);
-            sql.push_str(&format!(" AND k {op} ${}", args.len()));
-        }
-        if let (Some(op), Some(v)) = (bound(hi, "<=", "<"), hi_v) {
+        for (b, incl, excl) in [(lo, ">=", ">"), (hi, "<=", "<")] {
+            let (op, v) = match b {
+                Bound::Included(v) => (incl, v),
+                Bound::Excluded(v) => (excl, v),
+                Bound::Unbounded => continue,
+            };
             args.push(v);
             sql.push_str(&format!(" AND k {op} ${}", args.len()));
         }
