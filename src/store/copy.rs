@@ -101,7 +101,7 @@ pub(crate) fn replace_all(
         let mut n = 0u64;
         for name in &names {
             for_each_in(from, name, |k, v| {
-                w.put_named(name, k, v)?;
+                w.put_raw(name, k, v)?;
                 n += 1;
                 if n.is_multiple_of(1000) {
                     progress(n, total);

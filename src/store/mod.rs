@@ -95,10 +95,13 @@ impl WriteTx {
         }
     }
 
-    fn put_raw(&self, table: &'static str, key: &[u8], value: &[u8]) -> Result<()> {
+    /// Writes an entry (the table may be named at run time: copies between
+    /// engines and restores).
+    fn put_raw(&self, table: &str, key: &[u8], value: &[u8]) -> Result<()> {
         match &self.inner {
             WriteInner::Redb(w) => {
-                let mut t = w.open_table(Raw::new(table))?;
+                let def: TableDefinition<&[u8], &[u8]> = TableDefinition::new(table);
+                let mut t = w.open_table(def)?;
                 t.insert(key, value)?;
                 Ok(())
             }
@@ -130,19 +133,6 @@ impl WriteTx {
     fn commit_redb(self) {
         if let WriteInner::Redb(w) = self.inner {
             w.commit().unwrap();
-        }
-    }
-
-    /// Writes an entry into a table named at run time (copies between
-    /// engines and restores).
-    fn put_named(&self, table: &str, key: &[u8], value: &[u8]) -> Result<()> {
-        match &self.inner {
-            WriteInner::Redb(w) => {
-                let def: TableDefinition<&[u8], &[u8]> = TableDefinition::new(table);
-                w.open_table(def)?.insert(key, value)?;
-                Ok(())
-            }
-            WriteInner::Pg(w) => w.put(table, key, value),
         }
     }
 
