@@ -2,7 +2,9 @@
 //! process with the `captcha` crate.
 //!
 //! Each challenge is a random 256-bit id and an answer kept in memory (never
-//! sent anywhere but inside the picture). A challenge is single use: any check
+//! sent anywhere but inside the picture) — or, when several instances share
+//! a PostgreSQL database, in the database (`store::captchas`), so a picture
+//! drawn by one instance can be answered on another. A challenge is single use: any check
 //! consumes it, right or wrong, so every attempt needs a new one. It expires
 //! after [`TTL`] seconds. The store is bounded ([`MAX_ENTRIES`]) and each
 //! client IP may ask for at most [`PER_IP_PER_MINUTE`] pictures a minute, so a
@@ -189,7 +191,23 @@ pub async fn new_challenge(app: &Arc<App>, ip: &str) -> AppResult<Challenge> {
         }
     };
     let (answer, png) = drawn.ok_or_else(|| AppError::internal("captcha drawing failed"))?;
-    let id = store().insert(&answer, now);
+    let id = if app.store.is_shared() {
+        let id = util::random_token();
+        let (id2, answer) = (id.clone(), normalize(&answer));
+        app.db(move |app| {
+            let c = crate::store::captchas::Challenge {
+                answer,
+                expires_at: now + TTL,
+            };
+            Ok(app
+                .store
+                .write(|w| crate::store::captchas::put(w, &id2, &c))?)
+        })
+        .await?;
+        id
+    } else {
+        store().insert(&answer, now)
+    };
     Ok(Challenge {
         id,
         image: format!(
@@ -199,10 +217,47 @@ pub async fn new_challenge(app: &Arc<App>, ip: &str) -> AppResult<Challenge> {
     })
 }
 
+/// Checks an answer against the challenge `id` and consumes it: in this
+/// process's memory, or in the database when several instances share it.
+async fn check(app: &Arc<App>, id: &str, answer: &str) -> bool {
+    let now = app.now();
+    if !app.store.is_shared() {
+        return store().check(id, answer, now);
+    }
+    let id = id.to_string();
+    let stored = app
+        .db(move |app| Ok(app.store.write(|w| crate::store::captchas::take(w, &id))?))
+        .await;
+    match stored {
+        Ok(Some(c)) => {
+            c.expires_at >= now && util::ct_eq(normalize(answer).as_bytes(), c.answer.as_bytes())
+        }
+        Ok(None) => false,
+        Err(e) => {
+            tracing::warn!(error = %e, "captcha not checked: the database did not answer");
+            false
+        }
+    }
+}
+
+/// The answer of a live challenge, for tests that drive the API with the
+/// captcha on. Not reachable over HTTP.
+#[doc(hidden)]
+pub fn peek_answer(app: &App, id: &str) -> Option<String> {
+    if !app.store.is_shared() {
+        return store().peek_answer(id);
+    }
+    app.store
+        .read(|r| crate::store::captchas::get(r, id))
+        .ok()
+        .flatten()
+        .map(|c| c.answer)
+}
+
 /// Checks the answer typed in a form (consuming the challenge). With the
 /// captcha turned off any answer passes.
-pub fn verify(app: &App, id: &str, answer: &str) -> Result<(), Invalid> {
-    let ok = store().check(id.trim(), answer, app.now());
+pub async fn verify(app: &Arc<App>, id: &str, answer: &str) -> Result<(), Invalid> {
+    let ok = check(app, id.trim(), answer).await;
     if !app.cfg.captcha {
         return Ok(());
     }

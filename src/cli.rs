@@ -8,7 +8,6 @@ use clap::{Parser, Subcommand};
 
 use crate::app::App;
 use crate::config::Config;
-use crate::store::lease;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -179,7 +178,6 @@ async fn serve(cfg: Config) -> CliResult {
     // registration.
     crate::subscriber::verifier(&cfg).map_err(|e| format!("MOTCUA_SUBSCRIBER_REGISTRY: {e}"))?;
     let app = App::open(cfg)?;
-    let lease = serve_lease(&app).await?;
     let listener = tokio::net::TcpListener::bind(app.cfg.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", app.cfg.listen))?;
@@ -204,60 +202,7 @@ async fn serve(cfg: Config) -> CliResult {
     crate::store::restrict_permissions(&token_file);
     let r = run_until_signal(app.clone(), listener, shutdown_signal()).await;
     let _ = std::fs::remove_file(&token_file);
-    if let Some((holder, renew)) = lease {
-        renew.abort();
-        let _ = app
-            .db(move |a| Ok(a.store.write(|w| lease::release(w, "serve", &holder))?))
-            .await;
-    }
     r
-}
-
-/// On a shared database (PostgreSQL), the `serve` lease: a second `serve`
-/// on the same database is refused, as on the same redb file (see
-/// `store::lease`). Renewed in the background; released at shutdown.
-async fn serve_lease(
-    app: &Arc<App>,
-) -> Result<Option<(String, tokio::task::JoinHandle<()>)>, Box<dyn std::error::Error>> {
-    if !app.store.is_shared() {
-        return Ok(None);
-    }
-    // Host and process are read once; each take or renewal only moves
-    // `until` on.
-    let me = lease::Lease::mine(&crate::util::random_hex(8), 0);
-    let take = |app: &App, me: &lease::Lease| {
-        let now = chrono::Utc::now().timestamp();
-        let me = lease::Lease {
-            until: now + lease::TTL_SECS,
-            ..me.clone()
-        };
-        app.store.write(|w| lease::take(w, "serve", &me, now))
-    };
-    if let Err(other) = take(app, &me)? {
-        return Err(format!(
-            "another `motcua serve` (host {}, process {}) is using this database; \
-             one instance per database is supported in this version",
-            other.host, other.pid
-        )
-        .into());
-    }
-    let (a, holder) = (app.clone(), me.holder.clone());
-    let renew = tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(std::time::Duration::from_secs(lease::RENEW_SECS)).await;
-            let me = me.clone();
-            match a.db(move |a| Ok(take(a, &me)?)).await {
-                Ok(Ok(())) => {}
-                Ok(Err(other)) => {
-                    tracing::error!(host = %other.host, pid = other.pid, "another motcua serve took over this database");
-                }
-                Err(e) => {
-                    tracing::warn!(error = %crate::error::chain(&e), "cannot renew the serve lease")
-                }
-            }
-        }
-    });
-    Ok(Some((holder, renew)))
 }
 
 /// Runs the server and the background workers until `stop` resolves.

@@ -297,6 +297,55 @@ pub fn remove(data_dir: &Path, hash: &str) {
     }
 }
 
+/// Keeps an uploaded scan; returns its SHA-256 (hex). With a shared
+/// database (PostgreSQL) the bytes go into it, so every instance can serve
+/// them without a shared disk; otherwise into a file under the data dir
+/// ([`store`]). Blocking: call it on a store pool.
+pub fn save(app: &crate::app::App, bytes: &[u8]) -> std::io::Result<String> {
+    if !app.store.is_shared() {
+        return store(&app.cfg.data_dir, bytes);
+    }
+    let hash = crate::util::sha256_hex(bytes);
+    app.store
+        .write(|w| crate::store::scans::put(w, &hash, bytes))
+        .map_err(std::io::Error::other)?;
+    Ok(hash)
+}
+
+/// Reads a kept scan from the database or the data dir: both are looked
+/// at, the engine's own place first, so a backup restored across engines
+/// (its files land in the data dir, its records in the database) keeps
+/// its scans readable. Blocking.
+pub fn load(app: &crate::app::App, hash: &str) -> std::io::Result<Vec<u8>> {
+    let from_db = || -> std::io::Result<Vec<u8>> {
+        app.store
+            .read(|r| crate::store::scans::get(r, hash))
+            .map_err(std::io::Error::other)?
+            .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
+    };
+    if app.store.is_shared() {
+        from_db().or_else(|_| read(&app.cfg.data_dir, hash))
+    } else {
+        read(&app.cfg.data_dir, hash).or_else(|_| from_db())
+    }
+}
+
+/// Deletes a kept scan from both places (no error when it is gone).
+/// Blocking.
+pub fn discard(app: &crate::app::App, hash: &str) {
+    remove(&app.cfg.data_dir, hash);
+    // redb keeps scans in files; its table only holds scans restored from
+    // a PostgreSQL backup (a count is free there).
+    let in_db = app.store.is_shared()
+        || app
+            .store
+            .read(|r| Ok(crate::store::scans::SCANS.len(r)? > 0))
+            .unwrap_or(true);
+    if in_db && let Err(e) = app.store.write(|w| crate::store::scans::delete(w, hash)) {
+        tracing::warn!(error = %e, "cannot remove a scan kept in the database");
+    }
+}
+
 /// A `Content-Disposition` value for an attachment with a UTF-8 file name.
 pub fn attachment_disposition(file_name: &str) -> String {
     let ascii: String = file_name

@@ -7,7 +7,7 @@ use tokio::task::JoinHandle;
 
 use crate::app::App;
 use crate::auth::session::{ABSOLUTE_SECS, IDLE_SECS};
-use crate::store::{flows, sessions};
+use crate::store::{flows, lease, sessions};
 
 pub fn spawn(app: Arc<App>, stop: tokio::sync::watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
     let sms = tokio::spawn(crate::sms::Worker::new(app.clone()).run(stop.clone()));
@@ -32,6 +32,7 @@ async fn cleanup_loop(app: Arc<App>, mut stop: tokio::sync::watch::Receiver<bool
                     // Outbox texts with codes or passwords stay readable 15 minutes.
                     crate::store::sms::scrub_before(w, now - 15 * 60)?;
                     crate::store::throttles::purge_expired(w, now)?;
+                    crate::store::captchas::purge_expired(w, now)?;
                     Ok::<_, crate::store::StoreError>((f, s))
                 })?)
             })
@@ -53,28 +54,122 @@ async fn cleanup_loop(app: Arc<App>, mut stop: tokio::sync::watch::Receiver<bool
     }
 }
 
+/// Scheduled backups: every minute an instance asks whether the period
+/// has come ([`lease::claim_period`], kept in the database), so the
+/// schedule survives restarts and, with several instances on one
+/// database, exactly one of them writes each backup.
 async fn backup_loop(app: Arc<App>, mut stop: tokio::sync::watch::Receiver<bool>) {
-    let every = Duration::from_secs(app.cfg.backup_every_hours * 3600);
+    let every = (app.cfg.backup_every_hours * 3600) as i64;
     loop {
-        tokio::select! {
-            _ = tokio::time::sleep(every) => {}
-            _ = stop.changed() => return,
-        }
         let keep = app.cfg.backup_keep;
         let r = app
             .db(move |app| {
+                let now = app.now();
+                let mine = app
+                    .store
+                    .write(|w| lease::claim_period(w, "backup", every, now))?;
+                if !mine {
+                    return Ok(None);
+                }
                 crate::backup::scheduled(
                     &app.store,
                     &app.cfg.data_dir,
                     keep,
                     app.cfg.backup_passphrase.as_deref(),
                 )
+                .map(Some)
                 .map_err(|e| crate::error::AppError::internal_from("failed", e))
             })
             .await;
         match r {
-            Ok(p) => tracing::info!(file = %p.display(), "scheduled backup written"),
+            Ok(Some(p)) => tracing::info!(file = %p.display(), "scheduled backup written"),
+            Ok(None) => {}
             Err(e) => tracing::error!(error = %e, "scheduled backup failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// Runs `duty` while this process holds the lease `name` (see
+/// [`lease`]): it waits while another instance holds it, renews it every
+/// [`lease::RENEW_SECS`], and stops the duty (its own stop signal fires)
+/// when a renewal finds the lease taken by another instance. A duty that
+/// ends by itself gives the lease up. On redb (one process per database)
+/// the duty simply runs.
+pub async fn under_lease<F, Fut>(
+    app: Arc<App>,
+    name: &'static str,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+    duty: F,
+) where
+    F: Fn(tokio::sync::watch::Receiver<bool>) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    if !app.store.is_shared() {
+        duty(stop).await;
+        return;
+    }
+    let me = lease::Lease::mine(&crate::util::random_hex(8), 0);
+    let take = {
+        let me = me.clone();
+        move |app: Arc<App>| {
+            let me = me.clone();
+            async move {
+                app.db(move |a| {
+                    let now = chrono::Utc::now().timestamp();
+                    let mine = lease::Lease {
+                        until: now + lease::TTL_SECS,
+                        ..me
+                    };
+                    Ok(a.store.write(|w| lease::take(w, name, &mine, now))?)
+                })
+                .await
+                .map(|r| r.is_ok())
+                .unwrap_or(false)
+            }
+        }
+    };
+    let release = |app: Arc<App>, holder: String| async move {
+        let _ = app
+            .db(move |a| Ok(a.store.write(|w| lease::release(w, name, &holder))?))
+            .await;
+    };
+    let renew = Duration::from_secs(lease::RENEW_SECS);
+    loop {
+        while !take(app.clone()).await {
+            tokio::select! {
+                _ = tokio::time::sleep(renew) => {}
+                _ = stop.changed() => return,
+            }
+        }
+        tracing::info!(duty = name, "this instance took the duty");
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        let work = duty(rx);
+        tokio::pin!(work);
+        loop {
+            tokio::select! {
+                _ = &mut work => {
+                    release(app.clone(), me.holder.clone()).await;
+                    return;
+                }
+                _ = tokio::time::sleep(renew) => {
+                    if !take(app.clone()).await {
+                        tracing::warn!(duty = name, "lease lost to another instance; duty stopped here");
+                        let _ = tx.send(true);
+                        work.as_mut().await;
+                        break;
+                    }
+                }
+                _ = stop.changed() => {
+                    let _ = tx.send(true);
+                    work.as_mut().await;
+                    release(app.clone(), me.holder.clone()).await;
+                    return;
+                }
+            }
         }
     }
 }

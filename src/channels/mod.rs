@@ -43,7 +43,15 @@ pub fn spawn(app: Arc<App>, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>> 
                     stop.clone(),
                 )));
             } else {
-                v.push(tokio::spawn(telegram::poll(app.clone(), tg, stop.clone())));
+                // One instance polls at a time: getUpdates callers take
+                // each other's updates.
+                let a = app.clone();
+                v.push(tokio::spawn(crate::workers::under_lease(
+                    app.clone(),
+                    "telegram-poll",
+                    stop.clone(),
+                    move |stop| telegram::poll(a.clone(), tg.clone(), stop),
+                )));
             }
         }
         Ok(None) => {}
@@ -135,7 +143,11 @@ async fn outbox_tick(
     let ch = t.channel();
     let now = app.now();
     let jobs = app
-        .db(move |app| Ok(app.store.read(|r| outbox::due(r, ch, now, 200))?))
+        .db(move |app| {
+            Ok(app
+                .store
+                .write(|w| outbox::claim(w, ch, now, CLAIM_BATCH))?)
+        })
         .await?;
     let mut by_chat: Vec<(String, Vec<OutJob>)> = vec![];
     let mut index: HashMap<String, usize> = HashMap::new();
@@ -163,50 +175,71 @@ async fn outbox_tick(
         .await
 }
 
-/// Sends one chat's due messages in order; stops at the first failure.
+/// Jobs one round claims; with [`PARALLEL_CHATS`] at a time, a round ends
+/// well within a claim even when every send waits for its timeout.
+const CLAIM_BATCH: usize = 64;
+
+/// Sends one claimed chat's messages in order; stops at the first failure,
+/// or when the claim is about to run out (the rest are due again when it
+/// has), and frees the chat with the last write.
 async fn send_chat(app: &Arc<App>, t: &Transport, jobs: Vec<OutJob>) {
     let ch = t.channel();
+    let Some(peer) = jobs.first().map(|j| j.peer.clone()) else {
+        return;
+    };
     for (i, job) in jobs.iter().enumerate() {
+        if app.now() >= job.next_attempt_at - outbox::CLAIM_MARGIN_SECS {
+            return;
+        }
         let result = t.send(app, job).await;
         let now = app.now();
         let id = job.id;
         let attempts = job.attempts + 1;
         let rest: Vec<u64> = jobs[i + 1..].iter().map(|j| j.id).collect();
         let failed = result.is_err();
+        let peer = peer.clone();
         let r = app
             .db(move |app| {
-                Ok(app.store.write(|w| match &result {
-                    Ok(()) => {
-                        outbox::mark_sent(w, id, now)?;
-                        crate::store::stats::bump(w, now, "bot_messages_sent", ch.as_str())
+                Ok(app.store.write(|w| {
+                    if failed || rest.is_empty() {
+                        outbox::release_chat(w, ch, &peer)?;
                     }
-                    Err(e) => {
-                        let (error, after, permanent) = match e {
-                            SendError::Retry { error, after } => (error.as_str(), *after, false),
-                            SendError::Permanent(error) => (error.as_str(), None, true),
-                        };
-                        let retry_at = now + after.unwrap_or_else(|| crate::sms::backoff(attempts));
-                        let status = outbox::mark_failed(w, id, error, retry_at, permanent)?;
-                        if status == Some(OutStatus::Dead) {
-                            tracing::warn!(
-                                channel = ch.as_str(),
-                                id,
-                                error,
-                                "channel message given up"
-                            );
-                        } else {
-                            tracing::warn!(
-                                channel = ch.as_str(),
-                                id,
-                                attempts,
-                                error,
-                                "channel message failed, will retry"
-                            );
+                    match &result {
+                        Ok(()) => {
+                            outbox::mark_sent(w, id, now)?;
+                            crate::store::stats::bump(w, now, "bot_messages_sent", ch.as_str())
                         }
-                        for later in &rest {
-                            outbox::postpone(w, *later, retry_at)?;
+                        Err(e) => {
+                            let (error, after, permanent) = match e {
+                                SendError::Retry { error, after } => {
+                                    (error.as_str(), *after, false)
+                                }
+                                SendError::Permanent(error) => (error.as_str(), None, true),
+                            };
+                            let retry_at =
+                                now + after.unwrap_or_else(|| crate::sms::backoff(attempts));
+                            let status = outbox::mark_failed(w, id, error, retry_at, permanent)?;
+                            if status == Some(OutStatus::Dead) {
+                                tracing::warn!(
+                                    channel = ch.as_str(),
+                                    id,
+                                    error,
+                                    "channel message given up"
+                                );
+                            } else {
+                                tracing::warn!(
+                                    channel = ch.as_str(),
+                                    id,
+                                    attempts,
+                                    error,
+                                    "channel message failed, will retry"
+                                );
+                            }
+                            for later in &rest {
+                                outbox::postpone(w, *later, retry_at)?;
+                            }
+                            Ok(())
                         }
-                        Ok(())
                     }
                 })?)
             })

@@ -66,7 +66,7 @@ pub async fn start(
     captcha: &str,
     ip: &str,
 ) -> AppResult<Started> {
-    let captcha = crate::captcha::verify(app, captcha_id, captcha);
+    let captcha = crate::captcha::verify(app, captcha_id, captcha).await;
     let login = username.trim().to_lowercase();
     let mut fields = BTreeMap::new();
     // The format is checked first (it says nothing about who has an

@@ -117,7 +117,7 @@ fn insert_err<T>(
 /// Step 1: the form. 202-equivalent for a new ID and for an existing one.
 pub async fn start(app: &Arc<App>, input: NewRegistration, ip: &str) -> AppResult<Started> {
     // Any attempt consumes its captcha, so check it before anything else.
-    let captcha = crate::captcha::verify(app, &input.captcha_id, &input.captcha);
+    let captcha = crate::captcha::verify(app, &input.captcha_id, &input.captcha).await;
     if !KINDS.contains(&input.kind.as_str()) {
         return Err(AppError::field(
             "kind",

@@ -237,17 +237,21 @@ impl Worker {
         }
     }
 
-    /// Delivers what is due, records every outcome in one write, and
-    /// returns when the next job is due. The store work runs on the
+    /// Claims what is due (so another instance on the same database does
+    /// not send it too), delivers it, records every outcome in one write,
+    /// and returns when the next job is due. The store work runs on the
     /// background pool ([`App::db_background`]).
     pub async fn tick(&self) -> crate::error::AppResult<Option<i64>> {
         let now = self.app.now();
         let (jobs, next) = self
             .app
             .db_background(move |app| {
-                Ok(app
-                    .store
-                    .read(|r| Ok((sms::due(r, now, BATCH)?, sms::next_due_at(r)?)))?)
+                Ok(app.store.write(|w| {
+                    Ok::<_, crate::store::StoreError>((
+                        sms::claim(w, now, BATCH)?,
+                        sms::next_due_at(w)?,
+                    ))
+                })?)
             })
             .await?;
         if jobs.is_empty() {

@@ -4,11 +4,11 @@
 //! the holder was a process on the same host that no longer exists (a
 //! restart after a crash need not wait).
 //!
-//! Today one lease is taken: `serve`, so that a second `motcua serve` on the
-//! same PostgreSQL database is refused with a clear message, as a second one
-//! on the same redb file is. Several instances on one database need the
-//! per-process state (throttles, captchas, job claims) in the database
-//! first; until then this keeps an operator from running them by mistake.
+//! Leases taken today: `telegram-poll` (one instance long-polls the Bot
+//! API at a time: two `getUpdates` callers would take each other's
+//! updates). Other shared duties need no lease: jobs are claimed one by one
+//! (`sms::claim`, `outbox::claim`) and a scheduled backup by its period
+//! ([`claim_period`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -87,6 +87,26 @@ pub fn release(w: &WriteTx, name: &str, holder: &str) -> Result<()> {
     Ok(())
 }
 
+/// Claims the periodic duty `name` (e.g. the scheduled backup) for the
+/// period that starts at `now`: true when the last claim is at least
+/// `every` seconds old, in which case the caller does the work. The first
+/// call only starts the clock. Writes are serialised, so among instances
+/// sharing the database exactly one claim of a period succeeds.
+pub fn claim_period(w: &WriteTx, name: &str, every: i64, now: i64) -> Result<bool> {
+    let key = format!("period:{name}");
+    let last = super::meta::get_flag(w, &key)?
+        .and_then(|b| b.try_into().ok())
+        .map(i64::from_be_bytes);
+    let due = match last {
+        None => false,
+        Some(t) => now - t >= every,
+    };
+    if last.is_none() || due {
+        super::meta::set_flag(w, &key, &now.to_be_bytes())?;
+    }
+    Ok(due)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,5 +145,19 @@ mod tests {
         assert!(!t(lease("e", me, 220), 132));
         s.write(|w| release(w, "serve", "d")).unwrap();
         assert!(t(lease("e", me, 220), 133));
+    }
+
+    #[test]
+    fn a_period_is_claimed_once_and_the_first_call_only_starts_the_clock() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join("db.redb")).unwrap();
+        let c = |now: i64| s.write(|w| claim_period(w, "backup", 100, now)).unwrap();
+        assert!(!c(1000));
+        assert!(!c(1050));
+        assert!(c(1100));
+        // A second instance asking in the same period gets nothing.
+        assert!(!c(1101));
+        assert!(!c(1199));
+        assert!(c(1250));
     }
 }

@@ -13,6 +13,8 @@ use crate::domain::{Button, Channel};
 pub const OUTBOX: Table<OutJob> = Table::new("chat_outbox");
 /// (channel byte, next_attempt_at BE, id BE) → () for jobs still to send.
 pub const DUE: Index = Table::new("chat_outbox_due");
+/// (channel byte, peer) → when the claim on that chat's messages runs out.
+pub const CLAIMED_CHATS: Table<i64> = Table::new("chat_outbox_claims");
 /// name → tokens kept across restarts (e.g. "zalo").
 pub const TOKENS: Table<StoredTokens> = Table::new("channel_tokens");
 
@@ -131,6 +133,58 @@ pub fn due(tx: &impl Tx, channel: Channel, now: i64, limit: usize) -> Result<Vec
         }
     }
     Ok(out)
+}
+
+/// How long a claim keeps a chat's jobs from other instances. A round
+/// stops sending a chat [`CLAIM_MARGIN_SECS`] before its claim runs out.
+pub const CLAIM_SECS: i64 = 30;
+pub const CLAIM_MARGIN_SECS: i64 = 5;
+
+fn chat_key(channel: Channel, peer: &str) -> Vec<u8> {
+    let mut k = vec![channel.byte()];
+    k.extend_from_slice(peer.as_bytes());
+    k
+}
+
+/// Claims up to `limit` due jobs of `channel` for one delivery round, by
+/// chat: a chat whose messages another round (of this or another instance
+/// sharing the database) holds is skipped, so each chat's messages go out
+/// in order, once. The claimed jobs move [`CLAIM_SECS`] ahead in the due
+/// index; the round settles them one by one ([`mark_sent`],
+/// [`mark_failed`], [`postpone`]) and frees the chat ([`release_chat`]).
+/// A claim its instance never settled (it died) runs out, and the jobs are
+/// due again. Writes are serialised, so two claims never overlap.
+pub fn claim(w: &WriteTx, channel: Channel, now: i64, limit: usize) -> Result<Vec<OutJob>> {
+    let until = now + CLAIM_SECS;
+    let mut out = vec![];
+    let mut busy: std::collections::HashSet<String> = Default::default();
+    let mut mine: std::collections::HashSet<String> = Default::default();
+    for mut j in due(w, channel, now, limit)? {
+        if busy.contains(&j.peer) {
+            continue;
+        }
+        if !mine.contains(&j.peer) {
+            let key = chat_key(channel, &j.peer);
+            if CLAIMED_CHATS.get(w, &key)?.is_some_and(|t| t > now) {
+                busy.insert(j.peer.clone());
+                continue;
+            }
+            CLAIMED_CHATS.put(w, &key, &until)?;
+            mine.insert(j.peer.clone());
+        }
+        DUE.delete(w, &due_key(channel, j.next_attempt_at, j.id))?;
+        j.next_attempt_at = until;
+        DUE.put(w, &due_key(channel, until, j.id), &())?;
+        OUTBOX.put(w, &j.id, &j)?;
+        out.push(j);
+    }
+    Ok(out)
+}
+
+/// Frees a chat claimed by [`claim`] once its round is done with it.
+pub fn release_chat(w: &WriteTx, channel: Channel, peer: &str) -> Result<()> {
+    CLAIMED_CHATS.delete(w, &chat_key(channel, peer))?;
+    Ok(())
 }
 
 /// When the next job of `channel` is due, if any.

@@ -355,6 +355,28 @@ pub fn due(tx: &impl Tx, now: i64, limit: usize) -> Result<Vec<SmsJob>> {
     Ok(out)
 }
 
+/// How long a claim keeps a job from other instances: longer than an
+/// attempt can take (the HTTP client gives up after 10 s).
+pub const CLAIM_SECS: i64 = 30;
+
+/// Claims up to `limit` jobs due at `now` for one delivery round, oldest
+/// first: each moves [`CLAIM_SECS`] ahead in the due index, so another
+/// instance sharing the database does not take it too (writes are
+/// serialised, so two claims never overlap). The round settles each job
+/// (sent, failed, given up); a claim left unsettled — its instance died —
+/// runs out and the job is due again, with the same `uid`, which a gateway
+/// that dedups (eSMS's `RequestId`) answers as already accepted.
+pub fn claim(w: &WriteTx, now: i64, limit: usize) -> Result<Vec<SmsJob>> {
+    let mut jobs = due(w, now, limit)?;
+    for j in &mut jobs {
+        DUE.delete(w, &due_key(j.next_attempt_at, j.id))?;
+        j.next_attempt_at = now + CLAIM_SECS;
+        DUE.put(w, &due_key(j.next_attempt_at, j.id), &())?;
+        SMS.put(w, &j.id, j)?;
+    }
+    Ok(jobs)
+}
+
 /// The earliest time a pending job is due, if any.
 pub fn next_due_at(tx: &impl Tx) -> Result<Option<i64>> {
     let mut at = None;

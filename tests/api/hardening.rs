@@ -414,7 +414,7 @@ async fn the_console_page_asks_for_the_captcha_past_the_backstop() {
         html.contains("class=\"captcha-img\""),
         "the page shows a captcha"
     );
-    let (cap_id, answer) = captcha_in(&html).expect("a solvable captcha");
+    let (cap_id, answer) = captcha_in(&t, &html).expect("a solvable captcha");
     let r = post(vec![
         ("_csrf", csrf),
         ("username", ADMIN.into()),

@@ -615,14 +615,14 @@ pub fn retry_after(r: &reqwest::Response) -> i64 {
 
 /// The captcha a page's form shows (`name="captcha_id"`) with its answer,
 /// read in process.
-pub fn captcha_in(html: &str) -> Option<(String, String)> {
+pub fn captcha_in(t: &TestApp, html: &str) -> Option<(String, String)> {
     let id = html
         .split("name=\"captcha_id\" value=\"")
         .nth(1)?
         .split('"')
         .next()?
         .to_string();
-    let answer = motcua::captcha::store().peek_answer(&id)?;
+    let answer = motcua::captcha::peek_answer(&t.app, &id)?;
     Some((id, answer))
 }
 
@@ -639,14 +639,14 @@ pub struct FormPage {
 
 impl FormPage {
     /// Reads a form page from an answer to a browser holding `cookie`.
-    pub async fn read(r: reqwest::Response, cookie: &str) -> FormPage {
+    pub async fn read(t: &TestApp, r: reqwest::Response, cookie: &str) -> FormPage {
         let cookie = merge_cookies(cookie, &set_cookie_pairs(&r));
         let status = r.status().as_u16();
         let html = r.text().await.unwrap();
         FormPage {
             status,
             csrf: csrf_in(&html),
-            captcha: captcha_in(&html),
+            captcha: captcha_in(t, &html),
             cookie,
             html,
         }
@@ -692,7 +692,7 @@ impl TestApp {
         if !cookie.is_empty() {
             rb = rb.header("cookie", cookie);
         }
-        FormPage::read(rb.send().await.unwrap(), cookie).await
+        FormPage::read(self, rb.send().await.unwrap(), cookie).await
     }
 
     /// POSTs a form given as pairs, with a Cookie header (may be empty).
@@ -758,7 +758,7 @@ impl TestApp {
         let (s, v) = self.get_json("/api/v1/captcha", None).await;
         assert_eq!(s, 200, "{v}");
         let id = v["captcha_id"].as_str().unwrap().to_string();
-        let answer = motcua::captcha::store().peek_answer(&id).unwrap();
+        let answer = motcua::captcha::peek_answer(&self.app, &id).unwrap();
         (id, answer)
     }
 

@@ -16,6 +16,7 @@ mod crash;
 mod faq_editor;
 mod foundation;
 mod hardening;
+mod instances;
 mod limits;
 mod logs;
 mod pagewalk;

@@ -1069,7 +1069,7 @@ async fn portal_pages_register_keeping_typed_values_after_a_refusal() {
         .submit(&t, form, &reg_fields(&AN, Some("15/04/1990")))
         .await;
     assert_eq!(r.status(), 400);
-    let page = FormPage::read(r, &page.cookie).await;
+    let page = FormPage::read(&t, r, &page.cookie).await;
     assert!(page.html.contains("class=\"flash error\""));
     assert!(page.html.contains(NOTE));
     assert!(page.html.contains(&format!("value=\"{}\"", AN.name)));

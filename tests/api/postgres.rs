@@ -227,46 +227,6 @@ async fn a_database_outage_answers_503_in_vietnamese_and_recovers_by_itself() {
 }
 
 #[tokio::test]
-async fn a_second_serve_on_the_same_database_is_refused_until_the_first_is_gone() {
-    if !on_postgres_pass("serve lease") {
-        return;
-    }
-    let url = fresh_database();
-    let http = reqwest::Client::new();
-    let start = |dir: &Path| {
-        let port = free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_motcua"))
-            .arg("serve")
-            .env("MOTCUA_DATA_DIR", dir)
-            .env("MOTCUA_DATABASE_URL", &url)
-            .env("MOTCUA_LISTEN", format!("127.0.0.1:{port}"))
-            .env("MOTCUA_ARGON2_M_KIB", "1024")
-            .env("MOTCUA_BACKUP_EVERY_HOURS", "0")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        (child, format!("http://127.0.0.1:{port}"))
-    };
-    let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let (mut first, base) = start(d1.path());
-    wait_healthy(&http, &base).await;
-    // A second instance on the same database exits with the reason.
-    let (second, _) = start(d2.path());
-    let out = second.wait_with_output().unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("is using this database"), "{err}");
-    // Once the first is killed, a restart need not wait for its lease.
-    first.kill().unwrap();
-    first.wait().unwrap();
-    let (mut third, base3) = start(d2.path());
-    wait_healthy(&http, &base3).await;
-    third.kill().unwrap();
-    third.wait().unwrap();
-}
-
-#[tokio::test]
 async fn connections_the_server_dropped_are_replaced_without_an_error() {
     if !on_postgres_pass("dropped connections") {
         return;

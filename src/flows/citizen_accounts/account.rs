@@ -68,7 +68,7 @@ pub async fn scan_file(
     let hash = rec.scan.hash.clone();
     let bytes = app
         .db(move |app| {
-            upload::read(&app.cfg.data_dir, &hash).map_err(|e| {
+            upload::load(app, &hash).map_err(|e| {
                 tracing::error!(error = %e, "scanned ID file missing");
                 AppError::NotFound("Không tìm thấy tệp CMND/CCCD đã quét.".into())
             })

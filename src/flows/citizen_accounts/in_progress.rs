@@ -327,7 +327,12 @@ pub async fn confirm(
         })
         .await?;
     if let Some(hash) = orphan {
-        upload::remove(&app.cfg.data_dir, &hash);
+        let _ = app
+            .db(move |app| {
+                upload::discard(app, &hash);
+                Ok(())
+            })
+            .await;
     }
     if result.is_ok() {
         app.sms_wake.notify_one();
@@ -370,7 +375,12 @@ pub async fn cancel(app: &Arc<App>, actor: &Actor, id: &str) -> AppResult<()> {
         })
         .await?;
     if let Some(hash) = orphan {
-        upload::remove(&app.cfg.data_dir, &hash);
+        let _ = app
+            .db(move |app| {
+                upload::discard(app, &hash);
+                Ok(())
+            })
+            .await;
     }
     Ok(())
 }
@@ -398,7 +408,7 @@ pub async fn sweep(app: &Arc<App>) -> AppResult<usize> {
             Ok::<_, StoreError>((dead.len(), orphans))
         })?;
         for h in orphans {
-            upload::remove(&app.cfg.data_dir, &h);
+            upload::discard(app, &h);
         }
         if n > 0 {
             tracing::info!(requests = n, "expired citizen-account requests removed");

@@ -155,7 +155,7 @@ pub async fn create_request(app: &Arc<App>, actor: &Actor, input: NewRequest) ->
     let id = v.id;
     let fid = flow_id.clone();
     app.db(move |app| {
-        let hash = upload::store(&app.cfg.data_dir, &bytes).map_err(|e| {
+        let hash = upload::save(app, &bytes).map_err(|e| {
             tracing::error!(error = %e, "cannot store an uploaded scan");
             AppError::internal("upload store failed")
         })?;
@@ -199,7 +199,7 @@ pub async fn create_request(app: &Arc<App>, actor: &Actor, input: NewRequest) ->
         if r.is_err() {
             // Nothing refers to a file stored for a refused request.
             if app.store.read(|t| citizens::scan_unreferenced(t, &hash))? {
-                upload::remove(&app.cfg.data_dir, &hash);
+                upload::discard(app, &hash);
             }
         }
         r

@@ -159,7 +159,7 @@ pub async fn sign_in_start(
     ip: &str,
 ) -> AppResult<sign_in::Started> {
     let mut fields = sign_in::blank_fields(username, password);
-    if let Err(e) = crate::captcha::verify(app, captcha_id, captcha) {
+    if let Err(e) = crate::captcha::verify(app, captcha_id, captcha).await {
         fields.insert("captcha".to_string(), e.0);
     }
     if fields.len() == 1 && fields.contains_key("captcha") {

@@ -115,7 +115,7 @@ pub(super) async fn login_submit(
     let captcha_passed = if captcha_id.is_empty() {
         false
     } else {
-        match crate::captcha::verify(app, &captcha_id, &form.text("captcha")) {
+        match crate::captcha::verify(app, &captcha_id, &form.text("captcha")).await {
             Ok(()) => true,
             Err(e) => {
                 let fields = Fields::from([("captcha".to_string(), e.0)]);
