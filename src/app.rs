@@ -63,6 +63,8 @@ pub struct App {
     /// client IP; see `flows::otp_flow::take_ip_send`.
     pub otp_ip_cap: WindowCap,
     pub sms_wake: tokio::sync::Notify,
+    /// This process as a holder of leases and job claims (`store::lease`).
+    pub instance: crate::store::lease::Lease,
     /// Wakes the bot channels' delivery workers (see [`OutboxWake`]).
     pub outbox_wake: OutboxWake,
     pub metrics: Metrics,
@@ -267,6 +269,7 @@ impl App {
                 crate::flows::otp_flow::IP_WINDOW,
             ),
             sms_wake: tokio::sync::Notify::new(),
+            instance: crate::store::lease::Lease::mine(&crate::util::random_hex(8), 0),
             metrics: Metrics::default(),
             outbox_wake: OutboxWake::default(),
             internal_token: crate::util::random_token(),

@@ -423,6 +423,9 @@ async fn restore(cfg: Config, file: PathBuf, unverified: bool) -> CliResult {
         let db = database_for_restore(&cfg, &progress)?;
         let s = crate::backup::restore_unverified(&file, &cfg.data_dir, &progress, db.as_ref())
             .map_err(in_use)?;
+        if let Some(db) = &db {
+            crate::upload::import_files(db, &cfg.data_dir)?;
+        }
         println!(
             "Restored {} records and {} files into {}",
             s.records,
@@ -456,6 +459,10 @@ async fn restore(cfg: Config, file: PathBuf, unverified: bool) -> CliResult {
         db.as_ref(),
     )
     .map_err(in_use)?;
+    if let Some(db) = &db {
+        // PostgreSQL instances read scans from the database.
+        crate::upload::import_files(db, &cfg.data_dir)?;
+    }
     println!(
         "Restored {} records and {} files into {}",
         s.records,
@@ -524,10 +531,10 @@ fn migrate(cfg: Config, to: &str) -> CliResult {
     }
     let progress = crate::backup::Progress::new("Copying records", false);
     let n = source.copy_into(&target, |done, total| progress.update(done, total))?;
+    let scans = crate::upload::import_files(&target, &cfg.data_dir)?;
     println!(
-        "Copied {n} records into {}. Uploaded files stay in {}. Start the server with MOTCUA_DATABASE_URL set to that URL.",
+        "Copied {n} records and {scans} scanned IDs into {}. Start the server (one or several) with MOTCUA_DATABASE_URL set to that URL.",
         crate::store::pg::redact(to),
-        cfg.uploads_dir().display()
     );
     Ok(())
 }

@@ -346,6 +346,38 @@ pub fn discard(app: &crate::app::App, hash: &str) {
     }
 }
 
+/// Copies the scans kept as files under `data_dir` into `store`'s table
+/// (after `migrate` or a `restore` into PostgreSQL, whose instances read
+/// scans from the database); returns how many. The files stay where they
+/// are. A file whose name is not its content's hash is skipped.
+pub fn import_files(store: &crate::store::Store, data_dir: &Path) -> std::io::Result<usize> {
+    let mut n = 0;
+    let Ok(shards) = std::fs::read_dir(scans_dir(data_dir)) else {
+        return Ok(0);
+    };
+    for shard in shards.flatten() {
+        let Ok(files) = std::fs::read_dir(shard.path()) else {
+            continue;
+        };
+        for f in files.flatten() {
+            let name = f.file_name().to_string_lossy().into_owned();
+            if !valid_hash(&name) {
+                continue;
+            }
+            let bytes = std::fs::read(f.path())?;
+            if crate::util::sha256_hex(&bytes) != name {
+                tracing::warn!(file = %name, "scan file does not match its name; not imported");
+                continue;
+            }
+            store
+                .write(|w| crate::store::scans::put(w, &name, &bytes))
+                .map_err(std::io::Error::other)?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
 /// A `Content-Disposition` value for an attachment with a UTF-8 file name.
 pub fn attachment_disposition(file_name: &str) -> String {
     let ascii: String = file_name

@@ -146,7 +146,7 @@ async fn outbox_tick(
         .db(move |app| {
             Ok(app
                 .store
-                .write(|w| outbox::claim(w, ch, now, CLAIM_BATCH))?)
+                .write(|w| outbox::claim(w, ch, &app.instance, now, CLAIM_BATCH))?)
         })
         .await?;
     let mut by_chat: Vec<(String, Vec<OutJob>)> = vec![];

@@ -248,7 +248,7 @@ impl Worker {
             .db_background(move |app| {
                 Ok(app.store.write(|w| {
                     Ok::<_, crate::store::StoreError>((
-                        sms::claim(w, now, BATCH)?,
+                        sms::claim(w, &app.instance, now, BATCH)?,
                         sms::next_due_at(w)?,
                     ))
                 })?)

@@ -41,6 +41,24 @@ impl Lease {
             until: now + TTL_SECS,
         }
     }
+
+    /// This holder's lease (or claim) running out at `until`.
+    pub fn until(&self, until: i64) -> Lease {
+        Lease {
+            until,
+            ..self.clone()
+        }
+    }
+
+    /// Whether another holder may take this over from `me` at `now`: it
+    /// has run out, or its holder was a process on `me`'s host that no
+    /// longer exists (a restart after a crash need not wait).
+    pub fn is_free_for(&self, me: &Lease, now: i64) -> bool {
+        let other = self.holder != me.holder;
+        let running = self.until > now;
+        let gone_here = self.host == me.host && !pid_alive(self.pid);
+        !other || !running || gone_here
+    }
 }
 
 fn host_name() -> String {
@@ -67,13 +85,10 @@ pub fn take(
     me: &Lease,
     now: i64,
 ) -> Result<std::result::Result<(), Lease>> {
-    if let Some(cur) = LEASES.get(w, name)? {
-        let other = cur.holder != me.holder;
-        let running = cur.until > now;
-        let gone_here = cur.host == me.host && !pid_alive(cur.pid);
-        if other && running && !gone_here {
-            return Ok(Err(cur));
-        }
+    if let Some(cur) = LEASES.get(w, name)?
+        && !cur.is_free_for(me, now)
+    {
+        return Ok(Err(cur));
     }
     LEASES.put(w, name, me)?;
     Ok(Ok(()))

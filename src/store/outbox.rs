@@ -7,14 +7,22 @@
 use super::WriteTx;
 use serde::{Deserialize, Serialize};
 
+use super::lease::Lease;
 use super::{Index, Result, Table, Tx, meta};
 use crate::domain::{Button, Channel};
 
 pub const OUTBOX: Table<OutJob> = Table::new("chat_outbox");
 /// (channel byte, next_attempt_at BE, id BE) → () for jobs still to send.
 pub const DUE: Index = Table::new("chat_outbox_due");
-/// (channel byte, peer) → when the claim on that chat's messages runs out.
-pub const CLAIMED_CHATS: Table<i64> = Table::new("chat_outbox_claims");
+/// (channel byte, peer) → the claim on that chat's messages being sent.
+pub const CLAIMED_CHATS: Table<ChatClaim> = Table::new("chat_outbox_claims");
+
+/// Who sends a chat's claimed messages, until when, and which they are.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatClaim {
+    pub by: Lease,
+    pub jobs: Vec<u64>,
+}
 /// name → tokens kept across restarts (e.g. "zalo").
 pub const TOKENS: Table<StoredTokens> = Table::new("channel_tokens");
 
@@ -154,29 +162,70 @@ fn chat_key(channel: Channel, peer: &str) -> Vec<u8> {
 /// [`mark_failed`], [`postpone`]) and frees the chat ([`release_chat`]).
 /// A claim its instance never settled (it died) runs out, and the jobs are
 /// due again. Writes are serialised, so two claims never overlap.
-pub fn claim(w: &WriteTx, channel: Channel, now: i64, limit: usize) -> Result<Vec<OutJob>> {
+///
+/// A claim whose holder was a process on this host that no longer exists
+/// is released at once (a restart after a crash answers at once).
+pub fn claim(
+    w: &WriteTx,
+    channel: Channel,
+    me: &Lease,
+    now: i64,
+    limit: usize,
+) -> Result<Vec<OutJob>> {
+    let mut free = vec![];
+    CLAIMED_CHATS.scan_prefix(w, &[channel.byte()], false, |k, c| {
+        if c.by.is_free_for(me, now) && c.by.holder != me.holder {
+            free.push((k.to_vec(), c));
+        }
+        Ok(true)
+    })?;
+    for (k, c) in free {
+        CLAIMED_CHATS.delete(w, k.as_slice())?;
+        if c.by.until <= now {
+            continue; // its jobs are due again already
+        }
+        for id in c.jobs {
+            if let Some(j) = OUTBOX.get(w, &id)?
+                && j.status == OutStatus::Pending
+                && j.next_attempt_at == c.by.until
+            {
+                postpone(w, id, now)?;
+            }
+        }
+    }
     let until = now + CLAIM_SECS;
     let mut out = vec![];
     let mut busy: std::collections::HashSet<String> = Default::default();
-    let mut mine: std::collections::HashSet<String> = Default::default();
+    let mut mine: std::collections::HashMap<String, Vec<u64>> = Default::default();
     for mut j in due(w, channel, now, limit)? {
         if busy.contains(&j.peer) {
             continue;
         }
-        if !mine.contains(&j.peer) {
-            let key = chat_key(channel, &j.peer);
-            if CLAIMED_CHATS.get(w, &key)?.is_some_and(|t| t > now) {
+        if !mine.contains_key(&j.peer) {
+            if CLAIMED_CHATS
+                .get(w, &chat_key(channel, &j.peer))?
+                .is_some_and(|c| !c.by.is_free_for(me, now))
+            {
                 busy.insert(j.peer.clone());
                 continue;
             }
-            CLAIMED_CHATS.put(w, &key, &until)?;
-            mine.insert(j.peer.clone());
+            mine.insert(j.peer.clone(), vec![]);
         }
         DUE.delete(w, &due_key(channel, j.next_attempt_at, j.id))?;
         j.next_attempt_at = until;
         DUE.put(w, &due_key(channel, until, j.id), &())?;
         OUTBOX.put(w, &j.id, &j)?;
+        if let Some(ids) = mine.get_mut(&j.peer) {
+            ids.push(j.id);
+        }
         out.push(j);
+    }
+    for (peer, jobs) in mine {
+        let c = ChatClaim {
+            by: me.until(until),
+            jobs,
+        };
+        CLAIMED_CHATS.put(w, &chat_key(channel, &peer), &c)?;
     }
     Ok(out)
 }

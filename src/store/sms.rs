@@ -3,12 +3,15 @@
 use super::WriteTx;
 use serde::{Deserialize, Serialize};
 
+use super::lease::Lease;
 use super::{Index, Result, Table, Tx, meta, stats};
 use crate::sms::template::Initiator;
 
 pub const SMS: Table<SmsJob> = Table::new("sms");
 /// (next_attempt_at BE, id BE) → () for jobs still to send.
 pub const DUE: Index = Table::new("sms_due");
+/// id → the claim (holder, host, process, until) of a job being sent.
+pub const CLAIMS: Table<Lease> = Table::new("sms_claims");
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SmsStatus {
@@ -112,6 +115,7 @@ pub fn apply_receipt(
 
 /// Marks a job that can never go: out of the queue, kept for the record.
 pub fn mark_gave_up(w: &WriteTx, id: u64, error: &str) -> Result<()> {
+    CLAIMS.delete(w, &id)?;
     if let Some(mut j) = SMS.get(w, &id)? {
         DUE.delete(w, &due_key(j.next_attempt_at, id))?;
         j.attempts += 1;
@@ -366,13 +370,43 @@ pub const CLAIM_SECS: i64 = 30;
 /// (sent, failed, given up); a claim left unsettled — its instance died —
 /// runs out and the job is due again, with the same `uid`, which a gateway
 /// that dedups (eSMS's `RequestId`) answers as already accepted.
-pub fn claim(w: &WriteTx, now: i64, limit: usize) -> Result<Vec<SmsJob>> {
+///
+/// Each claim is also recorded with its holder ([`CLAIMS`]): a claim whose
+/// holder was a process on this host that no longer exists is released at
+/// once (a restart after a crash sends at once, and with redb, where one
+/// process has the file, that is every claim left by a crash).
+pub fn claim(w: &WriteTx, me: &Lease, now: i64, limit: usize) -> Result<Vec<SmsJob>> {
+    let mut free = vec![];
+    CLAIMS.scan_all(w, false, |k, c| {
+        if c.is_free_for(me, now) && c.holder != me.holder {
+            free.push((k.to_vec(), c.until));
+        }
+        Ok(true)
+    })?;
+    for (k, until) in free {
+        CLAIMS.delete(w, k.as_slice())?;
+        let Ok(id) = <[u8; 8]>::try_from(k.as_slice()).map(u64::from_be_bytes) else {
+            continue;
+        };
+        if let Some(mut j) = SMS.get(w, &id)?
+            && j.status == SmsStatus::Pending
+            && j.next_attempt_at == until
+            && until > now
+        {
+            DUE.delete(w, &due_key(until, id))?;
+            j.next_attempt_at = now;
+            DUE.put(w, &due_key(now, id), &())?;
+            SMS.put(w, &id, &j)?;
+        }
+    }
+    let until = now + CLAIM_SECS;
     let mut jobs = due(w, now, limit)?;
     for j in &mut jobs {
         DUE.delete(w, &due_key(j.next_attempt_at, j.id))?;
-        j.next_attempt_at = now + CLAIM_SECS;
-        DUE.put(w, &due_key(j.next_attempt_at, j.id), &())?;
+        j.next_attempt_at = until;
+        DUE.put(w, &due_key(until, j.id), &())?;
         SMS.put(w, &j.id, j)?;
+        CLAIMS.put(w, &j.id, &me.until(until))?;
     }
     Ok(jobs)
 }
@@ -398,6 +432,7 @@ pub fn is_secret_kind(kind: &str) -> bool {
 /// Marks a job delivered; with `scrub`, a text carrying a secret is
 /// replaced (the gateway has it; the database need not keep it).
 pub fn mark_sent(w: &WriteTx, id: u64, now: i64, scrub: bool) -> Result<()> {
+    CLAIMS.delete(w, &id)?;
     if let Some(mut j) = SMS.get(w, &id)? {
         DUE.delete(w, &due_key(j.next_attempt_at, id))?;
         if scrub && is_secret_kind(&j.kind) {
@@ -413,6 +448,7 @@ pub fn mark_sent(w: &WriteTx, id: u64, now: i64, scrub: bool) -> Result<()> {
 }
 
 pub fn mark_failed(w: &WriteTx, id: u64, error: &str, retry_at: i64) -> Result<()> {
+    CLAIMS.delete(w, &id)?;
     if let Some(mut j) = SMS.get(w, &id)? {
         DUE.delete(w, &due_key(j.next_attempt_at, id))?;
         j.attempts += 1;

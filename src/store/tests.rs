@@ -109,3 +109,111 @@ fn prefix_end_handles_ff() {
     assert_eq!(prefix_end(&[1, 0xff]), Some(vec![2]));
     assert_eq!(prefix_end(&[0xff]), None);
 }
+
+fn holder(name: &str, pid: u32) -> lease::Lease {
+    lease::Lease {
+        pid,
+        ..lease::Lease::mine(name, 0)
+    }
+}
+
+#[test]
+fn sms_claims_keep_jobs_from_others_until_they_run_out_or_the_holder_is_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(&dir.path().join("db.redb")).unwrap();
+    let msg = sms::Outgoing {
+        to: "0912345678",
+        text: "Ma OTP 123456",
+        kind: "otp",
+        initiator: crate::sms::template::Initiator::Citizen,
+        segments: 1,
+    };
+    s.write(|w| {
+        sms::enqueue(w, &msg, 100)?;
+        sms::enqueue(w, &msg, 100)
+    })
+    .unwrap();
+    let me = std::process::id();
+    let (a, b) = (holder("a", me), holder("b", me));
+    let claim = |h: &lease::Lease, now: i64| {
+        s.write(|w| sms::claim(w, h, now, 10))
+            .unwrap()
+            .iter()
+            .map(|j| j.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(claim(&a, 100), vec![1, 2]);
+    // b, on the same database, gets nothing while a's claim runs.
+    assert!(claim(&b, 101).is_empty());
+    // a settles one; the other's claim runs out and b takes it.
+    s.write(|w| sms::mark_sent(w, 1, 102, true)).unwrap();
+    assert!(claim(&b, 100 + sms::CLAIM_SECS - 1).is_empty());
+    assert_eq!(claim(&b, 100 + sms::CLAIM_SECS), vec![2]);
+    // A claim of a process that is gone on this host is taken at once.
+    let dead = holder("c", u32::MAX - 7);
+    s.write(|w| {
+        sms::mark_sent(w, 2, 131, true)?;
+        sms::enqueue(w, &msg, 200)?;
+        Ok::<_, StoreError>(())
+    })
+    .unwrap();
+    assert_eq!(claim(&dead, 200), vec![3]);
+    assert_eq!(claim(&a, 201), vec![3]);
+}
+
+#[test]
+fn chat_claims_keep_a_chat_in_order_on_one_holder() {
+    use crate::domain::Channel;
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(&dir.path().join("db.redb")).unwrap();
+    let job = |peer: &'static str| outbox::NewJob {
+        channel: Channel::Telegram,
+        peer,
+        conversation: "c",
+        text: "x",
+        buttons: vec![],
+        lang: "vi",
+    };
+    s.write(|w| {
+        outbox::enqueue(w, job("p1"), 100)?;
+        outbox::enqueue(w, job("p2"), 100)
+    })
+    .unwrap();
+    let me = std::process::id();
+    let (a, b) = (holder("a", me), holder("b", me));
+    let claim = |h: &lease::Lease, now: i64| {
+        s.write(|w| outbox::claim(w, Channel::Telegram, h, now, 10))
+            .unwrap()
+            .iter()
+            .map(|j| j.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(claim(&a, 100), vec![1, 2]);
+    // A new message to p1 while a sends p1's first: b must not overtake.
+    s.write(|w| outbox::enqueue(w, job("p1"), 101)).unwrap();
+    assert!(claim(&b, 101).is_empty());
+    // a is done with p1: its next message goes to whoever claims.
+    s.write(|w| {
+        outbox::mark_sent(w, 1, 102)?;
+        outbox::release_chat(w, Channel::Telegram, "p1")
+    })
+    .unwrap();
+    assert_eq!(claim(&b, 102), vec![3]);
+    // a dies on this host with p2 claimed: taken over at once.
+    let dead = holder("a", u32::MAX - 7);
+    s.write(|w| {
+        let k = {
+            let mut k = vec![Channel::Telegram.byte()];
+            k.extend_from_slice(b"p2");
+            k
+        };
+        let mut c = outbox::CLAIMED_CHATS.get(w, &k)?.unwrap();
+        c.by = lease::Lease {
+            until: c.by.until,
+            ..dead.clone()
+        };
+        outbox::CLAIMED_CHATS.put(w, &k, &c)
+    })
+    .unwrap();
+    assert_eq!(claim(&b, 103), vec![2]);
+}

@@ -380,3 +380,58 @@ async fn killing_one_of_two_instances_under_load_loses_nothing_and_sends_once() 
     b.kill().unwrap();
     b.wait().unwrap();
 }
+
+#[tokio::test]
+async fn telegram_long_polling_runs_on_one_instance_and_moves_when_it_stops() {
+    if !on_postgres_pass("Telegram lease") {
+        return;
+    }
+    use crate::telegram::{FakeBotApi, TOKEN};
+    let fake = FakeBotApi::start().await;
+    let tg = fake.url.clone();
+    let a = spawn_app_with({
+        let tg = tg.clone();
+        move |c| {
+            c.telegram_token = Some(TOKEN.into());
+            c.telegram_api_url = tg;
+        }
+    })
+    .await;
+    let url = a.app.cfg.database_url.clone().unwrap();
+    let b = spawn_app_with(move |c| {
+        c.database_url = Some(url);
+        c.telegram_token = Some(TOKEN.into());
+        c.telegram_api_url = tg;
+    })
+    .await;
+    // One instance starts polling (getMe opens a polling session); the
+    // other waits for the lease.
+    fake.text(7_700_001, "quên mật khẩu thì làm thế nào");
+    fake.wait_sent(1).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(fake.calls("getme").len(), 1, "one instance polls");
+    assert_eq!(fake.sent().len(), 1, "the question answered once");
+    // The holder stops (a restart, an upgrade): the other takes over
+    // within a renewal period and answers the next question.
+    let holder_is_a = a
+        .app
+        .store
+        .read(|r| motcua::store::lease::LEASES.get(r, "telegram-poll"))
+        .unwrap()
+        .unwrap()
+        .holder
+        == a.app.instance.holder;
+    let still = if holder_is_a {
+        a.stop().await;
+        b
+    } else {
+        b.stop().await;
+        a
+    };
+    fake.text(7_700_002, "không nhận được mã OTP");
+    fake.wait_sent(2).await;
+    assert_eq!(fake.calls("getme").len(), 2, "the other instance polls now");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(fake.sent().len(), 2, "each question answered once");
+    still.stop().await;
+}

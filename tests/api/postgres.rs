@@ -66,11 +66,24 @@ async fn migrate_moves_a_redb_office_into_an_empty_postgres_and_refuses_a_full_o
     let units_before = app.tree().len();
     drop(app);
     assert!(before.contains(&ADMIN.to_string()));
+    // A scanned ID kept as a file by the redb office.
+    let scan = motcua::upload::samples::pdf();
+    let hash = motcua::upload::store(dir.path(), &scan).unwrap();
 
     let url = fresh_database();
     let (ok, out, err) = motcua(dir.path(), &[], &["migrate", "--to", &url]);
     assert!(ok, "migrate failed: {err}");
     assert!(out.contains("Copied"), "{out}");
+    assert!(out.contains("1 scanned IDs"), "{out}");
+    let moved = motcua::store::Store::open_postgres(&url, &dir.path().join("x"))
+        .unwrap()
+        .read(|r| motcua::store::scans::get(r, &hash))
+        .unwrap();
+    assert_eq!(
+        moved.as_deref(),
+        Some(scan.as_slice()),
+        "the scan is in the database"
+    );
 
     // The server on PostgreSQL has the office: the admin signs in.
     let t = spawn_app_with(|c| c.database_url = Some(url.clone())).await;
