@@ -9,6 +9,7 @@
 # Installs PostgreSQL with apt-get when it is missing. Runs the server as the
 # `postgres` user when called as root (PostgreSQL refuses to run as root).
 # The tests create one database per test on it (tests/api/engine.rs).
+# Durability is off for the tests (fsync=off); benchmarks set PG_FSYNC=on.
 set -euo pipefail
 cmd=${1:?start|stop}
 dir=${2:?cluster directory}
@@ -35,7 +36,7 @@ start)
   as_pg "$bin/initdb" -D "$dir/data" -U motcua --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
   echo "$port" >"$dir/port"
   as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w \
-    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=400 -c fsync=off -c full_page_writes=off" \
+    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=400 -c fsync=${PG_FSYNC:-off} -c full_page_writes=${PG_FSYNC:-off}" \
     start >/dev/null
   echo "postgres://motcua@127.0.0.1:$port/postgres"
   ;;
@@ -45,7 +46,7 @@ pause)
 resume)
   port=$(cat "$dir/port")
   as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w \
-    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=400 -c fsync=off -c full_page_writes=off" \
+    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=400 -c fsync=${PG_FSYNC:-off} -c full_page_writes=${PG_FSYNC:-off}" \
     start >/dev/null
   ;;
 stop)

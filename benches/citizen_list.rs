@@ -5,7 +5,9 @@
 //!
 //! Run: `cargo bench --bench citizen_list` (release). The first run builds a
 //! database under `target/bench-citizens/` (a few minutes) and reuses it
-//! afterwards; `BENCH_ACCOUNTS=200000` makes a smaller one elsewhere.
+//! afterwards; `BENCH_ACCOUNTS=200000` makes a smaller one elsewhere. With
+//! `BENCH_DATABASE_URL=postgres://…` the accounts go into (and are read
+//! from) that PostgreSQL database instead (seeded once, reused).
 //!
 //! Data: the demo province plus 150 generated communes (a real province has
 //! ~160), accounts spread over three years, Vietnamese names drawn with the
@@ -179,6 +181,8 @@ struct Seeded {
 fn open_app(dir: &std::path::Path) -> Arc<App> {
     let mut cfg = Config::for_tests(dir);
     cfg.data_dir = dir.to_path_buf();
+    // `BENCH_DATABASE_URL=postgres://…`: seed and measure on PostgreSQL.
+    cfg.database_url = std::env::var("BENCH_DATABASE_URL").ok();
     App::open(cfg).expect("open app")
 }
 
@@ -412,6 +416,11 @@ fn main() {
             "bench-citizens".to_string()
         } else {
             format!("bench-citizens-{n}")
+        })
+        .with_extension(if std::env::var("BENCH_DATABASE_URL").is_ok() {
+            "pg"
+        } else {
+            ""
         });
     std::fs::create_dir_all(&dir).expect("bench dir");
     let rt = tokio::runtime::Builder::new_multi_thread()

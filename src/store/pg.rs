@@ -211,6 +211,7 @@ impl Pool {
                     return Ok(PgTx {
                         pool: self.clone(),
                         conn: RefCell::new(Some(c)),
+                        puts: RefCell::new(Puts::default()),
                     });
                 }
                 Err(StoreError::Unavailable(_)) if attempt == 0 => {
@@ -227,15 +228,77 @@ impl Pool {
 pub(crate) struct PgTx {
     pool: Arc<Pool>,
     conn: RefCell<Option<Conn>>,
+    /// Writes not sent yet: they go in one statement per [`FLUSH_ROWS`]
+    /// instead of one round trip each.
+    puts: RefCell<Puts>,
 }
 
+/// Puts buffered in a write transaction, the last one per key.
+#[derive(Default)]
+struct Puts {
+    rows: std::collections::BTreeMap<(String, Vec<u8>), Vec<u8>>,
+    bytes: usize,
+}
+
+/// Buffered puts are sent once this many are waiting (or these many bytes).
+const FLUSH_ROWS: usize = 1000;
+const FLUSH_BYTES: usize = 8 << 20;
+
 impl PgTx {
+    /// Runs `f` on the connection after sending the buffered puts, so it
+    /// sees this transaction's writes.
     fn with<T>(&self, f: impl FnOnce(&mut Conn) -> Result<T>) -> Result<T> {
+        self.flush()?;
+        self.with_conn(f)
+    }
+
+    fn with_conn<T>(&self, f: impl FnOnce(&mut Conn) -> Result<T>) -> Result<T> {
         let mut g = self.conn.borrow_mut();
         let c = g
             .as_mut()
             .ok_or_else(|| StoreError::Db("transaction already ended".into()))?;
         f(c)
+    }
+
+    /// Sends the buffered puts: one row with the plain statement, more with
+    /// one `INSERT … SELECT FROM unnest(…)` (one key at most once in it,
+    /// as `ON CONFLICT DO UPDATE` requires; the buffer keeps the last).
+    fn flush(&self) -> Result<()> {
+        let rows = {
+            let mut p = self.puts.borrow_mut();
+            if p.rows.is_empty() {
+                return Ok(());
+            }
+            p.bytes = 0;
+            std::mem::take(&mut p.rows)
+        };
+        self.with_conn(|c| {
+            if rows.len() == 1 {
+                let s = c.stmt(
+                    "INSERT INTO motcua_kv (t, k, v) VALUES ($1, $2, $3) \
+                     ON CONFLICT (t, k) DO UPDATE SET v = excluded.v",
+                )?;
+                for ((t, k), v) in &rows {
+                    block_on(c.client.execute(&s, &[t, k, v])).map_err(engine)?;
+                }
+                return Ok(());
+            }
+            let s = c.stmt(
+                "INSERT INTO motcua_kv (t, k, v) \
+                 SELECT * FROM unnest($1::text[], $2::bytea[], $3::bytea[]) \
+                 ON CONFLICT (t, k) DO UPDATE SET v = excluded.v",
+            )?;
+            let mut ts: Vec<&str> = Vec::with_capacity(rows.len());
+            let mut ks: Vec<&[u8]> = Vec::with_capacity(rows.len());
+            let mut vs: Vec<&[u8]> = Vec::with_capacity(rows.len());
+            for ((t, k), v) in &rows {
+                ts.push(t);
+                ks.push(k);
+                vs.push(v);
+            }
+            block_on(c.client.execute(&s, &[&ts, &ks, &vs])).map_err(engine)?;
+            Ok(())
+        })
     }
 
     /// Lists the tables that hold entries.
@@ -248,7 +311,17 @@ impl PgTx {
     }
 
     pub fn get(&self, table: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        self.with(|c| {
+        // A key written in this transaction is answered from the buffer;
+        // any other is unaffected by it, so nothing needs sending first.
+        if let Some(v) = self
+            .puts
+            .borrow()
+            .rows
+            .get(&(table.to_string(), key.to_vec()))
+        {
+            return Ok(Some(v.clone()));
+        }
+        self.with_conn(|c| {
             let s = c.stmt("SELECT v FROM motcua_kv WHERE t = $1 AND k = $2")?;
             let row = block_on(c.client.query_opt(&s, &[&table, &key])).map_err(engine)?;
             Ok(row.map(|r| r.get::<_, Vec<u8>>(0)))
@@ -264,14 +337,17 @@ impl PgTx {
     }
 
     pub fn put(&self, table: &str, key: &[u8], value: &[u8]) -> Result<()> {
-        self.with(|c| {
-            let s = c.stmt(
-                "INSERT INTO motcua_kv (t, k, v) VALUES ($1, $2, $3) \
-                 ON CONFLICT (t, k) DO UPDATE SET v = excluded.v",
-            )?;
-            block_on(c.client.execute(&s, &[&table, &key, &value])).map_err(engine)?;
-            Ok(())
-        })
+        let full = {
+            let mut p = self.puts.borrow_mut();
+            p.bytes += key.len() + value.len();
+            p.rows
+                .insert((table.to_string(), key.to_vec()), value.to_vec());
+            p.rows.len() >= FLUSH_ROWS || p.bytes >= FLUSH_BYTES
+        };
+        if full {
+            self.flush()?;
+        }
+        Ok(())
     }
 
     pub fn delete(&self, table: &str, key: &[u8]) -> Result<bool> {
@@ -355,6 +431,7 @@ impl PgTx {
 
     /// Commits and returns the connection to the pool.
     pub fn commit(&self) -> Result<()> {
+        self.flush()?;
         let c = self.conn.borrow_mut().take();
         if let Some(c) = c {
             block_on(c.client.batch_execute("COMMIT")).map_err(engine)?;

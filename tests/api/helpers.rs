@@ -539,7 +539,19 @@ pub fn multipart(fields: &[(&str, &str)], files: &[(&str, &str, &[u8])]) -> (Str
 }
 
 /// Files stored under the uploads directory, at any depth.
+/// Scanned IDs kept: files under the data dir (redb) plus entries of the
+/// database's scan table (where a shared PostgreSQL database keeps them).
 pub fn uploads_count(t: &TestApp) -> usize {
+    let in_db = t
+        .app
+        .store
+        .read(|r| motcua::store::scans::SCANS.len(r))
+        .unwrap();
+    files_on_disk(t) + in_db as usize
+}
+
+/// Files under the data dir's `uploads`.
+pub fn files_on_disk(t: &TestApp) -> usize {
     fn walk(p: &std::path::Path) -> usize {
         match std::fs::read_dir(p) {
             Ok(rd) => rd

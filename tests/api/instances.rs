@@ -135,7 +135,7 @@ async fn journeys_alternate_between_two_instances_on_one_database() {
         .unwrap();
     assert_eq!(scan.status(), 200);
     assert_eq!(scan.bytes().await.unwrap().as_ref(), pdf.as_slice());
-    assert_eq!(uploads_count(&a) + uploads_count(&b), 0, "no file on disk");
+    assert_eq!(files_on_disk(&a) + files_on_disk(&b), 0, "no file on disk");
 
     // Part II. A captcha drawn by A is answered on B; the code that B's
     // registration sent is confirmed on A, the password chosen on B.
