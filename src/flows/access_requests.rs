@@ -94,9 +94,9 @@ pub async fn submit(app: &Arc<App>, actor: &Actor, input: NewRequest) -> AppResu
                 id,
                 username: username.clone(),
                 unit,
-                position,
-                work_phone,
-                note,
+                position: position.clone(),
+                work_phone: work_phone.clone(),
+                note: note.clone(),
                 created_at: now,
                 status: Status::Pending,
                 decided_by: None,
@@ -314,9 +314,7 @@ async fn decide(
     actor: &Actor,
     id: u64,
     status: Status,
-    apply: impl FnOnce(&App, &WriteTx, &Actor, &mut AccessRequest, i64) -> AppResult<()>
-    + Send
-    + 'static,
+    apply: impl Fn(&App, &WriteTx, &Actor, &mut AccessRequest, i64) -> AppResult<()> + Send + 'static,
 ) -> AppResult<AccessRequest> {
     let now = app.now();
     let actor = actor.clone();

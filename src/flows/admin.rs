@@ -225,8 +225,8 @@ pub async fn create_staff(app: &Arc<App>, actor: &Actor, input: NewStaff) -> App
                             .into(),
                     ));
                 }
-                let mut a = Account::new(&username, Some(&id), name.as_str(), &phone, email.as_ref(), hash, Origin::StaffByAdmin, now);
-                a.units = units_;
+                let mut a = Account::new(&username, Some(&id), name.as_str(), &phone, email.as_ref(), hash.clone(), Origin::StaffByAdmin, now);
+                a.units = units_.clone();
                 a.must_change_password = true;
                 a.created_by = Some(actor_name.clone());
                 accounts::put(w, &a)?;
@@ -355,7 +355,7 @@ pub async fn change_password(
     app.db(move |app| {
         app.store.write(|w| {
             let mut a = accounts::get(w, &username)?.ok_or(AppError::Unauthorized)?;
-            a.password_hash = hash;
+            a.password_hash = hash.clone();
             a.must_change_password = false;
             a.session_epoch += 1;
             accounts::put(w, &a)?;

@@ -166,7 +166,7 @@ pub async fn set_password(
                 return Err(JOURNEY.not_verified());
             };
             FLOWS.delete(w, &flow.id)?;
-            a.password_hash = hash;
+            a.password_hash = hash.clone();
             a.must_change_password = false;
             a.session_epoch += 1;
             a.failed_logins = 0;

@@ -192,8 +192,13 @@ pub async fn start(app: &Arc<App>, input: NewRegistration, ip: &str) -> AppResul
             let payload = postcard::to_stdvec(&p)
                 .map_err(|e| AppError::internal_from("registration payload", e))?;
             app.store.write(|w| {
-                let mut flow =
-                    JOURNEY.new_flow(now, None, Some(phone.as_str().to_string()), payload, &ip);
+                let mut flow = JOURNEY.new_flow(
+                    now,
+                    None,
+                    Some(phone.as_str().to_string()),
+                    payload.clone(),
+                    &ip,
+                );
                 match &existing {
                     None => send_code(app, w, &mut flow, now, JOURNEY.template)?,
                     Some(a) => {
@@ -302,7 +307,7 @@ pub async fn set_password(
                 &p.full_name,
                 &phone,
                 email.as_ref(),
-                hash,
+                hash.clone(),
                 Origin::SelfRegistered,
                 now,
             );

@@ -201,7 +201,7 @@ pub async fn complete(
                 ));
             }
             FLOWS.delete(w, &id)?;
-            let a = put_new_superadmin(w, &username, name.as_str(), &phone, hash, now)?;
+            let a = put_new_superadmin(w, &username, name.as_str(), &phone, hash.clone(), now)?;
             audit::record(w, now, &username, "setup_superadmin", &username, &ip, "")?;
             let token = session::create(w, &a, true, false, now)?;
             Ok(SignedIn { token, account: a })
@@ -258,7 +258,7 @@ pub async fn create_superadmin(
                 Some(mut a) => {
                     a.superadmin = true;
                     a.phone = phone.as_str().to_string();
-                    a.password_hash = hash;
+                    a.password_hash = hash.clone();
                     a.must_change_password = false;
                     a.failed_logins = 0;
                     a.locked_until = 0;
@@ -268,7 +268,14 @@ pub async fn create_superadmin(
                     false
                 }
                 None => {
-                    put_new_superadmin(w, &username, "Quản trị cấp cao", &phone, hash, now)?;
+                    put_new_superadmin(
+                        w,
+                        &username,
+                        "Quản trị cấp cao",
+                        &phone,
+                        hash.clone(),
+                        now,
+                    )?;
                     true
                 }
             };

@@ -280,7 +280,7 @@ pub async fn start_from(
                 let mut flow = Flow {
                     username: Some(account.username.clone()),
                     phone: Some(account.phone.clone()),
-                    ip,
+                    ip: ip.clone(),
                     ..Flow::new(util::random_token(), kind(console), now, now + FLOW_TTL)
                 };
                 // The right password clears this client's failures (in the

@@ -504,24 +504,48 @@ impl Store {
 
     /// Runs `f` in one write transaction and commits durably (see
     /// [`GroupCommit`]): when this returns `Ok`, the writes are on disk. If
-    /// `f` fails, nothing is written.
+    /// `f` fails, nothing is written. On PostgreSQL a transaction the
+    /// database aborted as a serialisation failure or deadlock (SQLSTATE
+    /// 40001, 40P01: engines that are always SERIALIZABLE report them) is
+    /// run again from the start, up to [`pg::RETRIES`] times — so `f` may
+    /// run more than once and must not have effects outside the
+    /// transaction.
     pub fn write<T, E: From<StoreError>>(
         &self,
-        f: impl FnOnce(&WriteTx) -> std::result::Result<T, E>,
+        mut f: impl FnMut(&WriteTx) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
         use std::sync::atomic::Ordering;
         let (db, commits) = match &self.engine {
             Engine::Redb { db, commits } => (db, commits),
             Engine::Pg(pool) => {
-                // PostgreSQL commits durably itself (synchronous_commit).
-                let tx = WriteTx {
-                    inner: WriteInner::Pg(pool.begin_write()?),
-                };
-                let v = f(&tx)?;
-                if let WriteInner::Pg(p) = &tx.inner {
-                    p.commit()?;
+                let mut attempt = 0;
+                loop {
+                    // PostgreSQL commits durably itself (synchronous_commit).
+                    let began = match pool.begin_write() {
+                        Err(e) if pg::is_conflict(&e) && attempt < pg::RETRIES => {
+                            attempt += 1;
+                            pg::retry_pause(attempt);
+                            continue;
+                        }
+                        r => r?,
+                    };
+                    let tx = WriteTx {
+                        inner: WriteInner::Pg(began),
+                    };
+                    let r = f(&tx).and_then(|v| match &tx.inner {
+                        WriteInner::Pg(p) => p.commit().map(|()| v).map_err(E::from),
+                        WriteInner::Redb(_) => Ok(v),
+                    });
+                    let conflict = matches!(&tx.inner, WriteInner::Pg(p) if p.conflicted());
+                    match r {
+                        Err(_) if conflict && attempt < pg::RETRIES => {
+                            attempt += 1;
+                            drop(tx); // rolls back
+                            pg::retry_pause(attempt);
+                        }
+                        r => return r,
+                    }
                 }
-                return Ok(v);
             }
         };
         commits.begun.fetch_add(1, Ordering::SeqCst);

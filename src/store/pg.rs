@@ -11,9 +11,10 @@
 //! The SQL is plain (no LISTEN/NOTIFY, advisory locks or extensions) so
 //! engines that speak PostgreSQL's protocol can carry it. A transaction
 //! whose pooled connection turns out dead at `BEGIN` starts again on a new
-//! one (nothing was written yet); retrying a failed transaction body
-//! (SQLSTATE 40001 on engines that are always SERIALIZABLE) needs
-//! re-runnable write closures and is not done yet.
+//! one (nothing was written yet); a transaction the database aborts as a
+//! serialisation failure or deadlock (SQLSTATE 40001/40P01, which engines
+//! that are always SERIALIZABLE report) runs again from the start
+//! (`Store::write`).
 //!
 //! Connections come from a small pool of idle clients; a client whose
 //! connection broke is dropped, so the instance recovers by itself when the
@@ -32,6 +33,31 @@ use futures_executor::block_on;
 use tokio_postgres::{Client, NoTls, Statement};
 
 use super::{Result, StoreError, Visit};
+
+/// Times a write transaction aborted as a serialisation failure (40001) or
+/// deadlock (40P01) runs again.
+pub const RETRIES: u32 = 8;
+
+/// A short random pause before a retry, growing with each (1–4 ms, …).
+pub fn retry_pause(attempt: u32) {
+    let base = 1u64 << attempt.min(6);
+    let jitter = u64::from(crate::util::random_below(1000)) * base / 1000;
+    std::thread::sleep(Duration::from_millis(base + jitter));
+}
+
+/// Whether the database aborted the transaction so that running it again
+/// may succeed.
+pub(crate) fn is_conflict(e: &StoreError) -> bool {
+    let StoreError::Engine(src) = e else {
+        return false;
+    };
+    src.downcast_ref::<tokio_postgres::Error>()
+        .and_then(|e| e.code())
+        .is_some_and(|c| {
+            *c == tokio_postgres::error::SqlState::T_R_SERIALIZATION_FAILURE
+                || *c == tokio_postgres::error::SqlState::T_R_DEADLOCK_DETECTED
+        })
+}
 
 /// How many entries one round trip of a range scan fetches.
 const PAGE: i64 = 256;
@@ -212,6 +238,7 @@ impl Pool {
                         pool: self.clone(),
                         conn: RefCell::new(Some(c)),
                         puts: RefCell::new(Puts::default()),
+                        conflict: std::cell::Cell::new(false),
                     });
                 }
                 Err(StoreError::Unavailable(_)) if attempt == 0 => {
@@ -231,6 +258,8 @@ pub(crate) struct PgTx {
     /// Writes not sent yet: they go in one statement per [`FLUSH_ROWS`]
     /// instead of one round trip each.
     puts: RefCell<Puts>,
+    /// The database aborted this transaction as a serialisation failure.
+    conflict: std::cell::Cell<bool>,
 }
 
 /// Puts buffered in a write transaction, the last one per key.
@@ -257,7 +286,23 @@ impl PgTx {
         let c = g
             .as_mut()
             .ok_or_else(|| StoreError::Db("transaction already ended".into()))?;
-        f(c)
+        self.note(f(c))
+    }
+
+    /// Remembers a serialisation failure (see [`PgTx::conflicted`]).
+    fn note<T>(&self, r: Result<T>) -> Result<T> {
+        if let Err(e) = &r
+            && is_conflict(e)
+        {
+            self.conflict.set(true);
+        }
+        r
+    }
+
+    /// Whether the database aborted this transaction as a serialisation
+    /// failure or deadlock: running it again may succeed.
+    pub fn conflicted(&self) -> bool {
+        self.conflict.get()
     }
 
     /// Sends the buffered puts: one row with the plain statement, more with
@@ -434,7 +479,7 @@ impl PgTx {
         self.flush()?;
         let c = self.conn.borrow_mut().take();
         if let Some(c) = c {
-            block_on(c.client.batch_execute("COMMIT")).map_err(engine)?;
+            self.note(block_on(c.client.batch_execute("COMMIT")).map_err(engine))?;
             self.pool.give(c);
         }
         Ok(())

@@ -319,3 +319,62 @@ async fn a_unit_added_by_one_process_reaches_another_on_the_same_database_within
     );
     assert_eq!(b.app.tree().len(), before + 1);
 }
+
+/// Engines that are always SERIALIZABLE (CockroachDB) abort conflicting
+/// transactions with SQLSTATE 40001; PostgreSQL does too once the
+/// database's default isolation is SERIALIZABLE. Concurrent
+/// read-modify-writes of one counter then still all count, none fails.
+#[tokio::test]
+async fn writes_aborted_as_serialization_failures_run_again() {
+    if !on_postgres_pass("40001 retries") {
+        return;
+    }
+    let url = fresh_database();
+    let name = url.rsplit('/').next().unwrap();
+    let out = Command::new("psql")
+        .args([
+            url.as_str(),
+            "-qc",
+            &format!("ALTER DATABASE {name} SET default_transaction_isolation TO 'serializable'"),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let store = std::sync::Arc::new(
+        motcua::store::Store::open_postgres(&url, &dir.path().join("x")).unwrap(),
+    );
+    const COUNTER: motcua::store::Table<u64> = motcua::store::Table::new("test_counter");
+    let tries = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let threads: Vec<_> = (0..6)
+        .map(|_| {
+            let (store, tries) = (store.clone(), tries.clone());
+            std::thread::spawn(move || {
+                for _ in 0..20 {
+                    store
+                        .write(|w| {
+                            tries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let n = COUNTER.get(w, "n")?.unwrap_or(0);
+                            COUNTER.put(w, "n", &(n + 1))
+                        })
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let n = store.read(|r| COUNTER.get(r, "n")).unwrap();
+    assert_eq!(n, Some(120), "every increment counted once");
+    let tries = tries.load(std::sync::atomic::Ordering::Relaxed);
+    eprintln!("120 increments took {tries} attempts");
+    assert!(
+        tries > 120,
+        "the database aborted some (else this tests nothing)"
+    );
+}

@@ -190,7 +190,7 @@ pub async fn receive(app: &Arc<App>, inc: Incoming) -> AppResult<Outcome> {
             let bot = app.bot();
             let tree = app.tree();
             let now = app.now();
-            app.store.write(|w| apply(w, &bot, &tree, inc, now))
+            app.store.write(|w| apply(w, &bot, &tree, inc.clone(), now))
         })
         .await?;
     if applied.queued {

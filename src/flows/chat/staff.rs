@@ -179,9 +179,7 @@ async fn change_ticket(
     id: u64,
     done: &'static str,
     (action, detail): (&'static str, String),
-    change: impl FnOnce(&WriteTx, &mut Ticket, &Account, i64) -> AppResult<Option<Channel>>
-    + Send
-    + 'static,
+    change: impl Fn(&WriteTx, &mut Ticket, &Account, i64) -> AppResult<Option<Channel>> + Send + 'static,
 ) -> AppResult<()> {
     let account = actor.account.clone();
     let ip = actor.ip.clone();

@@ -264,7 +264,7 @@ pub async fn confirm(
                     &d.full_name,
                     &phone,
                     email.as_ref(),
-                    hash,
+                    hash.clone(),
                     Origin::CitizenByStaff,
                     now,
                 );
