@@ -5,7 +5,7 @@
 -- the trusted proxy), so the per-IP limit does not end the run.
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
-wrk.body = '{"username":"loadadmin","password":"Pass#Word2026x"}'
+wrk.body = '{"username":"' .. (os.getenv("ADMIN") or "loadadmin") .. '","password":"Pass#Word2026x"}'
 local n = 0
 request = function()
   n = n + 1
