@@ -15,6 +15,7 @@ use crate::app::App;
 use crate::config::Config;
 use crate::domain::Channel;
 use crate::flows::chat::{self, Incoming, Input};
+use crate::store::lease;
 use crate::store::outbox::{self, OutJob, StoredTokens};
 use crate::util;
 
@@ -145,6 +146,20 @@ struct Tokens {
     refresh: Option<String>,
 }
 
+/// The lease of the one instance refreshing the Zalo token.
+const REFRESH_LEASE: &str = "zalo-refresh";
+
+/// Takes the refresh lease for this instance; false while another has it.
+async fn take_refresh_lease(app: &Arc<App>) -> bool {
+    app.db(|a| {
+        let now = chrono::Utc::now().timestamp();
+        let me = a.instance.until(now + lease::TTL_SECS);
+        Ok(a.store.write(|w| lease::take(w, REFRESH_LEASE, &me, now))?)
+    })
+    .await
+    .is_ok_and(|r| r.is_ok())
+}
+
 pub struct Zalo {
     api_url: String,
     oauth_url: String,
@@ -270,11 +285,67 @@ impl Zalo {
 
     /// Exchanges the refresh token for a new pair (unless another send
     /// already did) and keeps it in the database.
+    ///
+    /// With several instances on one database a refresh token works once:
+    /// an instance first takes the pair another one already stored, and
+    /// only one refreshes at a time (the lease `zalo-refresh`); the others
+    /// wait for its pair.
     async fn refresh(&self, app: &Arc<App>, expired: &str) -> Result<(), String> {
         let mut tokens = self.tokens.lock().await;
         if tokens.access != expired {
             return Ok(());
         }
+        if let Some(newer) = self.stored_pair(app, expired).await {
+            *tokens = newer;
+            return Ok(());
+        }
+        if !app.store.is_shared() {
+            return self.refresh_now(app, &mut tokens).await;
+        }
+        for _ in 0..40 {
+            if take_refresh_lease(app).await {
+                // It may have been refreshed while this one waited.
+                let r = match self.stored_pair(app, expired).await {
+                    Some(newer) => {
+                        *tokens = newer;
+                        Ok(())
+                    }
+                    None => self.refresh_now(app, &mut tokens).await,
+                };
+                let holder = app.instance.holder.clone();
+                let _ = app
+                    .db(move |a| {
+                        Ok(a.store
+                            .write(|w| lease::release(w, REFRESH_LEASE, &holder))?)
+                    })
+                    .await;
+                return r;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            if let Some(newer) = self.stored_pair(app, expired).await {
+                *tokens = newer;
+                return Ok(());
+            }
+        }
+        Err("another instance is refreshing the Zalo token".into())
+    }
+
+    /// The pair kept in the database when it is newer than `expired` (and
+    /// derived from the same configured tokens).
+    async fn stored_pair(&self, app: &Arc<App>, expired: &str) -> Option<Tokens> {
+        let stored = app
+            .db(|app| Ok(app.store.read(|r| outbox::tokens(r, TOKENS_KEY))?))
+            .await
+            .ok()
+            .flatten()?;
+        (stored.source == self.source && stored.access_token != expired).then_some(Tokens {
+            access: stored.access_token,
+            refresh: stored.refresh_token,
+        })
+    }
+
+    /// Exchanges the refresh token for a new pair and keeps it.
+    async fn refresh_now(&self, app: &Arc<App>, tokens: &mut Tokens) -> Result<(), String> {
         let (Some(refresh), Some(secret)) = (tokens.refresh.clone(), self.app_secret.clone())
         else {
             return Err(

@@ -435,3 +435,35 @@ async fn telegram_long_polling_runs_on_one_instance_and_moves_when_it_stops() {
     assert_eq!(fake.sent().len(), 2, "each question answered once");
     still.stop().await;
 }
+
+#[tokio::test]
+async fn a_zalo_token_refreshed_by_one_instance_is_taken_by_the_other() {
+    if !on_postgres_pass("Zalo tokens") {
+        return;
+    }
+    use crate::zalo::{FakeZalo, configure, say};
+    let fake = FakeZalo::start().await;
+    let f = fake.clone();
+    let a = spawn_app_with(move |c| configure(c, &f)).await;
+    let url = a.app.cfg.database_url.clone().unwrap();
+    let f = fake.clone();
+    let b = spawn_app_with(move |c| {
+        configure(c, &f);
+        c.database_url = Some(url);
+    })
+    .await;
+    // The token expires; A's answer refreshes it (a refresh token works
+    // once: Zalo issues a new pair).
+    fake.expire_access_token();
+    say(&a, "quên mật khẩu thì làm thế nào", "z1").await;
+    fake.wait_sent(1).await;
+    assert_eq!(fake.refreshes(), 1);
+    // A goes away; B still holds the old pair in memory. Its answer meets
+    // the expired token and takes A's pair from the database instead of
+    // spending the used refresh token.
+    a.stop().await;
+    say(&b, "không nhận được mã OTP", "z2").await;
+    fake.wait_sent(2).await;
+    assert_eq!(fake.refreshes(), 1, "no second refresh");
+    b.stop().await;
+}
