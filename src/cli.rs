@@ -415,49 +415,43 @@ async fn restore(cfg: Config, file: PathBuf, unverified: bool) -> CliResult {
         }
         other => other.to_string(),
     };
-    if unverified {
+    let pass = if unverified {
         eprintln!(
             "Restoring {} WITHOUT a checksum (a backup made before checksums existed).",
             file.display()
         );
-        let db = database_for_restore(&cfg, &progress)?;
-        let s = crate::backup::restore_unverified(&file, &cfg.data_dir, &progress, db.as_ref())
-            .map_err(in_use)?;
-        if let Some(db) = &db {
-            crate::upload::import_files(db, &cfg.data_dir)?;
-        }
-        println!(
-            "Restored {} records and {} files into {}",
-            s.records,
-            s.files,
-            cfg.data_dir.display()
-        );
-        return Ok(());
-    }
-    let pass = match crate::backup::is_encrypted(&file) {
-        Some(true) => Some(passphrase(&cfg, "Passphrase of the backup")?),
-        _ => None,
-    };
-    let (created, version) = crate::backup::verify(&file, pass.as_deref()).map_err(|e| {
-        let hint = if e.to_string().contains("before backups carried a checksum") {
-            " (to restore such an old backup anyway: motcua restore --unverified FILE)"
-        } else {
-            ""
+        None
+    } else {
+        let pass = match crate::backup::is_encrypted(&file) {
+            Some(true) => Some(passphrase(&cfg, "Passphrase of the backup")?),
+            _ => None,
         };
-        format!("{e}{hint}")
-    })?;
-    println!(
-        "{} is a motcua backup made {created} (schema {version}); its checksums are right.",
-        file.display()
-    );
+        let (created, version) = crate::backup::verify(&file, pass.as_deref()).map_err(|e| {
+            let hint = if e.to_string().contains("before backups carried a checksum") {
+                " (to restore such an old backup anyway: motcua restore --unverified FILE)"
+            } else {
+                ""
+            };
+            format!("{e}{hint}")
+        })?;
+        println!(
+            "{} is a motcua backup made {created} (schema {version}); its checksums are right.",
+            file.display()
+        );
+        pass
+    };
     let db = database_for_restore(&cfg, &progress)?;
-    let s = crate::backup::restore(
-        &file,
-        &cfg.data_dir,
-        &progress,
-        pass.as_deref(),
-        db.as_ref(),
-    )
+    let s = if unverified {
+        crate::backup::restore_unverified(&file, &cfg.data_dir, &progress, db.as_ref())
+    } else {
+        crate::backup::restore(
+            &file,
+            &cfg.data_dir,
+            &progress,
+            pass.as_deref(),
+            db.as_ref(),
+        )
+    }
     .map_err(in_use)?;
     if let Some(db) = &db {
         // PostgreSQL instances read scans from the database.

@@ -112,34 +112,9 @@ pub async fn under_lease<F, Fut>(
         duty(stop).await;
         return;
     }
-    let me = app.instance.clone();
-    let take = {
-        let me = me.clone();
-        move |app: Arc<App>| {
-            let me = me.clone();
-            async move {
-                app.db(move |a| {
-                    let now = chrono::Utc::now().timestamp();
-                    let mine = lease::Lease {
-                        until: now + lease::TTL_SECS,
-                        ..me
-                    };
-                    Ok(a.store.write(|w| lease::take(w, name, &mine, now))?)
-                })
-                .await
-                .map(|r| r.is_ok())
-                .unwrap_or(false)
-            }
-        }
-    };
-    let release = |app: Arc<App>, holder: String| async move {
-        let _ = app
-            .db(move |a| Ok(a.store.write(|w| lease::release(w, name, &holder))?))
-            .await;
-    };
     let renew = Duration::from_secs(lease::RENEW_SECS);
     loop {
-        while !take(app.clone()).await {
+        while !take_lease(&app, name).await {
             tokio::select! {
                 _ = tokio::time::sleep(renew) => {}
                 _ = stop.changed() => return,
@@ -152,11 +127,11 @@ pub async fn under_lease<F, Fut>(
         loop {
             tokio::select! {
                 _ = &mut work => {
-                    release(app.clone(), me.holder.clone()).await;
+                    release_lease(&app, name).await;
                     return;
                 }
                 _ = tokio::time::sleep(renew) => {
-                    if !take(app.clone()).await {
+                    if !take_lease(&app, name).await {
                         tracing::warn!(duty = name, "lease lost to another instance; duty stopped here");
                         let _ = tx.send(true);
                         work.as_mut().await;
@@ -166,12 +141,35 @@ pub async fn under_lease<F, Fut>(
                 _ = stop.changed() => {
                     let _ = tx.send(true);
                     work.as_mut().await;
-                    release(app.clone(), me.holder.clone()).await;
+                    release_lease(&app, name).await;
                     return;
                 }
             }
         }
     }
+}
+
+/// Takes (or renews) the lease `name` for this instance (`App::instance`);
+/// false while another live instance holds it, or when the database does
+/// not answer.
+pub async fn take_lease(app: &Arc<App>, name: &'static str) -> bool {
+    app.db(move |a| {
+        let now = chrono::Utc::now().timestamp();
+        let me = a.instance.until(now + lease::TTL_SECS);
+        Ok(a.store.write(|w| lease::take(w, name, &me, now))?)
+    })
+    .await
+    .is_ok_and(|r| r.is_ok())
+}
+
+/// Gives the lease `name` up when this instance holds it.
+pub async fn release_lease(app: &Arc<App>, name: &'static str) {
+    let _ = app
+        .db(move |a| {
+            let holder = a.instance.holder.clone();
+            Ok(a.store.write(|w| lease::release(w, name, &holder))?)
+        })
+        .await;
 }
 
 /// Picks up a knowledge-base version published by another instance (it

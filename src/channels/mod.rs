@@ -144,9 +144,14 @@ async fn outbox_tick(
     let now = app.now();
     let jobs = app
         .db(move |app| {
+            let me = &app.instance;
+            // Read first: an idle tick writes nothing.
+            if !app.store.read(|r| outbox::claimable(r, ch, me, now))? {
+                return Ok(vec![]);
+            }
             Ok(app
                 .store
-                .write(|w| outbox::claim(w, ch, &app.instance, now, CLAIM_BATCH))?)
+                .write(|w| outbox::claim(w, ch, me, now, CLAIM_BATCH))?)
         })
         .await?;
     let mut by_chat: Vec<(String, Vec<OutJob>)> = vec![];

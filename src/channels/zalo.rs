@@ -15,7 +15,6 @@ use crate::app::App;
 use crate::config::Config;
 use crate::domain::Channel;
 use crate::flows::chat::{self, Incoming, Input};
-use crate::store::lease;
 use crate::store::outbox::{self, OutJob, StoredTokens};
 use crate::util;
 
@@ -148,17 +147,6 @@ struct Tokens {
 
 /// The lease of the one instance refreshing the Zalo token.
 const REFRESH_LEASE: &str = "zalo-refresh";
-
-/// Takes the refresh lease for this instance; false while another has it.
-async fn take_refresh_lease(app: &Arc<App>) -> bool {
-    app.db(|a| {
-        let now = chrono::Utc::now().timestamp();
-        let me = a.instance.until(now + lease::TTL_SECS);
-        Ok(a.store.write(|w| lease::take(w, REFRESH_LEASE, &me, now))?)
-    })
-    .await
-    .is_ok_and(|r| r.is_ok())
-}
 
 pub struct Zalo {
     api_url: String,
@@ -303,7 +291,7 @@ impl Zalo {
             return self.refresh_now(app, &mut tokens).await;
         }
         for _ in 0..40 {
-            if take_refresh_lease(app).await {
+            if crate::workers::take_lease(app, REFRESH_LEASE).await {
                 // It may have been refreshed while this one waited.
                 let r = match self.stored_pair(app, expired).await {
                     Some(newer) => {
@@ -312,13 +300,7 @@ impl Zalo {
                     }
                     None => self.refresh_now(app, &mut tokens).await,
                 };
-                let holder = app.instance.holder.clone();
-                let _ = app
-                    .db(move |a| {
-                        Ok(a.store
-                            .write(|w| lease::release(w, REFRESH_LEASE, &holder))?)
-                    })
-                    .await;
+                crate::workers::release_lease(app, REFRESH_LEASE).await;
                 return r;
             }
             tokio::time::sleep(Duration::from_millis(250)).await;

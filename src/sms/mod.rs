@@ -246,9 +246,17 @@ impl Worker {
         let (jobs, next) = self
             .app
             .db_background(move |app| {
+                let me = &app.instance;
+                // Read first: an idle tick writes nothing.
+                let (work, next) = app
+                    .store
+                    .read(|r| Ok((sms::claimable(r, me, now)?, sms::next_due_at(r)?)))?;
+                if !work {
+                    return Ok((vec![], next));
+                }
                 Ok(app.store.write(|w| {
                     Ok::<_, crate::store::StoreError>((
-                        sms::claim(w, &app.instance, now, BATCH)?,
+                        sms::claim(w, me, now, BATCH)?,
                         sms::next_due_at(w)?,
                     ))
                 })?)

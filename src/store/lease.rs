@@ -59,6 +59,12 @@ impl Lease {
         let gone_here = self.host == me.host && !pid_alive(self.pid);
         !other || !running || gone_here
     }
+
+    /// Whether this is another holder's and `me` may take it over now
+    /// (what a job claim left behind by a dead or stalled holder is).
+    pub fn is_left_for(&self, me: &Lease, now: i64) -> bool {
+        self.holder != me.holder && self.is_free_for(me, now)
+    }
 }
 
 fn host_name() -> String {

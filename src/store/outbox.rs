@@ -174,7 +174,7 @@ pub fn claim(
 ) -> Result<Vec<OutJob>> {
     let mut free = vec![];
     CLAIMED_CHATS.scan_prefix(w, &[channel.byte()], false, |k, c| {
-        if c.by.is_free_for(me, now) && c.by.holder != me.holder {
+        if c.by.is_left_for(me, now) {
             free.push((k.to_vec(), c));
         }
         Ok(true)
@@ -228,6 +228,21 @@ pub fn claim(
         CLAIMED_CHATS.put(w, &chat_key(channel, &peer), &c)?;
     }
     Ok(out)
+}
+
+/// Whether [`claim`] has anything to do for `me` at `now`: a due job of
+/// `channel`, or a chat claim left by another holder. A read, so that an
+/// idle worker does not write.
+pub fn claimable(tx: &impl Tx, channel: Channel, me: &Lease, now: i64) -> Result<bool> {
+    if next_due_at(tx, channel)?.is_some_and(|at| at <= now) {
+        return Ok(true);
+    }
+    let mut left = false;
+    CLAIMED_CHATS.scan_prefix(tx, &[channel.byte()], false, |_, c| {
+        left = c.by.is_left_for(me, now);
+        Ok(!left)
+    })?;
+    Ok(left)
 }
 
 /// Frees a chat claimed by [`claim`] once its round is done with it.

@@ -305,9 +305,9 @@ impl PgTx {
         self.conflict.get()
     }
 
-    /// Sends the buffered puts: one row with the plain statement, more with
-    /// one `INSERT … SELECT FROM unnest(…)` (one key at most once in it,
-    /// as `ON CONFLICT DO UPDATE` requires; the buffer keeps the last).
+    /// Sends the buffered puts in one `INSERT … SELECT FROM unnest(…)` (one
+    /// key at most once in it, as `ON CONFLICT DO UPDATE` requires; the
+    /// buffer keeps the last).
     fn flush(&self) -> Result<()> {
         let rows = {
             let mut p = self.puts.borrow_mut();
@@ -318,16 +318,6 @@ impl PgTx {
             std::mem::take(&mut p.rows)
         };
         self.with_conn(|c| {
-            if rows.len() == 1 {
-                let s = c.stmt(
-                    "INSERT INTO motcua_kv (t, k, v) VALUES ($1, $2, $3) \
-                     ON CONFLICT (t, k) DO UPDATE SET v = excluded.v",
-                )?;
-                for ((t, k), v) in &rows {
-                    block_on(c.client.execute(&s, &[t, k, v])).map_err(engine)?;
-                }
-                return Ok(());
-            }
             let s = c.stmt(
                 "INSERT INTO motcua_kv (t, k, v) \
                  SELECT * FROM unnest($1::text[], $2::bytea[], $3::bytea[]) \

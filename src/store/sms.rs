@@ -378,7 +378,7 @@ pub const CLAIM_SECS: i64 = 30;
 pub fn claim(w: &WriteTx, me: &Lease, now: i64, limit: usize) -> Result<Vec<SmsJob>> {
     let mut free = vec![];
     CLAIMS.scan_all(w, false, |k, c| {
-        if c.is_free_for(me, now) && c.holder != me.holder {
+        if c.is_left_for(me, now) {
             free.push((k.to_vec(), c.until));
         }
         Ok(true)
@@ -409,6 +409,21 @@ pub fn claim(w: &WriteTx, me: &Lease, now: i64, limit: usize) -> Result<Vec<SmsJ
         CLAIMS.put(w, &j.id, &me.until(until))?;
     }
     Ok(jobs)
+}
+
+/// Whether [`claim`] has anything to do for `me` at `now`: a due job, or a
+/// claim left by another holder. A read, so that an idle worker does not
+/// write.
+pub fn claimable(tx: &impl Tx, me: &Lease, now: i64) -> Result<bool> {
+    if next_due_at(tx)?.is_some_and(|at| at <= now) {
+        return Ok(true);
+    }
+    let mut left = false;
+    CLAIMS.scan_all(tx, false, |_, c| {
+        left = c.is_left_for(me, now);
+        Ok(!left)
+    })?;
+    Ok(left)
 }
 
 /// The earliest time a pending job is due, if any.

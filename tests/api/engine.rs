@@ -34,6 +34,16 @@ pub fn database_for(dir: &Path) -> Option<String> {
     Some(url)
 }
 
+/// For tests that need PostgreSQL: true on its pass; on the redb pass it
+/// says so (the caller returns).
+pub fn postgres_pass_only(test: &str) -> bool {
+    if is_postgres() {
+        return true;
+    }
+    eprintln!("{test}: runs on the PostgreSQL pass only (MOTCUA_TEST_DATABASE_URL)");
+    false
+}
+
 /// Whether this pass runs on PostgreSQL.
 pub fn is_postgres() -> bool {
     std::env::var("MOTCUA_TEST_DATABASE_URL").is_ok()

@@ -10,29 +10,34 @@ use std::time::Duration;
 
 use serde_json::json;
 
+use motcua::config::Config;
+
 use crate::helpers::*;
 
 const VAN_LAM: &str = "Bộ phận một cửa UBND huyện Văn Lâm";
 
-fn on_postgres_pass(test: &str) -> bool {
-    if crate::engine::is_postgres() {
-        return true;
-    }
-    eprintln!("{test}: runs on the PostgreSQL pass only (MOTCUA_TEST_DATABASE_URL)");
-    false
-}
-
-/// Instance B on A's database, sending SMS to A's fake gateway.
-async fn second_instance(a: &TestApp) -> TestApp {
+/// Instance B on A's database, sending SMS to A's fake gateway, with
+/// `tweak` (the same channels as A) applied.
+async fn second_instance(a: &TestApp, tweak: impl FnOnce(&mut Config)) -> TestApp {
     let url = a.app.cfg.database_url.clone().unwrap();
     let sms_url = a.sms.url();
     let mut b = spawn_app_with(move |c| {
+        tweak(c);
         c.database_url = Some(url);
         c.sms_http_url = Some(sms_url);
     })
     .await;
     b.sms = a.sms.clone();
     b
+}
+
+/// How many times the fake gateway received each message id.
+fn sends_by_id(sms: &SmsReceiver) -> HashMap<String, usize> {
+    let mut by_id = HashMap::new();
+    for m in sms.messages.lock().unwrap().iter() {
+        *by_id.entry(m.id.clone()).or_default() += 1;
+    }
+    by_id
 }
 
 /// Every SMS job in the database went out, each exactly once at the
@@ -49,11 +54,7 @@ async fn every_sms_sent_once(a: &TestApp) -> usize {
     }
     // Give a second sender, if there were one, time to send again.
     tokio::time::sleep(Duration::from_millis(600)).await;
-    let seen = a.sms.messages.lock().unwrap().clone();
-    let mut by_id: HashMap<&str, usize> = HashMap::new();
-    for m in &seen {
-        *by_id.entry(m.id.as_str()).or_default() += 1;
-    }
+    let by_id = sends_by_id(&a.sms);
     for j in &jobs {
         assert_eq!(j.status, s::SmsStatus::Sent, "job {} ({})", j.id, j.kind);
         assert_eq!(
@@ -64,17 +65,17 @@ async fn every_sms_sent_once(a: &TestApp) -> usize {
             j.kind
         );
     }
-    assert_eq!(seen.len(), jobs.len(), "nothing else was sent");
+    assert_eq!(a.sms.count(), jobs.len(), "nothing else was sent");
     jobs.len()
 }
 
 #[tokio::test]
 async fn journeys_alternate_between_two_instances_on_one_database() {
-    if !on_postgres_pass("two instances") {
+    if !crate::engine::postgres_pass_only("two instances") {
         return;
     }
     let a = spawn_app().await;
-    let b = second_instance(&a).await;
+    let b = second_instance(&a, |_| {}).await;
 
     // Part I. The admin signs in on A; the session works on B, where the
     // staff member is created and signs in.
@@ -253,7 +254,7 @@ async fn create_staff(
 
 #[tokio::test]
 async fn killing_one_of_two_instances_under_load_loses_nothing_and_sends_once() {
-    if !on_postgres_pass("two instances, one killed") {
+    if !crate::engine::postgres_pass_only("two instances, one killed") {
         return;
     }
     let sms = SmsReceiver::start().await;
@@ -350,11 +351,7 @@ async fn killing_one_of_two_instances_under_load_loses_nothing_and_sends_once() 
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let seen = sms.messages.lock().unwrap().clone();
-    let mut by_id: HashMap<String, usize> = HashMap::new();
-    for m in &seen {
-        *by_id.entry(m.id.clone()).or_default() += 1;
-    }
+    let by_id = sends_by_id(&sms);
     let mut repeated = 0;
     for j in &jobs {
         assert_eq!(j.status, s::SmsStatus::Sent, "job {} sent", j.id);
@@ -383,7 +380,7 @@ async fn killing_one_of_two_instances_under_load_loses_nothing_and_sends_once() 
 
 #[tokio::test]
 async fn telegram_long_polling_runs_on_one_instance_and_moves_when_it_stops() {
-    if !on_postgres_pass("Telegram lease") {
+    if !crate::engine::postgres_pass_only("Telegram lease") {
         return;
     }
     use crate::telegram::{FakeBotApi, TOKEN};
@@ -397,9 +394,7 @@ async fn telegram_long_polling_runs_on_one_instance_and_moves_when_it_stops() {
         }
     })
     .await;
-    let url = a.app.cfg.database_url.clone().unwrap();
-    let b = spawn_app_with(move |c| {
-        c.database_url = Some(url);
+    let b = second_instance(&a, move |c| {
         c.telegram_token = Some(TOKEN.into());
         c.telegram_api_url = tg;
     })
@@ -438,20 +433,15 @@ async fn telegram_long_polling_runs_on_one_instance_and_moves_when_it_stops() {
 
 #[tokio::test]
 async fn a_zalo_token_refreshed_by_one_instance_is_taken_by_the_other() {
-    if !on_postgres_pass("Zalo tokens") {
+    if !crate::engine::postgres_pass_only("Zalo tokens") {
         return;
     }
     use crate::zalo::{FakeZalo, configure, say};
     let fake = FakeZalo::start().await;
     let f = fake.clone();
     let a = spawn_app_with(move |c| configure(c, &f)).await;
-    let url = a.app.cfg.database_url.clone().unwrap();
     let f = fake.clone();
-    let b = spawn_app_with(move |c| {
-        configure(c, &f);
-        c.database_url = Some(url);
-    })
-    .await;
+    let b = second_instance(&a, move |c| configure(c, &f)).await;
     // The token expires; A's answer refreshes it (a refresh token works
     // once: Zalo issues a new pair).
     fake.expire_access_token();

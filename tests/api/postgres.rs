@@ -10,14 +10,6 @@ use std::process::Command;
 
 use crate::helpers::*;
 
-fn on_postgres_pass(test: &str) -> bool {
-    if crate::engine::is_postgres() {
-        return true;
-    }
-    eprintln!("{test}: runs on the PostgreSQL pass only (MOTCUA_TEST_DATABASE_URL)");
-    false
-}
-
 /// A fresh empty database on the pass's cluster.
 fn fresh_database() -> String {
     let dir = tempfile::tempdir().unwrap();
@@ -51,7 +43,7 @@ fn usernames(store: &motcua::store::Store) -> Vec<String> {
 
 #[tokio::test]
 async fn migrate_moves_a_redb_office_into_an_empty_postgres_and_refuses_a_full_one() {
-    if !on_postgres_pass("migrate") {
+    if !crate::engine::postgres_pass_only("migrate") {
         return;
     }
     // A redb office with its admin.
@@ -104,7 +96,7 @@ async fn migrate_moves_a_redb_office_into_an_empty_postgres_and_refuses_a_full_o
 
 #[tokio::test]
 async fn backup_on_postgres_restores_into_another_postgres_and_into_redb() {
-    if !on_postgres_pass("backup/restore") {
+    if !crate::engine::postgres_pass_only("backup/restore") {
         return;
     }
     let t = spawn_app().await;
@@ -183,7 +175,7 @@ fn cluster(cmd: &str, dir: &Path) -> String {
 
 #[tokio::test]
 async fn a_database_outage_answers_503_in_vietnamese_and_recovers_by_itself() {
-    if !on_postgres_pass("outage") {
+    if !crate::engine::postgres_pass_only("outage") {
         return;
     }
     let root = tempfile::tempdir().unwrap();
@@ -241,7 +233,7 @@ async fn a_database_outage_answers_503_in_vietnamese_and_recovers_by_itself() {
 
 #[tokio::test]
 async fn connections_the_server_dropped_are_replaced_without_an_error() {
-    if !on_postgres_pass("dropped connections") {
+    if !crate::engine::postgres_pass_only("dropped connections") {
         return;
     }
     let t = spawn_app().await;
@@ -286,7 +278,7 @@ async fn connections_the_server_dropped_are_replaced_without_an_error() {
 
 #[tokio::test]
 async fn a_unit_added_by_one_process_reaches_another_on_the_same_database_within_a_second() {
-    if !on_postgres_pass("unit tree version") {
+    if !crate::engine::postgres_pass_only("unit tree version") {
         return;
     }
     let a = spawn_app().await;
@@ -326,7 +318,7 @@ async fn a_unit_added_by_one_process_reaches_another_on_the_same_database_within
 /// read-modify-writes of one counter then still all count, none fails.
 #[tokio::test]
 async fn writes_aborted_as_serialization_failures_run_again() {
-    if !on_postgres_pass("40001 retries") {
+    if !crate::engine::postgres_pass_only("40001 retries") {
         return;
     }
     let url = fresh_database();
