@@ -370,3 +370,29 @@ async fn writes_aborted_as_serialization_failures_run_again() {
         "the database aborted some (else this tests nothing)"
     );
 }
+
+/// The schema rule of redb holds on PostgreSQL: an older schema is
+/// migrated on start, a newer one (a later motcua wrote it) is refused.
+#[tokio::test]
+async fn an_older_schema_is_migrated_and_a_newer_one_refused() {
+    if !crate::engine::postgres_pass_only("schema versions") {
+        return;
+    }
+    use motcua::store::{SCHEMA_VERSION, Store, StoreError, meta};
+    let url = fresh_database();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x");
+    let set = |v: u32| {
+        let s = Store::open_postgres(&url, &path).unwrap();
+        s.write(|w| meta::set_schema_version(w, v)).unwrap();
+    };
+    set(SCHEMA_VERSION - 1);
+    let s = Store::open_postgres(&url, &path).unwrap();
+    assert_eq!(s.read(meta::schema_version).unwrap(), Some(SCHEMA_VERSION));
+    drop(s);
+    set(SCHEMA_VERSION + 1);
+    assert!(matches!(
+        Store::open_postgres(&url, &path),
+        Err(StoreError::TooNew { .. })
+    ));
+}
